@@ -1,0 +1,5 @@
+"""Entry point for ``python -m ceremony``."""
+
+from ceremony.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,51 @@
+"""Command-line front end: one parser, one place where errors reach the user."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ceremony import __version__
+from ceremony.errors import CeremonyError
+
+# Each module registers its own subcommands; adding a command never edits another's module.
+_COMMAND_MODULES = ("ceremony.cli.demo", "ceremony.cli.hsm")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ceremony",
+        description="Offline dual-control, split-knowledge key ceremonies for cloud BYOK.",
+    )
+    parser.add_argument("--version", action="version", version=f"ceremony {__version__}")
+    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    import importlib
+
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as ex:
+            if ex.name != name:
+                raise
+            continue
+        module.register(subcommands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        result: int = args.handler(args)
+    except CeremonyError as ex:
+        # The single place the CLI shows an error; messages are built to hold no secret.
+        print(f"ceremony: error: {ex}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("ceremony: stopped by the operator; nothing further was written", file=sys.stderr)
+        return 130
+    return result

@@ -1,0 +1,1 @@
+"""Pure ceremony logic: bytes in, bytes out; no I/O, randomness and time injected."""
