@@ -37,8 +37,8 @@ class KeyIdentity:
 class Component:
     """One custodian's piece of a key: an XOR component or a Shamir share.
 
-    ``check_value`` is the component's own printed check value text (method-labelled, never the
-    value); ``value`` stays wrapped in a Secret so that repr and logs cannot show it.
+    ``value`` stays wrapped in a Secret so that repr and logs cannot show it; its check value is
+    computed by ``ceremony.core.kcv`` when needed, never stored apart from its method.
     """
 
     identity: KeyIdentity
