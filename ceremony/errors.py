@@ -74,6 +74,15 @@ class TokenRemovedError(HsmError):
 class PinIncorrectError(HsmError):
     """The PIN was wrong; carries the tries-left state when the token reports it."""
 
+    def __init__(self, message: str, *, hint: str | None = None, pin_state: str | None = None):
+        super().__init__(message, hint=hint)
+        # What the token reported after the failure (e.g. "final try"), None if it says nothing.
+        self.pin_state = pin_state
+
+
+class PinFinalTryError(HsmError):
+    """The token allows one more PIN try and nobody confirmed spending it."""
+
 
 class PinLockedError(HsmError):
     """The PIN is locked; the security officer must unblock it."""
@@ -89,3 +98,7 @@ class KeyNotExtractableError(HsmError):
 
 class LabelExistsError(HsmError):
     """A key with this label already exists on the token."""
+
+
+class KeyNotFoundError(HsmError):
+    """No key with this label is on the token."""
