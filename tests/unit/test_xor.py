@@ -204,7 +204,7 @@ OTHER_LABEL = dataclasses.replace(IDENTITY, key_label="kek-other")
 OTHER_ALGORITHM = dataclasses.replace(IDENTITY, algorithm=KeyAlgorithm.HMAC)
 
 
-def _xor(*parts: bytes) -> bytes:
+def _xor(*parts: bytes | bytearray) -> bytes:
     out = bytearray(len(parts[0]))
     for p in parts:
         for i, b in enumerate(p):
