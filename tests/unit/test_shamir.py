@@ -586,3 +586,16 @@ def test_repr_of_shares_and_result_shows_no_material() -> None:
     for material in materials:
         assert material.hex() not in shown
         assert material.hex().upper() not in shown
+
+
+def test_combine_refuses_an_identity_with_a_length_the_algorithm_does_not_allow() -> None:
+    shares = split_seeded(AES128_KEY, AES128, 2, 3, b"len")
+    bad = dataclasses.replace(AES128, key_length=20)
+    with pytest.raises(KeyMaterialError, match="AES keys must be 16, 24 or 32 bytes"):
+        shamir.combine(shares, expected=check_value_of(AES128_KEY, AES128), identity=bad)
+    with pytest.raises(KeyMaterialError, match="AES keys must be 16, 24 or 32 bytes"):
+        xor.combine(
+            xor.split(Secret(AES128_KEY), AES128, 2),
+            expected=check_value_of(AES128_KEY, AES128),
+            identity=bad,
+        )
