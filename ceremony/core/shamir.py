@@ -19,7 +19,6 @@ from ceremony.core.secret import Secret
 from ceremony.errors import KeyMaterialError, RuleViolation, ShareError
 
 BLOCK = 16  # pycryptodome shares one GF(2^128) element at a time
-# The library takes bytes but only reads them; passing our bytearrays (cast) lets us wipe them.
 MIN_THRESHOLD = 2
 MAX_SHARES = 16  # Luna's M-of-N limit; also keeps the every-subset self-check affordable
 
@@ -267,7 +266,12 @@ def _split_blocks(padded: bytearray, threshold: int, count: int, out: list[bytea
 
 
 def _interpolate(points: Sequence[tuple[int, bytearray]]) -> bytearray:
-    """Constant term of the polynomial through exactly k points, block by block."""
+    """Constant term of the polynomial through exactly k points, block by block.
+
+    Exactly k: in ssss mode pycryptodome subtracts x^(number of points), so extra points would give
+    a wrong result. The library is typed for bytes but only reads them; our bytearrays (cast) can
+    be wiped afterwards, its own ints and bytes cannot.
+    """
     size = len(points[0][1])
     out = bytearray(size)
     for start in range(0, size, BLOCK):
