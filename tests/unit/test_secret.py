@@ -55,3 +55,12 @@ def test_generate_uses_injected_source() -> None:
 def test_short_random_read_is_refused() -> None:
     with rng.installed(lambda n: b"\x00" * (n - 1), "broken"), pytest.raises(KeyMaterialError):
         rng.random_bytes(16)
+
+
+def test_stuck_or_zero_random_source_is_refused() -> None:
+    with rng.installed(lambda n: bytes(n), "zero"), pytest.raises(KeyMaterialError, match="zero"):
+        rng.random_bytes(16)
+    with rng.installed(lambda n: b"\x5a" * n, "stuck"):
+        rng.random_bytes(32)
+        with pytest.raises(KeyMaterialError, match="repeated"):
+            rng.random_bytes(32)

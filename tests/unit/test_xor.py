@@ -163,6 +163,8 @@ def test_split_refuses_weak_components_and_wipes_them(
 ) -> None:
     _Tracking.made = []
     monkeypatch.setattr(xor, "Secret", _Tracking)
+    # rng's own health test would stop these first; switch it off to prove xor's defence in depth.
+    monkeypatch.setattr(rng, "_HEALTH_MIN_LENGTH", 1 << 30)
     with rng.installed(source, description), pytest.raises(RuleViolation) as caught:
         xor.split(Secret(KEY), IDENTITY, count)
     assert fragment in caught.value.message
