@@ -329,6 +329,11 @@ def _parse_digit_line(
     if len(letter) != 1:
         if letter[-1].upper() in CHECK_ALPHABET:
             raise fail(f"put a space before the check letter at column {column + len(letter) - 1}")
+        typed = sum(len(token) for _, token in tokens)
+        if all(c in _HEX for _, token in tokens for c in token) and typed < sum(sizes):
+            raise fail(
+                f"the line is cut short: {typed} of {sum(sizes)} hex digits, no check letter"
+            )
         raise fail("the check letter at the end of the line is missing")
     residue = CHECK_ALPHABET.find(letter.upper())
     if residue < 0:
@@ -438,7 +443,7 @@ def _read_version(number: int, line: str) -> None:
 def _parse_header(fields: dict[str, tuple[int, str]]) -> tuple[ComponentHeader, kcv.CheckValue]:
     for name in _FIELDS:
         if name not in fields:
-            raise _header_error(None, f"header field {name} is missing")
+            raise _header_error(None, f"field {name} is missing")
 
     def value(name: str) -> tuple[int, str]:
         number, text = fields[name]
@@ -516,7 +521,12 @@ def _split_text(
     last = entries[-1][0]
     for number, line in entries[1:]:
         if sum_line is not None:
-            raise _header_error(number, "nothing may follow the SUM line")
+            raise ComponentLineError(
+                f"text line {number}",
+                "nothing may follow the SUM line",
+                hint="remove the extra lines; the SUM line ends a component",
+                text_line=number,
+            )
         prefix, colon, rest = line.partition(":")
         name = prefix.strip().upper()
         if colon and name == "SUM":
@@ -584,7 +594,7 @@ def from_text(text: str) -> Component:
             if sum_line is None:
                 raise ComponentLineError(
                     "text",
-                    f"truncated after {len(body)} of {expected} value lines and no SUM line",
+                    f"truncated: {len(body)} of {expected} value lines and no SUM line",
                     hint="type or scan the rest of the component",
                     value_line=missing,
                 )
@@ -598,7 +608,7 @@ def from_text(text: str) -> Component:
         if sum_line is None:
             raise ComponentLineError(
                 "SUM line",
-                "the SUM line is missing: the text is truncated",
+                "missing, the text is truncated",
                 hint="type or scan the SUM line at the end of the paper",
                 value_line=SUM_LINE_NUMBER,
             )

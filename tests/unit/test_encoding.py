@@ -621,13 +621,13 @@ NEGATIVE: list[tuple[str, str, str]] = [
         "\n".join([*BASE_LINES[: L4 + 1], "05: 0000 0000 0000 0000 G", BASE_LINES[-1]]),
         "value line 05: more value lines than LENGTH 32 allows",
     ),
-    ("truncated (lines and SUM lost)", "\n".join(BASE_LINES[:L3]), "truncated after 2 of 4"),
+    ("truncated (lines and SUM lost)", "\n".join(BASE_LINES[:L3]), "truncated: 2 of 4 value lines"),
     (
         "truncated mid-line",
         "\n".join([*BASE_LINES[:L4], BASE_LINES[L4][:11]]),
-        "value line 04: the check letter at the end of the line is missing",
+        "value line 04: the line is cut short: 6 of 16 hex digits, no check letter",
     ),
-    ("SUM line missing", _drop_line(SUM_INDEX), "the SUM line is missing"),
+    ("SUM line missing", _drop_line(SUM_INDEX), "SUM line: missing, the text is truncated"),
     (
         "SUM line name mistyped",
         _replace_line(SUM_INDEX, "5UM" + BASE_LINES[-1][3:]),
