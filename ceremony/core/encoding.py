@@ -24,10 +24,10 @@ from ceremony.errors import CheckValueError, ComponentFormatError, KeyMaterialEr
 #   SCHEME: XOR 2 OF 2
 #   COMPONENT: 1 OF 2
 #   LENGTH: 16
-#   KCV: AES-CMAC 9F0C21 (3 of 5 bytes)
-#   01: 0123 4567 89AB CDEF W
-#   02: FEDC BA98 7654 3210 P
-#   SUM: 5E1D 0A4C R
+#   KCV: AES-CMAC 2090A6 (3 of 5 bytes)
+#   01: 0123 4567 89AB CDEF J
+#   02: FEDC BA98 7654 3210 K
+#   SUM: 33FE D528 V
 #
 # Value lines hold 8 bytes as 4 groups of 4 hex digits (the last line may be shorter, its last
 # group 2 digits), then one check letter. The parser ignores blank lines, CR and case, and takes
@@ -44,8 +44,8 @@ from ceremony.errors import CheckValueError, ComponentFormatError, KeyMaterialEr
 #    or a space into a group break the token structure, so they fail before the sum;
 #  - a line renumbered and moved from a to b shifts S by b - a, non-zero since 1 <= a, b <= 16;
 #  - h differs between components, so a line copied from another paper fails 16 times in 17,
-#    and a changed header shifts every line's S by the same amount: the parser reports the
-#    header, not a line, when all check letters are off by one common non-zero shift.
+#    and a changed header field (KCV aside: SUM covers it) shifts every line's S by one common
+#    amount: the parser then reports the header, not a line.
 #
 # SUM line: the first 4 bytes of SHA-256 over the canonical header text and the value. It
 # catches a changed header or a paper from another key with 1 - 2^-32 certainty. It leaks
@@ -235,7 +235,7 @@ def _require_writable(header: ComponentHeader) -> None:
     if problem:
         field, message = problem
         raise ComponentFormatError(
-            f"cannot write this component: {message}",
+            f"unusable component header: {message}",
             hint=f"fix the {field} value in the ceremony file or the component",
         )
 
@@ -257,9 +257,10 @@ def format_lines(component: Component) -> list[str]:
     offset = _line_offset(header)
     value = component.value.reveal()
     lines = _header_lines(header, check)
-    for n in range(1, header.line_count + 1):
-        chunk = value[(n - 1) * BYTES_PER_LINE : n * BYTES_PER_LINE]
-        lines.append(_format_digit_line(f"{n:02d}", chunk.hex().upper(), n, offset))
+    with memoryview(value) as view:  # slices of a view copy nothing we would have to wipe
+        for n in range(1, header.line_count + 1):
+            chunk = view[(n - 1) * BYTES_PER_LINE : n * BYTES_PER_LINE]
+            lines.append(_format_digit_line(f"{n:02d}", chunk.hex().upper(), n, offset))
     checksum = _checksum(header, check, value).hex().upper()
     lines.append(_format_digit_line("SUM", checksum, SUM_LINE_NUMBER, offset))
     return lines
@@ -560,7 +561,9 @@ def from_text(text: str) -> Component:
     expected = header.line_count
     length_note = f" (LENGTH says {header.value_length} bytes)"
 
-    value = bytearray()
+    # Preallocated: appending would reallocate and leave unwiped copies behind.
+    value = bytearray(header.value_length)
+    filled = 0
     digits: list[int] = []
     shifts: list[tuple[int, int, int | None]] = []  # (shift, value line, text line)
     try:
@@ -587,7 +590,8 @@ def from_text(text: str) -> Component:
             shift = (residue - _check_residue(digits, position, offset)) % _MODULUS
             shifts.append((shift, position, text_line))
             for high, low in zip(digits[::2], digits[1::2], strict=True):
-                value.append(high << 4 | low)
+                value[filled] = high << 4 | low
+                filled += 1
             digits.clear()
         if len(body) < expected:
             missing = len(body) + 1

@@ -213,6 +213,30 @@ def test_sample_layout() -> None:
     assert len(lines) == 12
 
 
+def test_golden_text_is_stable() -> None:
+    # Papers outlive releases: V1 text for a fixed (fake) value must never change.
+    component = make_component(
+        key_length=16,
+        index=1,
+        count=2,
+        value=bytes.fromhex("0123456789ABCDEFFEDCBA9876543210"),
+    )
+    assert to_text(component) == (
+        "CEREMONY-COMPONENT V1\n"
+        "CEREMONY: 2025-05-zmk-rotation\n"
+        "KEY: zmk-prod\n"
+        "ALGORITHM: AES\n"
+        "KEY-LENGTH: 16\n"
+        "SCHEME: XOR 2 OF 2\n"
+        "COMPONENT: 1 OF 2\n"
+        "LENGTH: 16\n"
+        "KCV: AES-CMAC 2090A6 (3 of 5 bytes)\n"
+        "01: 0123 4567 89AB CDEF J\n"
+        "02: FEDC BA98 7654 3210 K\n"
+        "SUM: 33FE D528 V\n"
+    )
+
+
 def test_odd_length_last_line_has_a_short_group() -> None:
     component = make_component(
         algorithm=KeyAlgorithm.HMAC, key_length=33, value=fake_value(33, "odd")
