@@ -68,8 +68,9 @@ def oaep_encrypt(
         )
     if not payload:
         raise WrapError(f"{what} is empty", hint="check the key material")
-    # The OAEP seed comes from OpenSSL's CSPRNG: pyca offers no hook to inject it.
-    return public_key.encrypt(payload, oaep_padding(oaep_hash))  # type: ignore[arg-type]
+    # pyca takes only bytes here, so one immutable copy is unavoidable (architecture.md, memory
+    # hygiene). The OAEP seed comes from OpenSSL's CSPRNG: pyca offers no hook to inject it.
+    return public_key.encrypt(bytes(payload), oaep_padding(oaep_hash))
 
 
 def rsa_aes_wrap(public_key: rsa.RSAPublicKey, material: Secret, oaep_hash: OaepHash) -> bytes:

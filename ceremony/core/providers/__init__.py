@@ -1,0 +1,50 @@
+"""Cloud import formats (AWS KMS, Azure Key Vault .byok, Google Cloud KMS) as pure byte plans."""
+
+from __future__ import annotations
+
+from ceremony.core.providers.aws import AwsTarget, parse_import_parameters
+from ceremony.core.providers.azure import AzureTarget, parse_kek
+from ceremony.core.providers.bundle import assemble_bundle, build_bundle, preflight, wrap_for
+from ceremony.core.providers.common import (
+    BundleFile,
+    Fingerprint,
+    ImportKey,
+    MaterialInfo,
+    MaterialKind,
+    Provider,
+    Target,
+    WrapMethod,
+    inspect_material,
+    material_for_hsm,
+    parse_fingerprint,
+    parse_method,
+)
+from ceremony.core.providers.gcp import GcpTarget, parse_import_job
+
+TargetSpec = AwsTarget | AzureTarget | GcpTarget
+
+__all__ = [
+    "AwsTarget",
+    "AzureTarget",
+    "BundleFile",
+    "Fingerprint",
+    "GcpTarget",
+    "ImportKey",
+    "MaterialInfo",
+    "MaterialKind",
+    "Provider",
+    "Target",
+    "TargetSpec",
+    "WrapMethod",
+    "assemble_bundle",
+    "build_bundle",
+    "inspect_material",
+    "material_for_hsm",
+    "parse_fingerprint",
+    "parse_import_job",
+    "parse_import_parameters",
+    "parse_kek",
+    "parse_method",
+    "preflight",
+    "wrap_for",
+]
