@@ -59,6 +59,10 @@ class OutputExistsError(CeremonyError):
     """An output already exists; the tool never overwrites."""
 
 
+class OutputError(CeremonyError):
+    """An output could not be written; whatever this run had written of it was removed."""
+
+
 class HsmError(CeremonyError):
     """A PKCS#11 token refused or failed an operation."""
 
