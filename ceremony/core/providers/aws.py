@@ -71,10 +71,11 @@ def _require_key_id(text: str) -> str:
     return text
 
 
-def _import_token(value: bytes | bytearray | str) -> bytes:
+def _import_token(value: bytes | bytearray | str, base64_only: bool = False) -> bytes:
     """The token as bytes: the CLI prints base64, the console downloads binary."""
     raw = as_bytes(value, "AWS import token")
-    token = decode_base64(raw, "AWS import token") if looks_like_base64(raw) else raw
+    encoded = base64_only or looks_like_base64(raw)
+    token = decode_base64(raw, "AWS import token") if encoded else raw
     if len(token) > MAX_BLOB:
         raise ImportKeyError(
             f"the AWS import token is {len(token)} bytes; AWS issues at most {MAX_BLOB}",
@@ -104,7 +105,7 @@ def parse_import_parameters(
                     hint="give only the JSON; it carries its own ImportToken",
                 )
             public_der = decode_base64(json_string(doc, "PublicKey", what), "PublicKey")
-            token: bytes | None = _import_token(json_string(doc, "ImportToken", what))
+            token: bytes | None = _import_token(json_string(doc, "ImportToken", what), True)
             stated = doc.get("KeyId")
             reference = stated if isinstance(stated, str) else ""
             if "ParametersValidTo" in doc:

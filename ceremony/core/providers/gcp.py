@@ -119,7 +119,10 @@ def parse_import_job(data: bytes | bytearray | str, *, import_job: str = "") -> 
                 f"the JSON describes {name}, the target names {import_job.strip()}",
                 hint="describe the import job the target names",
             )
-        method = parse_method(json_string(doc, "importMethod", what), Provider.GCP)
+        try:
+            method = parse_method(json_string(doc, "importMethod", what), Provider.GCP)
+        except WrapError as ex:
+            raise ImportKeyError(f"{what}: {ex.message}", hint=ex.hint) from None
         state = json_string(doc, "state", what)
         public = doc.get("publicKey")
         if not isinstance(public, dict) or not isinstance(public.get("pem"), str):
