@@ -1,0 +1,105 @@
+"""`ceremony hsm init` and `ceremony hsm info`: the rehearsal token, any token's capabilities."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ceremony.errors import HsmError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "hsm",
+        help="the PKCS#11 token: create the rehearsal token, show what a token can do",
+        description="Module and token come from CEREMONY_PKCS11_MODULE, CEREMONY_TOKEN_LABEL "
+        "and CEREMONY_TOKEN_SERIAL (default: the SoftHSM2 rehearsal token in the state folder).",
+    )
+    commands = parser.add_subparsers(dest="hsm_command", metavar="HSM_COMMAND")
+    init = commands.add_parser(
+        "init",
+        help="create the SoftHSM2 rehearsal token and its signing key in the state folder",
+        description="PINs are asked on the terminal; for scripts and CI set "
+        "CEREMONY_REHEARSAL_SO_PIN and CEREMONY_REHEARSAL_USER_PIN (rehearsal token only).",
+    )
+    init.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="do nothing if the token and its signing certificate already exist",
+    )
+    init.set_defaults(handler=_init)
+    info = commands.add_parser(
+        "info", help="show the token, its library and what it can and cannot do (no PIN)"
+    )
+    info.set_defaults(handler=_info)
+    parser.set_defaults(handler=lambda args: _help(parser))
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _prompter() -> Any:
+    from ceremony.hsm.pin import EnvironmentPinPrompter, GetpassPinPrompter
+
+    if EnvironmentPinPrompter.available():
+        return EnvironmentPinPrompter()
+    if sys.stdin.isatty():
+        return GetpassPinPrompter()
+    return _NoTerminal()
+
+
+class _NoTerminal:
+    """Refuses to invent a PIN when nobody can type one."""
+
+    def pin(self, request: Any) -> Any:
+        raise HsmError(
+            f"no terminal to {request.describe()}",
+            hint="run in a terminal, or for the rehearsal token export "
+            "CEREMONY_REHEARSAL_SO_PIN and CEREMONY_REHEARSAL_USER_PIN",
+        )
+
+    def confirm_final_try(self, request: Any) -> bool:
+        return False
+
+
+def _table(rows: list[tuple[str, str]]) -> str:
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from ceremony.hsm import config, softhsm
+
+    result = softhsm.init_rehearsal_token(config.resolve(), _prompter(), if_missing=args.if_missing)
+    if not result.created_token and not result.created_signing_key:
+        print(f"Rehearsal token {result.token.label!r} is ready in {result.store} (unchanged).")
+        return 0
+    verb = "Created" if result.created_token else "Completed"
+    print(f"{verb} rehearsal token {result.token.describe()} in {result.store}")
+    if result.signing is not None:
+        print(
+            f"  signing key {result.signing.label!r} (EC P-256, id {result.signing.id_hex})\n"
+            f"  self-signed certificate SHA-256 {result.signing.certificate_sha256}"
+        )
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from ceremony.hsm import config, softhsm
+    from ceremony.hsm.pkcs11_backend import Pkcs11Backend
+
+    hsm_config = config.resolve()
+    backend = Pkcs11Backend(hsm_config)
+    preflight = backend.preflight()
+    rows = preflight.token.rows()
+    if softhsm.is_rehearsal_store(hsm_config.module_path):
+        rows.append(("SoftHSM store", str(softhsm.store_dir())))
+    print("Token")
+    print(_table(rows))
+    print("\nWhat this token can do (probed with throw-away session keys, no PIN):")
+    for line in preflight.lines():
+        print(f"  {line}")
+    return 0

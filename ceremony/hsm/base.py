@@ -1,0 +1,484 @@
+"""The HSM interface in domain terms: what a ceremony asks of a token, whatever its vendor."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Protocol
+
+from ceremony.core.component import KeyAlgorithm
+from ceremony.core.kcv import CheckValue, KcvMethod
+from ceremony.core.secret import Secret
+from ceremony.errors import MechanismNotSupportedError
+
+if TYPE_CHECKING:
+    from ceremony.hsm.pin import PinPrompter
+
+RandomBytes = Callable[[int], bytes]
+
+
+class KeyKind(enum.Enum):
+    SECRET = "secret key"  # noqa: S105 - a name, not a password
+    KEY_PAIR = "key pair"
+
+
+@dataclass(frozen=True)
+class _SpecData:
+    kind: KeyKind
+    family: str  # "AES", "HMAC", "EC", "RSA"
+    size: int  # bytes for secret keys, bits for RSA, curve bits for EC
+    curve: str | None = None  # asn1crypto / cryptography curve name
+
+
+class KeySpec(enum.Enum):
+    """Every key the backend generates; the value is how the record names it."""
+
+    AES_128 = "AES-128"
+    AES_192 = "AES-192"
+    AES_256 = "AES-256"
+    # Generic secrets for HMAC, one per digest length (the key length NIST SP 800-107 suggests).
+    HMAC_SHA1 = "HMAC-SHA1 (20-byte generic secret)"
+    HMAC_SHA224 = "HMAC-SHA224 (28-byte generic secret)"
+    HMAC_SHA256 = "HMAC-SHA256 (32-byte generic secret)"
+    HMAC_SHA384 = "HMAC-SHA384 (48-byte generic secret)"
+    HMAC_SHA512 = "HMAC-SHA512 (64-byte generic secret)"
+    EC_P256 = "EC P-256"
+    EC_P384 = "EC P-384"
+    RSA_2048 = "RSA-2048"
+    RSA_3072 = "RSA-3072"
+    RSA_4096 = "RSA-4096"
+
+    @property
+    def _data(self) -> _SpecData:
+        return _SPECS[self]
+
+    @property
+    def kind(self) -> KeyKind:
+        return self._data.kind
+
+    @property
+    def family(self) -> str:
+        return self._data.family
+
+    @property
+    def size(self) -> int:
+        """Bytes for secret keys; bits (modulus or curve) for key pairs."""
+        return self._data.size
+
+    @property
+    def curve(self) -> str | None:
+        return self._data.curve
+
+    @property
+    def algorithm(self) -> KeyAlgorithm | None:
+        """The core algorithm of a secret key (None for key pairs)."""
+        return {"AES": KeyAlgorithm.AES, "HMAC": KeyAlgorithm.HMAC}.get(self.family)
+
+    @classmethod
+    def for_secret(cls, algorithm: KeyAlgorithm, length: int) -> KeySpec:
+        """The spec of an ``algorithm`` secret key of ``length`` bytes, for imports."""
+        for spec in cls:
+            if spec.algorithm is algorithm and spec.size == length:
+                return spec
+        raise MechanismNotSupportedError(
+            f"the HSM backend has no {algorithm.value} key of {length} bytes",
+            hint="use AES-128/192/256 or an HMAC key of a digest length (20, 28, 32, 48, 64 bytes)",
+        )
+
+
+_S, _P = KeyKind.SECRET, KeyKind.KEY_PAIR
+_SPECS: Mapping[KeySpec, _SpecData] = {
+    KeySpec.AES_128: _SpecData(_S, "AES", 16),
+    KeySpec.AES_192: _SpecData(_S, "AES", 24),
+    KeySpec.AES_256: _SpecData(_S, "AES", 32),
+    KeySpec.HMAC_SHA1: _SpecData(_S, "HMAC", 20),
+    KeySpec.HMAC_SHA224: _SpecData(_S, "HMAC", 28),
+    KeySpec.HMAC_SHA256: _SpecData(_S, "HMAC", 32),
+    KeySpec.HMAC_SHA384: _SpecData(_S, "HMAC", 48),
+    KeySpec.HMAC_SHA512: _SpecData(_S, "HMAC", 64),
+    KeySpec.EC_P256: _SpecData(_P, "EC", 256, "secp256r1"),
+    KeySpec.EC_P384: _SpecData(_P, "EC", 384, "secp384r1"),
+    KeySpec.RSA_2048: _SpecData(_P, "RSA", 2048),
+    KeySpec.RSA_3072: _SpecData(_P, "RSA", 3072),
+    KeySpec.RSA_4096: _SpecData(_P, "RSA", 4096),
+}
+
+
+class Capability(enum.Enum):
+    """What a ceremony may need from a token; the value is the plain-language 'can' line."""
+
+    RANDOM = "generate random numbers (C_GenerateRandom)"
+    GENERATE_AES = "generate AES-128/192/256 keys"
+    GENERATE_HMAC = "generate HMAC keys (generic secrets)"
+    GENERATE_EC = "generate EC P-256/P-384 key pairs"
+    GENERATE_RSA = "generate RSA-2048/3072/4096 key pairs"
+    KCV_AES_CMAC = "compute AES-CMAC check values in the token"
+    KCV_AES_ECB = "compute AES-ECB zero-block check values in the token"
+    KCV_HMAC = "compute HMAC-SHA256 check values in the token"
+    OAEP_SHA1 = "wrap with RSA-OAEP SHA-1 (MGF1-SHA1, empty label)"
+    OAEP_SHA256 = "wrap with RSA-OAEP SHA-256 (MGF1-SHA256, empty label)"
+    AES_KWP = "wrap with AES key wrap with padding (RFC 5649)"
+    RSA_AES_KEY_WRAP_SHA1 = "wrap with CKM_RSA_AES_KEY_WRAP in one call, SHA-1"
+    RSA_AES_KEY_WRAP_SHA256 = "wrap with CKM_RSA_AES_KEY_WRAP in one call, SHA-256"
+    XOR_COMBINE = "combine XOR components inside the token (CKM_XOR_BASE_AND_DATA)"
+    WRAP_WITH_TRUSTED = "restrict wrapping to SO-trusted keys (CKA_WRAP_WITH_TRUSTED)"
+    ECDSA_RAW = "sign with raw ECDSA over a given digest (CKM_ECDSA)"
+    ECDSA_SHA256 = "sign with ECDSA-SHA256 in one call (CKM_ECDSA_SHA256)"
+
+
+@dataclass(frozen=True)
+class CapabilityStatus:
+    """One preflight answer: whether the token can, how (mechanism), and what the probe saw."""
+
+    capability: Capability
+    supported: bool
+    mechanism: str | None = None
+    detail: str = ""
+    probed: bool = False  # True when a throw-away key proved the answer, not just the list
+
+    def line(self) -> str:
+        verdict = "can   " if self.supported else "cannot"
+        extra = f" [{self.mechanism}]" if self.mechanism else ""
+        note = f" ({self.detail})" if self.detail else ""
+        return f"{verdict} {self.capability.value}{extra}{note}"
+
+
+class PinState(enum.Enum):
+    """What the token says about a PIN before anyone types it (CKF_*_PIN_* flags)."""
+
+    OK = "no failed tries reported"
+    COUNT_LOW = "a wrong PIN was entered since the last good login (tries are running low)"
+    FINAL_TRY = "one try left; a wrong PIN now locks it"
+    LOCKED = "locked"
+    NOT_INITIALIZED = "not initialised"
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """Who the token is, for the record: everything here is public."""
+
+    label: str
+    serial: str
+    model: str
+    manufacturer: str
+    hardware_version: str
+    firmware_version: str
+    library_description: str
+    library_manufacturer: str
+    library_version: str
+    cryptoki_version: str
+    module_path: str
+    user_pin: PinState
+    so_pin: PinState
+    flags: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        return f"{self.model} serial {self.serial} (label {self.label!r})"
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [
+            ("token label", self.label),
+            ("serial", self.serial),
+            ("model", self.model),
+            ("manufacturer", self.manufacturer),
+            ("hardware version", self.hardware_version),
+            ("firmware version", self.firmware_version),
+            ("library", f"{self.library_description} {self.library_version}"),
+            ("library manufacturer", self.library_manufacturer),
+            ("PKCS#11 version", self.cryptoki_version),
+            ("module", self.module_path),
+            ("user PIN", self.user_pin.value),
+            ("SO PIN", self.so_pin.value),
+        ]
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """The token's capabilities, read from its mechanism list and proved by probes."""
+
+    token: TokenInfo
+    statuses: tuple[CapabilityStatus, ...]
+    kwp_mechanism: str | None = None  # which of 0x210B / 0x210A behaves as RFC 5649 here
+    # SoftHSM 2.6.1 zero-pads key material to a multiple of 8 bytes before RFC 5649, so its
+    # output is RFC 5649 only for material that is already a multiple of 8 bytes long.
+    kwp_multiple_of_8_only: bool = False
+    # Shortest HMAC key the token computes CKM_SHA256_HMAC with (SoftHSM 2.6.1: 32 bytes).
+    hmac_kcv_min_length: int | None = None
+
+    def status(self, capability: Capability) -> CapabilityStatus:
+        for s in self.statuses:
+            if s.capability is capability:
+                return s
+        return CapabilityStatus(capability, False, detail="not checked")
+
+    def supports(self, capability: Capability) -> bool:
+        return self.status(capability).supported
+
+    def require(self, capability: Capability, purpose: str, alternatives: str = "") -> None:
+        """Raise MechanismNotSupportedError naming ``purpose`` unless the token can."""
+        status = self.status(capability)
+        if status.supported:
+            return
+        detail = f" ({status.detail})" if status.detail else ""
+        raise MechanismNotSupportedError(
+            f"{purpose}: this token cannot {capability.value}{detail}; "
+            f"not supported by {self.token.describe()}",
+            hint=alternatives or "use a token that supports it, or change the ceremony",
+        )
+
+    def lines(self) -> list[str]:
+        return [s.line() for s in self.statuses]
+
+
+@dataclass(frozen=True)
+class KeyAttributes:
+    """A key's security attributes as the token reports them (None = the token did not say)."""
+
+    label: str
+    id_hex: str
+    object_class: str
+    key_type: str
+    token: bool | None = None
+    private: bool | None = None
+    local: bool | None = None
+    sensitive: bool | None = None
+    always_sensitive: bool | None = None
+    extractable: bool | None = None
+    never_extractable: bool | None = None
+    wrap_with_trusted: bool | None = None
+    trusted: bool | None = None
+    modifiable: bool | None = None
+    check_value_hex: str | None = None  # CKA_CHECK_VALUE, a public 3-byte value
+
+    def as_record(self) -> dict[str, str]:
+        def show(v: bool | str | None) -> str:
+            return "not reported" if v is None else str(v)
+
+        return {
+            "label": self.label,
+            "id": self.id_hex,
+            "class": self.object_class,
+            "key_type": self.key_type,
+            "CKA_TOKEN": show(self.token),
+            "CKA_PRIVATE": show(self.private),
+            "CKA_LOCAL": show(self.local),
+            "CKA_SENSITIVE": show(self.sensitive),
+            "CKA_ALWAYS_SENSITIVE": show(self.always_sensitive),
+            "CKA_EXTRACTABLE": show(self.extractable),
+            "CKA_NEVER_EXTRACTABLE": show(self.never_extractable),
+            "CKA_WRAP_WITH_TRUSTED": show(self.wrap_with_trusted),
+            "CKA_TRUSTED": show(self.trusted),
+            "CKA_MODIFIABLE": show(self.modifiable),
+            "CKA_CHECK_VALUE": show(self.check_value_hex),
+        }
+
+
+@dataclass(frozen=True)
+class TokenCheckValues:
+    """Check values computed inside the token, already cross-checked where the token allows."""
+
+    values: tuple[CheckValue, ...]
+    token_check_value_hex: str | None  # CKA_CHECK_VALUE as the token stores it
+    cross_checks: tuple[str, ...]  # what was compared with what, for the record
+
+    def of(self, method: KcvMethod) -> CheckValue:
+        for v in self.values:
+            if v.method is method:
+                return v
+        raise MechanismNotSupportedError(
+            f"the token gave no {method.label} check value for this key",
+            hint="see 'ceremony hsm info' for the check values this token can compute",
+        )
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """What was made in the token: attributes asked for and as read back afterwards."""
+
+    label: str
+    id_hex: str
+    spec: KeySpec
+    requested: Mapping[str, bool]
+    attributes: KeyAttributes
+    check_values: TokenCheckValues | None = None  # secret keys
+    public_key_der: bytes | None = None  # key pairs: SubjectPublicKeyInfo
+
+
+class ImportPath(enum.Enum):
+    """How components became a key in the token; the record names the path taken."""
+
+    IN_TOKEN_XOR = "combined inside the token with CKM_XOR_BASE_AND_DATA"  # noqa: S105
+    HOST_MEMORY = (
+        "combined in process memory and created with CKA_CHECK_VALUE (manual clear-text operation)"
+    )
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    path: ImportPath
+    key: KeyRecord
+
+
+class WrapMethod(enum.Enum):
+    """What the cloud asked for."""
+
+    RSA_OAEP = "RSA-OAEP of the key"
+    RSA_AES = "RSA-OAEP of an ephemeral AES-256 key, then AES-KWP of the key"
+
+
+class OaepHash(enum.Enum):
+    """OAEP hash; MGF1 always uses the same hash and the label is always empty."""
+
+    SHA1 = "SHA-1"
+    SHA256 = "SHA-256"
+
+
+@dataclass(frozen=True)
+class WrapResult:
+    """A blob wrapped inside the token for a provider's public key."""
+
+    blob: bytes
+    method: WrapMethod
+    oaep_hash: OaepHash
+    mechanisms: tuple[str, ...]  # in the order the token ran them
+    import_key_sha256: str  # SHA-256 of the provider's DER SubjectPublicKeyInfo
+    trusted_import_key: bool  # the SO marked the import key TRUSTED
+    target_label: str
+    target_id_hex: str
+
+
+class SignatureFormat(enum.Enum):
+    DER = "DER Ecdsa-Sig-Value"
+    RAW = "r||s"
+
+
+@dataclass(frozen=True)
+class DestroyRecord:
+    """What was destroyed, identified without its secret."""
+
+    label: str
+    id_hex: str
+    objects: tuple[str, ...]  # classes destroyed, e.g. ("private key", "public key")
+    check_values: tuple[CheckValue, ...] = ()
+    public_key_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class TrustRequest:
+    """What the security officer marks TRUSTED, in an SO login before the user logs in.
+
+    A key made with CKA_WRAP_WITH_TRUSTED can only leave the token under a TRUSTED key, and only
+    the SO can set CKA_TRUSTED. The trusted objects are session objects: they vanish with the
+    session and are never stored on the token.
+    """
+
+    import_keys: tuple[bytes, ...] = ()  # provider import keys, DER SubjectPublicKeyInfo
+    rsa_aes_wraps: int = 0  # ephemeral AES-256 keys for two-step RSA-AES wraps
+    exports: int = 0  # transport keys for clear exports (backup)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.import_keys or self.rsa_aes_wraps or self.exports)
+
+
+@dataclass(frozen=True)
+class HsmConfig:
+    """Which module and token: from the ceremony file, overridden by the environment in tests."""
+
+    module_path: str
+    token_label: str | None = None
+    token_serial: str | None = None
+
+    def describe(self) -> str:
+        who = f"label {self.token_label!r}" if self.token_label else f"serial {self.token_serial!r}"
+        return f"token {who} in {self.module_path}"
+
+
+class HsmSession(Protocol):
+    """A logged-in session on one token; a context manager that logs out and closes."""
+
+    @property
+    def token(self) -> TokenInfo: ...
+
+    def preflight(self) -> Preflight: ...
+
+    def random_bytes(self, length: int) -> bytes: ...
+
+    def random_source(self) -> tuple[RandomBytes, str]:
+        """``(source, name)`` for ``ceremony.core.rng.installed``."""
+        ...
+
+    def key_attributes(self, label: str) -> KeyAttributes: ...
+
+    def generate_key(
+        self, label: str, spec: KeySpec, *, extractable: bool = False
+    ) -> KeyRecord: ...
+
+    def check_values(self, label: str) -> TokenCheckValues: ...
+
+    def import_key(
+        self,
+        label: str,
+        algorithm: KeyAlgorithm,
+        key: Secret,
+        *,
+        expected: CheckValue,
+        extractable: bool = False,
+    ) -> ImportResult: ...
+
+    def import_components(
+        self,
+        label: str,
+        algorithm: KeyAlgorithm,
+        components: Sequence[Secret],
+        *,
+        expected: CheckValue,
+        extractable: bool = False,
+    ) -> ImportResult: ...
+
+    def export_clear(self, label: str) -> Secret: ...
+
+    def wrap_for_public_key(
+        self,
+        label: str,
+        import_key_der: bytes,
+        *,
+        method: WrapMethod,
+        oaep_hash: OaepHash,
+    ) -> WrapResult: ...
+
+    def public_key(self, label: str) -> bytes: ...
+
+    def sign_digest(
+        self, label: str, digest: bytes, fmt: SignatureFormat = SignatureFormat.DER
+    ) -> bytes: ...
+
+    def destroy(self, label: str) -> DestroyRecord: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> HsmSession: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class HsmBackend(Protocol):
+    """One token behind one module; opening a session asks for PINs through a prompter."""
+
+    def describe(self) -> TokenInfo: ...
+
+    def preflight(self) -> Preflight: ...
+
+    def open(
+        self,
+        prompter: PinPrompter,
+        *,
+        trust: TrustRequest | None = None,
+    ) -> HsmSession: ...
