@@ -111,6 +111,15 @@ def test_aws_base64_public_key_and_token() -> None:
     assert key.import_token == TOKEN and key.reference == AWS_ARN and key.valid_to is None
 
 
+def test_utf16_and_bom_saved_files() -> None:
+    text = aws_json(rsa_key(2048))
+    for data in (text.encode("utf-16"), b"\xef\xbb\xbf" + text.encode()):
+        assert parse_import_parameters(data).import_token == TOKEN
+    assert parse_kek(pem(rsa_key(2048)).decode().encode("utf-16"), VAULT_KID).key_bits == 2048
+    with pytest.raises(ImportKeyError):
+        parse_import_parameters(b"\xff\xfe\x00\xd8")  # a lone surrogate
+
+
 def test_aws_console_binary_download() -> None:
     key = parse_import_parameters(
         spki(rsa_key(2048)), import_token=TOKEN, valid_to=later(20), key_id=AWS_ARN_2
@@ -360,6 +369,12 @@ def test_fuzz_raw_input(data: bytes | str) -> None:
     _only_import_key_error(parse_import_parameters, data)
     _only_import_key_error(lambda d: parse_kek(d, VAULT_KID), data)
     _only_import_key_error(parse_import_job, data)
+    if isinstance(data, str):
+        _only_import_key_error(lambda kid: parse_kek(GOOD_PEM, kid), data)
+        _only_import_key_error(lambda job: parse_import_job(GOOD_PEM, import_job=job), data)
+        _only_import_key_error(
+            lambda key_id: parse_import_parameters(GOOD_B64, key_id=key_id), data
+        )
 
 
 @FUZZ

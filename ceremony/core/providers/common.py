@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import base64
 import binascii
+import codecs
 import enum
 import hashlib
 import hmac
@@ -385,6 +386,11 @@ def as_bytes(data: bytes | bytearray | str, what: str) -> bytes:
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogatepass")
     data = bytes(data)
+    # PowerShell 5 redirects write UTF-16 with a BOM; Notepad may add a UTF-8 BOM.
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        with parsing(what):
+            data = data.decode("utf-16").encode("utf-8")
+    data = data.removeprefix(codecs.BOM_UTF8)
     if not data.strip():
         raise ImportKeyError(f"{what} is empty", hint="give the provider's file")
     if len(data) > MAX_KEY_FILE:
