@@ -416,7 +416,9 @@ class HsmSession(Protocol):
         self, label: str, spec: KeySpec, *, extractable: bool = False
     ) -> KeyRecord: ...
 
-    def check_values(self, label: str) -> TokenCheckValues: ...
+    def check_values(self, label: str, length: int | None = None) -> TokenCheckValues:
+        """In-token check values; ``length`` bytes for the CMAC/HMAC ones (default 3)."""
+        ...
 
     def import_key(
         self,

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pkcs11
 from cryptography.hazmat.primitives import serialization
@@ -52,7 +52,9 @@ from ceremony.hsm import _cryptoki, mechanisms
 from ceremony.hsm.base import (
     Capability,
     DestroyRecord,
+    HsmBackend,
     HsmConfig,
+    HsmSession,
     ImportPath,
     ImportResult,
     KeyAttributes,
@@ -1606,3 +1608,9 @@ def _der_length(der: bytes) -> int:
 def _der_integer(value: int) -> bytes:
     body = value.to_bytes(value.bit_length() // 8 + 1, "big")
     return bytes([0x02, len(body)]) + body
+
+
+if TYPE_CHECKING:
+    # mypy proves the backend keeps to the interface.
+    def _conforms(backend: Pkcs11Backend, session: Pkcs11Session) -> tuple[HsmBackend, HsmSession]:
+        return backend, session

@@ -1,0 +1,70 @@
+"""Mechanism preflight on the real token; the SoftHSM 2.6.1 limits are pinned down here."""
+
+from __future__ import annotations
+
+import pytest
+
+from ceremony.hsm.base import Capability, PinState
+from ceremony.hsm.pkcs11_backend import Pkcs11Session
+from tests.hsm.conftest import HsmUnderTest
+
+pytestmark = pytest.mark.hsm
+
+
+def _softhsm_261(hsm: HsmUnderTest) -> bool:
+    info = hsm.preflight.token
+    return info.model == "SoftHSM v2" and info.library_version == "2.6"
+
+
+def test_token_is_described_for_the_record(hsm: HsmUnderTest) -> None:
+    info = hsm.backend.describe()
+    assert info.label == hsm.config.token_label
+    assert info.serial and info.model and info.manufacturer
+    assert info.library_description and info.library_version and info.cryptoki_version
+    assert info.module_path == hsm.config.module_path
+    assert info.user_pin in (PinState.OK, PinState.COUNT_LOW)
+    rows = dict(info.rows())
+    assert rows["serial"] == info.serial
+
+
+def test_every_capability_has_a_plain_language_line(hsm: HsmUnderTest) -> None:
+    lines = hsm.preflight.lines()
+    assert len(lines) == len(Capability)
+    assert all(line.startswith(("can ", "cannot ")) for line in lines)
+
+
+def test_what_every_ceremony_needs(hsm: HsmUnderTest) -> None:
+    for capability in (
+        Capability.RANDOM,
+        Capability.GENERATE_AES,
+        Capability.KCV_AES_CMAC,
+        Capability.OAEP_SHA1,
+        Capability.AES_KWP,
+        Capability.WRAP_WITH_TRUSTED,
+        Capability.ECDSA_RAW,
+    ):
+        assert hsm.preflight.supports(capability), hsm.preflight.status(capability).line()
+
+
+def test_softhsm_261_limits(hsm: HsmUnderTest) -> None:
+    if not _softhsm_261(hsm):
+        pytest.skip("pins SoftHSM 2.6.1 behaviour")
+    p = hsm.preflight
+    sha256 = p.status(Capability.OAEP_SHA256)
+    assert not sha256.supported and sha256.probed
+    assert "not supported by this token" in sha256.detail
+    assert "CKR_ARGUMENTS_BAD" in sha256.detail
+    assert not p.supports(Capability.RSA_AES_KEY_WRAP_SHA1)
+    assert not p.supports(Capability.XOR_COMBINE)
+    assert not p.supports(Capability.ECDSA_SHA256)
+    # 0x210A is RFC 5649 only for material that is a multiple of 8 bytes long.
+    assert p.kwp_mechanism == "CKM_AES_KEY_WRAP_PAD"
+    assert p.kwp_multiple_of_8_only
+    assert p.hmac_kcv_min_length == 32
+    assert "refused" in p.status(Capability.WRAP_WITH_TRUSTED).detail
+
+
+def test_session_preflight_matches_the_public_one(
+    session: Pkcs11Session, hsm: HsmUnderTest
+) -> None:
+    assert session.preflight().lines() == hsm.preflight.lines()
