@@ -1,4 +1,4 @@
-"""One real token per test run: a fresh SoftHSM2 token in a temporary store, or the module in the env.
+"""One real token per run: a fresh SoftHSM2 token in a temporary store, or the module in the env.
 
 By default the package fixture creates a SoftHSM2 store under pytest's tmp dir (its own
 SOFTHSM2_CONF, set before the library loads) and a token in it. To run the same tests against

@@ -1,4 +1,4 @@
-"""The rehearsal token: private store, C_InitToken without argv PINs, signing key and certificate."""
+"""The rehearsal token: private store, C_InitToken with no PIN on argv, signing key, certificate."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Check values computed in the token equal ceremony.core.kcv on the same key, and are cross-checked."""
+"""Check values computed in the token equal ceremony.core.kcv on the same key, cross-checked."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Importing a key from components: in the token where it can, else in memory with CKA_CHECK_VALUE."""
+"""Importing from components: in the token where it can, else in memory with CKA_CHECK_VALUE."""
 
 from __future__ import annotations
 
