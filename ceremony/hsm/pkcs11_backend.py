@@ -1083,7 +1083,7 @@ class Pkcs11Session:
                         Attribute.VALUE: components[0].reveal(),
                     },
                 )
-                base = next(self._session.get_objects({Attribute.LABEL: base_label}))
+                base = self._find(base_label, (ObjectClass.SECRET_KEY,), step)
                 scratch.append(base)
                 for index, component in enumerate(components[1:], start=2):
                     last = index == len(components)
@@ -1433,11 +1433,7 @@ class Pkcs11Session:
             )
         # Destroyed in every case once the blob exists (or the step fails).
         made.append(ephemeral_label)
-        ephemeral = next(
-            o
-            for o in self._session.get_objects({Attribute.LABEL: ephemeral_label})
-            if o[Attribute.CLASS] == ObjectClass.SECRET_KEY
-        )
+        ephemeral = self._find(ephemeral_label, (ObjectClass.SECRET_KEY,), step)
         wrapped_target = ephemeral.wrap_key(key, mechanism=Mechanism(kwp))
         wrapped_ephemeral = kek.wrap_key(
             ephemeral, mechanism=Mechanism.RSA_PKCS_OAEP, mechanism_param=oaep
