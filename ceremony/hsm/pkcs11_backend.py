@@ -1100,6 +1100,8 @@ class Pkcs11Session:
                     derived = base.derive_key(
                         key_type,
                         spec.size * 8,
+                        # No default capabilities: the template below names every one it wants.
+                        capabilities=0,
                         label=label if last else f"ceremony-xor-{secrets.token_hex(6)}",
                         store=last,
                         mechanism=Mechanism.XOR_BASE_AND_DATA,

@@ -271,3 +271,26 @@ def test_import_extractable_then_wrap(
     assert (
         kcv.check_value(provider.openssl_oaep_decrypt(result.blob), KcvMethod.AES_CMAC) == expected
     )
+
+
+@requires(Capability.GENERATE_EC, Capability.WRAP_WITH_TRUSTED)
+def test_ec_private_key_with_oaep_alone(
+    hsm: HsmUnderTest, trusted: Pkcs11Session, provider: ProviderKey, label: str
+) -> None:
+    record = trusted.generate_key(label, KeySpec.EC_P256, extractable=True)
+    try:
+        result = trusted.wrap_for_public_key(
+            label, provider.spki, method=WrapMethod.RSA_OAEP, oaep_hash=OaepHash.SHA1
+        )
+    except MechanismNotSupportedError as ex:
+        # SoftHSM 2.6.1 wraps only secret keys with OAEP.
+        assert "private keys with RSA-OAEP" in str(ex)
+        assert "RSA-AES" in (ex.hint or "")
+        return
+    private = serialization.load_der_private_key(
+        provider.cryptography_oaep_decrypt(result.blob), None
+    )
+    public = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert public == record.public_key_der
