@@ -43,6 +43,7 @@ from ceremony.errors import (
     PinFinalTryError,
     PinIncorrectError,
     PinLockedError,
+    RuleViolation,
     ShareError,
     TokenNotFoundError,
     TokenRemovedError,
@@ -1036,7 +1037,8 @@ class Pkcs11Session:
                 )
         spec = self._secret_spec(algorithm, length, f"importing key {label!r}")
         self._require_new_label(label)
-        if self._has(Mechanism.XOR_BASE_AND_DATA):
+        _require_strong_components(components, label)
+        if self.preflight().supports(Capability.XOR_COMBINE):
             return self._import_xor_in_token(label, spec, components, expected, extractable)
         combined = Secret(bytes(length), label)
         try:
@@ -1044,6 +1046,12 @@ class Pkcs11Session:
             for component in components:
                 for i, b in enumerate(component.reveal()):
                     acc[i] ^= b
+            for index, component in enumerate(components, start=1):
+                if hmac.compare_digest(component.reveal(), acc):
+                    raise RuleViolation(
+                        f"component #{index} of {label!r} equals the combined key",
+                        hint="its custodian knew the whole key; treat the key as compromised",
+                    )
             return self.import_key(
                 label, algorithm, combined, expected=expected, extractable=extractable
             )
@@ -1118,9 +1126,21 @@ class Pkcs11Session:
                     obj.destroy()
                 except PKCS11Error:
                     log.warning("a scratch object of the XOR import could not be destroyed")
-        return self._finish_import(
+        result = self._finish_import(
             label, key_id, spec, final_template, expected, ImportPath.IN_TOKEN_XOR
         )
+        # The key never left the token: compare the longest KCVs instead of the bytes.
+        method = expected.method
+        token_kcv = self.check_values(label, method.max_length).of(method)
+        for index, component in enumerate(components, start=1):
+            own = kcv.check_value(component, method, len(token_kcv.value))
+            if hmac.compare_digest(own.value, token_kcv.value):
+                self._destroy_all(label)
+                raise RuleViolation(
+                    f"component #{index} of {label!r} has the combined key's check value",
+                    hint="its custodian knew the whole key; treat the key as compromised",
+                )
+        return result
 
     def _finish_import(
         self,
@@ -1590,6 +1610,23 @@ class Pkcs11Session:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<Pkcs11Session {self._info.describe()} {state}>"
+
+
+def _require_strong_components(components: Sequence[Secret], label: str) -> None:
+    """Split-knowledge rules that need no combined key (core.xor.combine applies the same)."""
+    values = [c.reveal() for c in components]
+    for a, first in enumerate(values, start=1):
+        if not any(first):
+            raise RuleViolation(
+                f"component #{a} of {label!r} is all zero bytes",
+                hint="a zero component gives its custodian nothing to hide; re-split the key",
+            )
+        for b, second in enumerate(values[a:], start=a + 1):
+            if hmac.compare_digest(first, second):
+                raise ShareError(
+                    f"components #{a} and #{b} of {label!r} are identical",
+                    hint="one component was probably entered twice; re-enter both",
+                )
 
 
 def _der_length(der: bytes) -> int:

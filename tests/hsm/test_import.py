@@ -11,7 +11,13 @@ from ceremony.core.component import KeyAlgorithm, KeyIdentity
 from ceremony.core.kcv import KcvMethod
 from ceremony.core.secret import Secret
 from ceremony.core.xor import split
-from ceremony.errors import CheckValueError, KeyNotFoundError, LabelExistsError, ShareError
+from ceremony.errors import (
+    CheckValueError,
+    KeyNotFoundError,
+    LabelExistsError,
+    RuleViolation,
+    ShareError,
+)
 from ceremony.hsm.base import Capability, ImportPath
 from ceremony.hsm.pkcs11_backend import Pkcs11Session
 from tests.hsm.conftest import HsmUnderTest, requires
@@ -86,3 +92,26 @@ def test_extractable_import_is_wrap_with_trusted(session: Pkcs11Session, label: 
         )
     a = result.key.attributes
     assert (a.extractable, a.wrap_with_trusted, a.local) == (True, True, False)
+
+
+def test_weak_components_are_refused(session: Pkcs11Session, label: str) -> None:
+    with Secret(secrets.token_bytes(16)) as key:
+        expected = kcv.check_value(key, KcvMethod.AES_CMAC)
+        one = Secret(secrets.token_bytes(16))
+        cases = [
+            ([Secret(bytes(16)), one], RuleViolation, "all zero"),
+            ([one, Secret(one.reveal())], ShareError, "identical"),
+            # The others cancel out (A ^ B ^ (A^B) = 0), so component #1 is the key itself.
+            (
+                [Secret(key.reveal()), one, Secret(b"\x01" * 16), Secret(_xor(one, b"\x01" * 16))],
+                RuleViolation,
+                "equals the combined key",
+            ),
+        ]
+    for components, error, text in cases:
+        with pytest.raises(error, match=text):
+            session.import_components(label, KeyAlgorithm.AES, components, expected=expected)
+
+
+def _xor(a: Secret, b: bytes) -> bytes:
+    return bytes(x ^ y for x, y in zip(a.reveal(), b, strict=True))
