@@ -45,6 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The single place the CLI shows an error; messages are built to hold no secret.
         print(f"ceremony: error: {ex}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # A pager or `head` closed our output; say nothing more on a dead pipe.
+        sys.stderr.close()
+        return 141
     except KeyboardInterrupt:
         print("ceremony: stopped by the operator; nothing further was written", file=sys.stderr)
         return 130

@@ -58,3 +58,14 @@ def test_public_randomness_needs_no_pin(hsm: HsmUnderTest) -> None:
     with rehearsal_random_source() as (source, name):
         assert len(source(8)) == 8
         assert hsm.backend.describe().serial in name
+
+
+def test_demo_draws_components_from_the_token(
+    hsm: HsmUnderTest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ceremony.cli import main
+
+    assert main(["demo", "--random", "hsm", "--scheme", "shamir", "--count", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "Random source: PKCS#11 C_GenerateRandom on" in out
+    assert "matches the recorded KCV" in out
