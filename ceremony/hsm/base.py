@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from ceremony.core.component import KeyAlgorithm
 from ceremony.core.kcv import CheckValue, KcvMethod
+from ceremony.core.providers import WrapMethod
 from ceremony.core.secret import Secret
+from ceremony.core.wrap import OaepHash
 from ceremony.errors import MechanismNotSupportedError
 
 if TYPE_CHECKING:
@@ -321,18 +323,16 @@ class ImportResult:
     key: KeyRecord
 
 
-class WrapMethod(enum.Enum):
-    """What the cloud asked for."""
+class WrapConstruction(enum.Enum):
+    """How the token builds the blob a cloud method asks for."""
 
     RSA_OAEP = "RSA-OAEP of the key"
     RSA_AES = "RSA-OAEP of an ephemeral AES-256 key, then AES-KWP of the key"
 
-
-class OaepHash(enum.Enum):
-    """OAEP hash; MGF1 always uses the same hash and the label is always empty."""
-
-    SHA1 = "SHA-1"
-    SHA256 = "SHA-256"
+    @classmethod
+    def of(cls, method: WrapMethod) -> WrapConstruction:
+        """The construction behind one of the providers' import methods."""
+        return cls.RSA_AES if method.composite else cls.RSA_OAEP
 
 
 @dataclass(frozen=True)
@@ -340,7 +340,7 @@ class WrapResult:
     """A blob wrapped inside the token for a provider's public key."""
 
     blob: bytes
-    method: WrapMethod
+    method: WrapConstruction
     oaep_hash: OaepHash
     mechanisms: tuple[str, ...]  # in the order the token ran them
     import_key_sha256: str  # SHA-256 of the provider's DER SubjectPublicKeyInfo
@@ -447,7 +447,7 @@ class HsmSession(Protocol):
         label: str,
         import_key_der: bytes,
         *,
-        method: WrapMethod,
+        method: WrapConstruction,
         oaep_hash: OaepHash,
     ) -> WrapResult: ...
 

@@ -20,6 +20,7 @@ from ceremony.core.component import KeyAlgorithm
 from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.core.keylengths import require_key_length
 from ceremony.core.secret import Secret
+from ceremony.core.wrap import OaepHash
 from ceremony.errors import (
     HsmError,
     ImportKeyError,
@@ -45,7 +46,6 @@ from ceremony.hsm.base import (
     KeyKind,
     KeyRecord,
     KeySpec,
-    OaepHash,
     PinState,
     Preflight,
     RandomBytes,
@@ -53,7 +53,7 @@ from ceremony.hsm.base import (
     TokenCheckValues,
     TokenInfo,
     TrustRequest,
-    WrapMethod,
+    WrapConstruction,
     WrapResult,
 )
 from ceremony.hsm.pin import PinPrompter, PinRequest, PinRole
@@ -384,7 +384,7 @@ class FakeSession:
         label: str,
         import_key_der: bytes,
         *,
-        method: WrapMethod,
+        method: WrapConstruction,
         oaep_hash: OaepHash,
     ) -> WrapResult:
         public = serialization.load_der_public_key(import_key_der)
@@ -404,7 +404,7 @@ class FakeSession:
         algorithm = _HASHES[oaep_hash]()
         oaep = padding.OAEP(mgf=padding.MGF1(algorithm=algorithm), algorithm=algorithm, label=None)
         with self._material(key) as material:
-            if method is WrapMethod.RSA_OAEP:
+            if method is WrapConstruction.RSA_OAEP:
                 if key.private is not None:
                     raise WrapError(f"{label!r} is too long for RSA-OAEP", hint="use RSA-AES")
                 blob = public.encrypt(bytes(material.reveal()), oaep)

@@ -30,6 +30,7 @@ from ceremony.core.component import KeyAlgorithm
 from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.core.keylengths import require_key_length
 from ceremony.core.secret import Secret
+from ceremony.core.wrap import OaepHash
 from ceremony.errors import (
     CeremonyError,
     CheckValueError,
@@ -62,7 +63,6 @@ from ceremony.hsm.base import (
     KeyKind,
     KeyRecord,
     KeySpec,
-    OaepHash,
     PinState,
     Preflight,
     RandomBytes,
@@ -70,7 +70,7 @@ from ceremony.hsm.base import (
     TokenCheckValues,
     TokenInfo,
     TrustRequest,
-    WrapMethod,
+    WrapConstruction,
     WrapResult,
 )
 from ceremony.hsm.pin import PinPrompter, PinRequest, PinRole
@@ -1288,7 +1288,7 @@ class Pkcs11Session:
         label: str,
         import_key_der: bytes,
         *,
-        method: WrapMethod,
+        method: WrapConstruction,
         oaep_hash: OaepHash,
     ) -> WrapResult:
         """Wrap ``label`` inside the token for a provider's RSA import key; never falls back."""
@@ -1302,7 +1302,7 @@ class Pkcs11Session:
                 key[Attribute.CLASS] == ObjectClass.PRIVATE_KEY
                 and key[Attribute.KEY_TYPE] == KeyType.RSA
             )
-        if method is WrapMethod.RSA_OAEP and is_private_rsa:
+        if method is WrapConstruction.RSA_OAEP and is_private_rsa:
             raise WrapError(
                 f"{step}: an RSA private key is too long for RSA-OAEP alone",
                 hint="use an RSA-AES method (AWS RSA_AES_KEY_WRAP_*, GCP *_AES_256, Azure .byok)",
@@ -1379,7 +1379,7 @@ class Pkcs11Session:
             "('ceremony hsm info' shows it). Nothing was wrapped",
         )
 
-    def _wrap_plan(self, method: WrapMethod, oaep_hash: OaepHash, step: str) -> str:
+    def _wrap_plan(self, method: WrapConstruction, oaep_hash: OaepHash, step: str) -> str:
         """Decide the mechanism before any work; refuse with explicit alternatives."""
         preflight = self.preflight()
         other = OaepHash.SHA1 if oaep_hash is OaepHash.SHA256 else OaepHash.SHA256
@@ -1390,7 +1390,7 @@ class Pkcs11Session:
             f"dual-controlled export of the key (a manual clear-text operation), or (3) a token "
             f"that supports {oaep_hash.value}. Nothing was wrapped"
         )
-        if method is WrapMethod.RSA_OAEP:
+        if method is WrapConstruction.RSA_OAEP:
             preflight.require(_CAP_OAEP[oaep_hash], step, alternatives)
             return "oaep"
         if preflight.supports(_CAP_RSA_AES[oaep_hash]):

@@ -13,6 +13,7 @@ from ceremony.core import kcv
 from ceremony.core.component import KeyAlgorithm
 from ceremony.core.kcv import KcvMethod
 from ceremony.core.secret import Secret
+from ceremony.core.wrap import OaepHash
 from ceremony.errors import (
     KeyNotExtractableError,
     LabelExistsError,
@@ -22,7 +23,13 @@ from ceremony.errors import (
     PinLockedError,
     TokenRemovedError,
 )
-from ceremony.hsm.base import ImportPath, KeySpec, OaepHash, PinState, TrustRequest, WrapMethod
+from ceremony.hsm.base import (
+    ImportPath,
+    KeySpec,
+    PinState,
+    TrustRequest,
+    WrapConstruction,
+)
 from ceremony.hsm.fake import EVERYTHING, FakeBackend, FakeToken
 from tests.hsm.conftest import FixedPinPrompter
 
@@ -66,10 +73,10 @@ def test_wrap_like_softhsm(provider: rsa.RSAPrivateKey) -> None:
         record = session.generate_key("k", KeySpec.AES_256, extractable=True)
         with pytest.raises(MechanismNotSupportedError):
             session.wrap_for_public_key(
-                "k", _spki(provider), method=WrapMethod.RSA_AES, oaep_hash=OaepHash.SHA256
+                "k", _spki(provider), method=WrapConstruction.RSA_AES, oaep_hash=OaepHash.SHA256
             )
         result = session.wrap_for_public_key(
-            "k", _spki(provider), method=WrapMethod.RSA_AES, oaep_hash=OaepHash.SHA1
+            "k", _spki(provider), method=WrapConstruction.RSA_AES, oaep_hash=OaepHash.SHA1
         )
     sha1 = hashes.SHA1()  # noqa: S303 - the SHA-1 OAEP that AWS, Azure and GCP accept
     ephemeral = provider.decrypt(

@@ -13,13 +13,14 @@ from ceremony.core import kcv
 from ceremony.core.component import KeyAlgorithm
 from ceremony.core.kcv import KcvMethod
 from ceremony.core.secret import Secret
+from ceremony.core.wrap import OaepHash
 from ceremony.errors import (
     ImportKeyError,
     KeyNotExtractableError,
     MechanismNotSupportedError,
     WrapError,
 )
-from ceremony.hsm.base import Capability, KeySpec, OaepHash, TrustRequest, WrapMethod
+from ceremony.hsm.base import Capability, KeySpec, TrustRequest, WrapConstruction
 from ceremony.hsm.pkcs11_backend import Pkcs11Session
 from tests.hsm.conftest import HsmUnderTest, requires
 from tests.hsm.oracles import ProviderKey, cryptography_kwp_unwrap, openssl_kwp_unwrap
@@ -52,7 +53,7 @@ def test_rsa_oaep_sha1_opened_by_openssl_and_cryptography(
 ) -> None:
     token_kcv = _aes_key(trusted, label)
     result = trusted.wrap_for_public_key(
-        label, provider.spki, method=WrapMethod.RSA_OAEP, oaep_hash=OaepHash.SHA1
+        label, provider.spki, method=WrapConstruction.RSA_OAEP, oaep_hash=OaepHash.SHA1
     )
     assert len(result.blob) == provider.size
     assert result.mechanisms == ("CKM_RSA_PKCS_OAEP",)
@@ -70,7 +71,7 @@ def test_rsa_aes_two_step_opened_by_openssl_and_cryptography(
 ) -> None:
     token_kcv = _aes_key(trusted, label)
     result = trusted.wrap_for_public_key(
-        label, provider.spki, method=WrapMethod.RSA_AES, oaep_hash=OaepHash.SHA1
+        label, provider.spki, method=WrapConstruction.RSA_AES, oaep_hash=OaepHash.SHA1
     )
     k = provider.size
     assert len(result.blob) == k + 40  # RSA part, then KWP of 32 bytes
@@ -91,7 +92,7 @@ def test_rsa_aes_of_an_hmac_key(trusted: Pkcs11Session, provider: ProviderKey, l
     record = trusted.generate_key(label, KeySpec.HMAC_SHA512, extractable=True)
     assert record.check_values is not None
     result = trusted.wrap_for_public_key(
-        label, provider.spki, method=WrapMethod.RSA_AES, oaep_hash=OaepHash.SHA1
+        label, provider.spki, method=WrapConstruction.RSA_AES, oaep_hash=OaepHash.SHA1
     )
     k = provider.size
     opened = openssl_kwp_unwrap(provider.openssl_oaep_decrypt(result.blob[:k]), result.blob[k:])
@@ -106,7 +107,7 @@ def test_rsa_aes_key_wrap_in_one_call(
 ) -> None:
     token_kcv = _aes_key(trusted, label)
     result = trusted.wrap_for_public_key(
-        label, provider.spki, method=WrapMethod.RSA_AES, oaep_hash=OaepHash.SHA1
+        label, provider.spki, method=WrapConstruction.RSA_AES, oaep_hash=OaepHash.SHA1
     )
     assert result.mechanisms == ("CKM_RSA_AES_KEY_WRAP",)
     k = provider.size
@@ -121,8 +122,8 @@ def test_sha256_the_token_cannot_do_is_refused_before_any_work(
     if hsm.preflight.supports(Capability.OAEP_SHA256):
         pytest.skip("this token does OAEP with SHA-256")
     _aes_key(trusted, label)
-    for method in WrapMethod:
-        if method is WrapMethod.RSA_AES and hsm.preflight.supports(
+    for method in WrapConstruction:
+        if method is WrapConstruction.RSA_AES and hsm.preflight.supports(
             Capability.RSA_AES_KEY_WRAP_SHA256
         ):
             continue
@@ -137,7 +138,7 @@ def test_sha256_the_token_cannot_do_is_refused_before_any_work(
         assert "Nothing was wrapped" in text
     # The trusted ephemeral key was not spent: a SHA-1 wrap still works.
     trusted.wrap_for_public_key(
-        label, provider.spki, method=WrapMethod.RSA_AES, oaep_hash=OaepHash.SHA1
+        label, provider.spki, method=WrapConstruction.RSA_AES, oaep_hash=OaepHash.SHA1
     )
 
 
@@ -147,7 +148,7 @@ def test_untrusted_import_key_cannot_take_a_wrap_with_trusted_key(
     _aes_key(session, label)
     with pytest.raises(KeyNotExtractableError, match="security officer trusted"):
         session.wrap_for_public_key(
-            label, provider.spki, method=WrapMethod.RSA_OAEP, oaep_hash=OaepHash.SHA1
+            label, provider.spki, method=WrapConstruction.RSA_OAEP, oaep_hash=OaepHash.SHA1
         )
 
 
@@ -157,7 +158,7 @@ def test_non_extractable_key_never_leaves(
     trusted.generate_key(label, KeySpec.AES_256)
     with pytest.raises(KeyNotExtractableError, match="non-extractable"):
         trusted.wrap_for_public_key(
-            label, provider.spki, method=WrapMethod.RSA_OAEP, oaep_hash=OaepHash.SHA1
+            label, provider.spki, method=WrapConstruction.RSA_OAEP, oaep_hash=OaepHash.SHA1
         )
     with pytest.raises(KeyNotExtractableError):
         trusted.export_clear(label)
@@ -189,7 +190,7 @@ def test_private_key_on_a_padding_kwp_token_is_refused(
     trusted.generate_key(label, KeySpec.EC_P256, extractable=True)
     with pytest.raises(MechanismNotSupportedError, match="zero-pads"):
         trusted.wrap_for_public_key(
-            label, provider.spki, method=WrapMethod.RSA_AES, oaep_hash=OaepHash.SHA1
+            label, provider.spki, method=WrapConstruction.RSA_AES, oaep_hash=OaepHash.SHA1
         )
 
 
@@ -199,7 +200,7 @@ def test_rsa_private_key_is_too_long_for_oaep_alone(
     trusted.generate_key(label, KeySpec.RSA_2048, extractable=True)
     with pytest.raises(WrapError, match="too long"):
         trusted.wrap_for_public_key(
-            label, provider.spki, method=WrapMethod.RSA_OAEP, oaep_hash=OaepHash.SHA1
+            label, provider.spki, method=WrapConstruction.RSA_OAEP, oaep_hash=OaepHash.SHA1
         )
 
 
@@ -217,7 +218,7 @@ def test_bad_import_keys(trusted: Pkcs11Session, label: str) -> None:
     ):
         with pytest.raises(ImportKeyError, match=reason):
             trusted.wrap_for_public_key(
-                label, der, method=WrapMethod.RSA_OAEP, oaep_hash=OaepHash.SHA1
+                label, der, method=WrapConstruction.RSA_OAEP, oaep_hash=OaepHash.SHA1
             )
 
 
@@ -266,7 +267,7 @@ def test_import_extractable_then_wrap(
         expected = kcv.check_value(key, KcvMethod.AES_CMAC)
         trusted.import_key(label, KeyAlgorithm.AES, key, expected=expected, extractable=True)
     result = trusted.wrap_for_public_key(
-        label, provider.spki, method=WrapMethod.RSA_OAEP, oaep_hash=OaepHash.SHA1
+        label, provider.spki, method=WrapConstruction.RSA_OAEP, oaep_hash=OaepHash.SHA1
     )
     assert (
         kcv.check_value(provider.openssl_oaep_decrypt(result.blob), KcvMethod.AES_CMAC) == expected
@@ -280,7 +281,7 @@ def test_ec_private_key_with_oaep_alone(
     record = trusted.generate_key(label, KeySpec.EC_P256, extractable=True)
     try:
         result = trusted.wrap_for_public_key(
-            label, provider.spki, method=WrapMethod.RSA_OAEP, oaep_hash=OaepHash.SHA1
+            label, provider.spki, method=WrapConstruction.RSA_OAEP, oaep_hash=OaepHash.SHA1
         )
     except MechanismNotSupportedError as ex:
         # SoftHSM 2.6.1 wraps only secret keys with OAEP.
