@@ -41,7 +41,8 @@ def _help(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _prompter() -> Any:
+def pin_prompter() -> Any:
+    """The rehearsal environment prompter, a terminal prompter, or one that refuses."""
     from ceremony.hsm.pin import EnvironmentPinPrompter, GetpassPinPrompter
 
     if EnvironmentPinPrompter.available():
@@ -73,7 +74,9 @@ def _table(rows: list[tuple[str, str]]) -> str:
 def _init(args: argparse.Namespace) -> int:
     from ceremony.hsm import config, softhsm
 
-    result = softhsm.init_rehearsal_token(config.resolve(), _prompter(), if_missing=args.if_missing)
+    result = softhsm.init_rehearsal_token(
+        config.resolve(), pin_prompter(), if_missing=args.if_missing
+    )
     if not result.created_token and not result.created_signing_key:
         print(f"Rehearsal token {result.token.label!r} is ready in {result.store} (unchanged).")
         return 0

@@ -1,0 +1,360 @@
+"""``ceremony wrap``: import-ready bundles for any mix of cloud targets, from HSM or components."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import hashlib
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ceremony.core import encoding, kcv, providers, shamir, xor
+from ceremony.core.component import Component, KeyAlgorithm, Scheme
+from ceremony.core.providers import MaterialKind, TargetSpec, WrapMethod
+from ceremony.errors import ConfigError, RuleViolation
+from ceremony.output import write_bundle
+
+_TARGET_HELP = (
+    "one cloud target as comma-separated key=value pairs: "
+    "provider=aws,method=RSA_AES_KEY_WRAP_SHA_256,import-key=params.json[,import-token=FILE]; "
+    "provider=azure,import-key=kek.pem,kek-id=https://...,key-name=NAME; "
+    "provider=gcp,method=RSA_OAEP_3072_SHA1_AES_256,import-key=job.json,key=KEY "
+    "[,import-job=NAME]; every target also takes label=NAME and fingerprint=HEX (pinned)"
+)
+_TARGET_KEYS = {
+    "aws": {"method", "import-key", "import-token", "key-id", "region", "label", "fingerprint"},
+    "azure": {"import-key", "kek-id", "key-name", "label", "fingerprint"},
+    "gcp": {"method", "import-key", "import-job", "key", "algorithm", "label", "fingerprint"},
+}
+REHEARSAL_NOTE = b"REHEARSAL output: made for practice, never import it into a production key.\n"
+
+
+def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subcommands.add_parser(
+        "wrap",
+        help="wrap key material for AWS KMS, Azure Key Vault and Google Cloud KMS",
+        description=(
+            "Headless wrap for rehearsal and scripting. --from-hsm wraps a token key inside the "
+            "token; --from-components combines entered components in memory and wraps in "
+            "software, a manual clear-text operation allowed here only with --rehearsal (a "
+            "production ceremony does it under dual control)."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from-hsm", metavar="LABEL", help="wrap this token key inside the HSM")
+    source.add_argument(
+        "--from-components",
+        metavar="FILE",
+        nargs="+",
+        help="component texts to combine ('-' reads them one after another from the terminal)",
+    )
+    parser.add_argument("--target", action="append", required=True, help=_TARGET_HELP)
+    parser.add_argument("--out", required=True, type=Path, help="bundle folder (must not exist)")
+    parser.add_argument(
+        "--kind",
+        choices=[k.value for k in MaterialKind],
+        help="the key's kind (required with --from-hsm; derived from the components otherwise)",
+    )
+    parser.add_argument(
+        "--kcv", help="the key's recorded labelled KCV, e.g. 'AES-CMAC 1A2B3C' (components)"
+    )
+    parser.add_argument("--module", help="PKCS#11 module path (default: the rehearsal SoftHSM2)")
+    parser.add_argument("--token-label", help="token label (default: the rehearsal token)")
+    parser.add_argument(
+        "--rehearsal",
+        action="store_true",
+        help="mark the bundle REHEARSAL; required for clear paths",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    now = datetime.now(UTC)
+    targets = [parse_target(text) for text in args.target]
+    for target in targets:
+        _announce(target)
+    if args.from_hsm:
+        files = _wrap_in_hsm(args, targets, now)
+    else:
+        files = _wrap_components(args, targets, now)
+    if args.rehearsal:
+        files.append(providers.BundleFile("REHEARSAL.txt", REHEARSAL_NOTE))
+    written = write_bundle(args.out, files)
+    print(f"\nBundle written to {args.out} ({len(written)} files):")
+    for bundle_file in files:
+        print(f"  {bundle_file.sha256}  {bundle_file.name}")
+    return 0
+
+
+def _announce(target: TargetSpec) -> None:
+    fingerprint = target.import_key.fingerprint
+    print(f"Target {target.label}: {target.method.value} ({target.provider.value})")
+    print(f"  import key SHA-256 {fingerprint.groups()}")
+    for line in fingerprint.word_lines():
+        print(f"    {line}")
+    print("  Two officers compare this with the cloud console before the bundle is used.")
+
+
+@dataclass(frozen=True)
+class _Spec:
+    provider: str
+    fields: dict[str, str]
+
+    def need(self, name: str) -> str:
+        value = self.fields.get(name)
+        if not value:
+            raise ConfigError(
+                f"target {self.provider}: {name}= is missing",
+                hint=f"add {name}=... to the --target value",
+            )
+        return value
+
+    def read(self, name: str) -> bytes:
+        path = Path(self.need(name))
+        try:
+            return path.read_bytes()
+        except OSError as ex:
+            raise ConfigError(
+                f"target {self.provider}: cannot read {name} file {path}: {ex.strerror}",
+                hint="check the path of the provider's download",
+            ) from ex
+
+
+def parse_target(text: str) -> TargetSpec:
+    """One --target value into a checked provider target; reads the import-key files it names."""
+    fields: dict[str, str] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        name = name.strip().lower()
+        if not sep or not name:
+            raise ConfigError(f"--target {part!r} is not key=value", hint=_TARGET_HELP)
+        if name in fields:
+            raise ConfigError(f"--target gives {name}= twice", hint="give each field once")
+        fields[name] = value.strip()
+    provider = fields.pop("provider", "").lower()
+    if provider not in _TARGET_KEYS:
+        raise ConfigError(
+            f"--target provider={provider or '(missing)'} is not aws, azure or gcp",
+            hint=_TARGET_HELP,
+        )
+    unknown = sorted(set(fields) - _TARGET_KEYS[provider])
+    if unknown:
+        raise ConfigError(
+            f"--target provider={provider} does not take {', '.join(unknown)}",
+            hint=f"{provider} takes {', '.join(sorted(_TARGET_KEYS[provider]))}",
+        )
+    spec = _Spec(provider, fields)
+    label = fields.get("label", provider)
+    target: TargetSpec
+    if provider == "aws":
+        token = spec.read("import-token") if "import-token" in fields else None
+        import_key = providers.parse_import_parameters(
+            spec.read("import-key"), import_token=token, key_id=fields.get("key-id", "")
+        )
+        method = providers.parse_method(spec.need("method"), providers.Provider.AWS)
+        target = providers.AwsTarget(label, method, import_key, region=fields.get("region", ""))
+    elif provider == "azure":
+        import_key = providers.parse_kek(spec.read("import-key"), spec.need("kek-id"))
+        target = providers.AzureTarget(label, import_key, spec.need("key-name"))
+    else:
+        import_key = providers.parse_import_job(
+            spec.read("import-key"), import_job=fields.get("import-job", "")
+        )
+        method = providers.parse_method(spec.need("method"), providers.Provider.GCP)
+        target = providers.GcpTarget(
+            label, method, import_key, spec.need("key"), fields.get("algorithm", "")
+        )
+    if "fingerprint" in fields:
+        import_key.require_fingerprint(fields["fingerprint"])
+    return target
+
+
+# ---- material from entered components (software wrap) -------------------------------------
+
+
+def _wrap_components(
+    args: argparse.Namespace, targets: Sequence[TargetSpec], now: datetime
+) -> list[providers.BundleFile]:
+    if not args.rehearsal:
+        raise RuleViolation(
+            "combining components in memory and wrapping in software are manual clear-text "
+            "operations; `ceremony wrap` runs them only for rehearsals",
+            hint="add --rehearsal for practice, or run the reconstitute ceremony, which enforces "
+            "dual control",
+        )
+    if not args.kcv:
+        raise ConfigError(
+            "--kcv is required with --from-components",
+            hint="give the key's recorded KCV with its method, e.g. --kcv 'AES-CMAC 1A2B3C'",
+        )
+    expected = kcv.parse_check_value(args.kcv)
+    with ExitStack() as stack:
+        components = [stack.enter_context(_wiping(c)) for c in _read_components(args)]
+        first = components[0]
+        combine = xor.combine if first.scheme is Scheme.XOR else shamir.combine
+        key = stack.enter_context(combine(components, expected=expected, identity=first.identity))
+        kind = _kind_of_components(first, args.kind)
+        print(f"\nCombined key {first.identity.key_label!r} matches the recorded KCV {expected}")
+        info = providers.inspect_material(key, kind, str(expected))
+        for warning in providers.preflight(targets, info, now):
+            print(f"warning: {warning}")
+        return providers.build_bundle(
+            targets, key, kind, key_label=first.identity.key_label, kcv=str(expected), now=now
+        )
+
+
+@contextmanager
+def _wiping(component: Component) -> Iterator[Component]:
+    try:
+        yield component
+    finally:
+        component.value.close()
+
+
+def _read_components(args: argparse.Namespace) -> list[Component]:
+    texts: list[str] = []
+    for source in args.from_components:
+        if source == "-":
+            texts.append(_type_component(len(texts) + 1))
+            continue
+        try:
+            texts.append(Path(source).read_text(encoding="utf-8"))
+        except OSError as ex:
+            raise ConfigError(
+                f"cannot read component file {source}: {ex.strerror}",
+                hint="check the path; rehearsal forms are in the rehearsal bundle",
+            ) from ex
+    return [encoding.from_text(text) for text in texts]
+
+
+def _type_component(number: int) -> str:
+    """One custodian types their whole component with no echo, ending with the SUM line."""
+    if not sys.stdin.isatty():
+        raise ConfigError(
+            "components can only be typed at a terminal",
+            hint="run in a terminal, or give the rehearsal component files",
+        )
+    print(f"\nCustodian {number}: everyone else looks away. Type your component, line by line.")
+    lines: list[str] = []
+    while not lines or not lines[-1].strip().upper().startswith("SUM"):
+        lines.append(getpass.getpass(f"  line {len(lines) + 1}> "))
+    return "\n".join(lines)
+
+
+_HMAC_KINDS = {
+    20: MaterialKind.HMAC_SHA1,
+    28: MaterialKind.HMAC_SHA224,
+    32: MaterialKind.HMAC_SHA256,
+    48: MaterialKind.HMAC_SHA384,
+    64: MaterialKind.HMAC_SHA512,
+}
+
+
+def _kind_of_components(component: Component, stated: str | None) -> MaterialKind:
+    identity = component.identity
+    if identity.algorithm is KeyAlgorithm.AES:
+        derived = MaterialKind(f"AES-{identity.key_length * 8}")
+    elif identity.algorithm is KeyAlgorithm.HMAC and identity.key_length in _HMAC_KINDS:
+        derived = _HMAC_KINDS[identity.key_length]
+    else:
+        raise ConfigError(
+            f"{identity.algorithm.value} keys of {identity.key_length} bytes cannot be imported "
+            "into a cloud KMS",
+            hint="clouds import AES keys and HMAC keys of a digest's length",
+        )
+    if stated and MaterialKind(stated) is not derived:
+        raise ConfigError(
+            f"--kind {stated} does not match the components, which make a {derived.value} key",
+            hint="drop --kind or correct it",
+        )
+    return derived
+
+
+# ---- material inside the HSM (wrapped in the token) ---------------------------------------
+
+
+def _wrap_in_hsm(
+    args: argparse.Namespace, targets: Sequence[TargetSpec], now: datetime
+) -> list[providers.BundleFile]:
+    from ceremony.cli.hsm import pin_prompter
+    from ceremony.hsm import config
+    from ceremony.hsm.base import Capability, TrustRequest, WrapConstruction
+    from ceremony.hsm.pkcs11_backend import Pkcs11Backend
+
+    if not args.kind:
+        raise ConfigError(
+            "--kind is required with --from-hsm",
+            hint="give the key's kind as the ceremony file declares it, e.g. --kind AES-256",
+        )
+    kind = MaterialKind(args.kind)
+    backend = Pkcs11Backend(config.resolve(args.module, args.token_label))
+    preflight = backend.preflight()
+    # Every target is checked against the token before any work, so nothing half-happens.
+    for target in targets:
+        needed = _capability_for(target.method)
+        preflight.require(
+            getattr(Capability, needed),
+            f"target {target.label} ({target.method.value})",
+            alternatives=_alternatives(target.method),
+        )
+    trust = TrustRequest(
+        import_keys=tuple(t.import_key.spki_der for t in targets),
+        rsa_aes_wraps=sum(1 for t in targets if t.method.composite),
+    )
+    files: list[providers.BundleFile] = []
+    with backend.open(pin_prompter(), trust=trust) as session:
+        attributes = session.key_attributes(args.from_hsm)
+        key_kcv: str | None = None
+        public_sha256: str | None = None
+        if kind.is_symmetric:
+            method = kcv.KcvMethod.AES_CMAC if kind.name.startswith("AES") else None
+            values = session.check_values(args.from_hsm)
+            key_kcv = str(values.of(method or kcv.KcvMethod.HMAC_SHA256_ZERO))
+        else:
+            public_sha256 = hashlib.sha256(session.public_key(args.from_hsm)).hexdigest()
+        info = providers.material_for_hsm(kind, key_kcv, public_sha256)
+        for warning in providers.preflight(targets, info, now):
+            print(f"warning: {warning}")
+        for target in targets:
+            result = session.wrap_for_public_key(
+                args.from_hsm,
+                target.import_key.spki_der,
+                method=WrapConstruction.of(target.method),
+                oaep_hash=target.method.oaep_hash,
+            )
+            wrapped_by = (
+                f"inside the HSM ({preflight.token.describe()}): {' + '.join(result.mechanisms)}"
+                f"{', import key SO-trusted' if result.trusted_import_key else ''}"
+            )
+            files += providers.assemble_bundle(
+                target,
+                result.blob,
+                kind,
+                key_label=attributes.label,
+                kcv=key_kcv,
+                now=now,
+                wrapped_by=wrapped_by,
+                public_key_sha256=public_sha256,
+            )
+    return files
+
+
+def _capability_for(method: WrapMethod) -> str:
+    suffix = "SHA1" if method.oaep_hash.name == "SHA1" else "SHA256"
+    return f"OAEP_{suffix}"
+
+
+def _alternatives(method: WrapMethod) -> str:
+    others = [
+        m.value
+        for m in WrapMethod
+        if m.provider is method.provider and m.oaep_hash is not method.oaep_hash
+    ]
+    return (
+        f"pick a method this token can do ({', '.join(others)}) if the provider accepts it, or "
+        "export the key under dual control and wrap in software in a ceremony"
+    )

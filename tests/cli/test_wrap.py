@@ -1,0 +1,102 @@
+"""``ceremony wrap --from-components``: rehearsal bundles that openssl alone opens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ceremony.cli import main
+from ceremony.core import encoding, kcv, xor
+from ceremony.core.component import KeyAlgorithm, KeyIdentity
+from ceremony.core.secret import Secret
+from tests.cli.targets import TOKEN, CloudTargets
+
+KEY = bytes.fromhex("7d1e" * 16)
+IDENTITY = KeyIdentity("REHEARSAL-WRAP", "zmk-test", KeyAlgorithm.AES, 32)
+
+
+@pytest.fixture(scope="module")
+def clouds(tmp_path_factory: pytest.TempPathFactory) -> CloudTargets:
+    return CloudTargets(
+        tmp_path_factory.mktemp("clouds"),
+        "RSA_AES_KEY_WRAP_SHA_256",
+        "RSA_OAEP_3072_SHA256_AES_256",
+    )
+
+
+def component_files(folder: Path) -> list[str]:
+    paths = []
+    for component in xor.split(Secret(KEY), IDENTITY, 3):
+        path = folder / f"component-{component.index}.txt"
+        path.write_text(encoding.to_text(component))
+        paths.append(str(path))
+    return paths
+
+
+def test_components_to_three_clouds(
+    clouds: CloudTargets, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorded = kcv.check_value(KEY, kcv.KcvMethod.AES_CMAC)
+    out = tmp_path / "bundle"
+    argv = ["wrap", "--rehearsal", "--from-components", *component_files(tmp_path)]
+    assert main([*argv, "--kcv", str(recorded), *clouds.args, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"matches the recorded KCV {recorded}" in printed
+    assert KEY.hex() not in printed.lower()
+    opened = clouds.open_all(out, md="sha256")
+    assert opened == {"aws": KEY, "azure": KEY, "gcp": KEY}
+    assert (next(out.glob("*/aws-eu")) / "ImportToken.bin").read_bytes() == TOKEN
+    assert (out / "REHEARSAL.txt").exists()
+    manifests = "".join(p.read_text() for p in out.glob("*/*/MANIFEST.json"))
+    assert str(recorded) in manifests
+
+
+def test_an_existing_bundle_is_never_overwritten(clouds: CloudTargets, tmp_path: Path) -> None:
+    out = tmp_path / "bundle"
+    out.mkdir()
+    recorded = str(kcv.check_value(KEY, kcv.KcvMethod.AES_CMAC))
+    argv = ["wrap", "--rehearsal", "--from-components", *component_files(tmp_path)]
+    assert main([*argv, "--kcv", recorded, *clouds.args, "--out", str(out)]) == 1
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "manual clear-text operations"),
+        (["--rehearsal", "--kcv", "AES-CMAC 000000"], "does not match"),
+        (["--rehearsal"], "--kcv is required"),
+    ],
+)
+def test_refusals_are_one_clear_error(
+    clouds: CloudTargets,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    message: str,
+) -> None:
+    argv = ["wrap", "--from-components", *component_files(tmp_path), *extra, *clouds.args]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ceremony: error: ")
+    assert message in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("provider=ibm,import-key=x", "is not aws, azure or gcp"),
+        ("provider=aws,method=RSAES_OAEP_SHA_1", "import-key= is missing"),
+        ("provider=aws,colour=blue", "does not take colour"),
+        ("provider=aws,method=RSAES_PKCS1_V1_5,import-key=/nonexistent", "cannot read"),
+        ("provideraws", "is not key=value"),
+    ],
+)
+def test_bad_targets_name_the_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str, message: str
+) -> None:
+    argv = ["wrap", "--rehearsal", "--from-components", "x", "--kcv", "AES-CMAC 000000"]
+    assert main([*argv, "--target", target, "--out", str(tmp_path / "o")]) == 1
+    assert message in capsys.readouterr().err

@@ -1,0 +1,75 @@
+"""``ceremony wrap --from-hsm``: wrapped inside the token for three clouds, opened by openssl."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ceremony.cli import main
+from ceremony.core import kcv
+from ceremony.core.kcv import KcvMethod
+from ceremony.hsm.base import Capability, KeySpec
+from ceremony.hsm.pin import ENV_SO_PIN, ENV_USER_PIN
+from tests.cli.targets import CloudTargets
+from tests.hsm.conftest import HsmUnderTest, requires
+
+pytestmark = pytest.mark.hsm
+
+
+@pytest.fixture
+def rehearsal_pins(hsm: HsmUnderTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not hsm.is_softhsm:
+        pytest.skip("the CLI takes PINs from the environment only for the rehearsal SoftHSM store")
+    monkeypatch.setenv(ENV_USER_PIN, hsm.user_pin)
+    monkeypatch.setenv(ENV_SO_PIN, hsm.so_pin)
+
+
+def _token_key(hsm: HsmUnderTest, label: str) -> str:
+    with hsm.backend.open(hsm.prompter) as session:
+        record = session.generate_key(label, KeySpec.AES_256, extractable=True)
+    assert record.check_values is not None
+    return str(record.check_values.of(KcvMethod.AES_CMAC))
+
+
+@requires(Capability.OAEP_SHA1, Capability.AES_KWP, Capability.WRAP_WITH_TRUSTED)
+def test_token_key_wrapped_for_three_clouds(
+    hsm: HsmUnderTest,
+    rehearsal_pins: None,
+    label: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    token_kcv = _token_key(hsm, label)
+    clouds = CloudTargets(tmp_path, "RSA_AES_KEY_WRAP_SHA_1", "RSA_OAEP_3072_SHA1_AES_256")
+    out = tmp_path / "bundle"
+    argv = ["wrap", "--from-hsm", label, "--kind", "AES-256", *clouds.args, "--out", str(out)]
+    assert main(argv) == 0, capsys.readouterr().err
+    opened = clouds.open_all(out)
+    assert opened["aws"] == opened["azure"] == opened["gcp"]
+    assert len(opened["aws"]) == 32
+    assert str(kcv.check_value(opened["aws"], KcvMethod.AES_CMAC)) == token_kcv
+    manifest = next(out.glob("*/aws-eu/MANIFEST.json")).read_text()
+    assert token_kcv in manifest
+    assert "inside the HSM" in manifest
+
+
+def test_sha256_on_a_sha1_only_token_is_refused_before_any_work(
+    hsm: HsmUnderTest,
+    rehearsal_pins: None,
+    label: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if hsm.preflight.supports(Capability.OAEP_SHA256):
+        pytest.skip("this token can wrap with OAEP SHA-256")
+    _token_key(hsm, label)
+    clouds = CloudTargets(tmp_path, "RSA_AES_KEY_WRAP_SHA_256", "RSA_OAEP_3072_SHA1_AES_256")
+    out = tmp_path / "bundle"
+    argv = ["wrap", "--from-hsm", label, "--kind", "AES-256", *clouds.args, "--out", str(out)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "not supported by this token" in err or "cannot" in err
+    assert "RSA_AES_KEY_WRAP_SHA_1" in err
+    assert "Traceback" not in err
+    assert not out.exists()
