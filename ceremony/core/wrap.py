@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import enum
 
+from Crypto.Cipher import PKCS1_OAEP
+from Crypto.Hash import SHA1, SHA256
+from Crypto.PublicKey import RSA
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ceremony.core import keywrap
+from ceremony.core import keywrap, rng
 from ceremony.core.secret import Secret
 from ceremony.errors import WrapError
 
@@ -33,6 +36,9 @@ class OaepHash(enum.Enum):
 
     def algorithm(self) -> hashes.HashAlgorithm:
         return hashes.SHA1() if self is OaepHash.SHA1 else hashes.SHA256()  # noqa: S303
+
+
+_PYCRYPTODOME_HASH = {OaepHash.SHA1: SHA1, OaepHash.SHA256: SHA256}
 
 
 def oaep_padding(oaep_hash: OaepHash) -> padding.OAEP:
@@ -68,9 +74,17 @@ def oaep_encrypt(
         )
     if not payload:
         raise WrapError(f"{what} is empty", hint="check the key material")
-    # pyca takes only bytes here, so one immutable copy is unavoidable (architecture.md, memory
-    # hygiene). The OAEP seed comes from OpenSSL's CSPRNG: pyca offers no hook to inject it.
-    return public_key.encrypt(bytes(payload), oaep_padding(oaep_hash))
+    # pycryptodome rather than pyca here: only it takes the OAEP seed from our injected source, so
+    # the HSM's generator feeds it in a ceremony and seeded golden runs are byte-stable. pyca and
+    # openssl open every blob in the tests. MGF1 uses the OAEP hash; the label is empty.
+    numbers = public_key.public_numbers()
+    cipher = PKCS1_OAEP.new(
+        RSA.construct((numbers.n, numbers.e)),
+        hashAlgo=_PYCRYPTODOME_HASH[oaep_hash],
+        label=b"",
+        randfunc=rng.random_bytes,
+    )
+    return bytes(cipher.encrypt(payload))
 
 
 def rsa_aes_wrap(public_key: rsa.RSAPublicKey, material: Secret, oaep_hash: OaepHash) -> bytes:
