@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -142,7 +143,8 @@ def _enter(say: _Printer, shown: Component, custodian: Custodian) -> Component:
                 say(f"    refused: {ex.message}; type line {name} again")
                 continue
             say(f"    line {name} accepted")
-            typed.append(text if text.lstrip().upper().startswith(name) else f"{name}: {text}")
+            has_prefix = re.match(rf"\s*{name}\s*:", text, re.IGNORECASE)
+            typed.append(text if has_prefix else f"{name}: {text}")
             break
     entered = encoding.from_text("\n".join(header_lines + typed))
     say(f"Component {shown.index} entered; its KCV {encoding.component_kcv(entered)}")

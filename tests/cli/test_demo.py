@@ -54,3 +54,22 @@ def test_bad_demo_parameters_are_one_clear_error(capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     assert err.startswith("ceremony: error: ")
     assert "Traceback" not in err
+
+
+def test_a_typed_line_that_starts_like_its_number_is_not_taken_for_the_prefix() -> None:
+    from ceremony.cli.demo import rehearse
+    from ceremony.core import rng
+    from ceremony.core.component import KeyAlgorithm, KeyIdentity, Scheme
+
+    # Every value line of the single component starts with the digits of its own line number.
+    def typed_without_prefix(form_line: str, prompt: str) -> str:
+        return form_line.partition(":")[2].strip()
+
+    counter = iter(range(1, 1000))
+
+    def source(length: int) -> bytes:
+        return bytes([0x01, 0x23]) + bytes(next(counter) for _ in range(length - 2))
+
+    identity = KeyIdentity("DEMO", "k", KeyAlgorithm.AES, 16)
+    with rng.installed(source, "test"):
+        rehearse(identity, Scheme.XOR, 2, 2, typed_without_prefix)
