@@ -15,7 +15,11 @@ from pathlib import Path
 from ceremony.core import encoding, kcv, providers, shamir, xor
 from ceremony.core.component import Component, KeyAlgorithm, Scheme
 from ceremony.core.providers import MaterialKind, TargetSpec, WrapMethod
+from ceremony.core.wrap import OaepHash
 from ceremony.errors import ConfigError, RuleViolation
+
+# hsm.base is plain data and protocols; pkcs11 itself loads only when a token is opened.
+from ceremony.hsm.base import Capability, HsmSession, TrustRequest, WrapConstruction
 from ceremony.output import write_bundle
 
 _TARGET_HELP = (
@@ -23,12 +27,18 @@ _TARGET_HELP = (
     "provider=aws,method=RSA_AES_KEY_WRAP_SHA_256,import-key=params.json[,import-token=FILE]; "
     "provider=azure,import-key=kek.pem,kek-id=https://...,key-name=NAME; "
     "provider=gcp,method=RSA_OAEP_3072_SHA1_AES_256,import-key=job.json,key=KEY "
-    "[,import-job=NAME]; every target also takes label=NAME and fingerprint=HEX (pinned)"
+    "[,import-job=NAME]; every target also takes label=NAME, fingerprint=HEX (pinned) and, "
+    "when several token keys are wrapped, for=KEY-LABEL"
 )
 _TARGET_KEYS = {
-    "aws": {"method", "import-key", "import-token", "key-id", "region", "label", "fingerprint"},
-    "azure": {"import-key", "kek-id", "key-name", "label", "fingerprint"},
-    "gcp": {"method", "import-key", "import-job", "key", "algorithm", "label", "fingerprint"},
+    "aws": {"method", "import-key", "import-token", "key-id", "region"},
+    "azure": {"import-key", "kek-id", "key-name"},
+    "gcp": {"method", "import-key", "import-job", "key", "algorithm"},
+}
+_COMMON_TARGET_KEYS = {"label", "fingerprint", "for"}
+_CAPABILITY_FOR_HASH = {
+    OaepHash.SHA1: Capability.OAEP_SHA1,
+    OaepHash.SHA256: Capability.OAEP_SHA256,
 }
 REHEARSAL_NOTE = b"REHEARSAL output: made for practice, never import it into a production key.\n"
 
@@ -45,7 +55,13 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         ),
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--from-hsm", metavar="LABEL", help="wrap this token key inside the HSM")
+    source.add_argument(
+        "--from-hsm",
+        metavar="LABEL[=KIND]",
+        nargs="+",
+        help="wrap these token keys inside the HSM; with several keys each --target names its "
+        "key with for=LABEL",
+    )
     source.add_argument(
         "--from-components",
         metavar="FILE",
@@ -74,13 +90,18 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def run(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
-    targets = [parse_target(text) for text in args.target]
-    for target in targets:
-        _announce(target)
+    key_targets = [parse_target(text) for text in args.target]
+    for key_target in key_targets:
+        _announce(key_target.target)
     if args.from_hsm:
-        files = _wrap_in_hsm(args, targets, now)
+        files = _wrap_in_hsm(args, _plan_token_keys(args.from_hsm, args.kind, key_targets), now)
     else:
-        files = _wrap_components(args, targets, now)
+        if any(t.key_label for t in key_targets):
+            raise ConfigError(
+                "for= names a token key, but the material comes from components",
+                hint="drop for= from the --target values",
+            )
+        files = _wrap_components(args, [t.target for t in key_targets], now)
     if args.rehearsal:
         files.append(providers.BundleFile("REHEARSAL.txt", REHEARSAL_NOTE))
     written = write_bundle(args.out, files)
@@ -124,7 +145,15 @@ class _Spec:
             ) from ex
 
 
-def parse_target(text: str) -> TargetSpec:
+@dataclass(frozen=True)
+class KeyTarget:
+    """A checked provider target and, when several keys are wrapped, the key it is for."""
+
+    target: TargetSpec
+    key_label: str | None
+
+
+def parse_target(text: str) -> KeyTarget:
     """One --target value into a checked provider target; reads the import-key files it names."""
     fields: dict[str, str] = {}
     for part in text.split(","):
@@ -141,11 +170,12 @@ def parse_target(text: str) -> TargetSpec:
             f"--target provider={provider or '(missing)'} is not aws, azure or gcp",
             hint=_TARGET_HELP,
         )
-    unknown = sorted(set(fields) - _TARGET_KEYS[provider])
+    allowed = _TARGET_KEYS[provider] | _COMMON_TARGET_KEYS
+    unknown = sorted(set(fields) - allowed)
     if unknown:
         raise ConfigError(
             f"--target provider={provider} does not take {', '.join(unknown)}",
-            hint=f"{provider} takes {', '.join(sorted(_TARGET_KEYS[provider]))}",
+            hint=f"{provider} takes {', '.join(sorted(allowed))}",
         )
     spec = _Spec(provider, fields)
     label = fields.get("label", provider)
@@ -170,7 +200,7 @@ def parse_target(text: str) -> TargetSpec:
         )
     if "fingerprint" in fields:
         import_key.require_fingerprint(fields["fingerprint"])
-    return target
+    return KeyTarget(target, fields.get("for") or None)
 
 
 # ---- material from entered components (software wrap) -------------------------------------
@@ -277,75 +307,116 @@ def _kind_of_components(component: Component, stated: str | None) -> MaterialKin
 # ---- material inside the HSM (wrapped in the token) ---------------------------------------
 
 
+@dataclass(frozen=True)
+class _TokenKey:
+    label: str
+    kind: MaterialKind
+    targets: tuple[TargetSpec, ...]
+
+
+def _plan_token_keys(
+    entries: Sequence[str], default_kind: str | None, key_targets: Sequence[KeyTarget]
+) -> list[_TokenKey]:
+    """Which targets each token key goes to; one key may go to many targets, and many keys."""
+    kinds: dict[str, MaterialKind] = {}
+    for entry in entries:
+        label, _, kind_text = entry.partition("=")
+        kind_text = kind_text or default_kind or ""
+        if not kind_text:
+            raise ConfigError(
+                f"the kind of token key {label!r} is not given",
+                hint="write --from-hsm LABEL=KIND (e.g. zmk=AES-256) or give --kind",
+            )
+        try:
+            kinds[label] = MaterialKind(kind_text)
+        except ValueError:
+            raise ConfigError(
+                f"{kind_text!r} is not a key kind",
+                hint=f"use one of {', '.join(k.value for k in MaterialKind)}",
+            ) from None
+    for key_target in key_targets:
+        if key_target.key_label is None and len(kinds) > 1:
+            raise ConfigError(
+                f"target {key_target.target.label} does not say which key it is for",
+                hint="add for=KEY-LABEL to each --target when several keys are wrapped",
+            )
+        if key_target.key_label is not None and key_target.key_label not in kinds:
+            raise ConfigError(
+                f"target {key_target.target.label} is for key {key_target.key_label!r}, which "
+                "is not among --from-hsm",
+                hint="name the key in --from-hsm or correct for=",
+            )
+    plan = []
+    for label, kind in kinds.items():
+        targets = tuple(t.target for t in key_targets if t.key_label in (None, label))
+        if not targets:
+            raise ConfigError(f"no --target is for key {label!r}", hint="add for=... targets")
+        plan.append(_TokenKey(label, kind, targets))
+    return plan
+
+
 def _wrap_in_hsm(
-    args: argparse.Namespace, targets: Sequence[TargetSpec], now: datetime
+    args: argparse.Namespace, keys: Sequence[_TokenKey], now: datetime
 ) -> list[providers.BundleFile]:
     from ceremony.cli.hsm import pin_prompter
     from ceremony.hsm import config
-    from ceremony.hsm.base import Capability, TrustRequest, WrapConstruction
     from ceremony.hsm.pkcs11_backend import Pkcs11Backend
 
-    if not args.kind:
-        raise ConfigError(
-            "--kind is required with --from-hsm",
-            hint="give the key's kind as the ceremony file declares it, e.g. --kind AES-256",
-        )
-    kind = MaterialKind(args.kind)
     backend = Pkcs11Backend(config.resolve(args.module, args.token_label))
     preflight = backend.preflight()
-    # Every target is checked against the token before any work, so nothing half-happens.
-    for target in targets:
-        needed = _capability_for(target.method)
+    pairs = [(key, target) for key in keys for target in key.targets]
+    # Every wrap is checked against the token before any work, so nothing half-happens.
+    for _, target in pairs:
         preflight.require(
-            getattr(Capability, needed),
+            _CAPABILITY_FOR_HASH[target.method.oaep_hash],
             f"target {target.label} ({target.method.value})",
             alternatives=_alternatives(target.method),
         )
     trust = TrustRequest(
-        import_keys=tuple(t.import_key.spki_der for t in targets),
-        rsa_aes_wraps=sum(1 for t in targets if t.method.composite),
+        import_keys=tuple(dict.fromkeys(t.import_key.spki_der for _, t in pairs)),
+        rsa_aes_wraps=sum(1 for _, t in pairs if t.method.composite),
     )
     files: list[providers.BundleFile] = []
     with backend.open(pin_prompter(), trust=trust) as session:
-        attributes = session.key_attributes(args.from_hsm)
-        key_kcv: str | None = None
-        public_sha256: str | None = None
-        if kind.is_symmetric:
-            method = kcv.KcvMethod.AES_CMAC if kind.name.startswith("AES") else None
-            values = session.check_values(args.from_hsm)
-            key_kcv = str(values.of(method or kcv.KcvMethod.HMAC_SHA256_ZERO))
-        else:
-            public_sha256 = hashlib.sha256(session.public_key(args.from_hsm)).hexdigest()
-        info = providers.material_for_hsm(kind, key_kcv, public_sha256)
-        for warning in providers.preflight(targets, info, now):
-            print(f"warning: {warning}")
-        for target in targets:
-            result = session.wrap_for_public_key(
-                args.from_hsm,
-                target.import_key.spki_der,
-                method=WrapConstruction.of(target.method),
-                oaep_hash=target.method.oaep_hash,
-            )
-            wrapped_by = (
-                f"inside the HSM ({preflight.token.describe()}): {' + '.join(result.mechanisms)}"
-                f"{', import key SO-trusted' if result.trusted_import_key else ''}"
-            )
-            files += providers.assemble_bundle(
-                target,
-                result.blob,
-                kind,
-                key_label=attributes.label,
-                kcv=key_kcv,
-                now=now,
-                wrapped_by=wrapped_by,
-                public_key_sha256=public_sha256,
-            )
+        for key in keys:
+            files += _wrap_token_key(session, key, preflight.token.describe(), now)
     return files
 
 
-def _capability_for(method: WrapMethod) -> str:
-    suffix = "SHA1" if method.oaep_hash.name == "SHA1" else "SHA256"
-    return f"OAEP_{suffix}"
+def _wrap_token_key(
+    session: HsmSession, key: _TokenKey, token: str, now: datetime
+) -> list[providers.BundleFile]:
+    key_kcv: str | None = None
+    public_sha256: str | None = None
+    if key.kind.is_symmetric:
+        method = kcv.KcvMethod.AES_CMAC if key.kind.name.startswith("AES") else None
+        values = session.check_values(key.label)
+        key_kcv = str(values.of(method or kcv.KcvMethod.HMAC_SHA256_ZERO))
+    else:
+        public_sha256 = hashlib.sha256(session.public_key(key.label)).hexdigest()
+    info = providers.material_for_hsm(key.kind, key_kcv, public_sha256)
+    for warning in providers.preflight(key.targets, info, now):
+        print(f"warning: {warning}")
+    files: list[providers.BundleFile] = []
+    for target in key.targets:
+        result = session.wrap_for_public_key(
+            key.label,
+            target.import_key.spki_der,
+            method=WrapConstruction.of(target.method),
+            oaep_hash=target.method.oaep_hash,
+        )
+        trusted = ", import key SO-trusted" if result.trusted_import_key else ""
+        files += providers.assemble_bundle(
+            target,
+            result.blob,
+            key.kind,
+            key_label=key.label,
+            kcv=key_kcv,
+            now=now,
+            wrapped_by=f"inside the HSM ({token}): {' + '.join(result.mechanisms)}{trusted}",
+            public_key_sha256=public_sha256,
+        )
+    return files
 
 
 def _alternatives(method: WrapMethod) -> str:

@@ -73,3 +73,38 @@ def test_sha256_on_a_sha1_only_token_is_refused_before_any_work(
     assert "RSA_AES_KEY_WRAP_SHA_1" in err
     assert "Traceback" not in err
     assert not out.exists()
+
+
+@requires(Capability.OAEP_SHA1, Capability.AES_KWP, Capability.WRAP_WITH_TRUSTED)
+def test_many_keys_each_to_its_own_targets(
+    hsm: HsmUnderTest,
+    rehearsal_pins: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    first, second = (f"multi-{n}-{tmp_path.name[-6:]}" for n in (1, 2))
+    kcvs = {first: _token_key(hsm, first), second: _token_key(hsm, second)}
+    clouds = CloudTargets(tmp_path, "RSA_AES_KEY_WRAP_SHA_1", "RSA_OAEP_3072_SHA1_AES_256")
+    aws, azure, gcp = clouds.args[1], clouds.args[3], clouds.args[5]
+    targets = [
+        *("--target", f"{aws},for={first}"),
+        *("--target", f"{azure},for={first}"),
+        *("--target", f"{gcp},for={second}"),
+    ]
+    out = tmp_path / "bundle"
+    argv = ["wrap", "--from-hsm", f"{first}=AES-256", f"{second}=AES-256", *targets]
+    assert main([*argv, "--out", str(out)]) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == sorted([first, second])
+    assert sorted(p.name for p in (out / first).iterdir()) == ["aws-eu", "azure"]
+    assert [p.name for p in (out / second).iterdir()] == ["gcp"]
+    for key, target in ((first, "aws-eu"), (first, "azure"), (second, "gcp")):
+        assert kcvs[key] in (out / key / target / "MANIFEST.json").read_text()
+
+
+def test_a_target_without_for_is_refused_when_several_keys_are_wrapped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clouds = CloudTargets(tmp_path, "RSA_AES_KEY_WRAP_SHA_1", "RSA_OAEP_3072_SHA1_AES_256")
+    argv = ["wrap", "--from-hsm", "a=AES-256", "b=AES-256", *clouds.args]
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 1
+    assert "does not say which key it is for" in capsys.readouterr().err
