@@ -10,7 +10,12 @@ from ceremony import __version__
 from ceremony.errors import CeremonyError
 
 # Each module registers its own subcommands; adding a command never edits another's module.
-_COMMAND_MODULES = ("ceremony.cli.demo", "ceremony.cli.hsm", "ceremony.cli.wrap")
+_COMMAND_MODULES = (
+    "ceremony.cli.demo",
+    "ceremony.cli.hsm",
+    "ceremony.cli.wrap",
+    "ceremony.cli.check",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

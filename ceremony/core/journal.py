@@ -52,6 +52,7 @@ _EVENT_RE = re.compile(r"[a-z][a-z0-9_]{0,47}")
 _FIELD_RE = re.compile(r"[a-z][a-z0-9_]{0,47}")
 _LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _HEX_RUN = re.compile(r"[0-9A-Fa-f]{16,}")
+_HEX_BYTES = re.compile(r"(?:[0-9A-Fa-f]{2}[:-]){7,}[0-9A-Fa-f]{2}")
 _B64_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{24,}")
 # Field names that announce a secret; "passphrase" is allowed only for a PassphraseRecord.
 _DENIED_FIELD_PARTS = frozenset(
@@ -96,7 +97,8 @@ class JournalForeignError(JournalVerifyError):
 
 def looks_secret(text: str) -> str | None:
     """Why ``text`` looks like key material (hex or base64), or None."""
-    if _HEX_RUN.search("".join(text.split()).replace(":", "")):
+    compact = "".join(text.split())
+    if _HEX_RUN.search(compact) or _HEX_BYTES.search(compact):
         return "16 or more hex digits in a row"
     for token in text.split():
         if (

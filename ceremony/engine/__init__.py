@@ -1,0 +1,1 @@
+"""The ceremony engine: journal store, air-gap reader and, later, the state machine."""

@@ -1,0 +1,299 @@
+"""The journal on disk: exclusive create, fsync per entry, crash recovery; never rewritten."""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ceremony.core import journal
+from ceremony.core.journal import Entry, FileDigest, JournalValue, Text, Verified
+from ceremony.errors import JournalError, OutputExistsError
+
+Clock = Callable[[], datetime]
+
+_APPEND_FLAGS = os.O_RDWR | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# Filesystems without hard links (FAT/exFAT USB sticks) answer link() with one of these.
+_END_BYTES = 512
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV, errno.ENOSYS}
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class JournalStore:
+    """An open journal file. Appends are serialised, written whole and fsynced before returning,
+    so a step is reported done only once its entry is on disk. Safe to call from worker threads.
+    """
+
+    def __init__(
+        self, path: Path, fd: int, last: Entry, end: bytes, size: int, clock: Clock
+    ) -> None:
+        self.path = path
+        self._fd = fd
+        self._last = last
+        self._end = end[-_END_BYTES:]  # the file's last bytes as we left them
+        self._size = size
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._broken: str | None = None
+
+    # ---- opening --------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: Path | str,
+        *,
+        ceremony_id: str,
+        ceremony_file: FileDigest,
+        clock: Clock,
+        actors: Sequence[str] = (),
+        data: Mapping[str, JournalValue] | None = None,
+    ) -> JournalStore:
+        """A new journal holding its genesis entry; refuses an existing file.
+
+        The genesis line is written to a temporary name, fsynced and hard-linked into place, so
+        the journal never exists without a complete genesis entry.
+        """
+        path = Path(path)
+        first = journal.genesis(ceremony_id, ceremony_file, clock(), actors, data)
+        line = first.line()
+        if path.exists() or path.is_symlink():
+            raise OutputExistsError(
+                f"the journal {path} already exists", hint="open it instead; it is never replaced"
+            )
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+        fd = os.open(temporary, _CREATE_FLAGS, 0o600)
+        try:
+            _write_all(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(temporary, path, follow_symlinks=False)
+        except FileExistsError:
+            os.unlink(temporary)
+            raise OutputExistsError(
+                f"the journal {path} already exists", hint="open it instead; it is never replaced"
+            ) from None
+        except OSError as ex:
+            os.unlink(temporary)
+            if ex.errno not in _NO_LINKS:
+                raise JournalError(f"cannot create the journal {path}: {ex.strerror}") from ex
+            fd = os.open(path, _CREATE_FLAGS, 0o600)  # O_EXCL on the final name instead
+            try:
+                _write_all(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        else:
+            os.unlink(temporary)
+        _fsync_dir(path.parent)
+        return cls(path, os.open(path, _APPEND_FLAGS), first, line, len(line), clock)
+
+    @classmethod
+    def open(
+        cls, path: Path | str, *, ceremony_id: str, clock: Clock
+    ) -> tuple[JournalStore, Verified]:
+        """An existing journal, verified whole (a torn tail is reported, not refused)."""
+        path = Path(path)
+        try:
+            fd = os.open(path, _APPEND_FLAGS)
+        except FileNotFoundError:
+            raise JournalError(
+                f"there is no journal at {path}", hint="check the output folder"
+            ) from None
+        try:
+            data = _read_all(fd)
+            verified = journal.verify(data, ceremony_id=ceremony_id, allow_torn_tail=True)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(path, fd, verified.last, data, len(data), clock), verified
+
+    # ---- writing --------------------------------------------------------------------------
+
+    @property
+    def last(self) -> Entry:
+        return self._last
+
+    @property
+    def final_hash(self) -> str:
+        return self._last.hash
+
+    def append(
+        self,
+        event: str,
+        actors: Sequence[str] = (),
+        data: Mapping[str, JournalValue] | None = None,
+    ) -> Entry:
+        """Build the next entry, write and fsync it; returns only once it is on disk."""
+        with self._lock:
+            entry = journal.next_entry(self._last, event, self._clock(), actors, data)
+            self._write(entry.line(), entry)
+            return entry
+
+    def abort(self, reason: str, actors: Sequence[str] = ()) -> Entry:
+        """Close the current run with an ``aborted`` entry."""
+        with self._lock:
+            entry = journal.aborted(self._last, Text(reason), self._clock(), actors)
+            self._write(entry.line(), entry)
+            return entry
+
+    def finish(
+        self, actors: Sequence[str] = (), data: Mapping[str, JournalValue] | None = None
+    ) -> Entry:
+        """The ``finished`` entry; nothing can be appended after it."""
+        return self.append(journal.FINISHED, actors, data)
+
+    def recover(self, verified: Verified, reason: str) -> Entry | None:
+        """Mark an interrupted run aborted; None when the journal was already closed.
+
+        A torn tail stays in the file, byte for byte: the aborted entry follows it on a new
+        line and records its length and SHA-256, which is how ``verify`` accepts it.
+        """
+        with self._lock:
+            if verified.last.hash != self._last.hash:
+                raise JournalError("recover() needs the verification of this journal", hint="bug")
+            if verified.closed and not verified.needs_newline:
+                return None
+            torn = verified.torn_tail.data if verified.torn_tail is not None else None
+            entry = journal.aborted(self._last, Text(reason), self._clock(), (), torn)
+            prefix = b"\n" if torn is not None or verified.needs_newline else b""
+            self._write(prefix + entry.line(), entry)
+            return entry
+
+    def _write(self, payload: bytes, entry: Entry) -> None:
+        if self._broken is not None:
+            raise JournalError(
+                f"the journal {self.path} cannot be written any more: {self._broken}",
+                hint="stop the ceremony; restart it from the beginning after checking the disk",
+            )
+        self._require_unchanged()
+        try:
+            _write_all(self._fd, payload)
+            os.fsync(self._fd)
+        except OSError as ex:
+            self._broken = f"writing entry {entry.seq} failed ({ex.strerror or ex})"
+            raise JournalError(
+                f"the journal entry {entry.seq} could not be written: {ex.strerror or ex}",
+                hint="stop: the step is not done. Check the medium (space, write protection); "
+                "a restart marks this run aborted",
+            ) from ex
+        self._size += len(payload)
+        self._end = (self._end + payload)[-_END_BYTES:]
+        self._last = entry
+
+    def _require_unchanged(self) -> None:
+        # Refuse to append to a chain that someone else changed since our last write.
+        size = os.fstat(self._fd).st_size
+        end = self._end
+        if size != self._size or os.pread(self._fd, len(end), size - len(end)) != end:
+            self._broken = "the file changed on disk since the last entry"
+            raise JournalError(
+                f"the journal {self.path} changed on disk since entry {self._last.seq}",
+                hint="stop the ceremony and keep the file as evidence",
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+    def __enter__(self) -> JournalStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _read_all(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    offset = 0
+    while True:
+        chunk = os.pread(fd, 1 << 20, offset)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        offset += len(chunk)
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What a restart found: the interrupted run's last entry and the aborted entry it added."""
+
+    last_before: Entry
+    torn_bytes: int
+    aborted: Entry
+
+
+@dataclass(frozen=True)
+class Started:
+    store: JournalStore
+    recovery: Recovery | None  # set when an unfinished run was marked aborted
+    created: bool  # True when the journal was created now
+
+
+def start(
+    path: Path | str,
+    *,
+    ceremony_id: str,
+    ceremony_file: FileDigest,
+    clock: Clock,
+    actors: Sequence[str] = (),
+) -> Started:
+    """Create the journal, or open an existing one, verify it and mark an interrupted run aborted.
+
+    Refuses a finished ceremony, a journal of another ceremony, and a changed ceremony file.
+    Secrets are never persisted, so a ceremony that died restarts from its beginning.
+    """
+    path = Path(path)
+    if not path.exists():
+        store = JournalStore.create(
+            path, ceremony_id=ceremony_id, ceremony_file=ceremony_file, clock=clock, actors=actors
+        )
+        return Started(store, None, True)
+    store, verified = JournalStore.open(path, ceremony_id=ceremony_id, clock=clock)
+    try:
+        if verified.ceremony_file_sha256 != ceremony_file.hex:
+            raise JournalError(
+                f"the ceremony file changed since the journal {path} began",
+                hint="a changed file is a new ceremony: give it a new id and output folder",
+            )
+        if verified.finished:
+            raise JournalError(
+                f"ceremony {ceremony_id} finished at entry {verified.last.seq}; "
+                "it never runs twice",
+                hint="a new ceremony needs a new ceremony id and output folder",
+            )
+        before = verified.last
+        torn = verified.torn_tail.length if verified.torn_tail is not None else 0
+        entry = store.recover(
+            verified,
+            f"the run stopped after entry {before.seq} ({before.event}) without finishing; "
+            "the ceremony restarts from its beginning",
+        )
+    except BaseException:
+        store.close()
+        raise
+    recovery = Recovery(before, torn, entry) if entry is not None else None
+    return Started(store, recovery, False)
