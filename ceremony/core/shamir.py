@@ -16,6 +16,7 @@ from ceremony.core import kcv, rng
 from ceremony.core.component import Component, KeyIdentity, Scheme
 from ceremony.core.keylengths import require_identity
 from ceremony.core.secret import Secret
+from ceremony.core.split_checks import is_zero, require_key, require_one_set
 from ceremony.errors import KeyMaterialError, RuleViolation, ShareError
 
 BLOCK = 16  # pycryptodome shares one GF(2^128) element at a time
@@ -59,13 +60,8 @@ def split(
     """
     require_identity(identity)
     _require_parameters(threshold, count)
+    require_key(key, identity)
     length = len(key)
-    if length != identity.key_length:
-        raise KeyMaterialError(
-            f"key {identity.key_label!r} is {length} bytes, the ceremony declares "
-            f"{identity.key_length}",
-            hint="check the key length in the ceremony file",
-        )
     size = share_length(length)
     padded = bytearray(size)
     values = [
@@ -73,11 +69,6 @@ def split(
     ]
     try:
         padded[:length] = key.reveal()
-        if _is_zero(padded):
-            raise KeyMaterialError(
-                f"key {identity.key_label!r} is all zero bytes",
-                hint="generate a new key; an all-zero key must never be used",
-            )
         _split_blocks(padded, threshold, count, [v.reveal() for v in values])
         _require_strong([v.reveal() for v in values], padded, identity)
         _verify_every_subset(values, padded, threshold, identity, progress)
@@ -105,55 +96,10 @@ def combine(
     polynomial (checked by swapping it in for the last of them), else ShareError names it.
     ``identity`` is the key the caller means to rebuild; without it the first share's is taken.
     """
-    if not shares:
-        raise ShareError("no shares were given", hint="enter the custodians' shares")
-    ref = identity if identity is not None else shares[0].identity
-    require_identity(ref)
-    for s in shares:
-        if s.scheme is not Scheme.SHAMIR:
-            raise ShareError(
-                f"share #{s.index} is an {s.scheme.value} component, not a Shamir share",
-                hint="this key was split with Shamir; use the shares made for it",
-            )
-        _require_same_identity(s, ref)
-    first = shares[0]
-    threshold, count = first.threshold, first.count
-    for s in shares:
-        if (s.threshold, s.count) != (threshold, count):
-            raise ShareError(
-                f"share #{s.index} says {s.threshold} of {s.count}, share #{first.index} says "
-                f"{threshold} of {count}",
-                hint="all shares must come from the same split",
-            )
-    _require_parameters(threshold, count)
-    seen: set[int] = set()
-    for s in shares:
-        if not 1 <= s.index <= count:
-            raise ShareError(
-                f"share #{s.index} is out of range 1..{count}",
-                hint="check the share number written on the envelope",
-            )
-        if s.index in seen:
-            raise ShareError(
-                f"share #{s.index} was given twice",
-                hint="each custodian enters their own share once",
-            )
-        seen.add(s.index)
-    size = share_length(ref.key_length)
-    for s in shares:
-        if len(s.value) != size:
-            raise ShareError(
-                f"share #{s.index} is {len(s.value)} bytes, shares of a {ref.key_length}-byte "
-                f"key are {size}",
-                hint="re-enter that share",
-            )
-    ordered = sorted(shares, key=lambda s: s.index)
-    for a, b in itertools.combinations(ordered, 2):
-        if hmac.compare_digest(a.value.reveal(), b.value.reveal()):
-            raise ShareError(
-                f"shares #{a.index} and #{b.index} have the same value",
-                hint="one share was probably entered twice; re-enter both",
-            )
+    ref, ordered = require_one_set(
+        shares, Scheme.SHAMIR, identity, size=share_length, parameters=_require_parameters
+    )
+    threshold = ordered[0].threshold
     if len(ordered) < threshold:
         given = ", ".join(f"#{s.index}" for s in ordered)
         raise ShareError(
@@ -165,7 +111,7 @@ def combine(
     rebuilt = _interpolate(base)
     result = Secret(bytes(ref.key_length), ref.key_label)
     try:
-        if not _is_zero(rebuilt[ref.key_length :]):
+        if not is_zero(rebuilt[ref.key_length :]):
             # Zero padding of the last block is a free integrity check before the KCV.
             raise ShareError(
                 f"shares {names} do not belong together (their padding does not rebuild as zero)",
@@ -202,18 +148,6 @@ def _require_parameters(threshold: int, count: int) -> None:
             f"a Shamir split needs {MIN_THRESHOLD} <= k <= n <= {MAX_SHARES}, got k={threshold} "
             f"n={count}",
             hint="change the threshold or number of custodians in the ceremony file",
-        )
-
-
-def _require_same_identity(s: Component, ref: KeyIdentity) -> None:
-    if s.identity != ref:
-        got, want = s.identity, ref
-        raise ShareError(
-            f"share #{s.index} belongs to ceremony {got.ceremony_id!r} key {got.key_label!r} "
-            f"({got.algorithm.value}, {got.key_length} bytes), expected ceremony "
-            f"{want.ceremony_id!r} key {want.key_label!r} "
-            f"({want.algorithm.value}, {want.key_length} bytes)",
-            hint="a share from another key or ceremony was entered; use the right envelope",
         )
 
 
@@ -290,7 +224,7 @@ def _require_strong(values: list[bytearray], padded: bytearray, identity: KeyIde
     # Only a broken random source gets here (probability 2^-128 otherwise); abort, never resample.
     hint = "the random source looks broken; stop and check it before splitting again"
     for i, v in enumerate(values, start=1):
-        if _is_zero(v) or hmac.compare_digest(v, padded):
+        if is_zero(v) or hmac.compare_digest(v, padded):
             raise RuleViolation(
                 f"share #{i} of {identity.key_label!r} is all zero or equals the key", hint=hint
             )
@@ -323,11 +257,6 @@ def _verify_every_subset(
             _wipe(rebuilt)
         if progress is not None:
             progress(done, total)
-
-
-def _is_zero(buf: bytearray) -> bool:
-    # Constant time: a secret's zero bytes must not show in timing.
-    return hmac.compare_digest(buf, bytes(len(buf)))
 
 
 def _wipe(buf: bytearray) -> None:

@@ -9,6 +9,7 @@ from ceremony.core import kcv
 from ceremony.core.component import Component, KeyIdentity, Scheme
 from ceremony.core.keylengths import require_identity
 from ceremony.core.secret import Secret
+from ceremony.core.split_checks import is_zero, require_key, require_one_set
 from ceremony.errors import KeyMaterialError, RuleViolation, ShareError
 
 MIN_COMPONENTS = 2
@@ -24,19 +25,9 @@ def split(key: Secret, identity: KeyIdentity, count: int) -> list[Component]:
     """
     require_identity(identity)
     _require_count(count)
+    require_key(key, identity)
     length = len(key)
-    if length != identity.key_length:
-        raise KeyMaterialError(
-            f"key {identity.key_label!r} is {length} bytes, the ceremony declares "
-            f"{identity.key_length}",
-            hint="check the key length in the ceremony file",
-        )
     material = key.reveal()
-    if _is_zero(material):
-        raise KeyMaterialError(
-            f"key {identity.key_label!r} is all zero bytes",
-            hint="generate a new key; an all-zero key must never be used",
-        )
     values = [Secret.generate(length, _label(identity, i, count)) for i in range(1, count)]
     last = Secret(bytes(length), _label(identity, count, count))
     values.append(last)
@@ -67,61 +58,21 @@ def combine(
     ``identity`` is the key the caller means to rebuild; without it the first component's identity
     is taken and every other component must match it.
     """
-    if not components:
-        raise ShareError("no components were given", hint="enter every custodian's component")
-    ref = identity if identity is not None else components[0].identity
-    require_identity(ref)
-    for c in components:
-        if c.scheme is not Scheme.XOR:
-            raise ShareError(
-                f"component #{c.index} is a {c.scheme.value} share, not an XOR component",
-                hint="this key was split with XOR; use the components made for it",
-            )
-        _require_same_identity(c, ref)
-    count = components[0].count
-    for c in components:
-        if c.count != count or c.threshold != c.count:
-            raise ShareError(
-                f"component #{c.index} says {c.threshold} of {c.count}, component "
-                f"#{components[0].index} says {components[0].threshold} of {count}",
-                hint="all components must come from the same split",
-            )
-    _require_count(count)
-    seen: set[int] = set()
-    for c in components:
-        if not 1 <= c.index <= count:
-            raise ShareError(
-                f"component #{c.index} is out of range 1..{count}",
-                hint="check the component number written on the envelope",
-            )
-        if c.index in seen:
-            raise ShareError(
-                f"component #{c.index} was given twice",
-                hint="each custodian enters their own component once",
-            )
-        seen.add(c.index)
-    if len(components) != count:
-        missing = ", ".join(f"#{i}" for i in range(1, count + 1) if i not in seen)
+    # A component is as long as the key itself.
+    ref, ordered = require_one_set(
+        components, Scheme.XOR, identity, size=lambda length: length, parameters=_require_all
+    )
+    count = ordered[0].count
+    if len(ordered) != count:
+        given = {c.index for c in ordered}
+        missing = ", ".join(f"#{i}" for i in range(1, count + 1) if i not in given)
         raise ShareError(
-            f"all {count} components are needed, got {len(components)} (missing {missing})",
+            f"all {count} components are needed, got {len(ordered)} (missing {missing})",
             hint="XOR split knowledge needs every custodian; no subset can rebuild the key",
         )
-    for c in components:
-        if len(c.value) != ref.key_length:
-            raise ShareError(
-                f"component #{c.index} is {len(c.value)} bytes, the key is {ref.key_length}",
-                hint="re-enter that component; every component has the key's length",
-            )
-    values = [c.value.reveal() for c in components]
-    for a in range(len(components)):
-        for b in range(a + 1, len(components)):
-            if hmac.compare_digest(values[a], values[b]):
-                raise ShareError(
-                    f"components #{components[a].index} and #{components[b].index} are identical",
-                    hint="one component was probably entered twice; re-enter both",
-                )
-    for c, v in zip(components, values, strict=True):
-        if _is_zero(v):
+    values = [c.value.reveal() for c in ordered]
+    for c, v in zip(ordered, values, strict=True):
+        if is_zero(v):
             raise RuleViolation(
                 f"component #{c.index} is all zero bytes",
                 hint="a zero component gives its custodian nothing to hide; re-split the key",
@@ -131,12 +82,12 @@ def combine(
         acc = result.reveal()
         for v in values:
             _xor_into(acc, v)
-        if _is_zero(acc):
+        if is_zero(acc):
             raise KeyMaterialError(
                 f"the components of key {ref.key_label!r} combine to all zero bytes",
                 hint="the components are wrong or the key is unusable; check each component's KCV",
             )
-        for c, v in zip(components, values, strict=True):
+        for c, v in zip(ordered, values, strict=True):
             if hmac.compare_digest(v, acc):
                 raise RuleViolation(
                     f"component #{c.index} equals the combined key",
@@ -149,6 +100,15 @@ def combine(
     return result
 
 
+def _require_all(threshold: int, count: int) -> None:
+    if threshold != count:
+        raise ShareError(
+            f"the components say {threshold} of {count}, an XOR split needs all {count}",
+            hint="these are not XOR components; use the components made for this key",
+        )
+    _require_count(count)
+
+
 def _require_count(count: int) -> None:
     if not MIN_COMPONENTS <= count <= MAX_COMPONENTS:
         raise ShareError(
@@ -157,23 +117,11 @@ def _require_count(count: int) -> None:
         )
 
 
-def _require_same_identity(c: Component, ref: KeyIdentity) -> None:
-    if c.identity != ref:
-        got, want = c.identity, ref
-        raise ShareError(
-            f"component #{c.index} belongs to ceremony {got.ceremony_id!r} key "
-            f"{got.key_label!r} ({got.algorithm.value}, {got.key_length} bytes), expected "
-            f"ceremony {want.ceremony_id!r} key {want.key_label!r} "
-            f"({want.algorithm.value}, {want.key_length} bytes)",
-            hint="a component from another key or ceremony was entered; use the right envelope",
-        )
-
-
 def _require_strong(values: Sequence[Secret], key: bytearray, identity: KeyIdentity) -> None:
     bufs = [v.reveal() for v in values]
     hint = "the random source looks broken; stop and check it before splitting again"
     for i, buf in enumerate(bufs, start=1):
-        if _is_zero(buf):
+        if is_zero(buf):
             raise RuleViolation(f"component #{i} of {identity.key_label!r} is all zero", hint=hint)
         if hmac.compare_digest(buf, key):
             raise RuleViolation(
@@ -200,8 +148,3 @@ def _label(identity: KeyIdentity, index: int, count: int) -> str:
 def _xor_into(acc: bytearray, other: bytearray) -> None:
     for i, b in enumerate(other):
         acc[i] ^= b
-
-
-def _is_zero(buf: bytearray) -> bool:
-    # Constant time: a secret's zero bytes must not show in timing.
-    return hmac.compare_digest(buf, bytes(len(buf)))

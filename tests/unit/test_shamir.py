@@ -450,7 +450,7 @@ COMBINE_CASES: list[tuple[str, Mutation, type[CeremonyError], str]] = [
         "same value under two indices",
         lambda s: [s["a"][0], s["a"][1], replace_value(s["a"][2], bytes(s["a"][1].value.reveal()))],
         ShareError,
-        "shares #2 and #3 have the same value",
+        "shares #2 and #3 are identical",
     ),
     (
         "fewer than k shares",

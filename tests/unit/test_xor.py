@@ -255,6 +255,12 @@ COMBINE_CASES: list[tuple[str, Mutation, type[CeremonyError], str]] = [
         "#2 says 2 of 3",
     ),
     (
+        "every component says 2 of 3",
+        lambda cs: [dataclasses.replace(c, threshold=2) for c in cs],
+        ShareError,
+        "say 2 of 3, an XOR split needs all 3",
+    ),
+    (
         "every component claims 10 of 10",
         lambda cs: [dataclasses.replace(c, count=10, threshold=10) for c in cs],
         ShareError,
@@ -276,7 +282,7 @@ COMBINE_CASES: list[tuple[str, Mutation, type[CeremonyError], str]] = [
         "component one byte short",
         lambda cs: [cs[0], replace_value(cs[1], bytes(cs[1].value.reveal()[:-1])), cs[2]],
         ShareError,
-        "#2 is 15 bytes, the key is 16",
+        "#2 is 15 bytes, components of a 16-byte key are 16",
     ),
     (
         "component one byte long",
