@@ -770,6 +770,7 @@ class CeremonyFile:
         target_labels: dict[str, str] = {}
         for i, key in enumerate(self.keys):
             path = f"keys[{i}]"
+            self._validate_shape_for_type(key, path)
             key.validate(path)
             if key.label in labels:
                 raise FileError(f"{path}.label", f"repeats keys[{labels[key.label]}].label")
@@ -865,7 +866,8 @@ class CeremonyFile:
                             hint="use the id of a listed participant",
                         )
 
-    def _validate_key_for_type(self, key: KeySpec, path: str) -> None:
+    def _validate_shape_for_type(self, key: KeySpec, path: str) -> None:
+        # Sections a ceremony type does not use are named before their contents are checked.
         kind = self.ceremony.type
         allowed = _SOURCES[kind]
         if key.source not in allowed:
@@ -885,6 +887,18 @@ class CeremonyFile:
             raise FileError(
                 f"{path}.split", f"is not used in a {kind.value} ceremony", hint="remove it"
             )
+        if kind is CeremonyType.RE_SPLIT:
+            if key.new_split is None or key.new_split.scheme is None:
+                raise FileError(f"{path}.new_split", "is missing; give the new set of custodians")
+        elif key.new_split is not None:
+            raise FileError(f"{path}.new_split", "is only for re-split ceremonies")
+        if kind is CeremonyType.DESTROY and key.targets:
+            raise FileError(f"{path}.targets", "are not used in a destroy ceremony")
+        if kind is CeremonyType.GENERATE_EXPORT and not key.targets:
+            raise FileError(f"{path}.targets", "is empty; name where the key is imported")
+
+    def _validate_key_for_type(self, key: KeySpec, path: str) -> None:
+        kind = self.ceremony.type
         existing = kind in (CeremonyType.RECONSTITUTE, CeremonyType.RE_SPLIT)
         if existing and key.split.made_in is None:
             raise FileError(
@@ -904,13 +918,8 @@ class CeremonyFile:
                 "is missing; the rebuilt key is checked against its recorded KCV",
                 hint="copy it with its method from the record, e.g. 'AES-CMAC 08793E'",
             )
-        if kind is CeremonyType.RE_SPLIT:
-            if key.new_split is None or key.new_split.scheme is None:
-                raise FileError(f"{path}.new_split", "is missing; give the new set of custodians")
-            if key.new_split.made_in is not None:
-                raise FileError(f"{path}.new_split.made_in", "is not used; the set is new")
-        elif key.new_split is not None:
-            raise FileError(f"{path}.new_split", "is only for re-split ceremonies")
+        if key.new_split is not None and key.new_split.made_in is not None:
+            raise FileError(f"{path}.new_split.made_in", "is not used; the set is new")
         if kind is CeremonyType.GENERATE_EXPORT and key.kcv is not None:
             raise FileError(f"{path}.kcv", "is not known before the key is generated")
         if key.source is KeySource.HSM_RANDOM and key.kcv is not None:
@@ -934,10 +943,6 @@ class CeremonyFile:
             raise FileError(f"{path}.store_in_hsm", f"is not used in a {kind.value} ceremony")
         if key.store_in_hsm and key.source is KeySource.HSM_KEY:
             raise FileError(f"{path}.store_in_hsm", "is not used: the key is already on the HSM")
-        if kind is CeremonyType.DESTROY and key.targets:
-            raise FileError(f"{path}.targets", "are not used in a destroy ceremony")
-        if kind is CeremonyType.GENERATE_EXPORT and not key.targets:
-            raise FileError(f"{path}.targets", "is empty; name where the key is imported")
         if kind is CeremonyType.RECONSTITUTE and not key.targets and not key.store_in_hsm:
             raise FileError(
                 path,

@@ -433,7 +433,7 @@ def require_split_knowledge(
                 hint="the backup custodian is another person",
             )
         if roster is not None:
-            _require_holder_role(rule, roster, a, custodian_roles)
+            _require_holder_role(f"{ROLES} (key {key!r})", roster, a, custodian_roles)
     known: dict[str, set[int]] = {}
     for a in assignments:
         for person in a.holders:
