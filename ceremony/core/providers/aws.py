@@ -17,16 +17,18 @@ from ceremony.core.providers.common import (
     WrapMethod,
     as_bytes,
     decode_base64,
-    fingerprint_block,
     iso,
     json_string,
     load_json_object,
     load_rsa_public_key,
     looks_like_base64,
     material_line,
+    online_intro,
     parse_time,
     parsing,
     require_aware,
+    shell_block,
+    shell_command,
     unsupported,
 )
 from ceremony.errors import ImportKeyError, WrapError
@@ -237,7 +239,7 @@ class AwsTarget(Target):
         ]
         if self.material_valid_to is not None:
             args.append(f"--valid-to {iso(self.material_valid_to)}")
-        return " \\\n    ".join(args)
+        return shell_command(args)
 
     def import_files(
         self, wrapped: bytes, info: MaterialInfo, key_label: str, now: datetime, wrapped_by: str
@@ -267,20 +269,11 @@ class AwsTarget(Target):
                 f"- Key material: {material_line(info)}",
                 f"- Import before: {valid_to} (the wrapping key and import token expire then)",
                 f"- Key material expires: {expiry}",
-                f"- Bundle made: {iso(now)}",
-                "",
-                fingerprint_block(key),
-                "",
-                "## On the online computer",
-                "",
-                "1. Check that the files arrived unchanged:",
-                "",
-                "       sha256sum -c SHA256SUMS",
-                "",
+                *online_intro(key, now),
                 "2. Import with AWS CLI v2. `fileb://` sends the raw bytes; `file://` would not.",
                 "   The import token belongs to the same download as the wrapping key above.",
                 "",
-                "       " + self.command().replace("\n", "\n       "),
+                shell_block(self.command()),
                 "",
                 "3. Check the key state: `aws kms describe-key --key-id "
                 f'{shlex.quote(self.resolved_key_id())}` shows `"KeyState": "Enabled"`.',

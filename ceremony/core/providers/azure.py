@@ -19,12 +19,13 @@ from ceremony.core.providers.common import (
     Target,
     WrapMethod,
     as_bytes,
-    fingerprint_block,
-    iso,
     load_rsa_public_key,
     material_line,
+    online_intro,
     parsing,
     require_label,
+    shell_block,
+    shell_command,
     unsupported,
 )
 from ceremony.errors import ImportKeyError, WrapError
@@ -156,7 +157,7 @@ class AzureTarget(Target):
         ]
         if self.ops:
             args.append("--ops " + " ".join(self.ops))
-        return " \\\n    ".join(args)
+        return shell_command(args)
 
     def import_files(
         self, wrapped: bytes, info: MaterialInfo, key_label: str, now: datetime, wrapped_by: str
@@ -178,16 +179,7 @@ class AzureTarget(Target):
             "- Wrap: `CKM_RSA_AES_KEY_WRAP`, RSA-OAEP SHA-1 (MGF1 SHA-1, empty label) of an "
             "ephemeral AES-256 key, then RFC 5649 AES key wrap with padding",
             f"- Key material: {material_line(info)}",
-            f"- Bundle made: {iso(now)}",
-            "",
-            fingerprint_block(key),
-            "",
-            "## On the online computer",
-            "",
-            "1. Check that the files arrived unchanged:",
-            "",
-            "       sha256sum -c SHA256SUMS",
-            "",
+            *online_intro(key, now),
         ]
         if match.group("cloud") != "azure.net":
             lines += [
@@ -198,7 +190,7 @@ class AzureTarget(Target):
         lines += [
             f"2. Import into the same {self._where()} as the KEK:",
             "",
-            "       " + self.command(info.kind).replace("\n", "\n       "),
+            shell_block(self.command(info.kind)),
             "",
             "3. Check: `az keyvault key show` lists the new key with `kty` ending in `-HSM`.",
             "",

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -819,6 +819,34 @@ def fingerprint_block(key: ImportKey) -> str:
     ]
     lines += ["    " + line for line in key.fingerprint.word_lines()]
     return "\n".join(lines)
+
+
+def online_intro(key: ImportKey, now: datetime) -> list[str]:
+    """IMPORT.md lines every provider shares: when the bundle was made, the wrapping key's
+    fingerprint, and the first step on the online computer (check the files arrived unchanged).
+    """
+    return [
+        f"- Bundle made: {iso(now)}",
+        "",
+        fingerprint_block(key),
+        "",
+        "## On the online computer",
+        "",
+        "1. Check that the files arrived unchanged:",
+        "",
+        "       sha256sum -c SHA256SUMS",
+        "",
+    ]
+
+
+def shell_command(args: Sequence[str]) -> str:
+    """One command, an argument a line, continued with backslashes."""
+    return " \\\n    ".join(args)
+
+
+def shell_block(command: str) -> str:
+    """A shell command indented as a code block inside a numbered IMPORT.md step."""
+    return "       " + command.replace("\n", "\n       ")
 
 
 def material_line(info: MaterialInfo) -> str:

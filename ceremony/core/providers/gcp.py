@@ -16,15 +16,17 @@ from ceremony.core.providers.common import (
     Target,
     WrapMethod,
     as_bytes,
-    fingerprint_block,
     iso,
     json_string,
     load_json_object,
     load_rsa_public_key,
     material_line,
+    online_intro,
     parse_method,
     parse_time,
     parsing,
+    shell_block,
+    shell_command,
     unsupported,
 )
 from ceremony.errors import ImportKeyError, WrapError
@@ -235,7 +237,7 @@ class GcpTarget(Target):
             f"--algorithm {self.resolved_algorithm(kind)}",
             f"--wrapped-key-file {WRAPPED_KEY}",
         ]
-        return " \\\n    ".join(args)
+        return shell_command(args)
 
     def import_files(
         self, wrapped: bytes, info: MaterialInfo, key_label: str, now: datetime, wrapped_by: str
@@ -258,20 +260,11 @@ class GcpTarget(Target):
                 f"- Key: `{self.key}`, algorithm `{self.resolved_algorithm(info.kind)}`",
                 f"- Key material: {material_line(info)}",
                 f"- Import before: {valid_to} (the import job expires then)",
-                f"- Bundle made: {iso(now)}",
-                "",
-                fingerprint_block(key),
-                "",
-                "## On the online computer",
-                "",
-                "1. Check that the files arrived unchanged:",
-                "",
-                "       sha256sum -c SHA256SUMS",
-                "",
+                *online_intro(key, now),
                 "2. The key must exist, created with `--import-only`",
                 "   `--skip-initial-version-creation` and the job's protection level. Import:",
                 "",
-                "       " + self.command(info.kind).replace("\n", "\n       "),
+                shell_block(self.command(info.kind)),
                 "",
                 "3. Check: `gcloud kms keys versions list` shows the new version ENABLED "
                 "(PENDING_IMPORT first; IMPORT_FAILED means the wrap or algorithm was wrong).",
