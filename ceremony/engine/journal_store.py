@@ -38,6 +38,37 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def _install(path: Path, line: bytes) -> None:
+    """Write ``line`` beside ``path``, fsync, hard-link into place; refuse an existing ``path``."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+    fd = os.open(temporary, _CREATE_FLAGS, 0o600)
+    try:
+        _write_all(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(temporary, path, follow_symlinks=False)
+    except FileExistsError:
+        os.unlink(temporary)
+        raise OutputExistsError(
+            f"the journal {path} already exists", hint="open it instead; it is never replaced"
+        ) from None
+    except OSError as ex:
+        os.unlink(temporary)
+        if ex.errno not in _NO_LINKS:
+            raise
+        fd = os.open(path, _CREATE_FLAGS, 0o600)  # O_EXCL on the final name instead
+        try:
+            _write_all(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    else:
+        os.unlink(temporary)
+    _fsync_dir(path.parent)
+
+
 class JournalStore:
     """An open journal file. Appends are serialised, written whole and fsynced before returning,
     so a step is reported done only once its entry is on disk. Safe to call from worker threads.
@@ -80,34 +111,15 @@ class JournalStore:
             raise OutputExistsError(
                 f"the journal {path} already exists", hint="open it instead; it is never replaced"
             )
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
-        fd = os.open(temporary, _CREATE_FLAGS, 0o600)
         try:
-            _write_all(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(temporary, path, follow_symlinks=False)
-        except FileExistsError:
-            os.unlink(temporary)
-            raise OutputExistsError(
-                f"the journal {path} already exists", hint="open it instead; it is never replaced"
-            ) from None
+            _install(path, line)
+            fd = os.open(path, _APPEND_FLAGS)
         except OSError as ex:
-            os.unlink(temporary)
-            if ex.errno not in _NO_LINKS:
-                raise JournalError(f"cannot create the journal {path}: {ex.strerror}") from ex
-            fd = os.open(path, _CREATE_FLAGS, 0o600)  # O_EXCL on the final name instead
-            try:
-                _write_all(fd, line)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        else:
-            os.unlink(temporary)
-        _fsync_dir(path.parent)
-        return cls(path, os.open(path, _APPEND_FLAGS), first, line, len(line), clock)
+            raise JournalError(
+                f"cannot create the journal {path}: {ex.strerror or ex}",
+                hint="check that the output folder exists and is writable",
+            ) from ex
+        return cls(path, fd, first, line, len(line), clock)
 
     @classmethod
     def open(
@@ -120,6 +132,12 @@ class JournalStore:
         except FileNotFoundError:
             raise JournalError(
                 f"there is no journal at {path}", hint="check the output folder"
+            ) from None
+        except OSError as ex:
+            # O_NOFOLLOW: a symlink in place of the journal is refused too.
+            raise JournalError(
+                f"cannot open the journal {path}: {ex.strerror or ex}",
+                hint="the journal must be a plain file in the output folder",
             ) from None
         try:
             data = _read_all(fd)
