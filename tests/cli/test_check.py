@@ -1,0 +1,112 @@
+"""``ceremony check FILE``: validates, prints the summary and the file's hash; errors name paths."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ceremony.cli import main
+from ceremony.core.component import Scheme
+from ceremony.core.registry import (
+    Holding,
+    RecordEvent,
+    Registry,
+    RegistryRecord,
+    serialise_registry,
+)
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TYPES = ("generate-export", "split-backup", "reconstitute", "re-split", "destroy")
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_check_each_template(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = TEMPLATES / f"{name}.toml"
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Ceremony ")
+    assert out.rstrip().endswith("The ceremony file is valid.")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest().upper()
+    groups = " ".join(digest[i : i + 4] for i in range(0, 64, 4))
+    assert f"Ceremony file SHA-256: {groups}" in out
+    assert out.count("\n 8  ") == 1  # eight numbered lines of PGP words
+
+
+def test_an_invalid_file_goes_through_the_error_funnel(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (TEMPLATES / "generate-export.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        text.replace('algorithm = "RSA_OAEP_3072_SHA256_AES_256"', 'algorithm = "RSA_FOO"')
+    )
+    assert main(["check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ceremony: error: keys[0].targets[2].algorithm is 'RSA_FOO'")
+    assert "What to do:" in err
+
+
+def test_a_pin_in_the_file_is_refused_without_echo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (TEMPLATES / "destroy.toml").read_text()
+    bad = tmp_path / "pin.toml"
+    bad.write_text(text.replace("[hsm]\n", '[hsm]\nuser_pin = "918273"\n'))
+    assert main(["check", str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert "hsm.user_pin" in captured.err and "918273" not in captured.err + captured.out
+
+
+def test_an_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(tmp_path / "missing.toml")]) == 1
+    assert "cannot read the ceremony file" in capsys.readouterr().err
+
+
+def _registry_record(person: str, index: int, reference: str) -> RegistryRecord:
+    return RegistryRecord(
+        ceremony="2025-07-zmk-xor",
+        key="zmk-prod",
+        set="2025-07-zmk-xor",
+        scheme=Scheme.XOR,
+        threshold=3,
+        count=3,
+        component=index,
+        person=person,
+        name=person,
+        id_reference=reference,
+        holding=Holding.CUSTODIAN,
+        event=RecordEvent.ISSUED,
+        time="2025-07-01T10:00:00.000Z",
+    )
+
+
+def test_the_registry_named_by_the_file_is_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "reconstitute.toml"
+    shutil.copy(TEMPLATES / "reconstitute.toml", path)
+    assert main(["check", str(path)]) == 0
+    assert "does not exist yet" in capsys.readouterr().out
+    (tmp_path / "registry").mkdir()
+    registry_path = tmp_path / "registry" / "custodians.json"
+    good = Registry(
+        (
+            _registry_record("ebrown", 1, "staff badge 0211"),
+            _registry_record("fgarcia", 2, "staff badge 0212"),
+            _registry_record("gkim", 3, "staff badge 0213"),
+        )
+    )
+    registry_path.write_bytes(serialise_registry(good))
+    assert main(["check", str(path)]) == 0
+    assert "3 record(s) checked" in capsys.readouterr().out
+    earlier = good.appended([_registry_record("gkim", 1, "staff badge 0213")])
+    registry_path.write_bytes(serialise_registry(earlier))
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    assert main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "keys[0].split.components[2]: split knowledge" in err
+    assert "registry shows" in err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # check writes nothing
