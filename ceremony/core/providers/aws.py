@@ -73,6 +73,15 @@ def _require_key_id(text: str) -> str:
     return text
 
 
+def _require_same_key(stated: str, named: str) -> None:
+    # An import token works for the one key it was downloaded for.
+    if stated and named and stated != named:
+        raise ImportKeyError(
+            f"the parameters are for {stated}, the target names {named}",
+            hint="download parameters for the target key; a token works for one key only",
+        )
+
+
 def _import_token(value: bytes | bytearray | str, base64_only: bool = False) -> bytes:
     """The token as bytes: the CLI prints base64, the console downloads binary."""
     raw = as_bytes(value, "AWS import token")
@@ -116,11 +125,7 @@ def parse_import_parameters(
             public_der = decode_base64(raw, "PublicKey") if looks_like_base64(raw) else raw
             token = _import_token(import_token) if import_token is not None else None
             reference = ""
-        if reference and key_id and reference != key_id:
-            raise ImportKeyError(
-                f"the parameters are for {reference}, the target names {key_id}",
-                hint="download parameters for the target key; a token works for one key only",
-            )
+        _require_same_key(reference, key_id)
         reference = _require_key_id(reference or key_id) if (reference or key_id) else ""
         if valid_to is not None:
             valid_to = require_aware(valid_to)
@@ -153,11 +158,7 @@ class AwsTarget(Target):
 
     def resolved_key_id(self) -> str:
         stated = self.import_key.reference
-        if stated and self.key_id and stated != self.key_id:
-            raise ImportKeyError(
-                f"the parameters are for {stated}, the target names {self.key_id}",
-                hint="download parameters for the target key; a token works for one key only",
-            )
+        _require_same_key(stated, self.key_id)
         key_id = self.key_id or stated
         if not key_id:
             raise ImportKeyError(
