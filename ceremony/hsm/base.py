@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hmac
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -12,8 +13,9 @@ from ceremony.core.component import KeyAlgorithm
 from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.core.providers import WrapMethod
 from ceremony.core.secret import Secret
+from ceremony.core.split_checks import is_zero
 from ceremony.core.wrap import OaepHash
-from ceremony.errors import MechanismNotSupportedError
+from ceremony.errors import MechanismNotSupportedError, RuleViolation, ShareError
 
 if TYPE_CHECKING:
     from ceremony.hsm.pin import PinPrompter
@@ -321,6 +323,64 @@ class ImportPath(enum.Enum):
 class ImportResult:
     path: ImportPath
     key: KeyRecord
+
+
+def component_length(components: Sequence[Secret]) -> int:
+    """The length all XOR components share; ShareError unless there are two or more alike."""
+    if len(components) < 2:
+        raise ShareError(
+            f"an XOR import needs at least 2 components, got {len(components)}",
+            hint="enter every custodian's component",
+        )
+    length = len(components[0])
+    for index, component in enumerate(components, start=1):
+        if len(component) != length:
+            raise ShareError(
+                f"component #{index} is {len(component)} bytes, component #1 is {length}",
+                hint="re-enter that component; every component has the key's length",
+            )
+    return length
+
+
+def require_strong_components(components: Sequence[Secret], label: str) -> None:
+    """Split-knowledge rules that need no combined key (core.xor.combine applies the same)."""
+    values = [c.reveal() for c in components]
+    for a, first in enumerate(values, start=1):
+        if is_zero(first):
+            raise RuleViolation(
+                f"component #{a} of {label!r} is all zero bytes",
+                hint="a zero component gives its custodian nothing to hide; re-split the key",
+            )
+        for b, second in enumerate(values[a:], start=a + 1):
+            if hmac.compare_digest(first, second):
+                raise ShareError(
+                    f"components #{a} and #{b} of {label!r} are identical",
+                    hint="one component was probably entered twice; re-enter both",
+                )
+
+
+def xor_in_memory(components: Sequence[Secret], label: str) -> Secret:
+    """The components XORed in process memory, as a Secret the caller closes."""
+    combined = Secret(bytes(len(components[0])), label)
+    try:
+        acc = combined.reveal()
+        for component in components:
+            for i, b in enumerate(component.reveal()):
+                acc[i] ^= b
+    except BaseException:
+        combined.close()
+        raise
+    return combined
+
+
+def require_no_component_is_key(components: Sequence[Secret], key: Secret, label: str) -> None:
+    """Refuse a component equal to the combined key: its custodian knew the whole key."""
+    for index, component in enumerate(components, start=1):
+        if hmac.compare_digest(component.reveal(), key.reveal()):
+            raise RuleViolation(
+                f"component #{index} of {label!r} equals the combined key",
+                hint="its custodian knew the whole key; treat the key as compromised",
+            )
 
 
 class WrapConstruction(enum.Enum):

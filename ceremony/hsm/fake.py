@@ -30,7 +30,6 @@ from ceremony.errors import (
     PinFinalTryError,
     PinIncorrectError,
     PinLockedError,
-    ShareError,
     TokenRemovedError,
     WrapError,
 )
@@ -55,6 +54,10 @@ from ceremony.hsm.base import (
     TrustRequest,
     WrapConstruction,
     WrapResult,
+    component_length,
+    require_no_component_is_key,
+    require_strong_components,
+    xor_in_memory,
 )
 from ceremony.hsm.pin import PinPrompter, PinRequest, PinRole
 
@@ -302,22 +305,15 @@ class FakeSession:
         expected: CheckValue,
         extractable: bool = False,
     ) -> ImportResult:
-        if len(components) < 2 or len({len(c) for c in components}) != 1:
-            raise ShareError("components missing or of different lengths", hint="re-enter them")
-        combined = Secret(bytes(len(components[0])), label)
-        try:
-            acc = combined.reveal()
-            for component in components:
-                for i, b in enumerate(component.reveal()):
-                    acc[i] ^= b
-            path = (
-                ImportPath.IN_TOKEN_XOR
-                if self._state.capabilities.get(Capability.XOR_COMBINE)
-                else ImportPath.HOST_MEMORY
-            )
+        component_length(components)
+        require_strong_components(components, label)
+        # Like a real token: only a combine in memory can see a component equal to the key.
+        in_token = self._state.capabilities.get(Capability.XOR_COMBINE)
+        with xor_in_memory(components, label) as combined:
+            if not in_token:
+                require_no_component_is_key(components, combined, label)
+            path = ImportPath.IN_TOKEN_XOR if in_token else ImportPath.HOST_MEMORY
             return self._import(label, algorithm, combined, expected, extractable, path)
-        finally:
-            combined.close()
 
     def _import(
         self,

@@ -45,7 +45,6 @@ from ceremony.errors import (
     PinIncorrectError,
     PinLockedError,
     RuleViolation,
-    ShareError,
     TokenNotFoundError,
     TokenRemovedError,
     WrapError,
@@ -72,6 +71,10 @@ from ceremony.hsm.base import (
     TrustRequest,
     WrapConstruction,
     WrapResult,
+    component_length,
+    require_no_component_is_key,
+    require_strong_components,
+    xor_in_memory,
 )
 from ceremony.hsm.pin import PinPrompter, PinRequest, PinRole
 
@@ -163,23 +166,27 @@ def _version(v: tuple[int, int]) -> str:
     return f"{v[0]}.{v[1]}"
 
 
+# Per PIN: the flag that says it is set, then its locked, final-try and count-low flags.
+_PIN_FLAGS = {
+    PinRole.USER: (
+        TokenFlag.USER_PIN_INITIALIZED,
+        TokenFlag.USER_PIN_LOCKED,
+        TokenFlag.USER_PIN_FINAL_TRY,
+        TokenFlag.USER_PIN_COUNT_LOW,
+    ),
+    PinRole.SO: (
+        TokenFlag.TOKEN_INITIALIZED,
+        TokenFlag.SO_PIN_LOCKED,
+        TokenFlag.SO_PIN_FINAL_TRY,
+        TokenFlag.SO_PIN_COUNT_LOW,
+    ),
+}
+
+
 def _pin_state(flags: int, role: PinRole) -> PinState:
-    if role is PinRole.USER:
-        locked, final, low = (
-            TokenFlag.USER_PIN_LOCKED,
-            TokenFlag.USER_PIN_FINAL_TRY,
-            TokenFlag.USER_PIN_COUNT_LOW,
-        )
-        if not flags & TokenFlag.USER_PIN_INITIALIZED:
-            return PinState.NOT_INITIALIZED
-    else:
-        locked, final, low = (
-            TokenFlag.SO_PIN_LOCKED,
-            TokenFlag.SO_PIN_FINAL_TRY,
-            TokenFlag.SO_PIN_COUNT_LOW,
-        )
-        if not flags & TokenFlag.TOKEN_INITIALIZED:
-            return PinState.NOT_INITIALIZED
+    initialized, locked, final, low = _PIN_FLAGS[role]
+    if not flags & initialized:
+        return PinState.NOT_INITIALIZED
     if flags & locked:
         return PinState.LOCKED
     if flags & final:
@@ -517,18 +524,9 @@ def _make_trusted(
                 256,
                 label=label,
                 template={
-                    Attribute.TOKEN: False,
+                    **_ephemeral_wrap_key(),
                     Attribute.PRIVATE: False,
                     Attribute.TRUSTED: True,
-                    Attribute.WRAP: True,
-                    Attribute.SENSITIVE: True,
-                    Attribute.EXTRACTABLE: True,
-                    Attribute.ENCRYPT: False,
-                    Attribute.DECRYPT: False,
-                    Attribute.SIGN: False,
-                    Attribute.VERIFY: False,
-                    Attribute.UNWRAP: False,
-                    Attribute.DERIVE: False,
                 },
             )
             out.ephemeral.append(label)
@@ -578,6 +576,25 @@ def _secret_capabilities(family: str) -> dict[Any, bool]:
         Attribute.SIGN: True,  # AES-CMAC or HMAC KCV
         Attribute.VERIFY: family == "HMAC",
         Attribute.WRAP: False,
+        Attribute.UNWRAP: False,
+        Attribute.DERIVE: False,
+    }
+
+
+def _ephemeral_wrap_key() -> dict[Any, bool]:
+    """A session AES key for the RSA-AES wrap: it wraps the target key and can do nothing else.
+
+    Extractable because RSA-OAEP then wraps it for the provider.
+    """
+    return {
+        Attribute.TOKEN: False,
+        Attribute.SENSITIVE: True,
+        Attribute.EXTRACTABLE: True,
+        Attribute.WRAP: True,
+        Attribute.ENCRYPT: False,
+        Attribute.DECRYPT: False,
+        Attribute.SIGN: False,
+        Attribute.VERIFY: False,
         Attribute.UNWRAP: False,
         Attribute.DERIVE: False,
     }
@@ -1023,40 +1040,17 @@ class Pkcs11Session:
         extractable: bool = False,
     ) -> ImportResult:
         """Combine XOR components in the token if it can, else in memory; the result says which."""
-        if len(components) < 2:
-            raise ShareError(
-                f"an XOR import needs at least 2 components, got {len(components)}",
-                hint="enter every custodian's component",
-            )
-        length = len(components[0])
-        for index, component in enumerate(components, start=1):
-            if len(component) != length:
-                raise ShareError(
-                    f"component #{index} is {len(component)} bytes, component #1 is {length}",
-                    hint="re-enter that component; every component has the key's length",
-                )
+        length = component_length(components)
         spec = self._secret_spec(algorithm, length, f"importing key {label!r}")
         self._require_new_label(label)
-        _require_strong_components(components, label)
+        require_strong_components(components, label)
         if self.preflight().supports(Capability.XOR_COMBINE):
             return self._import_xor_in_token(label, spec, components, expected, extractable)
-        combined = Secret(bytes(length), label)
-        try:
-            acc = combined.reveal()
-            for component in components:
-                for i, b in enumerate(component.reveal()):
-                    acc[i] ^= b
-            for index, component in enumerate(components, start=1):
-                if hmac.compare_digest(component.reveal(), acc):
-                    raise RuleViolation(
-                        f"component #{index} of {label!r} equals the combined key",
-                        hint="its custodian knew the whole key; treat the key as compromised",
-                    )
+        with xor_in_memory(components, label) as combined:
+            require_no_component_is_key(components, combined, label)
             return self.import_key(
                 label, algorithm, combined, expected=expected, extractable=extractable
             )
-        finally:
-            combined.close()
 
     def _import_xor_in_token(
         self,
@@ -1440,18 +1434,7 @@ class Pkcs11Session:
                 KeyType.AES,
                 256,
                 label=ephemeral_label,
-                template={
-                    Attribute.TOKEN: False,
-                    Attribute.SENSITIVE: True,
-                    Attribute.EXTRACTABLE: True,
-                    Attribute.WRAP: True,
-                    Attribute.ENCRYPT: False,
-                    Attribute.DECRYPT: False,
-                    Attribute.SIGN: False,
-                    Attribute.VERIFY: False,
-                    Attribute.UNWRAP: False,
-                    Attribute.DERIVE: False,
-                },
+                template=_ephemeral_wrap_key(),
             )
         # Destroyed in every case once the blob exists (or the step fails).
         made.append(ephemeral_label)
@@ -1610,23 +1593,6 @@ class Pkcs11Session:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<Pkcs11Session {self._info.describe()} {state}>"
-
-
-def _require_strong_components(components: Sequence[Secret], label: str) -> None:
-    """Split-knowledge rules that need no combined key (core.xor.combine applies the same)."""
-    values = [c.reveal() for c in components]
-    for a, first in enumerate(values, start=1):
-        if not any(first):
-            raise RuleViolation(
-                f"component #{a} of {label!r} is all zero bytes",
-                hint="a zero component gives its custodian nothing to hide; re-split the key",
-            )
-        for b, second in enumerate(values[a:], start=a + 1):
-            if hmac.compare_digest(first, second):
-                raise ShareError(
-                    f"components #{a} and #{b} of {label!r} are identical",
-                    hint="one component was probably entered twice; re-enter both",
-                )
 
 
 def _der_length(der: bytes) -> int:

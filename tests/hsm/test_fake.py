@@ -21,6 +21,8 @@ from ceremony.errors import (
     PinFinalTryError,
     PinIncorrectError,
     PinLockedError,
+    RuleViolation,
+    ShareError,
     TokenRemovedError,
 )
 from ceremony.hsm.base import (
@@ -106,6 +108,29 @@ def test_import_paths_and_export() -> None:
         )
         with session.export_clear("x") as clear:
             assert kcv.check_value(clear, KcvMethod.AES_CMAC) == expected
+
+
+def test_components_are_checked_as_a_real_token_checks_them() -> None:
+    one = Secret(secrets.token_bytes(16))
+    key = Secret(secrets.token_bytes(16))
+    expected = kcv.check_value(key, KcvMethod.AES_CMAC)
+    other = bytes(a ^ 1 for a in one.reveal())
+    cases = [
+        ([one], ShareError, "at least 2 components"),
+        ([one, Secret(bytes(32))], ShareError, "component #2 is 32 bytes"),
+        ([Secret(bytes(16)), one], RuleViolation, "all zero"),
+        ([one, Secret(one.reveal())], ShareError, "identical"),
+        # #2 ^ #3 ^ #4 = 0, so the combined key is #1 itself (the default fake combines in memory).
+        (
+            [key, one, Secret(other), Secret(b"\x01" * 16)],
+            RuleViolation,
+            "equals the combined key",
+        ),
+    ]
+    with FakeBackend().open(RIGHT) as session:
+        for components, error, text in cases:
+            with pytest.raises(error, match=text):
+                session.import_components("k", KeyAlgorithm.AES, components, expected=expected)
 
 
 def test_removed_token() -> None:
