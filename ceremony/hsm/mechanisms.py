@@ -76,9 +76,12 @@ def _probe_rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _rsa_public_template(public: rsa.RSAPublicKey, label: str) -> dict[Attribute, Any]:
+def rsa_public_template(
+    public: rsa.RSAPublicKey, label: str, *, encrypt: bool = False, trusted: bool = False
+) -> dict[Any, Any]:
+    """A session RSA public key to wrap under; only the SO may create it ``trusted``."""
     numbers = public.public_numbers()
-    return {
+    template: dict[Any, Any] = {
         Attribute.CLASS: ObjectClass.PUBLIC_KEY,
         Attribute.KEY_TYPE: KeyType.RSA,
         Attribute.MODULUS: numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big"),
@@ -87,8 +90,11 @@ def _rsa_public_template(public: rsa.RSAPublicKey, label: str) -> dict[Attribute
         Attribute.PRIVATE: False,
         Attribute.LABEL: label,
         Attribute.WRAP: True,
-        Attribute.ENCRYPT: True,
+        Attribute.ENCRYPT: encrypt,
     }
+    if trusted:
+        template[Attribute.TRUSTED] = True
+    return template
 
 
 class _Probe:
@@ -123,7 +129,9 @@ class _Probe:
         return self.keep(self.session.create_object(template))
 
     def rsa_public(self, public: rsa.RSAPublicKey) -> Any:
-        return self.keep(self.session.create_object(_rsa_public_template(public, self.label())))
+        return self.keep(
+            self.session.create_object(rsa_public_template(public, self.label(), encrypt=True))
+        )
 
     def close(self) -> None:
         for obj in reversed(self._made):

@@ -489,24 +489,6 @@ def _spki_sha256(der: bytes) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
-def _rsa_public_template(key: rsa.RSAPublicKey, label: str, trusted: bool) -> dict[Any, Any]:
-    numbers = key.public_numbers()
-    template: dict[Any, Any] = {
-        Attribute.CLASS: ObjectClass.PUBLIC_KEY,
-        Attribute.KEY_TYPE: KeyType.RSA,
-        Attribute.MODULUS: numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big"),
-        Attribute.PUBLIC_EXPONENT: numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big"),
-        Attribute.TOKEN: False,
-        Attribute.PRIVATE: False,
-        Attribute.WRAP: True,
-        Attribute.ENCRYPT: False,
-        Attribute.LABEL: label,
-    }
-    if trusted:
-        template[Attribute.TRUSTED] = True
-    return template
-
-
 def _make_trusted(
     module: _Module, session: Any, trust: TrustRequest, out: _Trusted, where: str
 ) -> None:
@@ -515,7 +497,7 @@ def _make_trusted(
         for der in trust.import_keys:
             public = _rsa_import_key(der)
             label = f"ceremony-trusted-kek-{secrets.token_hex(6)}"
-            session.create_object(_rsa_public_template(public, label, trusted=True))
+            session.create_object(mechanisms.rsa_public_template(public, label, trusted=True))
             out.import_keys[_spki_sha256(der)] = label
         for _ in range(trust.rsa_aes_wraps):
             label = f"ceremony-trusted-ephemeral-{secrets.token_hex(6)}"
@@ -1317,7 +1299,7 @@ class Pkcs11Session:
         else:
             kek_label = f"ceremony-kek-{secrets.token_hex(6)}"
             with self._step(step):
-                self._session.create_object(_rsa_public_template(public, kek_label, trusted=False))
+                self._session.create_object(mechanisms.rsa_public_template(public, kek_label))
             made.append(kek_label)
         try:
             kek = self._find(kek_label, (ObjectClass.PUBLIC_KEY,), step)
