@@ -154,7 +154,6 @@ class WrapPlace(enum.Enum):
 
 
 _PROVIDERS = MappingProxyType({"aws": Provider.AWS, "azure": Provider.AZURE, "gcp": Provider.GCP})
-_PROVIDER_NAMES = MappingProxyType({v: k for k, v in _PROVIDERS.items()})
 _CURVES = MappingProxyType(
     {
         "P-256": MaterialKind.EC_P256,
@@ -1195,7 +1194,7 @@ def _parse_target(path: str, raw: object) -> TargetSpec:
         except CeremonyError as ex:
             raise FileError(
                 t.at("algorithm"),
-                f"is {_show(method_text)}, not a {_PROVIDER_NAMES[provider]} wrapping method",
+                f"is {_show(method_text)}, not a wrapping method for {provider.value}",
                 hint=ex.hint,
             ) from None
     fingerprint_text = t.text("fingerprint", False)
