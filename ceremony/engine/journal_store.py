@@ -85,6 +85,8 @@ class JournalStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._broken: str | None = None
+        # Set by open() when the last run never closed: it is marked aborted, never resumed.
+        self._needs_recovery = False
 
     # ---- opening --------------------------------------------------------------------------
 
@@ -145,7 +147,9 @@ class JournalStore:
         except BaseException:
             os.close(fd)
             raise
-        return cls(path, fd, verified.last, data, len(data), clock), verified
+        store = cls(path, fd, verified.last, data, len(data), clock)
+        store._needs_recovery = not verified.closed or verified.needs_newline
+        return store, verified
 
     # ---- writing --------------------------------------------------------------------------
 
@@ -196,10 +200,16 @@ class JournalStore:
             torn = verified.torn_tail.data if verified.torn_tail is not None else None
             entry = journal.aborted(self._last, Text(reason), self._clock(), (), torn)
             prefix = b"\n" if torn is not None or verified.needs_newline else b""
-            self._write(prefix + entry.line(), entry)
+            self._write(prefix + entry.line(), entry, recovering=True)
+            self._needs_recovery = False
             return entry
 
-    def _write(self, payload: bytes, entry: Entry) -> None:
+    def _write(self, payload: bytes, entry: Entry, recovering: bool = False) -> None:
+        if self._needs_recovery and not recovering:
+            raise JournalError(
+                f"the journal {self.path} ends in an interrupted run",
+                hint="this is a bug: recover() marks it aborted before anything is appended",
+            )
         if self._broken is not None:
             raise JournalError(
                 f"the journal {self.path} cannot be written any more: {self._broken}",

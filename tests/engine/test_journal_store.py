@@ -175,6 +175,20 @@ def test_a_whole_entry_without_its_newline_is_kept(tmp_path: Path) -> None:
     ]
 
 
+def test_an_interrupted_run_is_never_resumed(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    with new(path) as store:
+        store.append("step")
+    store, verified = JournalStore.open(path, ceremony_id="c1", clock=ticking())
+    with store:
+        with pytest.raises(JournalError, match="interrupted run"):
+            store.append("step")
+        aborted = store.recover(verified, "restart")
+        assert aborted is not None and aborted.event == journal.ABORTED
+        store.append("roll_call")
+    assert journal.verify(path.read_bytes()).last.event == "roll_call"
+
+
 def test_finished_ceremony_never_runs_again(tmp_path: Path) -> None:
     path = tmp_path / "j"
     with new(path) as store:
