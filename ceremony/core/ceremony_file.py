@@ -923,19 +923,14 @@ class CeremonyFile:
             raise FileError(f"{path}.kcv", "is not known before the key is generated")
         if key.source is KeySource.HSM_RANDOM and key.kcv is not None:
             raise FileError(f"{path}.kcv", "is not known before the key is drawn")
+        new_sets = [("new_split", key.new_split)] if key.new_split is not None else []
         if not existing:
-            for name, split in (("split", key.split),):
-                for j, c in enumerate(split.components):
-                    if c.kcv is not None:
-                        raise FileError(
-                            f"{path}.{name}.components[{j}].kcv",
-                            "is not known before the component is made",
-                        )
-        if kind is CeremonyType.RE_SPLIT and key.new_split is not None:
-            for j, c in enumerate(key.new_split.components):
+            new_sets.append(("split", key.split))
+        for name, split in new_sets:
+            for j, c in enumerate(split.components):
                 if c.kcv is not None:
                     raise FileError(
-                        f"{path}.new_split.components[{j}].kcv",
+                        f"{path}.{name}.components[{j}].kcv",
                         "is not known before the component is made",
                     )
         if key.store_in_hsm and kind in (CeremonyType.GENERATE_EXPORT, CeremonyType.DESTROY):

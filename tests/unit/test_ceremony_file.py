@@ -362,6 +362,13 @@ ROWS: list[tuple[str, str, list[Edit], type[Exception], str]] = [
         "keys[0].split.components[0].kcv",
     ),
     (
+        "kcv of a component not made yet",
+        "re-split",
+        [put("keys.0.new_split.components.0.kcv", "AES-CMAC 0A1B2C")],
+        F,
+        "keys[0].new_split.components[0].kcv",
+    ),
+    (
         "component kcv method",
         "reconstitute",
         [put("keys.0.split.components.2.kcv", "TDES-ECB 0A1B2C")],
