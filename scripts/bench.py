@@ -88,6 +88,20 @@ def main() -> None:
             )
         )
 
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from ceremony.core.wrap import OaepHash, rsa_aes_wrap
+
+    for bits in (2048, 3072, 4096):
+        public = rsa.generate_private_key(65537, bits).public_key()
+        rows.append(
+            (
+                "RSA-AES wrap (OAEP-SHA256 + KWP)",
+                f"AES-256 under RSA-{bits}",
+                *measure(lambda p=public: rsa_aes_wrap(p, key, OaepHash.SHA256), repeat),
+            )
+        )
+
     lines = [
         "# Benchmarks",
         "",
