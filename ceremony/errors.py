@@ -106,3 +106,15 @@ class LabelExistsError(HsmError):
 
 class KeyNotFoundError(HsmError):
     """No key with this label is on the token."""
+
+
+class RecordError(CeremonyError):
+    """The ceremony record, a component form or a signature could not be made."""
+
+
+class VerifyError(RecordError):
+    """Evidence given to ``ceremony verify`` cannot be read at all (not a failed check)."""
+
+
+class PrintError(RecordError):
+    """A form could not be printed, or the printer was refused."""

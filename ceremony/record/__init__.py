@@ -1,0 +1,1 @@
+"""Evidence: the signed PDF ceremony record, custodian component forms, printing, verification."""

@@ -1,0 +1,758 @@
+"""What the record shows and what ``ceremony verify`` checks, read from a verified journal only.
+
+Pure: entries in, a ``Model`` out, no I/O. The event names and fields are those of
+docs/journal-events.md. The journal's ``data`` is plain JSON from a file that may be hostile, so
+every field is read defensively: a missing or mistyped field shows as "?" and, where a rule
+depends on it, fails that rule's check instead of crashing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ceremony.core import journal
+from ceremony.core.component import Scheme
+from ceremony.core.journal import Entry, JsonValue, Verified
+from ceremony.core.rules import (
+    APPROVAL_POLICY,
+    DUAL_CONTROL,
+    ROLES,
+    SPLIT_KNOWLEDGE,
+    Operation,
+    Role,
+    knowledge_limit,
+)
+
+UNKNOWN = "?"
+# Manual clear-text events and the approved operations that may cover them.
+_CLEAR_EVENTS: Mapping[str, tuple[Operation, ...]] = {
+    "component_issued": (Operation.SHOW_COMPONENT, Operation.PRINT_COMPONENT),
+    "component_entered": (Operation.ENTER_COMPONENT,),
+    "key_combined": (Operation.ASSEMBLE_KEY,),
+    "key_exported": (Operation.CLEAR_EXPORT,),
+    "wrapped": (Operation.SOFTWARE_WRAP,),
+    "key_generated": (Operation.GENERATE_OUTSIDE_HSM,),
+}
+_CUSTODIAN_ROLES = frozenset({Role.KEY_CUSTODIAN.value, Role.BACKUP_CUSTODIAN.value})
+_INDEX_RES = (
+    re.compile(r"\b(?:component|share)\s*#?\s*(\d{1,3})\b", re.IGNORECASE),
+    re.compile(r"#(\d{1,3})\b"),
+    re.compile(r"\b(\d{1,3})\s*(?:of|/)\s*\d{1,3}\b", re.IGNORECASE),
+)
+
+
+# ---- reading plain JSON safely -----------------------------------------------------------------
+
+
+def text(data: Mapping[str, JsonValue], name: str) -> str:
+    value = data.get(name)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str | int):
+        return str(value)
+    return UNKNOWN
+
+
+def number(data: Mapping[str, JsonValue], name: str) -> int | None:
+    value = data.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def flag(data: Mapping[str, JsonValue], name: str) -> bool | None:
+    value = data.get(name)
+    return value if isinstance(value, bool) else None
+
+
+def texts(data: Mapping[str, JsonValue], name: str) -> list[str]:
+    value = data.get(name)
+    if not isinstance(value, list):
+        return []
+    return [v if isinstance(v, str) else UNKNOWN for v in value]
+
+
+def mapping(data: Mapping[str, JsonValue], name: str) -> dict[str, JsonValue]:
+    value = data.get(name)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def kcv_text(data: Mapping[str, JsonValue]) -> str:
+    """``AES-CMAC 08793E`` from the two journal fields."""
+    return f"{text(data, 'kcv_method')} {text(data, 'kcv')}"
+
+
+def kcv_list(data: Mapping[str, JsonValue], name: str = "kcvs") -> list[str]:
+    value = data.get(name)
+    if not isinstance(value, list):
+        return []
+    return [kcv_text(v) if isinstance(v, dict) else UNKNOWN for v in value]
+
+
+def show_value(value: JsonValue) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if value is None:
+        return "-"
+    if isinstance(value, str | int):
+        return str(value)
+    if isinstance(value, list):
+        return ", ".join(show_value(v) for v in value)
+    return ", ".join(f"{k}={show_value(v)}" for k, v in sorted(value.items()))
+
+
+# ---- the model ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule checked against the journal: PASS or FAIL with its reason."""
+
+    rule: str
+    ok: bool
+    detail: str
+    seq: int | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    role: str
+    id_reference: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class ClearOperation:
+    """A manual clear-text operation (or a destruction) and the approval that covered it."""
+
+    seq: int
+    time: str
+    event: str
+    operation: str  # the operation(s) that may approve it, e.g. "print-component"
+    key: str
+    index: int | None
+    custodian: str | None
+    manual_cleartext: bool
+    approval_seq: int | None
+    approvers: tuple[str, ...]
+    ok: bool
+    reason: str
+
+    @property
+    def subject(self) -> str:
+        return self.key if self.index is None else f"{self.key} component {self.index}"
+
+
+@dataclass(frozen=True)
+class ComponentRow:
+    event: str  # issued, sealed, checked, entered, to destroy
+    key: str
+    split_set: str
+    scheme: str
+    index: str
+    count: str
+    custodian: str
+    kcv: str
+    envelope: str
+    note: str
+    seq: int
+
+
+@dataclass
+class KeySection:
+    label: str
+    type: str = UNKNOWN
+    size: str = UNKNOWN
+    where: str = UNKNOWN
+    attributes_before: dict[str, JsonValue] = field(default_factory=dict)
+    attributes: dict[str, JsonValue] = field(default_factory=dict)
+    kcvs: list[str] = field(default_factory=list)
+    history: list[tuple[int, str]] = field(default_factory=list)  # (seq, what happened)
+    components: list[ComponentRow] = field(default_factory=list)
+
+
+@dataclass
+class TargetSection:
+    key: str
+    target: str
+    provider: str = UNKNOWN
+    method: str = UNKNOWN
+    fingerprint: str = UNKNOWN
+    confirmed_by: list[str] = field(default_factory=list)
+    valid_to: str = "-"
+    where: str = UNKNOWN
+    mechanisms: list[str] = field(default_factory=list)
+    files: list[tuple[str, str]] = field(default_factory=list)
+    seq: int | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    seq: int
+    time: str
+    event: str
+    actors: tuple[str, ...]
+    summary: str
+    manual_cleartext: bool
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    name: str
+    sha256: str
+    kind: str
+    seq: int
+
+
+@dataclass
+class Model:
+    """Everything the record prints, in the order it prints it."""
+
+    ceremony_id: str
+    entries: tuple[Entry, ...]
+    genesis: dict[str, JsonValue]
+    attested: dict[str, JsonValue] | None = None
+    airgap: list[tuple[int, dict[str, JsonValue]]] = field(default_factory=list)
+    participants: list[Person] = field(default_factory=list)
+    hsm: list[tuple[int, dict[str, JsonValue]]] = field(default_factory=list)
+    random_sources: list[tuple[int, str]] = field(default_factory=list)
+    keys: dict[str, KeySection] = field(default_factory=dict)
+    targets: list[TargetSection] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    clear_operations: list[ClearOperation] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    outputs: list[OutputFile] = field(default_factory=list)
+
+    @property
+    def final_hash(self) -> str:
+        return self.entries[-1].hash
+
+    @property
+    def last(self) -> Entry:
+        return self.entries[-1]
+
+    @property
+    def rehearsal(self) -> bool:
+        return self.genesis.get("rehearsal") is True
+
+    @property
+    def ceremony_type(self) -> str:
+        return text(self.genesis, "ceremony_type")
+
+    def person(self, person_id: str) -> Person | None:
+        for p in self.participants:
+            if p.id == person_id:
+                return p
+        return None
+
+    def who(self, person_id: str) -> str:
+        p = self.person(person_id)
+        return f"{p.name} ({p.id})" if p else f"{person_id} (not at roll call)"
+
+    def key(self, label: str) -> KeySection:
+        if label not in self.keys:
+            self.keys[label] = KeySection(label)
+        return self.keys[label]
+
+    @property
+    def all_files(self) -> list[tuple[str, str, int]]:
+        """Every output file the journal names with its SHA-256: (name, sha256, seq)."""
+        found: list[tuple[str, str, int]] = []
+        for t in self.targets:
+            found.extend((n, h, t.seq or 0) for n, h in t.files)
+        found.extend((o.name, o.sha256, o.seq) for o in self.outputs)
+        return found
+
+    @property
+    def failures(self) -> list[Finding]:
+        return [f for f in self.findings if not f.ok]
+
+
+# ---- building ----------------------------------------------------------------------------------
+
+
+def subject_names(subject: str, key: str, index: int | None) -> bool:
+    """Whether an approval's ``subject`` names ``key`` (and component ``index`` when given).
+
+    The engine writes ``"<key> component <index>"``; ``#<index>`` and ``<index> of <n>`` are
+    read too. The key must be a whole word of the subject.
+    """
+    words = [w.strip(".,;:()'\"") for w in subject.split()]
+    if key not in words:
+        return False
+    if index is None:
+        return True
+    found: set[int] = set()
+    for pattern in _INDEX_RES:
+        found.update(int(m) for m in pattern.findall(subject))
+    return index in found
+
+
+def _describe(entry: Entry, model: Model) -> str:
+    d = entry.data
+    e = entry.event
+    if e == journal.GENESIS:
+        return (
+            f"ceremony {entry.ceremony} opened: {text(d, 'ceremony_type')}, "
+            f"{'REHEARSAL' if d.get('rehearsal') is True else 'production'}"
+        )
+    if e == "time_attested":
+        return f"wall clock attested: {text(d, 'attested_time')} (system {text(d, 'system_time')})"
+    if e == "airgap_checked":
+        state = "isolated" if d.get("isolated") is True else "NOT isolated"
+        extra = f"; override by {', '.join(texts(d, 'override_by'))}" if "override_by" in d else ""
+        return f"air gap checked: {state}{extra}"
+    if e == "participant_present":
+        return (
+            f"present: {text(d, 'name')} ({text(d, 'participant')}), {text(d, 'role')}, "
+            f"{text(d, 'id_reference')}"
+        )
+    if e == "hsm_opened":
+        return (
+            f"HSM opened: {text(d, 'model')} serial {text(d, 'serial')}, token "
+            f"{text(d, 'token_label')}, login {text(d, 'login')}"
+        )
+    if e == "random_source":
+        return f"randomness: {text(d, 'source')}"
+    if e == "approval":
+        return (
+            f"approved {text(d, 'operation')} of {text(d, 'subject')} by "
+            f"{', '.join(texts(d, 'approvers'))}"
+        )
+    if e == "key_generated":
+        size = text(d, "bits") + " bits" if "bits" in d else text(d, "curve")
+        return f"key {text(d, 'key')} generated ({text(d, 'type')} {size}) in {text(d, 'where')}"
+    if e in ("component_issued", "component_entered"):
+        verb = "issued to" if e == "component_issued" else "entered by"
+        return (
+            f"component {text(d, 'index')} of key {text(d, 'key')} {verb} "
+            f"{text(d, 'custodian')}, KCV {kcv_text(d)}"
+        )
+    if e in ("envelope_sealed", "envelope_checked"):
+        state = ""
+        if e == "envelope_checked":
+            state = ", intact" if d.get("intact") is True else ", NOT INTACT"
+        verb = "sealed" if e == "envelope_sealed" else "checked"
+        return (
+            f"envelope {text(d, 'envelope')} {verb} for component {text(d, 'index')} of key "
+            f"{text(d, 'key')} ({text(d, 'custodian')}){state}"
+        )
+    if e == "key_combined":
+        match = "matches" if d.get("matches_recorded") is True else "DOES NOT match"
+        return (
+            f"key {text(d, 'key')} combined {text(d, 'path')}, KCV {kcv_text(d)} {match} "
+            "the recorded KCV"
+        )
+    if e == "key_imported":
+        return f"key {text(d, 'key')} imported into the HSM ({text(d, 'path')})"
+    if e == "key_exported":
+        return f"key {text(d, 'key')} exported in clear for splitting"
+    if e == "import_key_confirmed":
+        return (
+            f"import key of {text(d, 'target')} ({text(d, 'provider')}) confirmed by "
+            f"{', '.join(texts(d, 'confirmed_by'))}"
+        )
+    if e == "wrapped":
+        files = d.get("files")
+        n = len(files) if isinstance(files, list) else 0
+        return (
+            f"key {text(d, 'key')} wrapped for {text(d, 'target')} in {text(d, 'where')} "
+            f"({text(d, 'method')}), {n} file(s)"
+        )
+    if e == "output_written":
+        return f"output {text(d, 'name')} ({text(d, 'kind')}) written"
+    if e == "component_to_destroy":
+        return (
+            f"component {text(d, 'index')} of key {text(d, 'key')} held by "
+            f"{text(d, 'custodian')} must be destroyed"
+        )
+    if e == "key_destroyed":
+        return f"key {text(d, 'key')} destroyed in the HSM"
+    if e == "registry_updated":
+        return f"custodian registry written ({text(d, 'records')} records)"
+    if e == "printer_override":
+        return f"network printer {text(d, 'printer')} allowed by {', '.join(texts(d, 'approvers'))}"
+    if e == "step_failed":
+        return f"step {text(d, 'step')} failed: {text(d, 'error')}"
+    if e == journal.FINISHED:
+        return f"finished: {text(d, 'summary')}"
+    if e == journal.ABORTED:
+        return f"ABORTED: {text(d, 'reason')}"
+    return f"{e} (an event this record version does not describe)"
+
+
+def _is_manual(entry: Entry) -> bool:
+    d = entry.data
+    if d.get("manual_cleartext") is True:
+        return True
+    if entry.event == "wrapped" and d.get("where") == "software":
+        return True
+    return entry.event == "key_generated" and d.get("where") == "memory"
+
+
+def _index(data: Mapping[str, JsonValue]) -> int | None:
+    return number(data, "index")
+
+
+class _Builder:
+    def __init__(self, verified: Verified) -> None:
+        entries = verified.entries
+        self.m = Model(verified.ceremony_id, entries, dict(entries[0].data))
+        self.approvals: list[Entry] = []
+        # (key, split_set) -> person -> indices, for issued and entered separately
+        self.known: dict[tuple[str, str, str], dict[str, set[int]]] = {}
+        self.sets: dict[tuple[str, str], tuple[str, int | None]] = {}  # scheme, threshold
+        self.envelope_bad: set[tuple[str, int]] = set()
+
+    def finding(self, rule: str, ok: bool, detail: str, seq: int | None = None) -> str:
+        self.m.findings.append(Finding(rule, ok, detail, seq))
+        return f"{rule}: {'ok' if ok else 'BROKEN'}"
+
+    def build(self) -> Model:
+        for entry in self.m.entries:
+            rules = self.entry(entry)
+            self.m.steps.append(
+                Step(
+                    entry.seq,
+                    entry.time,
+                    entry.event,
+                    entry.actors,
+                    _describe(entry, self.m),
+                    _is_manual(entry),
+                    tuple(rules),
+                )
+            )
+        self.split_knowledge()
+        return self.m
+
+    # -- per event
+
+    def entry(self, entry: Entry) -> list[str]:
+        d = entry.data
+        e = entry.event
+        m = self.m
+        rules: list[str] = []
+        if e == "time_attested":
+            m.attested = dict(d)
+        elif e == "airgap_checked":
+            m.airgap.append((entry.seq, dict(d)))
+            if d.get("isolated") is not True:
+                rules.append(self.override(entry, texts(d, "override_by"), "air-gap override"))
+        elif e == "participant_present":
+            person = Person(
+                text(d, "participant"),
+                text(d, "name"),
+                text(d, "role"),
+                text(d, "id_reference"),
+                entry.seq,
+            )
+            if m.person(person.id) is not None:
+                rules.append(
+                    self.finding(
+                        ROLES, False, f"{person.id} answered the roll call twice", entry.seq
+                    )
+                )
+            m.participants.append(person)
+        elif e == "hsm_opened":
+            m.hsm.append((entry.seq, dict(d)))
+        elif e == "random_source":
+            m.random_sources.append((entry.seq, text(d, "source")))
+        elif e == "approval":
+            self.approvals.append(entry)
+        elif e == "printer_override":
+            rules.append(self.override(entry, texts(d, "approvers"), "network printer override"))
+        self.keys(entry)
+        if e == "output_written":
+            m.outputs.append(
+                OutputFile(text(d, "name"), text(d, "sha256"), text(d, "kind"), entry.seq)
+            )
+        if e in ("import_key_confirmed", "wrapped"):
+            self.target(entry)
+        if _is_manual(entry) or e == "key_destroyed":
+            rules.append(self.clear_operation(entry))
+        if e in ("component_issued", "component_entered"):
+            rules.append(self.component(entry))
+        if e == "envelope_checked" and d.get("intact") is not True:
+            key, index = text(d, "key"), _index(d)
+            if index is not None:
+                self.envelope_bad.add((key, index))
+        if e == "key_combined" and d.get("matches_recorded") is not True:
+            rules.append(
+                self.finding(
+                    "key check value",
+                    False,
+                    f"key {text(d, 'key')} was combined with a KCV that does not match the "
+                    "recorded one, and the ceremony went on",
+                    entry.seq,
+                )
+            )
+        return rules
+
+    def override(self, entry: Entry, approvers: Sequence[str], what: str) -> str:
+        officers = [
+            a
+            for a in approvers
+            if (p := self.m.person(a)) is not None and p.role == Role.SECURITY_OFFICER.value
+        ]
+        ok = len(set(officers)) >= 2 and len(set(approvers)) == len(approvers)
+        who = ", ".join(self.m.who(a) for a in approvers) or "nobody"
+        detail = (
+            f"{what} at entry {entry.seq} approved by two distinct security officers ({who})"
+            if ok
+            else f"{what} at entry {entry.seq} needs two distinct security officers present "
+            f"at roll call; approved by {who}"
+        )
+        return self.finding(DUAL_CONTROL, ok, detail, entry.seq)
+
+    def keys(self, entry: Entry) -> None:
+        d = entry.data
+        e = entry.event
+        label = d.get("key")
+        if not isinstance(label, str):
+            return
+        k = self.m.key(label)
+        if e == "key_generated":
+            k.type = text(d, "type")
+            k.size = f"{text(d, 'bits')} bits" if "bits" in d else text(d, "curve")
+            k.where = "inside the HSM" if d.get("where") == "hsm" else "in workstation memory"
+            k.attributes_before = mapping(d, "attributes_before")
+            k.attributes = mapping(d, "attributes")
+            k.kcvs = kcv_list(d)
+        elif e == "key_imported":
+            if not k.attributes:
+                k.attributes = mapping(d, "attributes")
+            else:
+                k.attributes_before = k.attributes_before or k.attributes
+                k.attributes = mapping(d, "attributes")
+            k.kcvs = k.kcvs or kcv_list(d)
+            if k.where == UNKNOWN:
+                k.where = f"imported ({text(d, 'path')})"
+        elif e == "key_destroyed":
+            k.kcvs = k.kcvs or kcv_list(d)
+        elif e == "key_combined" and not k.kcvs:
+            k.kcvs = [kcv_text(d)]
+        elif e == "key_exported":
+            k.kcvs = k.kcvs or kcv_list(d)
+        if e in (
+            "component_issued",
+            "component_entered",
+            "envelope_sealed",
+            "envelope_checked",
+            "component_to_destroy",
+        ):
+            event = {
+                "component_issued": "issued",
+                "component_entered": "entered",
+                "envelope_sealed": "sealed",
+                "envelope_checked": "checked",
+                "component_to_destroy": "to destroy",
+            }[e]
+            note = ""
+            if e == "component_issued":
+                note = "KCV confirmed" if d.get("confirmed") is True else "KCV NOT confirmed"
+            elif e == "envelope_checked":
+                note = "intact" if d.get("intact") is True else "NOT INTACT"
+            count = text(d, "count")
+            k.components.append(
+                ComponentRow(
+                    event,
+                    label,
+                    text(d, "split_set") if "split_set" in d else "",
+                    f"{text(d, 'scheme')} {text(d, 'threshold')} of {count}"
+                    if "scheme" in d
+                    else "",
+                    text(d, "index"),
+                    count if "count" in d else "",
+                    text(d, "custodian"),
+                    kcv_text(d) if "kcv" in d else "",
+                    text(d, "envelope") if "envelope" in d else "",
+                    note,
+                    entry.seq,
+                )
+            )
+        if e in (
+            "key_generated",
+            "key_imported",
+            "key_combined",
+            "key_exported",
+            "key_destroyed",
+        ):
+            k.history.append((entry.seq, _describe(entry, self.m)))
+
+    def target(self, entry: Entry) -> None:
+        d = entry.data
+        key, name = text(d, "key"), text(d, "target")
+        found = [t for t in self.m.targets if t.key == key and t.target == name]
+        t = found[0] if found else TargetSection(key, name)
+        if not found:
+            self.m.targets.append(t)
+        t.provider = text(d, "provider")
+        t.method = text(d, "method")
+        if entry.event == "import_key_confirmed":
+            t.fingerprint = text(d, "fingerprint")
+            t.confirmed_by = texts(d, "confirmed_by")
+            t.valid_to = text(d, "valid_to") if "valid_to" in d else "-"
+        else:
+            t.where = (
+                "inside the HSM" if d.get("where") == "hsm" else "in SOFTWARE (manual clear-text)"
+            )
+            t.mechanisms = texts(d, "mechanisms")
+            files = d.get("files")
+            t.files = [
+                (text(f, "name"), text(f, "sha256"))
+                for f in (files if isinstance(files, list) else [])
+                if isinstance(f, dict)
+            ]
+            t.seq = entry.seq
+
+    def clear_operation(self, entry: Entry) -> str:
+        d = entry.data
+        key = text(d, "key")
+        index = _index(d) if entry.event in ("component_issued", "component_entered") else None
+        raw_custodian = d.get("custodian")
+        custodian = raw_custodian if isinstance(raw_custodian, str) else None
+        ops = (
+            (Operation.DESTROY,)
+            if entry.event == "key_destroyed"
+            else _CLEAR_EVENTS.get(entry.event, tuple(Operation))
+        )
+        names = {op.value for op in ops}
+        approval = None
+        for candidate in reversed(self.approvals):
+            cd = candidate.data
+            if cd.get("operation") in names and subject_names(text(cd, "subject"), key, index):
+                approval = candidate
+                break
+        manual = _is_manual(entry)
+        op_text = " or ".join(op.value for op in ops) if len(ops) <= 2 else "an approved operation"
+        approvers: tuple[str, ...] = ()
+        seq: int | None = None
+        if approval is None:
+            ok = False
+            reason = f"no earlier approval of {op_text} names {key}" + (
+                f" component {index}" if index is not None else ""
+            )
+        else:
+            approvers = tuple(texts(approval.data, "approvers"))
+            op = Operation(approval.data["operation"])
+            involved = {custodian} if isinstance(custodian, str) else set()
+            if isinstance(approval.data.get("custodian"), str):
+                involved.add(str(approval.data["custodian"]))
+            ok, reason = self.dual_control(op, approvers, involved)
+            seq = approval.seq
+        subject = key if index is None else f"{key} component {index}"
+        record = ClearOperation(
+            entry.seq,
+            entry.time,
+            entry.event,
+            op_text if approval is None else str(approval.data["operation"]),
+            key,
+            index,
+            custodian,
+            manual,
+            seq,
+            approvers,
+            ok,
+            reason,
+        )
+        self.m.clear_operations.append(record)
+        label = "manual clear-text operation" if manual else "destruction"
+        self.finding(
+            DUAL_CONTROL,
+            ok,
+            f"{label} {entry.event} of {subject} (entry {entry.seq}): {reason}",
+            entry.seq,
+        )
+        return f"{DUAL_CONTROL}: {'ok' if ok else 'BROKEN'}" + (
+            f" (approval at entry {seq})" if seq is not None else ""
+        )
+
+    def dual_control(
+        self, op: Operation, approvers: Sequence[str], involved: set[str]
+    ) -> tuple[bool, str]:
+        policy = APPROVAL_POLICY[op]
+        who = ", ".join(self.m.who(a) for a in approvers) or "nobody"
+        if len(set(approvers)) != len(approvers):
+            return False, f"the same person approved twice ({who})"
+        if len(approvers) < policy.minimum:
+            return False, f"needs {policy.minimum} distinct approvers, had {len(approvers)} ({who})"
+        roles = {r.value for r in policy.roles}
+        for a in approvers:
+            p = self.m.person(a)
+            if p is None:
+                return False, f"approver {a} was not present at roll call"
+            if p.role not in roles:
+                return False, f"{self.m.who(a)} is a {p.role} and may not approve {op.value}"
+        if involved and set(approvers) <= involved:
+            return False, f"every approver is a custodian involved ({who})"
+        if policy.needs_role is not None and not any(
+            (p := self.m.person(a)) is not None and p.role == policy.needs_role.value
+            for a in approvers
+        ):
+            return False, f"no {policy.needs_role.value} among the approvers ({who})"
+        return True, f"approved by {who}"
+
+    def component(self, entry: Entry) -> str:
+        d = entry.data
+        key, split_set, custodian = text(d, "key"), text(d, "split_set"), text(d, "custodian")
+        index = _index(d)
+        kind = "issued" if entry.event == "component_issued" else "entered"
+        problems: list[str] = []
+        person = self.m.person(custodian)
+        if person is None:
+            problems.append(f"custodian {custodian} was not present at roll call")
+        elif person.role not in _CUSTODIAN_ROLES:
+            problems.append(f"{self.m.who(custodian)} is a {person.role}, not a custodian")
+        if index is None:
+            problems.append("the component index is missing")
+        else:
+            self.known.setdefault((kind, key, split_set), {}).setdefault(custodian, set()).add(
+                index
+            )
+            if kind == "entered" and (key, index) in self.envelope_bad:
+                problems.append(f"its envelope was found not intact before entry {entry.seq}")
+        if kind == "issued":
+            threshold = number(d, "threshold")
+            self.sets[(key, split_set)] = (text(d, "scheme"), threshold)
+        if problems:
+            return self.finding(
+                SPLIT_KNOWLEDGE,
+                False,
+                f"component {index} of key {key} {kind} (entry {entry.seq}): "
+                + "; ".join(problems),
+                entry.seq,
+            )
+        return f"{SPLIT_KNOWLEDGE}: custodian {custodian} holds component {index}"
+
+    def split_knowledge(self) -> None:
+        for (kind, key, split_set), people in sorted(self.known.items()):
+            scheme_name, threshold = self.sets.get((key, split_set), ("", None))
+            try:
+                scheme = Scheme(scheme_name)
+            except ValueError:
+                scheme = Scheme.XOR  # unknown: apply the stricter limit
+            limit = knowledge_limit(scheme, threshold) if threshold else 1
+            for person, indices in sorted(people.items()):
+                if len(indices) > limit:
+                    shown = ", ".join(str(i) for i in sorted(indices))
+                    self.finding(
+                        SPLIT_KNOWLEDGE,
+                        False,
+                        f"{self.m.who(person)} {kind} components {shown} of key {key} "
+                        f"(set {split_set}); a person may know at most {limit}",
+                    )
+            if people:
+                self.finding(
+                    SPLIT_KNOWLEDGE,
+                    all(len(i) <= limit for i in people.values()),
+                    f"key {key} set {split_set}: components {kind} to "
+                    f"{len(people)} different custodian(s), at most {limit} each",
+                )
+
+
+def build(verified: Verified) -> Model:
+    """The record's content from a journal that verified (``ceremony.core.journal.verify``)."""
+    return _Builder(verified).build()
