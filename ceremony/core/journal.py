@@ -58,6 +58,8 @@ _B64_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{24,}")
 _DENIED_FIELD_PARTS = frozenset(
     {"pin", "puk", "pwd", "password", "passwd", "secret", "plaintext", "cleartext"}
 )
+# Field names the vocabulary needs that contain a denied part but name a flag, not a secret.
+_ALLOWED_FIELDS = frozenset({"manual_cleartext"})
 MAX_TEXT = 1000
 
 
@@ -181,9 +183,31 @@ class FileDigest:
             raise JournalError("a file digest is 32 bytes of SHA-256", hint="this is a bug")
 
 
+_PUBLIC_ID_RE = re.compile(r"[!-~]{1,64}")
+
+
+@dataclass(frozen=True)
+class PublicId:
+    """An identifier a token chose and publishes: a serial number or a CKA_ID in hex.
+
+    Such ids may be long runs of hex digits, which ``Label`` and ``Text`` refuse as possible key
+    material; this type is the explicit exception, made only from token-reported identifiers.
+    """
+
+    value: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.value, str) or not _PUBLIC_ID_RE.fullmatch(self.value):
+            raise JournalError(
+                "a public identifier is 1-64 printable ASCII characters without spaces",
+                hint="this is a bug in the caller",
+            )
+
+
 JournalValue: TypeAlias = (
     Label
     | Text
+    | PublicId
     | FileDigest
     | CheckValue
     | Fingerprint
@@ -204,6 +228,8 @@ def _field_name(name: object, passphrase_ok: bool) -> str:
             hint="this is a bug in the caller",
         )
     parts = set(name.split("_"))
+    if name in _ALLOWED_FIELDS:
+        return name
     if parts & _DENIED_FIELD_PARTS or ("passphrase" in parts and not passphrase_ok):
         raise JournalError(
             f"journal field {name!r} names a secret; the journal never holds PINs, passwords "
@@ -220,7 +246,7 @@ def _plain(value: object, where: str) -> JsonValue:
             f"journal field {where} is raw bytes or a Secret; key material is never journaled",
             hint="journal its KCV (CheckValue) or, for a file, FileDigest.of(data)",
         )
-    if isinstance(value, Label | Text):
+    if isinstance(value, Label | Text | PublicId):
         return value.value
     if isinstance(value, FileDigest | Fingerprint):
         return value.hex

@@ -1,0 +1,454 @@
+"""Typed builders for every journal event of docs/journal-events.md; nothing else writes event data.
+
+Each builder returns an ``Event``: the event name and its data as journal-typed values
+(``Label``, ``Text``, ``CheckValue``, ``FileDigest``, ...), so a secret cannot be passed where
+the journal expects a label. The record and ``ceremony verify`` read these names and fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+from ceremony.core.component import Scheme
+from ceremony.core.journal import ABORTED, FINISHED, FileDigest, JournalValue, Label, PublicId, Text
+from ceremony.core.kcv import CheckValue
+from ceremony.core.providers.common import Fingerprint
+from ceremony.core.rules import Operation, Participant, PassphraseRecord
+
+
+class Event(NamedTuple):
+    name: str
+    data: Mapping[str, JournalValue]
+
+
+def _labels(values: Sequence[str]) -> list[JournalValue]:
+    return [Label(v) for v in values]
+
+
+def _kcv(value: CheckValue) -> dict[str, JournalValue]:
+    # The flat pair the record reads: method and hex (3-5 bytes, never a key-length run).
+    return {"kcv_method": Label(value.method.label), "kcv": Text(value.hex)}
+
+
+def _optional(data: dict[str, JournalValue], **fields: JournalValue) -> dict[str, JournalValue]:
+    data.update({k: v for k, v in fields.items() if v is not None})
+    return data
+
+
+# ---- opening ----------------------------------------------------------------------------------
+
+
+def genesis(
+    *,
+    ceremony_type: str,
+    site: str,
+    purpose: str,
+    rehearsal: bool,
+    tool_version: str,
+    workstation: str,
+    system_time: datetime,
+) -> Event:
+    """Entry 0's data; ``journal.genesis`` adds ``format`` and ``ceremony_file_sha256``."""
+    return Event(
+        "genesis",
+        {
+            "ceremony_type": Label(ceremony_type),
+            "site": Text(site),
+            "purpose": Text(purpose),
+            "rehearsal": rehearsal,
+            "tool_version": Text(tool_version),
+            "workstation": Text(workstation),
+            "system_time": system_time,
+        },
+    )
+
+
+def run_started(
+    *, run: int, rehearsal: bool, tool_version: str, workstation: str, system_time: datetime
+) -> Event:
+    """A new run after an aborted one (run 2, 3, ...): the ceremony starts again from its start."""
+    return Event(
+        "run_started",
+        {
+            "run": run,
+            "rehearsal": rehearsal,
+            "tool_version": Text(tool_version),
+            "workstation": Text(workstation),
+            "system_time": system_time,
+        },
+    )
+
+
+def time_attested(
+    *, system_time: datetime, attested_time: str, attested_by: Sequence[str]
+) -> Event:
+    return Event(
+        "time_attested",
+        {
+            "system_time": system_time,
+            "attested_time": Text(attested_time),
+            "attested_by": _labels(attested_by),
+        },
+    )
+
+
+def airgap_checked(
+    *,
+    isolated: bool,
+    findings: Sequence[str],
+    interfaces: Sequence[str],
+    override_by: Sequence[str] | None = None,
+) -> Event:
+    data: dict[str, JournalValue] = {
+        "isolated": isolated,
+        "findings": [Text(f) for f in findings],
+        "interfaces": [Text(i) for i in interfaces],
+    }
+    if override_by is not None:
+        data["override_by"] = _labels(override_by)
+    return Event("airgap_checked", data)
+
+
+def participant_present(person: Participant, passphrase: PassphraseRecord) -> Event:
+    return Event(
+        "participant_present",
+        {
+            "participant": Label(person.id),
+            "name": Text(person.name),
+            "role": Label(person.role.value),
+            "id_reference": Text(person.id_reference),
+            "passphrase": passphrase,
+        },
+    )
+
+
+def hsm_opened(
+    *,
+    module: str,
+    token_label: str,
+    serial: str,
+    model: str,
+    manufacturer: str,
+    firmware: str,
+    library: str,
+    preflight: Sequence[str],
+    login: str,
+    officers: Sequence[str],
+) -> Event:
+    return Event(
+        "hsm_opened",
+        {
+            "module": Text(module),
+            "token_label": Text(token_label),
+            "serial": PublicId(serial),
+            "model": Text(model),
+            "manufacturer": Text(manufacturer),
+            "firmware": Text(firmware),
+            "library": Text(library),
+            "preflight": [Text(line) for line in preflight],
+            "login": Label(login),
+            "officers": _labels(officers),
+        },
+    )
+
+
+def random_source(source: str, serial: str | None = None) -> Event:
+    """Where component and coefficient randomness comes from; the token serial apart (hex-like)."""
+    data: dict[str, JournalValue] = {"source": Text(source)}
+    return Event("random_source", _optional(data, serial=PublicId(serial) if serial else None))
+
+
+# ---- dual control -----------------------------------------------------------------------------
+
+
+def subject(key: str, index: int | None = None, target: str | None = None) -> str:
+    """What an approval covers, as the record reads it: ``zmk component 3``, ``zmk target aws``."""
+    text = key
+    if index is not None:
+        text += f" component {index}"
+    if target is not None:
+        text += f" target {target}"
+    return text
+
+
+def approval(
+    *,
+    operation: Operation,
+    key: str,
+    approvers: Sequence[str],
+    index: int | None = None,
+    target: str | None = None,
+    custodian: str | None = None,
+) -> Event:
+    data: dict[str, JournalValue] = {
+        "operation": Label(operation.value),
+        "subject": Text(subject(key, index, target)),
+        "key": Label(key),
+        "approvers": _labels(approvers),
+    }
+    return Event(
+        "approval",
+        _optional(
+            data,
+            index=index,
+            target=Label(target) if target is not None else None,
+            custodian=Label(custodian) if custodian is not None else None,
+        ),
+    )
+
+
+# ---- keys -------------------------------------------------------------------------------------
+
+
+def key_generated(
+    *,
+    key: str,
+    type: str,
+    where: str,
+    attributes: Mapping[str, JournalValue],
+    kcvs: Sequence[CheckValue],
+    bits: int | None = None,
+    curve: str | None = None,
+    attributes_before: Mapping[str, JournalValue] | None = None,
+    public_key_sha256: FileDigest | None = None,
+) -> Event:
+    data: dict[str, JournalValue] = {
+        "key": Label(key),
+        "type": Label(type),
+        "where": Label(where),
+        "attributes": attributes,
+        "kcvs": list(kcvs),
+    }
+    return Event(
+        "key_generated",
+        _optional(
+            data,
+            bits=bits,
+            curve=Label(curve) if curve is not None else None,
+            attributes_before=attributes_before,
+            public_key_sha256=public_key_sha256,
+        ),
+    )
+
+
+def key_imported(
+    *, key: str, path: str, attributes: Mapping[str, JournalValue], kcvs: Sequence[CheckValue]
+) -> Event:
+    return Event(
+        "key_imported",
+        {"key": Label(key), "path": Text(path), "attributes": attributes, "kcvs": list(kcvs)},
+    )
+
+
+def key_exported(*, key: str, kcvs: Sequence[CheckValue]) -> Event:
+    return Event("key_exported", {"key": Label(key), "kcvs": list(kcvs), "manual_cleartext": True})
+
+
+def key_combined(
+    *, key: str, path: str, kcv: CheckValue, matches_recorded: bool, manual_cleartext: bool
+) -> Event:
+    return Event(
+        "key_combined",
+        {
+            "key": Label(key),
+            "path": Label(path),
+            **_kcv(kcv),
+            "matches_recorded": matches_recorded,
+            "manual_cleartext": manual_cleartext,
+        },
+    )
+
+
+def key_destroyed(*, key: str, id: str, kcvs: Sequence[CheckValue]) -> Event:
+    return Event("key_destroyed", {"key": Label(key), "id": PublicId(id), "kcvs": list(kcvs)})
+
+
+# ---- components -------------------------------------------------------------------------------
+
+
+def component_issued(
+    *,
+    key: str,
+    split_set: str,
+    scheme: Scheme,
+    index: int,
+    count: int,
+    threshold: int,
+    custodian: str,
+    kcv: CheckValue,
+    confirmed: bool,
+    backup: str | None = None,
+    envelope: str | None = None,
+    delivery: str = "screen",
+) -> Event:
+    data: dict[str, JournalValue] = {
+        "key": Label(key),
+        "split_set": Label(split_set),
+        "scheme": Label(scheme.value.lower()),
+        "index": index,
+        "count": count,
+        "threshold": threshold,
+        "custodian": Label(custodian),
+        **_kcv(kcv),
+        "confirmed": confirmed,
+        "delivery": Label(delivery),
+        "manual_cleartext": True,
+    }
+    return Event(
+        "component_issued",
+        _optional(
+            data,
+            backup=Label(backup) if backup is not None else None,
+            envelope=Text(envelope) if envelope is not None else None,
+        ),
+    )
+
+
+def envelope_sealed(*, key: str, index: int, custodian: str, envelope: str) -> Event:
+    return Event(
+        "envelope_sealed",
+        {
+            "key": Label(key),
+            "index": index,
+            "custodian": Label(custodian),
+            "envelope": Text(envelope),
+        },
+    )
+
+
+def envelope_checked(
+    *, key: str, index: int, custodian: str, envelope: str, intact: bool, checked_by: str
+) -> Event:
+    return Event(
+        "envelope_checked",
+        {
+            "key": Label(key),
+            "index": index,
+            "custodian": Label(custodian),
+            "envelope": Text(envelope),
+            "intact": intact,
+            "checked_by": Label(checked_by),
+        },
+    )
+
+
+def component_entered(
+    *, key: str, split_set: str, index: int, custodian: str, kcv: CheckValue
+) -> Event:
+    return Event(
+        "component_entered",
+        {
+            "key": Label(key),
+            "split_set": Label(split_set),
+            "index": index,
+            "custodian": Label(custodian),
+            **_kcv(kcv),
+            "manual_cleartext": True,
+        },
+    )
+
+
+def component_to_destroy(
+    *, key: str, split_set: str, index: int, custodian: str, envelope: str | None = None
+) -> Event:
+    data: dict[str, JournalValue] = {
+        "key": Label(key),
+        "split_set": Label(split_set),
+        "index": index,
+        "custodian": Label(custodian),
+    }
+    return Event(
+        "component_to_destroy",
+        _optional(data, envelope=Text(envelope) if envelope is not None else None),
+    )
+
+
+# ---- targets and outputs ----------------------------------------------------------------------
+
+
+def import_key_confirmed(
+    *,
+    key: str,
+    target: str,
+    provider: str,
+    method: str,
+    fingerprint: Fingerprint,
+    confirmed_by: Sequence[str],
+    pinned: bool,
+    valid_to: datetime | None = None,
+) -> Event:
+    data: dict[str, JournalValue] = {
+        "key": Label(key),
+        "target": Label(target),
+        "provider": Label(provider),
+        "method": Label(method),
+        "fingerprint": fingerprint,
+        "confirmed_by": _labels(confirmed_by),
+        "pinned": pinned,
+    }
+    return Event("import_key_confirmed", _optional(data, valid_to=valid_to))
+
+
+def wrapped(
+    *,
+    key: str,
+    target: str,
+    provider: str,
+    method: str,
+    where: str,
+    mechanisms: Sequence[str],
+    files: Sequence[tuple[str, FileDigest]],
+) -> Event:
+    return Event(
+        "wrapped",
+        {
+            "key": Label(key),
+            "target": Label(target),
+            "provider": Label(provider),
+            "method": Label(method),
+            "where": Label(where),
+            "mechanisms": [Text(m) for m in mechanisms],
+            "files": [{"name": Text(name), "sha256": digest} for name, digest in files],
+            "manual_cleartext": where == "software",
+        },
+    )
+
+
+def output_written(*, name: str, sha256: FileDigest, kind: str) -> Event:
+    return Event("output_written", {"name": Text(name), "sha256": sha256, "kind": Label(kind)})
+
+
+def registry_updated(
+    *, name: str, sha256: FileDigest, records: int, previous_sha256: FileDigest | None = None
+) -> Event:
+    data: dict[str, JournalValue] = {"name": Text(name), "sha256": sha256, "records": records}
+    return Event("registry_updated", _optional(data, previous_sha256=previous_sha256))
+
+
+def printer_override(*, printer: str, device_uri: str, approvers: Sequence[str]) -> Event:
+    return Event(
+        "printer_override",
+        {
+            "printer": Text(printer),
+            "device_uri": Text(device_uri),
+            "approvers": _labels(approvers),
+        },
+    )
+
+
+# ---- closing ----------------------------------------------------------------------------------
+
+
+def step_failed(*, step: str, error: str) -> Event:
+    return Event("step_failed", {"step": Text(step), "error": Text(error)})
+
+
+def finished(*, outputs: int, summary: str) -> Event:
+    return Event(FINISHED, {"outputs": outputs, "summary": Text(summary)})
+
+
+def aborted(*, reason: str) -> Event:
+    """An operator's abort; crash recovery adds ``torn_sha256``/``torn_bytes`` itself."""
+    return Event(ABORTED, {"reason": Text(reason)})

@@ -1,0 +1,161 @@
+"""Every event of docs/journal-events.md has a typed builder, and every builder journals cleanly."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ceremony.core import events, journal
+from ceremony.core.component import Scheme
+from ceremony.core.journal import FileDigest, PublicId
+from ceremony.core.kcv import CheckValue, KcvMethod
+from ceremony.core.providers.common import Fingerprint
+from ceremony.core.rules import Operation, Participant, PassphraseRecord, Role
+from ceremony.errors import JournalError
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "journal-events.md"
+NOW = datetime(2025, 6, 1, 9, 30, tzinfo=UTC)
+KCV = CheckValue(KcvMethod.AES_CMAC, bytes.fromhex("0A1B2C"))
+DIGEST = FileDigest.of(b"file")
+PERSON = Participant("amartin", "Alice Martin", Role.SECURITY_OFFICER, "staff badge 0042")
+RECORD = PassphraseRecord(bytes(16), bytes(32))
+
+
+def every_event() -> list[events.Event]:
+    attrs = {"sensitive": True, "id": PublicId("00ff" * 8), "check_value": journal.Text("0A1B2C")}
+    return [
+        events.genesis(
+            ceremony_type="split-backup",
+            site="room 3",
+            purpose="test",
+            rehearsal=True,
+            tool_version="0.1.0",
+            workstation="ws1",
+            system_time=NOW,
+        ),
+        events.run_started(
+            run=2, rehearsal=True, tool_version="0.1.0", workstation="ws1", system_time=NOW
+        ),
+        events.time_attested(
+            system_time=NOW, attested_time="2025-06-01 09:31", attested_by=["amartin"]
+        ),
+        events.airgap_checked(
+            isolated=False,
+            findings=["eth0: interface is up"],
+            interfaces=["lo", "eth0"],
+            override_by=["amartin", "bokafor"],
+        ),
+        events.participant_present(PERSON, RECORD),
+        events.hsm_opened(
+            module="/usr/lib/softhsm/libsofthsm2.so",
+            token_label="ceremony-rehearsal",
+            serial="1b19a6771f0423ab",
+            model="SoftHSM v2",
+            manufacturer="SoftHSM project",
+            firmware="2.6",
+            library="Implementation of PKCS11 2.6",
+            preflight=["can    generate random numbers (C_GenerateRandom)"],
+            login="split-pin",
+            officers=["amartin", "bokafor"],
+        ),
+        events.random_source("PKCS#11 C_GenerateRandom on SoftHSM v2", "1b19a6771f0423ab"),
+        events.approval(
+            operation=Operation.SHOW_COMPONENT,
+            key="zmk",
+            index=3,
+            approvers=["amartin", "cwright"],
+            custodian="ebrown",
+        ),
+        events.key_generated(
+            key="zmk", type="AES", bits=256, where="hsm", attributes=attrs, kcvs=[KCV]
+        ),
+        events.component_issued(
+            key="zmk",
+            split_set="c1",
+            scheme=Scheme.SHAMIR,
+            index=1,
+            count=5,
+            threshold=3,
+            custodian="ebrown",
+            backup="jlee",
+            kcv=KCV,
+            envelope="TE-1",
+            confirmed=True,
+        ),
+        events.envelope_sealed(key="zmk", index=1, custodian="ebrown", envelope="TE-1"),
+        events.envelope_checked(
+            key="zmk", index=1, custodian="ebrown", envelope="TE-1", intact=True, checked_by="x"
+        ),
+        events.component_entered(key="zmk", split_set="c1", index=1, custodian="ebrown", kcv=KCV),
+        events.key_combined(
+            key="zmk", path="in-memory", kcv=KCV, matches_recorded=True, manual_cleartext=True
+        ),
+        events.key_imported(key="zmk", path="host memory", attributes=attrs, kcvs=[KCV]),
+        events.key_exported(key="zmk", kcvs=[KCV]),
+        events.import_key_confirmed(
+            key="zmk",
+            target="aws-eu",
+            provider="aws",
+            method="RSA_AES_KEY_WRAP_SHA_1",
+            fingerprint=Fingerprint(bytes(32)),
+            confirmed_by=["amartin", "bokafor"],
+            pinned=False,
+            valid_to=NOW,
+        ),
+        events.wrapped(
+            key="zmk",
+            target="aws-eu",
+            provider="aws",
+            method="RSA_AES_KEY_WRAP_SHA_1",
+            where="hsm",
+            mechanisms=["CKM_RSA_PKCS_OAEP", "CKM_AES_KEY_WRAP_PAD"],
+            files=[("zmk/aws-eu/EncryptedKeyMaterial.bin", DIGEST)],
+        ),
+        events.output_written(name="bundle/REHEARSAL.txt", sha256=DIGEST, kind="bundle"),
+        events.component_to_destroy(key="zmk", split_set="c0", index=2, custodian="fgarcia"),
+        events.key_destroyed(key="zmk", id="00ff" * 8, kcvs=[KCV]),
+        events.registry_updated(
+            name="registry/custodians.json", sha256=DIGEST, records=5, previous_sha256=DIGEST
+        ),
+        events.printer_override(printer="lp0", device_uri="ipp://printer", approvers=["a", "b"]),
+        events.step_failed(step="roll-call/amartin", error="the token went away"),
+        events.aborted(reason="stopped by the operator"),
+        events.finished(outputs=3, summary="done"),
+    ]
+
+
+def documented() -> set[str]:
+    return set(re.findall(r"^\| `([a-z_]+)` \|", DOC.read_text("utf-8"), re.MULTILINE))
+
+
+def test_every_documented_event_has_a_builder_and_back() -> None:
+    built = {e.name for e in every_event()}
+    assert built == documented()
+
+
+def test_every_builder_makes_a_journal_entry() -> None:
+    entry = journal.genesis("c1", DIGEST, NOW, data=every_event()[0].data)
+    for event in every_event()[1:]:
+        entry = journal.next_entry(entry, event.name, NOW, ["amartin"], event.data)
+    assert entry.event == "finished"
+
+
+def test_kcvs_are_flat_labelled_fields() -> None:
+    event = events.component_entered(key="k", split_set="c", index=1, custodian="a", kcv=KCV)
+    entry = journal.genesis("c1", DIGEST, NOW)
+    line = journal.next_entry(entry, event.name, NOW, [], event.data)
+    assert line.data["kcv_method"] == "AES-CMAC"
+    assert line.data["kcv"] == "0A1B2C"
+
+
+def test_subject_is_what_the_record_reads() -> None:
+    assert events.subject("zmk", 3) == "zmk component 3"
+    assert events.subject("zmk", target="aws") == "zmk target aws"
+
+
+def test_a_secret_cannot_pass_as_a_label() -> None:
+    with pytest.raises(JournalError):
+        events.random_source("0123456789abcdef0123456789abcdef")
