@@ -1,0 +1,184 @@
+"""The ceremony TUI: a keyboard-only driver of the ceremony engine, for one air-gapped screen.
+
+The app holds what the shell shows (ceremony, step, who is at the keyboard, the journal so far)
+and the three things reachable from every screen: F1 help, abort (F10, confirmed) and the one
+error modal. It holds no ceremony rule: screens ask, the engine decides and journals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.signal import Signal
+
+from ceremony.core.journal import Entry
+from ceremony.errors import CeremonyError
+from ceremony.tui.messages import (
+    JournalAppended,
+    WorkFailed,
+    WorkFinished,
+    WorkProgress,
+    WorkStarted,
+)
+from ceremony.tui.modals import AbortModal, ErrorModal, HelpModal
+from ceremony.tui.state import ShellState
+
+CLEAR_SCREEN_AND_SCROLLBACK = "\x1b[2J\x1b[3J"
+
+# Called on a confirmed abort with the reason; the engine journals it. None: just leave.
+AbortHandler = Callable[[str], None]
+
+
+class CeremonyApp(App[int]):
+    """Exit code: 0 finished, 1 stopped by an error, 3 aborted."""
+
+    CSS_PATH = "ceremony.tcss"
+    TITLE = "ceremony"
+    ENABLE_COMMAND_PALETTE = False
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help", priority=True),
+        Binding("f10", "abort", "Abort", priority=True),
+        # Leaving mid-ceremony is an abort: it must be confirmed and journaled.
+        Binding("ctrl+q", "abort", "Abort", show=False, priority=True),
+        Binding("ctrl+c", "abort", "Abort", show=False, priority=True, system=True),
+    ]
+
+    def __init__(
+        self,
+        *,
+        shell: ShellState | None = None,
+        journal: Iterable[Entry] = (),
+        first_screen: Callable[[], Screen[object]] | None = None,
+        on_abort: AbortHandler | None = None,
+    ) -> None:
+        super().__init__()
+        self._shell = shell or ShellState()
+        self.journal: list[Entry] = list(journal)
+        self.work: str | None = None
+        self.shell_changed: Signal[ShellState] = Signal(self, "shell_changed")
+        self.journal_changed: Signal[Entry] = Signal(self, "journal_changed")
+        self.work_changed: Signal[str | None] = Signal(self, "work_changed")
+        self._first_screen = first_screen
+        self.on_abort = on_abort
+        self._errors: list[tuple[CeremonyError, str | None]] = []
+        self._showing_error = False
+        self._aborting = False
+        self.aborted_reason: str | None = None
+
+    def on_mount(self) -> None:
+        self.theme = "textual-dark"
+        if self._first_screen is not None:
+            self.push_screen(self._first_screen())
+
+    # ---- shell state --------------------------------------------------------------------------
+
+    @property
+    def shell(self) -> ShellState:
+        return self._shell
+
+    @shell.setter
+    def shell(self, state: ShellState) -> None:
+        self._shell = state
+        self.shell_changed.publish(state)
+
+    def set_step(self, step: int, steps: int, title: str = "") -> None:
+        self.shell = replace(self._shell, step=step, steps=steps, step_title=title)
+
+    def append_journal(self, entry: Entry) -> None:
+        self.journal.append(entry)
+        self.journal_changed.publish(entry)
+
+    def on_journal_appended(self, message: JournalAppended) -> None:
+        self.append_journal(message.entry)
+
+    # ---- long work ----------------------------------------------------------------------------
+
+    def _set_work(self, what: str | None) -> None:
+        self.work = what
+        self.work_changed.publish(what)
+
+    def on_work_started(self, message: WorkStarted) -> None:
+        self._set_work(message.what)
+
+    def on_work_progress(self, message: WorkProgress) -> None:
+        count = f" ({message.done} of {message.total})" if message.total else ""
+        self._set_work(f"{message.what}{count}")
+
+    def on_work_finished(self, message: WorkFinished) -> None:
+        self._set_work(None)
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        self._set_work(None)
+        self.show_error(message.error, during=message.what)
+
+    # ---- the one error modal ------------------------------------------------------------------
+
+    def show_error(self, error: CeremonyError, *, during: str | None = None) -> None:
+        """Show ``error`` in the error modal; errors that arrive meanwhile wait their turn."""
+        self._errors.append((error, during))
+        if not self._showing_error:
+            self._next_error()
+
+    def _cover(self) -> None:
+        """A modal is about to cover the screen: let it hide anything secret first."""
+        from ceremony.tui.screens.base import StepScreen
+
+        if isinstance(self.screen, StepScreen):
+            self.screen.leaving()
+
+    def _next_error(self) -> None:
+        if not self._errors:
+            self._showing_error = False
+            return
+        self._showing_error = True
+        self._cover()
+        error, during = self._errors.pop(0)
+        self.push_screen(ErrorModal(error, during=during), lambda _: self._next_error())
+
+    # ---- help and abort -----------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpModal):
+            self.screen.dismiss(None)
+            return
+        self._cover()
+        self.push_screen(HelpModal(self._shell.runbook))
+
+    def action_abort(self) -> None:
+        if self._aborting or isinstance(self.screen, AbortModal):
+            return
+        self._aborting = True
+        self._cover()
+        self.push_screen(AbortModal(self._shell.step_text()), self._abort_answered)
+
+    def _abort_answered(self, confirmed: bool | None) -> None:
+        self._aborting = False
+        if not confirmed:
+            return
+        step = self._shell.step_text()
+        reason = "aborted by the operator" + (f" at {step}" if step else "")
+        self.aborted_reason = reason
+        if self.on_abort is not None:
+            try:
+                self.on_abort(reason)
+            except CeremonyError as ex:
+                self.show_error(ex, during="aborting")
+                return
+        else:
+            self.exit(3)
+
+    # ---- the terminal -------------------------------------------------------------------------
+
+    def clear_screen_and_scrollback(self) -> None:
+        """Clear the terminal and its scrollback, then repaint: nothing shown before survives."""
+        driver = self._driver
+        if driver is not None:
+            driver.write(CLEAR_SCREEN_AND_SCROLLBACK)
+            driver.flush()
+        self.refresh(repaint=True, layout=True)

@@ -1,0 +1,1 @@
+"""One screen per file; each asks one thing of one person and dismisses with the answer."""

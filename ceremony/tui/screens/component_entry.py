@@ -1,0 +1,87 @@
+"""Component entry: one custodian types (or scans) their component; the others look away."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Static
+
+from ceremony.core import encoding, kcv
+from ceremony.core.component import Component
+from ceremony.tui.screens.base import StepScreen
+from ceremony.tui.state import AtKeyboard
+from ceremony.tui.widgets.component_entry import ComponentEntry
+
+
+class ComponentEntryScreen(StepScreen[Component | None]):
+    """Dismisses with the parsed component once the custodian accepts its KCV (F5)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f5", "accept", "Accept component"),
+        Binding("f4", "clear", "Clear all lines"),
+    ]
+    runbook = "Component entry"
+
+    def __init__(
+        self,
+        custodian: AtKeyboard,
+        header: encoding.ComponentHeader,
+        check: kcv.CheckValue | None = None,
+        *,
+        masked: bool = False,
+    ) -> None:
+        super().__init__()
+        self.keyboard = custodian
+        self.header = header
+        self.what = (
+            f"component {header.index} of {header.count} of key {header.identity.key_label!r}"
+        )
+        self.step_title = f"{custodian.name} enters {self.what}"
+        self.check = check
+        self.masked = masked
+        self.component: Component | None = None
+
+    def compose_body(self) -> ComposeResult:
+        name = self.keyboard.name if self.keyboard else "the custodian"
+        yield Static(
+            f"{name}: type {self.what} from your paper, one line at a time with its check "
+            "letter, or scan its QR code into the first field. Everyone else looks away.",
+            classes="screen-intro",
+        )
+        yield ComponentEntry(self.header, self.check, masked=self.masked, id="entry")
+        yield Static("", id="entry-accept")
+
+    @on(ComponentEntry.Completed)
+    def _completed(self, event: ComponentEntry.Completed) -> None:
+        self._drop()
+        self.component = event.component
+        self.query_one("#entry-accept", Static).update(
+            "F5: accept this component     F4: clear and type it again"
+        )
+
+    @on(ComponentEntry.Reset)
+    def _reset(self, event: ComponentEntry.Reset) -> None:
+        self._drop()
+        self.query_one("#entry-accept", Static).update("")
+
+    def _drop(self) -> None:
+        if self.component is not None:
+            self.component.value.close()
+            self.component = None
+
+    def action_accept(self) -> None:
+        if self.component is None:
+            self.notify("Every line must be accepted first.", severity="warning")
+            return
+        component, self.component = self.component, None
+        self.dismiss(component)
+
+    def action_clear(self) -> None:
+        self._drop()
+        self.query_one(ComponentEntry).reset()
+
+    def on_unmount(self) -> None:
+        self._drop()
