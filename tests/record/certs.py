@@ -50,3 +50,30 @@ def software_identity(common_name: str = "someone else") -> SoftwareIdentity:
         .sign(key, hashes.SHA256())
     )
     return SoftwareIdentity(key, cert.public_bytes(serialization.Encoding.DER))
+
+
+class SoftwareSigner:
+    """A RecordSigner on a software key: the "someone else re-signed it" case."""
+
+    def __init__(self, identity: SoftwareIdentity | None = None) -> None:
+        self.identity = identity or software_identity()
+
+    @property
+    def certificate_der(self) -> bytes:
+        return self.identity.certificate_der
+
+    def sign_digest(self, digest: bytes) -> bytes:
+        from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+        return self.identity.key.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+
+    def pyhanko_signer(self) -> object:
+        from asn1crypto import keys as asn1_keys
+        from asn1crypto import x509 as asn1_x509
+        from pyhanko.sign import signers
+
+        return signers.SimpleSigner(
+            signing_cert=asn1_x509.Certificate.load(self.identity.certificate_der),
+            signing_key=asn1_keys.PrivateKeyInfo.load(self.identity.key_der),
+            cert_registry=None,
+        )
