@@ -29,6 +29,7 @@ from ceremony.core.providers.common import (
 )
 from ceremony.core.registry import Registry, check_assignments, check_identities
 from ceremony.core.rules import (
+    DUAL_CONTROL,
     ONE_PERSON_ONE_ROLE,
     ROLES,
     Assignment,
@@ -132,7 +133,7 @@ _SOURCE_TEXT = MappingProxyType(
 _SOURCES = MappingProxyType(
     {
         CeremonyType.GENERATE_EXPORT: (KeySource.HSM,),
-        CeremonyType.SPLIT_BACKUP: (KeySource.HSM_RANDOM, KeySource.HSM_KEY),
+        CeremonyType.SPLIT_BACKUP: (KeySource.HSM_RANDOM, KeySource.HSM_KEY, KeySource.HSM),
         CeremonyType.RECONSTITUTE: (KeySource.COMPONENTS,),
         CeremonyType.RE_SPLIT: (KeySource.COMPONENTS,),
         CeremonyType.DESTROY: (KeySource.HSM_KEY,),
@@ -146,6 +147,13 @@ _HOLDER_ROLES = frozenset({Role.KEY_CUSTODIAN, Role.BACKUP_CUSTODIAN})
 _NEW_KEY_TYPES = frozenset(
     {CeremonyType.GENERATE_EXPORT, CeremonyType.SPLIT_BACKUP, CeremonyType.RE_SPLIT}
 )
+
+
+class HsmLogin(enum.Enum):
+    """How the PINs are typed: by one security officer, or split between two (dual control)."""
+
+    PIN = "pin"
+    SPLIT_PIN = "split-pin"
 
 
 class WrapPlace(enum.Enum):
@@ -241,6 +249,7 @@ class HsmSpec:
     module: str
     token_label: str | None = None
     token_serial: str | None = None
+    login: HsmLogin = field(default_factory=lambda: HsmLogin.PIN)
 
     def validate(self, path: str = "hsm") -> None:
         _require_path(f"{path}.module", self.module)
@@ -731,7 +740,8 @@ class CeremonyFile:
 
             if key.source is KeySource.HSM_RANDOM:
                 add(Operation.GENERATE_OUTSIDE_HSM)
-            if key.source is KeySource.HSM_KEY and kind is CeremonyType.SPLIT_BACKUP:
+            exported = key.source in (KeySource.HSM_KEY, KeySource.HSM)
+            if exported and kind is CeremonyType.SPLIT_BACKUP:
                 add(Operation.CLEAR_EXPORT)
             if kind in (CeremonyType.RECONSTITUTE, CeremonyType.RE_SPLIT):
                 old_set = key.split.made_in or self.ceremony.id
@@ -785,6 +795,9 @@ class CeremonyFile:
             self._validate_key_for_type(key, path)
             self._validate_people(key, path, roster)
         for path, key, split, split_set in self.split_sets():
+            # In a re-split, whoever enters an old component already holds one of this key.
+            old = key.split if split is key.new_split else None
+            also_held = {p: {old.made_in or self.ceremony.id} for p in old.holders()} if old else {}
             try:
                 check_assignments(
                     registry or Registry(),
@@ -797,6 +810,7 @@ class CeremonyFile:
                     count=split.count,
                     # Whoever holds an existing component enters it, backups included.
                     custodian_roles=_HOLDER_ROLES if split.made_in else _CUSTODIAN_ROLE,
+                    also_held=also_held,
                 )
             except RuleBreach as ex:
                 where = f"{path}.components[{ex.component - 1}]" if ex.component else path
@@ -806,11 +820,26 @@ class CeremonyFile:
                 check_identities(registry, roster)
             except RuleBreach as ex:
                 raise ex.at("participants") from None
-        for where, planned in self._plan():
+        checks = list(self._plan())
+        for i, key in enumerate(self.keys):
+            for j in range(len(key.targets)):
+                confirm = PlannedOperation(Operation.CONFIRM_IMPORT_KEY, key.label)
+                checks.append((f"keys[{i}].targets[{j}].import_key", confirm))
+        for where, planned in checks:
             try:
                 require_dual_control_possible(planned, roster)
             except RuleBreach as ex:
                 raise ex.at(where) from None
+        if (
+            self.hsm.login is HsmLogin.SPLIT_PIN
+            and len(roster.with_role(Role.SECURITY_OFFICER)) < 2
+        ):
+            raise RuleBreach(
+                f"hsm.login: {DUAL_CONTROL}: a split PIN needs two security officers, one per half",
+                rule=DUAL_CONTROL,
+                hint="add a second security officer, or use login = 'pin'",
+                path="hsm.login",
+            )
 
     def _validate_participants(self) -> Roster:
         if not self.participants:
@@ -935,8 +964,10 @@ class CeremonyFile:
                     )
         if key.store_in_hsm and kind in (CeremonyType.GENERATE_EXPORT, CeremonyType.DESTROY):
             raise FileError(f"{path}.store_in_hsm", f"is not used in a {kind.value} ceremony")
-        if key.store_in_hsm and key.source is KeySource.HSM_KEY:
+        if key.store_in_hsm and key.source in (KeySource.HSM_KEY, KeySource.HSM):
             raise FileError(f"{path}.store_in_hsm", "is not used: the key is already on the HSM")
+        if key.source is KeySource.HSM and key.kcv is not None:
+            raise FileError(f"{path}.kcv", "is not known before the key is generated")
         if kind is CeremonyType.RECONSTITUTE and not key.targets and not key.store_in_hsm:
             raise FileError(
                 path,
@@ -1092,7 +1123,7 @@ def _refuse_secret_keys(node: object, path: str) -> None:
 _TOP = ("ceremony", "participants", "hsm", "keys")
 _CEREMONY = ("id", "type", "site", "purpose", "rehearsal", "output", "registry")
 _PARTICIPANT = ("id", "name", "role", "id_reference")
-_HSM = ("module", "token_label", "token_serial")
+_HSM = ("module", "token_label", "token_serial", "login")
 _KEY = (
     "label",
     "type",
@@ -1120,6 +1151,7 @@ _TYPES = MappingProxyType({t.value: t for t in CeremonyType})
 _KEY_TYPES = MappingProxyType({t.value: t for t in KeyType})
 _SCHEMES: dict[str, Scheme | None] = {"none": None, "xor": Scheme.XOR, "shamir": Scheme.SHAMIR}
 _WRAPS = MappingProxyType({w.value: w for w in WrapPlace})
+_LOGINS = MappingProxyType({x.value: x for x in HsmLogin})
 _SOURCE_NAMES = MappingProxyType({s.value: s for s in KeySource})
 
 
@@ -1313,6 +1345,7 @@ def parse_ceremony_file(
             module=hsm.need_text("module"),
             token_label=hsm.text("token_label", False),
             token_serial=hsm.text("token_serial", False),
+            login=hsm.choice("login", dict(_LOGINS), required=False) or HsmLogin.PIN,
         ),
         keys=tuple(_parse_key(path, raw, kind) for path, raw in top.tables("keys")),
     )
@@ -1342,7 +1375,16 @@ def summary(ceremony: CeremonyFile) -> list[str]:
         token.append(f"labelled {ceremony.hsm.token_label!r}")
     if ceremony.hsm.token_serial is not None:
         token.append(f"with serial {ceremony.hsm.token_serial!r}")
-    lines += ["", f"HSM: the token {' and '.join(token)}, through {ceremony.hsm.module}.", ""]
+    login = (
+        "two security officers each type half of each PIN"
+        if ceremony.hsm.login is HsmLogin.SPLIT_PIN
+        else "a security officer types each PIN"
+    )
+    lines += [
+        "",
+        f"HSM: the token {' and '.join(token)}, through {ceremony.hsm.module}; {login}.",
+        "",
+    ]
     for i, key in enumerate(ceremony.keys):
         lines.append(
             f"Key {i + 1} of {len(ceremony.keys)}: {key.label!r}, {key.describe()}, "

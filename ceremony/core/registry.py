@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -156,6 +156,14 @@ class Registry:
                 known.setdefault(r.person, set()).add(r.component)
         return {person: frozenset(indices) for person, indices in known.items()}
 
+    def other_sets(self, key: str, split_set: str) -> dict[str, frozenset[str]]:
+        """Person id -> the other split sets of ``key`` they ever held a component of."""
+        known: dict[str, set[str]] = {}
+        for r in self.records:
+            if r.key == key and r.set != split_set:
+                known.setdefault(r.person, set()).add(r.set)
+        return {person: frozenset(sets) for person, sets in known.items()}
+
     def holders(self, key: str, split_set: str) -> dict[int, frozenset[str]]:
         """Component index -> people who held it (custodian or backup)."""
         held: dict[int, set[str]] = {}
@@ -292,10 +300,13 @@ def check_assignments(
     *,
     count: int | None = None,
     custodian_roles: Collection[Role] = (Role.KEY_CUSTODIAN,),
+    also_held: Mapping[str, Collection[str]] | None = None,
 ) -> None:
     """Split knowledge for ``assignments`` counting what the registry says people knew before.
 
-    ``count`` is n when only some components of an existing set are listed.
+    ``count`` is n when only some components of an existing set are listed. Anyone who held a
+    component of another set of the same key (in the registry, or in ``also_held``: person ->
+    set ids, e.g. the old set entered in this same re-split) may not receive one of this set.
 
     For a set the registry already knows (reconstitute, re-split), also refuses a component
     handed to someone who never held it: entering it would show them another's component.
@@ -317,6 +328,7 @@ def check_assignments(
         roster,
         registry.knowledge(key, split_set),
         custodian_roles,
+        _merge(registry.other_sets(key, split_set), also_held or {}),
     )
     if shape is None:
         return
@@ -334,6 +346,16 @@ def check_assignments(
                     component=a.index,
                     hint="a custodian never sees another custodian's component",
                 )
+
+
+def _merge(
+    first: Mapping[str, Collection[str]], second: Mapping[str, Collection[str]]
+) -> dict[str, frozenset[str]]:
+    merged: dict[str, set[str]] = {}
+    for source in (first, second):
+        for person, sets in source.items():
+            merged.setdefault(person, set()).update(sets)
+    return {person: frozenset(sets) for person, sets in merged.items()}
 
 
 def check_identities(registry: Registry, roster: Roster) -> None:
@@ -364,8 +386,12 @@ def issue_records(
     roster: Roster,
     event: RecordEvent,
     now: datetime,
+    count: int | None = None,
 ) -> tuple[RegistryRecord, ...]:
-    """The records for one event on a whole set (issued, entered, to-destroy, destroyed)."""
+    """The records for one event on a set (issued, entered, to-destroy, destroyed).
+
+    ``count`` is n when ``assignments`` are only some components of the set.
+    """
     time = format_time(now)
     records = []
     for a in assignments:
@@ -380,7 +406,7 @@ def issue_records(
                     set=split_set,
                     scheme=scheme,
                     threshold=threshold,
-                    count=len(assignments),
+                    count=len(assignments) if count is None else count,
                     component=a.index,
                     person=person.id,
                     name=person.name,

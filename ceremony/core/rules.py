@@ -186,6 +186,7 @@ class Operation(enum.Enum):
     CLEAR_EXPORT = "clear-export"
     DESTROY = "destroy"
     AIRGAP_OVERRIDE = "air-gap-override"
+    CONFIRM_IMPORT_KEY = "confirm-import-key"
 
     @property
     def description(self) -> str:
@@ -211,6 +212,7 @@ _DESCRIPTIONS = MappingProxyType(
         Operation.CLEAR_EXPORT: "export a key in clear from the HSM",
         Operation.DESTROY: "destroy a key",
         Operation.AIRGAP_OVERRIDE: "run on a machine that is not air-gapped",
+        Operation.CONFIRM_IMPORT_KEY: "confirm a cloud import key by its fingerprint",
     }
 )
 
@@ -234,6 +236,11 @@ APPROVAL_POLICY: Mapping[Operation, ApprovalPolicy] = MappingProxyType(
         **{op: ApprovalPolicy(_ACTIVE) for op in Operation},
         Operation.DESTROY: ApprovalPolicy(_ACTIVE, needs_role=Role.SECURITY_OFFICER),
         Operation.AIRGAP_OVERRIDE: ApprovalPolicy(frozenset({Role.SECURITY_OFFICER})),
+        # Two officers compare the fingerprint with the cloud console: a security officer and
+        # another security officer or a witness.
+        Operation.CONFIRM_IMPORT_KEY: ApprovalPolicy(
+            frozenset({Role.SECURITY_OFFICER, Role.WITNESS}), needs_role=Role.SECURITY_OFFICER
+        ),
     }
 )
 
@@ -326,6 +333,72 @@ def require_dual_control(
         )
 
 
+def require_may_approve(
+    operation: Operation,
+    person_id: str,
+    roster: Roster,
+    already: Sequence[str] = (),
+    involved: Collection[str] = (),
+    subject: str = "",
+) -> None:
+    """Raise if ``person_id`` cannot be the next approver after ``already`` (checked one by one
+    as people approve; ``require_dual_control`` checks the complete set)."""
+    rule = f"{DUAL_CONTROL} ({subject or operation.description})"
+    policy = APPROVAL_POLICY[operation]
+    person = roster.get(person_id)
+    if person_id in already:
+        raise RuleBreach(
+            f"{rule}: {person.describe()} already approved; the same person never counts twice",
+            rule=DUAL_CONTROL,
+            people=(person_id,),
+            hint="a second, different participant must approve as themselves",
+        )
+    if person.role not in policy.roles:
+        raise RuleBreach(
+            f"{rule}: {person.describe()} is the {person.role.title} and may not approve this",
+            rule=DUAL_CONTROL,
+            people=(person_id,),
+            hint="approvers: " + ", ".join(sorted(r.title for r in policy.roles)),
+        )
+    together = [*already, person_id]
+    if len(together) >= policy.minimum:
+        if involved and set(together) <= set(involved):
+            raise RuleBreach(
+                f"{rule}: every approver ({roster.who(together)}) is a custodian involved; at "
+                "least one must not be",
+                rule=DUAL_CONTROL,
+                people=together,
+                hint="a security officer or witness must approve",
+            )
+        if policy.needs_role is not None and not any(
+            roster.get(p).role is policy.needs_role for p in together
+        ):
+            raise RuleBreach(
+                f"{rule}: no {policy.needs_role.title} among the approvers "
+                f"({roster.who(together)})",
+                rule=DUAL_CONTROL,
+                people=together,
+                hint=f"a {policy.needs_role.title} must be one of the approvers",
+            )
+
+
+def eligible_approvers(
+    operation: Operation,
+    roster: Roster,
+    already: Sequence[str] = (),
+    involved: Collection[str] = (),
+) -> tuple[str, ...]:
+    """Who could be the next approver after ``already``, in roster order (for the front end)."""
+    result = []
+    for person in roster.participants:
+        try:
+            require_may_approve(operation, person.id, roster, already, involved)
+        except RuleBreach:
+            continue
+        result.append(person.id)
+    return tuple(result)
+
+
 def require_dual_control_possible(planned: PlannedOperation, roster: Roster) -> None:
     """Raise unless the roster holds people who could approve ``planned`` (file validation)."""
     policy = APPROVAL_POLICY[planned.operation]
@@ -393,11 +466,15 @@ def require_split_knowledge(
     roster: Roster | None = None,
     history: Mapping[str, Collection[int]] | None = None,
     custodian_roles: Collection[Role] = (Role.KEY_CUSTODIAN,),
+    other_sets: Mapping[str, Collection[str]] | None = None,
 ) -> None:
     """Raise unless components go to different custodians and nobody can know too many.
 
     ``threshold`` is k for Shamir (n for XOR). ``history`` maps person id to the component
-    indices of this same set they held before (from the custodian registry).
+    indices of this same set they held before (from the custodian registry). ``other_sets``
+    maps person id to the other split sets of the same key they held a component of, now or
+    before (PCI PIN 21-2.4, read literally: nobody holds two components of one key, whatever
+    set they come from); such a person may not learn a component of this set.
     ``custodian_roles``: who may be named custodian (backup custodians too for an existing set,
     when they stand in for someone who left).
     """
@@ -440,8 +517,20 @@ def require_split_knowledge(
             known.setdefault(person, set()).add(a.index)
     limit = knowledge_limit(scheme, threshold)
     earlier = history or {}
+    elsewhere = other_sets or {}
     for person, now in known.items():
         before = set(earlier.get(person, ()))
+        sets = sorted(elsewhere.get(person, ()))
+        if sets and now - before:
+            raise RuleBreach(
+                f"{rule}: {who([person])} would hold component(s) {_ints(now - before)} and "
+                f"held a component of set(s) {', '.join(sets)} of the same key; a person never "
+                "holds two components of one key, from any split",
+                rule=SPLIT_KNOWLEDGE,
+                people=(person,),
+                component=max(now - before),
+                hint="give these components to custodians who never held a component of this key",
+            )
         last = max(now)
         total = now | before
         if len(total) <= limit:

@@ -771,8 +771,26 @@ def test_backup_custodian_may_enter_an_existing_component() -> None:
         "re-split",
         put("keys.0.split.components.1.custodian", "jlee"),
         put("keys.0.split.components.1.index", 2),
+        drop("keys.0.new_split.components.0.backup"),
     )
     parse_ceremony_file(text)
+    # Had Jia stayed the backup of a new component, she would know two components of one key.
+    with pytest.raises(RuleBreach, match="from any split") as caught:
+        parse_ceremony_file(
+            build(
+                "re-split",
+                put("keys.0.split.components.1.custodian", "jlee"),
+                put("keys.0.split.components.1.index", 2),
+            )
+        )
+    assert caught.value.people == ("jlee",)
+
+
+def test_re_split_to_a_custodian_of_the_old_set_is_refused() -> None:
+    text = build("re-split", put("keys.0.new_split.components.1.custodian", "ebrown"))
+    with pytest.raises(RuleBreach, match="held a component of set") as caught:
+        parse_ceremony_file(text)
+    assert caught.value.path == "keys[0].new_split.components[1]"
 
 
 def test_shamir_backup_may_hold_fewer_than_k() -> None:
@@ -823,7 +841,7 @@ def test_summary_reads_aloud() -> None:
     joined = "\n".join(lines)
     assert "Shamir into 3 shares; any 2 rebuild the key; 2 listed here" in joined
     assert "made in ceremony 2025-07-zmk-shamir" in joined
-    assert "Component 3: held by Hiro Sato (hsato), backup Jia Lee (jlee)." in joined
+    assert "Component 1: held by Hiro Sato (hsato), backup Jia Lee (jlee)." in joined
     assert "enter component 3 of key 'zmk-prod'" in joined
     assert all("\n" not in line for line in lines)
 
@@ -905,3 +923,38 @@ def test_registry_with_another_shape_for_the_set_is_refused() -> None:
     with pytest.raises(RuleBreach, match="Shamir 2 of 3") as caught:
         parse_ceremony_file(build("reconstitute"), registry=registry)
     assert caught.value.path == "keys[0].split"
+
+
+# ---- HSM login, sources and import-key confirmation -------------------------------------------
+
+
+def test_split_pin_needs_two_security_officers() -> None:
+    parse_ceremony_file(build("generate-export", put("hsm.login", "split-pin")))
+    with pytest.raises(RuleBreach, match="split PIN needs two security officers") as caught:
+        parse_ceremony_file(build("split-backup", put("hsm.login", "split-pin")))
+    assert caught.value.path == "hsm.login"
+    with pytest.raises(ConfigError, match=r"hsm\.login"):
+        parse_ceremony_file(build("split-backup", put("hsm.login", "typed")))
+
+
+def test_split_backup_may_generate_in_the_hsm_then_export() -> None:
+    c = parse_ceremony_file(
+        build("split-backup", put("keys.0.source", "hsm"), drop("keys.0.store_in_hsm"))
+    )
+    ops = [op.operation for op in c.planned_operations()]
+    assert ops == [Operation.CLEAR_EXPORT] + [Operation.SHOW_COMPONENT] * 5
+    with pytest.raises(ConfigError, match="already on the HSM"):
+        parse_ceremony_file(build("split-backup", put("keys.0.source", "hsm")))
+
+
+def test_import_keys_need_two_officers_to_confirm() -> None:
+    # One security officer and an auditor: nobody can confirm the fingerprints with them.
+    text = build(
+        "generate-export",
+        put("participants.1.role", "auditor"),
+        put("participants.2.role", "auditor"),
+        put("ceremony.rehearsal", True),
+    )
+    with pytest.raises(RuleBreach, match="confirm a cloud import key") as caught:
+        parse_ceremony_file(text)
+    assert caught.value.path == "keys[0].targets[0].import_key"

@@ -55,6 +55,9 @@ ROSTER = Roster(
         Participant("b", "Name b", Role.KEY_CUSTODIAN, "doc b"),
         Participant("c", "Name c", Role.KEY_CUSTODIAN, "doc c"),
         Participant("d", "Name d", Role.BACKUP_CUSTODIAN, "doc d"),
+        Participant("e", "Name e", Role.KEY_CUSTODIAN, "doc e"),
+        Participant("f", "Name f", Role.KEY_CUSTODIAN, "doc f"),
+        Participant("g", "Name g", Role.KEY_CUSTODIAN, "doc g"),
     ]
 )
 
@@ -180,11 +183,25 @@ def test_earlier_knowledge_of_another_component_is_refused() -> None:
     assert caught.value.people == ("a",)
 
 
-def test_a_new_set_is_not_blocked_by_an_old_one() -> None:
-    # Knowledge is per set: a fresh split of the same key starts from nothing (re-split).
+def test_a_new_set_is_blocked_by_an_old_one_of_the_same_key() -> None:
+    # PCI PIN 21-2.4 read literally: nobody holds two components of one key, from any split.
     registry = Registry((rec("a", 1), rec("b", 2), rec("c", 3)))
     plan = [Assignment(1, "b"), Assignment(2, "c"), Assignment(3, "a")]
-    check_assignments(registry, "zmk", "c2", Scheme.XOR, 3, plan, ROSTER)
+    with pytest.raises(RuleBreach, match="set\\(s\\) c1 of the same key") as caught:
+        check_assignments(registry, "zmk", "c2", Scheme.XOR, 3, plan, ROSTER)
+    assert caught.value.people == ("b",)
+    # New custodians are fine, and another key's history says nothing about this one.
+    fresh = [Assignment(1, "e"), Assignment(2, "f"), Assignment(3, "g")]
+    check_assignments(registry, "zmk", "c2", Scheme.XOR, 3, fresh, ROSTER)
+    check_assignments(registry, "other-key", "c2", Scheme.XOR, 3, plan, ROSTER)
+
+
+def test_holders_of_the_old_set_in_the_same_re_split_count_too() -> None:
+    plan = [Assignment(1, "e"), Assignment(2, "a")]
+    with pytest.raises(RuleBreach, match="from any split"):
+        check_assignments(
+            Registry(), "zmk", "c2", Scheme.XOR, 2, plan, ROSTER, also_held={"a": {"c1"}}
+        )
 
 
 def test_entering_a_component_someone_else_held_is_refused() -> None:

@@ -197,6 +197,17 @@ def test_registry_showing_earlier_knowledge_is_refused() -> None:
     require_split_knowledge("k", Scheme.XOR, 2, plan, history={"kc2": {2}})
 
 
+def test_a_component_of_another_set_of_the_key_counts() -> None:
+    plan = [Assignment(1, "kc1"), Assignment(2, "kc2")]
+    with pytest.raises(RuleBreach, match="from any split") as caught:
+        require_split_knowledge("k", Scheme.XOR, 2, plan, other_sets={"kc2": {"old-set"}})
+    assert caught.value.people == ("kc2",)
+    # Entering the component one already holds of this set teaches nothing new.
+    require_split_knowledge(
+        "k", Scheme.XOR, 2, plan, history={"kc2": {2}}, other_sets={"kc2": {"old-set"}}
+    )
+
+
 def test_shamir_backup_included_cannot_reach_k() -> None:
     plan = [Assignment(1, "kc1", "bc1"), Assignment(2, "kc2", "bc1"), Assignment(3, "kc3")]
     require_split_knowledge("k", Scheme.SHAMIR, 3, plan, ROSTER)
@@ -237,7 +248,9 @@ HOLDER_ROLES = [Role.KEY_CUSTODIAN, Role.BACKUP_CUSTODIAN, Role.WITNESS]
 @st.composite
 def split_cases(
     draw: st.DrawFn,
-) -> tuple[Scheme, int, list[Assignment], dict[str, Role], dict[str, set[int]]]:
+) -> tuple[
+    Scheme, int, list[Assignment], dict[str, Role], dict[str, set[int]], dict[str, set[str]]
+]:
     scheme = draw(st.sampled_from([Scheme.XOR, Scheme.SHAMIR]))
     n = draw(st.integers(2, 5))
     k = n if scheme is Scheme.XOR else draw(st.integers(2, n))
@@ -253,7 +266,12 @@ def split_cases(
     history = draw(
         st.dictionaries(st.sampled_from(PEOPLE), st.sets(st.integers(1, n), max_size=2), max_size=3)
     )
-    return scheme, k, assignments, roles, history
+    other = draw(
+        st.dictionaries(
+            st.sampled_from(PEOPLE), st.sets(st.sampled_from(["s1", "s2"]), max_size=2), max_size=2
+        )
+    )
+    return scheme, k, assignments, roles, history, other
 
 
 def _reference_split_knowledge(
@@ -262,9 +280,11 @@ def _reference_split_knowledge(
     assignments: list[Assignment],
     roles: dict[str, Role],
     history: dict[str, set[int]],
+    other: dict[str, set[str]],
 ) -> bool:
-    """Naive: distinct custodians, backup not own custodian, roles, and per person (now and
-    before) at most one XOR component or fewer than k Shamir shares."""
+    """Naive: distinct custodians, backup not own custodian, roles, per person (now and
+    before) at most one XOR component or fewer than k Shamir shares of this set, and nobody
+    who held a component of another set of the key learns a component of this one."""
     custodians = [a.custodian for a in assignments]
     if len(set(custodians)) != len(custodians):
         return False
@@ -282,19 +302,23 @@ def _reference_split_knowledge(
         now = {a.index for a in assignments if person in (a.custodian, a.backup)}
         if now and len(now | history.get(person, set())) > limit:
             return False
+        if now - history.get(person, set()) and other.get(person):
+            return False
     return True
 
 
 @settings(max_examples=500, deadline=None)
 @given(split_cases())
 def test_split_knowledge_matches_the_reference(
-    case: tuple[Scheme, int, list[Assignment], dict[str, Role], dict[str, set[int]]],
+    case: tuple[
+        Scheme, int, list[Assignment], dict[str, Role], dict[str, set[int]], dict[str, set[str]]
+    ],
 ) -> None:
-    scheme, k, assignments, roles, history = case
+    scheme, k, assignments, roles, history, other = case
     roster = Roster(Participant(x, f"N {x}", roles[x], f"D {x}") for x in PEOPLE)
-    expected = _reference_split_knowledge(scheme, k, assignments, roles, history)
+    expected = _reference_split_knowledge(scheme, k, assignments, roles, history, other)
     try:
-        require_split_knowledge("key", scheme, k, assignments, roster, history)
+        require_split_knowledge("key", scheme, k, assignments, roster, history, other_sets=other)
     except RuleBreach as ex:
         assert not expected, ex.message
         assert ex.rule in (SPLIT_KNOWLEDGE, ROLES)
