@@ -15,6 +15,7 @@ _COMMAND_MODULES = (
     "ceremony.cli.hsm",
     "ceremony.cli.wrap",
     "ceremony.cli.check",
+    "ceremony.cli.verify",
 )
 
 

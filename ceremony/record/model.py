@@ -112,6 +112,12 @@ class Finding:
     ok: bool
     detail: str
     seq: int | None = None
+    subject: str = ""  # what the line is about when ``seq`` does not say it (a person, a key)
+
+    @property
+    def check(self) -> str:
+        where = self.subject or (f"entry {self.seq}" if self.seq is not None else "")
+        return f"{self.rule}, {where}" if where else self.rule
 
 
 @dataclass(frozen=True)
@@ -407,8 +413,10 @@ class _Builder:
         self.sets: dict[tuple[str, str], tuple[str, int | None]] = {}  # scheme, threshold
         self.envelope_bad: set[tuple[str, int]] = set()
 
-    def finding(self, rule: str, ok: bool, detail: str, seq: int | None = None) -> str:
-        self.m.findings.append(Finding(rule, ok, detail, seq))
+    def finding(
+        self, rule: str, ok: bool, detail: str, seq: int | None = None, subject: str = ""
+    ) -> str:
+        self.m.findings.append(Finding(rule, ok, detail, seq, subject))
         return f"{rule}: {'ok' if ok else 'BROKEN'}"
 
     def build(self) -> Model:
@@ -743,6 +751,7 @@ class _Builder:
                         False,
                         f"{self.m.who(person)} {kind} components {shown} of key {key} "
                         f"(set {split_set}); a person may know at most {limit}",
+                        subject=person,
                     )
             if people:
                 self.finding(
@@ -750,6 +759,7 @@ class _Builder:
                     all(len(i) <= limit for i in people.values()),
                     f"key {key} set {split_set}: components {kind} to "
                     f"{len(people)} different custodian(s), at most {limit} each",
+                    subject=f"key {key} {kind}",
                 )
 
 

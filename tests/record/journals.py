@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from ceremony.core import encoding, journal, kcv, rng, shamir, xor
 from ceremony.core.component import Component, KeyAlgorithm, KeyIdentity
@@ -139,7 +140,9 @@ class Journal:
 
     # ---- common steps ------------------------------------------------------------------
 
-    def opening(self, people: Sequence[str], *, isolated: bool = True) -> None:
+    def opening(
+        self, people: Sequence[str], *, isolated: bool = True, token: str | None = None
+    ) -> None:
         officers = [p for p in people if PEOPLE[p][1] == "security-officer"][:2]
         attested = self.now + timedelta(seconds=20)
         self.add(
@@ -176,7 +179,7 @@ class Journal:
                     "passphrase": _passphrase(person),
                 },
             )
-        token = "ceremony-rehearsal" if self.rehearsal else "vault-hsm-a"
+        token = token or ("ceremony-rehearsal" if self.rehearsal else "vault-hsm-a")
         self.add(
             "hsm_opened",
             officers,
@@ -267,10 +270,12 @@ def _key(seed: bytes, length: int = 32) -> Secret:
 # ---- ceremony types -----------------------------------------------------------------------
 
 
-def generate_export(ceremony_id: str = "2025-06-byok-gen", *, rehearsal: bool = True) -> Built:
+def generate_export(
+    ceremony_id: str = "2025-06-byok-gen", *, rehearsal: bool = True, token: str | None = None
+) -> Built:
     """A key born in the HSM and wrapped inside it for AWS and GCP."""
     j = Journal(ceremony_id, "generate-export", rehearsal=rehearsal)
-    j.opening(["so-alice", "so-bob", "w-carol", "aud-gina"])
+    j.opening(["so-alice", "so-bob", "w-carol", "aud-gina"], token=token)
     key = "byok-aes-2025"
     cmac_kcv = _cv(KcvMethod.AES_CMAC, bytes.fromhex("08793E1A2B"))
     ecb_kcv = _cv(KcvMethod.AES_ECB_ZERO, bytes.fromhex("4F1C9D"))
@@ -522,3 +527,14 @@ ALL = {
     "destroy": destroy,
     "aborted": aborted,
 }
+
+
+def write_bundle(folder: Path, built: Built, files: Mapping[str, bytes]) -> Path:
+    """A bundle folder as the engine leaves it: journal, outputs, record.pdf and journal.sig."""
+    folder.mkdir(parents=True)
+    (folder / "journal.jsonl").write_bytes(built.data)
+    for name, data in {**built.outputs, **files}.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return folder

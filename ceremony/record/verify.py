@@ -1,0 +1,585 @@
+"""``ceremony verify``: an auditor's offline check of a signed record or a whole bundle folder.
+
+Every check is one line of the report, PASS or FAIL with its reason; a check that cannot run
+because an earlier one failed says so. Nothing here trusts the PDF's pictures: the journal is
+taken from the signed revision's attachment, verified as a hash chain, and the record is
+rendered again from it and compared page by page with what was signed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from ceremony.core import journal
+from ceremony.core.journal import JournalOrderError, JournalVerifyError, Verified
+from ceremony.core.rules import SPLIT_KNOWLEDGE
+from ceremony.errors import CeremonyError, VerifyError
+from ceremony.record import model as M
+from ceremony.record import pdf as record_pdf
+from ceremony.record.sign import JOURNAL_NAME, RECORD_NAME, SIGNATURE_NAME, JournalSignature
+
+REHEARSAL_TOKEN = "ceremony-rehearsal"  # noqa: S105 - a token label
+REHEARSAL_ORGANIZATION = "ceremony (rehearsal)"
+MAX_PDF = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Line:
+    check: str
+    ok: bool
+    reason: str
+
+    @property
+    def result(self) -> str:
+        return "PASS" if self.ok else "FAIL"
+
+
+@dataclass
+class Report:
+    subject: str
+    lines: list[Line] = field(default_factory=list)
+    ceremony_id: str | None = None
+    final_hash: str | None = None
+    rehearsal: bool | None = None
+
+    def add(self, check: str, ok: bool, reason: str) -> bool:
+        self.lines.append(Line(check, ok, reason))
+        return ok
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.lines) and all(line.ok for line in self.lines)
+
+    @property
+    def failures(self) -> list[Line]:
+        return [line for line in self.lines if not line.ok]
+
+    def text(self, width: int = 100) -> str:
+        """The PASS/FAIL table for a terminal: result, check, reason (wrapped)."""
+        import textwrap
+
+        check_width = min(34, max((len(line.check) for line in self.lines), default=10))
+        indent = " " * (6 + check_width + 2)
+        out = [f"ceremony verify: {self.subject}", ""]
+        for line in self.lines:
+            reason = textwrap.wrap(line.reason, max(30, width - len(indent))) or [""]
+            out.append(f"{line.result:<6}{line.check:<{check_width}}  {reason[0]}")
+            out.extend(indent + more for more in reason[1:])
+        passed = sum(1 for line in self.lines if line.ok)
+        out.append("")
+        verdict = "PASS" if self.ok else "FAIL"
+        out.append(f"{verdict}: {passed} passed, {len(self.lines) - passed} failed")
+        return "\n".join(out)
+
+
+# ---- reading the evidence ----------------------------------------------------------------------
+
+
+@dataclass
+class _Signed:
+    """What the PDF's signature says, and the signed revision's content."""
+
+    signer_der: bytes | None = None
+    journal_data: bytes | None = None
+    page_streams: list[bytes] | None = None
+    signature_ok: bool = False
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        if path.stat().st_size > MAX_PDF:
+            raise VerifyError(f"{path} is too large to be {what}", hint="check the path")
+        return path.read_bytes()
+    except OSError as ex:
+        raise VerifyError(
+            f"cannot read {path}: {ex.strerror or ex}", hint="check the path and permissions"
+        ) from ex
+
+
+def _load_anchor(path: Path) -> bytes:
+    data = _read(path, "a certificate")
+    try:
+        cert = (
+            x509.load_pem_x509_certificate(data)
+            if b"-----BEGIN" in data
+            else x509.load_der_x509_certificate(data)
+        )
+    except ValueError as ex:
+        raise VerifyError(
+            f"the trust anchor {path} is not an X.509 certificate (PEM or DER)",
+            hint="export the ceremony certificate from the HSM inventory",
+        ) from ex
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return cert.public_bytes(Encoding.DER)
+
+
+def _page_streams(root: Any) -> Iterator[bytes]:
+    def walk(node: Any) -> Iterator[Any]:
+        node = node.get_object()
+        if node.get("/Type") == "/Pages":
+            for kid in node["/Kids"]:
+                yield from walk(kid)
+        else:
+            yield node
+
+    for page in walk(root["/Pages"]):
+        contents = page.get("/Contents")
+        if contents is None:
+            yield b""
+            continue
+        contents = contents.get_object()
+        parts = contents if isinstance(contents, list) else [contents]
+        yield b"\n".join(part.get_object().data for part in parts)
+
+
+def _attachment(root: Any, name: str) -> bytes | None:
+    try:
+        names = root["/Names"]["/EmbeddedFiles"]["/Names"]
+    except KeyError:
+        return None
+    for i in range(0, len(names) - 1, 2):
+        if str(names[i]) == name:
+            data: bytes = names[i + 1].get_object()["/EF"]["/F"].get_object().data
+            return data
+    return None
+
+
+def _certificate_text(der: bytes) -> str:
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        subject = cert.subject.rfc4514_string()
+    except ValueError:
+        subject = "an unreadable certificate"
+    return f"{subject}, SHA-256 {hashlib.sha256(der).hexdigest()}"
+
+
+def _is_issued_by(der: bytes, anchor_der: bytes) -> bool:
+    if der == anchor_der:
+        return True
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        cert.verify_directly_issued_by(x509.load_der_x509_certificate(anchor_der))
+    except Exception:  # any failure (parse, key type, signature) means "not issued by it"
+        return False
+    return True
+
+
+def _check_pdf(report: Report, data: bytes, anchor: bytes | None) -> _Signed:
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.errors import SignatureValidationError
+    from pyhanko_certvalidator import ValidationContext
+    from pyhanko_certvalidator.errors import PathValidationError
+
+    signed = _Signed()
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        signatures = reader.embedded_signatures
+    except (PdfError, ValueError, KeyError, TypeError, IndexError) as ex:
+        report.add("PDF signature", False, f"the PDF does not parse ({type(ex).__name__})")
+        return signed
+    if len(signatures) != 1:
+        report.add(
+            "PDF signature",
+            False,
+            f"the record carries {len(signatures)} signatures; exactly one is expected",
+        )
+        return signed
+    embedded = signatures[0]
+    try:
+        signer_der: bytes = embedded.signer_cert.dump()
+        signed.signer_der = signer_der
+        trust = anchor if anchor is not None else signer_der
+        from asn1crypto import x509 as asn1_x509
+
+        claimed = embedded.self_reported_timestamp or datetime.now(UTC)
+        context = ValidationContext(
+            trust_roots=[asn1_x509.Certificate.load(trust)],
+            allow_fetching=False,
+            moment=claimed,
+        )
+        status = validate_pdf_signature(embedded, context)
+    except (SignatureValidationError, PathValidationError, PdfError, ValueError) as ex:
+        report.add("PDF signature", False, f"the signature cannot be validated: {ex}")
+        return signed
+    who = _certificate_text(signer_der)
+    if not status.intact:
+        report.add(
+            "PDF signature",
+            False,
+            "the signed bytes changed after signing: their SHA-256 no longer matches the one "
+            "the signature covers",
+        )
+    elif not status.valid:
+        report.add("PDF signature", False, f"the signature value does not verify with {who}")
+    elif status.coverage is None or status.coverage.name != "ENTIRE_FILE":
+        report.add(
+            "PDF signature",
+            False,
+            "bytes were added after the signature (an incremental update the signature does "
+            "not cover)",
+        )
+    elif anchor is not None and not (status.trusted and _is_issued_by(signer_der, anchor)):
+        report.add(
+            "PDF signature",
+            False,
+            f"signed by {who}, which is not the trust anchor "
+            f"(SHA-256 {hashlib.sha256(anchor).hexdigest()}) nor issued by it",
+        )
+    else:
+        anchored = (
+            "the auditor's trust anchor"
+            if anchor is not None
+            else "no trust anchor given: compare this fingerprint with the HSM inventory"
+        )
+        report.add(
+            "PDF signature",
+            True,
+            f"PAdES signature intact and valid, covers the whole file; signed by {who}; {anchored}",
+        )
+        signed.signature_ok = True
+    try:
+        root = reader.get_historical_root(embedded.signed_revision)
+        signed.journal_data = _attachment(root, JOURNAL_NAME)
+        signed.page_streams = list(_page_streams(root))
+    except (PdfError, ValueError, KeyError, TypeError, IndexError) as ex:
+        report.add(
+            "embedded journal", False, f"the signed revision cannot be read ({type(ex).__name__})"
+        )
+        return signed
+    if signed.journal_data is None:
+        report.add("embedded journal", False, f"the record has no {JOURNAL_NAME} attachment")
+    return signed
+
+
+def _order_reason(data: bytes, fallback: str) -> str:
+    """Tell a dropped entry from a reordered or repeated one (the chain error alone cannot)."""
+    import json
+
+    seqs: list[int] = []
+    for line in data.split(b"\n"):
+        if not line:
+            continue
+        try:
+            seq = json.loads(line)["seq"]
+        except (ValueError, KeyError, TypeError):
+            return fallback
+        if not isinstance(seq, int):
+            return fallback
+        seqs.append(seq)
+    if not seqs:
+        return fallback
+    repeated = sorted({s for s in seqs if seqs.count(s) > 1})
+    missing = sorted(set(range(max(seqs) + 1)) - set(seqs))
+    if repeated:
+        return f"{fallback} (entries repeated: {', '.join(map(str, repeated))})"
+    if missing:
+        return f"{fallback} (entries missing: {', '.join(map(str, missing))})"
+    first = next(i for i, s in enumerate(seqs) if s != i)
+    return (
+        f"entries are out of order: entry {seqs[first]} stands where entry {first} belongs, "
+        "every entry is present but reordered"
+    )
+
+
+def _chain(report: Report, label: str, data: bytes) -> Verified | None:
+    try:
+        verified = journal.verify(data, require_closed=True)
+    except JournalOrderError as ex:
+        report.add(label, False, _order_reason(data, ex.message))
+        return None
+    except JournalVerifyError as ex:
+        report.add(label, False, ex.message)
+        return None
+    report.add(
+        label,
+        True,
+        f"{len(verified.entries)} entries of ceremony {verified.ceremony_id}, each linked to "
+        f"the one before, from genesis to {verified.last.event}; final hash "
+        f"{verified.final_hash}",
+    )
+    return verified
+
+
+def _content(report: Report, verified: Verified, data: bytes, signed: _Signed) -> None:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        again = record_pdf.render_record(data, signed.signer_der)
+    except CeremonyError as ex:
+        report.add("record matches journal", False, f"cannot render the journal: {ex.message}")
+        return
+    fresh = list(_page_streams(PdfFileReader(io.BytesIO(again), strict=False).root))
+    pages = signed.page_streams or []
+    if len(fresh) != len(pages):
+        report.add(
+            "record matches journal",
+            False,
+            f"the record has {len(pages)} pages; the journal renders to {len(fresh)}",
+        )
+        return
+    for n, (a, b) in enumerate(zip(pages, fresh, strict=True), start=1):
+        if a != b:
+            report.add(
+                "record matches journal",
+                False,
+                f"page {n} differs from a fresh rendering of the embedded journal: the record's "
+                f"tables do not show what the journal holds (or it was made by another layout "
+                f"than {record_pdf.LAYOUT})",
+            )
+            return
+    report.add(
+        "record matches journal",
+        True,
+        f"all {len(pages)} pages are drawn exactly as a fresh rendering of the embedded "
+        f"journal ({record_pdf.LAYOUT})",
+    )
+
+
+def _journal_signature(
+    report: Report,
+    sig_data: bytes,
+    verified: Verified | None,
+    signer: bytes | None,
+    anchor: bytes | None,
+) -> None:
+    check = f"{SIGNATURE_NAME} (signed final hash)"
+    try:
+        sig = JournalSignature.parse(sig_data)
+        sig.verify()
+    except VerifyError as ex:
+        report.add(check, False, ex.message)
+        return
+    who = _certificate_text(sig.certificate_der)
+    problems: list[str] = []
+    if verified is not None:
+        if sig.ceremony_id != verified.ceremony_id:
+            problems.append(
+                f"it signs ceremony {sig.ceremony_id}, the journal is {verified.ceremony_id}"
+            )
+        elif sig.final_hash != verified.final_hash or sig.entries != len(verified.entries):
+            problems.append(
+                f"it signs final hash {sig.final_hash} after {sig.entries} entries; the journal "
+                f"ends with {verified.final_hash} after {len(verified.entries)}"
+            )
+        if sig.rehearsal != (verified.entries[0].data.get("rehearsal") is True):
+            problems.append("its mode (rehearsal or production) differs from the journal's")
+    if signer is not None and sig.certificate_der != signer:
+        problems.append(f"it was signed by {who}, the PDF by another certificate")
+    if anchor is not None and not _is_issued_by(sig.certificate_der, anchor):
+        problems.append(f"its signer {who} is not the trust anchor nor issued by it")
+    if problems:
+        report.add(check, False, "; ".join(problems))
+    else:
+        report.add(
+            check,
+            True,
+            f"ECDSA signature over ceremony {sig.ceremony_id}, {sig.entries} entries, final "
+            f"hash {sig.final_hash}, by {who}",
+        )
+
+
+def _rules(report: Report, model: M.Model) -> None:
+    for op in model.clear_operations:
+        kind = "manual clear-text" if op.manual_cleartext else "destruction"
+        check = f"dual control, entry {op.seq}"
+        approvers = ", ".join(model.who(a) for a in op.approvers) or "nobody"
+        where = f"approval entry {op.approval_seq}" if op.approval_seq is not None else "none"
+        reason = (
+            f"{kind} {op.event} ({op.operation}) of {op.subject}: approvers {approvers} "
+            f"({where}); {op.reason}"
+        )
+        report.add(check, op.ok, reason)
+    if not model.clear_operations:
+        report.add("dual control", True, "no manual clear-text operation and no destruction")
+    other = [f for f in model.findings if not f.detail.startswith(("manual clear", "destruction"))]
+    for f in other:
+        report.add(f.check, f.ok, f.detail)
+    if not any(f.rule == SPLIT_KNOWLEDGE for f in other):
+        report.add(SPLIT_KNOWLEDGE, True, "no component was issued or entered")
+
+
+_OWN_FILES = {RECORD_NAME, SIGNATURE_NAME, JOURNAL_NAME}
+
+
+def _bundle_files(folder: Path) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            found[path.relative_to(folder).as_posix()] = path
+    return found
+
+
+def _outputs(report: Report, folder: Path, model: M.Model) -> None:
+    present = _bundle_files(folder)
+    named: set[str] = set()
+    for name, digest, seq in model.all_files:
+        named.add(name)
+        path = present.get(name)
+        check = f"output {name}"
+        if path is None or path.is_symlink():
+            report.add(check, False, f"missing from the bundle (journal entry {seq})")
+            continue
+        actual = hashlib.sha256(_read(path, "an output file")).hexdigest()
+        if actual != digest:
+            report.add(
+                check,
+                False,
+                f"SHA-256 is {actual}; journal entry {seq} recorded {digest}: the file changed",
+            )
+        else:
+            report.add(check, True, f"SHA-256 {digest} as recorded in journal entry {seq}")
+    if not model.all_files:
+        report.add("output files", True, "the journal names no output file")
+    ceremony_file = M.text(model.genesis, "ceremony_file_sha256")
+    for name, path in present.items():
+        if name in _OWN_FILES or name in named:
+            continue
+        if hashlib.sha256(_read(path, "a file")).hexdigest() == ceremony_file:
+            report.add(f"file {name}", True, "the ceremony file named in the genesis entry")
+            continue
+        report.add(f"file {name}", False, "in the bundle but not named in the journal")
+
+
+def _mixing(report: Report, model: M.Model, signer: bytes | None, folder: Path | None) -> None:
+    rehearsal = model.rehearsal
+    problems: list[str] = []
+    tokens = {M.text(d, "token_label") for _, d in model.hsm}
+    if signer is not None:
+        try:
+            names = x509.load_der_x509_certificate(signer).subject
+            orgs = {a.value for a in names.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)}
+        except ValueError:
+            orgs = set()
+        if not rehearsal and REHEARSAL_ORGANIZATION in orgs:
+            problems.append("a production record is signed with a rehearsal certificate")
+    if not rehearsal and REHEARSAL_TOKEN in tokens:
+        problems.append(f"a production ceremony ran on the rehearsal token {REHEARSAL_TOKEN!r}")
+    if not rehearsal:
+        forms = [o.name for o in model.outputs if o.kind == "component-form"]
+        if forms:
+            problems.append(
+                f"a production ceremony wrote component forms to disk ({', '.join(forms)})"
+            )
+    if folder is not None and (folder / SIGNATURE_NAME).is_file():
+        try:
+            sig = JournalSignature.parse(_read(folder / SIGNATURE_NAME, "a signature"))
+        except VerifyError:
+            sig = None
+        if sig is not None and sig.rehearsal != rehearsal:
+            problems.append(f"{SIGNATURE_NAME} and the journal differ in mode")
+    mode = "rehearsal" if rehearsal else "production"
+    if problems:
+        report.add("rehearsal / production", False, "; ".join(problems))
+    else:
+        detail = (
+            "rehearsal throughout: watermarked record, rehearsal journal"
+            if rehearsal
+            else "production throughout: no rehearsal token, certificate or on-disk form"
+        )
+        report.add("rehearsal / production", True, f"{mode}; {detail}")
+
+
+def verify_evidence(path: Path | str, trust_anchor: Path | str | None = None) -> Report:
+    """Check a bundle folder or a ``record.pdf``; VerifyError only when nothing can be read."""
+    path = Path(path)
+    anchor = _load_anchor(Path(trust_anchor)) if trust_anchor is not None else None
+    report = Report(str(path))
+    folder = path if path.is_dir() else None
+    if folder is None and not path.is_file():
+        raise VerifyError(f"{path} does not exist", hint="give a bundle folder or a record.pdf")
+    pdf_path = folder / RECORD_NAME if folder is not None else path
+    signed = _Signed()
+    if pdf_path.is_file():
+        signed = _check_pdf(report, _read(pdf_path, "a PDF"), anchor)
+    else:
+        report.add("PDF signature", False, f"{RECORD_NAME} is missing from the bundle")
+
+    verified: Verified | None = None
+    data: bytes | None = signed.journal_data
+    if data is not None:
+        verified = _chain(report, "journal hash chain (record)", data)
+    bundle_journal: bytes | None = None
+    if folder is not None:
+        jpath = folder / JOURNAL_NAME
+        if jpath.is_file():
+            bundle_journal = _read(jpath, "a journal")
+            bundle_verified = _chain(report, f"journal hash chain ({JOURNAL_NAME})", bundle_journal)
+            if data is not None:
+                if bundle_journal == data:
+                    report.add(
+                        f"{JOURNAL_NAME} = record's journal",
+                        True,
+                        "the bundle's journal is byte for byte the one embedded in the record",
+                    )
+                else:
+                    reason = "the bundle's journal differs from the one embedded in the record"
+                    if (
+                        bundle_verified is not None
+                        and verified is not None
+                        and bundle_verified.ceremony_id != verified.ceremony_id
+                    ):
+                        reason = (
+                            f"{JOURNAL_NAME} belongs to ceremony {bundle_verified.ceremony_id},"
+                            f" the record to {verified.ceremony_id}"
+                        )
+                    report.add(f"{JOURNAL_NAME} = record's journal", False, reason)
+            elif bundle_verified is not None:
+                verified, data = bundle_verified, bundle_journal
+        else:
+            report.add(f"{JOURNAL_NAME}", False, f"{JOURNAL_NAME} is missing from the bundle")
+
+    if verified is not None and data is not None:
+        report.ceremony_id = verified.ceremony_id
+        report.final_hash = verified.final_hash
+        model = M.build(verified)
+        report.rehearsal = model.rehearsal
+        if signed.page_streams is not None and signed.journal_data is not None:
+            _content(report, verified, data, signed)
+        sig_path = folder / SIGNATURE_NAME if folder is not None else None
+        if sig_path is not None and sig_path.is_file():
+            _journal_signature(
+                report, _read(sig_path, "a signature"), verified, signed.signer_der, anchor
+            )
+        elif folder is not None:
+            report.add(
+                f"{SIGNATURE_NAME} (signed final hash)", False, f"{SIGNATURE_NAME} is missing"
+            )
+        else:
+            report.add(
+                "signed final hash",
+                signed.signature_ok,
+                "the final hash is printed in the record and covered by its PDF signature"
+                + ("" if signed.signature_ok else ", which did not verify"),
+            )
+        end = verified.last
+        if end.event == journal.FINISHED:
+            report.add("ceremony outcome", True, f"finished: {M.text(end.data, 'summary')}")
+        else:
+            report.add(
+                "ceremony outcome",
+                False,
+                f"ABORTED: {M.text(end.data, 'reason')}; nothing from this ceremony is to be "
+                "relied on",
+            )
+        _rules(report, model)
+        if folder is not None:
+            _outputs(report, folder, model)
+        _mixing(report, model, signed.signer_der, folder)
+    return report
+
+
+__all__ = ["Line", "Report", "verify_evidence"]
