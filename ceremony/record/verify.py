@@ -67,11 +67,20 @@ class Report:
         """The PASS/FAIL table for a terminal: result, check, reason (wrapped)."""
         import textwrap
 
-        check_width = min(34, max((len(line.check) for line in self.lines), default=10))
+        check_width = min(36, max((len(line.check) for line in self.lines), default=10))
         indent = " " * (6 + check_width + 2)
         out = [f"ceremony verify: {self.subject}", ""]
         for line in self.lines:
-            reason = textwrap.wrap(line.reason, max(30, width - len(indent))) or [""]
+            reason = textwrap.wrap(
+                line.reason,
+                max(30, width - len(indent)),
+                break_long_words=False,
+                break_on_hyphens=False,
+            ) or [""]
+            if len(line.check) > check_width:
+                out.append(f"{line.result:<6}{line.check}")
+                out.extend(indent + more for more in reason)
+                continue
             out.append(f"{line.result:<6}{line.check:<{check_width}}  {reason[0]}")
             out.extend(indent + more for more in reason[1:])
         passed = sum(1 for line in self.lines if line.ok)
@@ -395,10 +404,11 @@ def _rules(report: Report, model: M.Model) -> None:
         kind = "manual clear-text" if op.manual_cleartext else "destruction"
         check = f"dual control, entry {op.seq}"
         approvers = ", ".join(model.who(a) for a in op.approvers) or "nobody"
-        where = f"approval entry {op.approval_seq}" if op.approval_seq is not None else "none"
+        what = f"{kind} {op.event} ({op.operation}) of {op.subject}"
         reason = (
-            f"{kind} {op.event} ({op.operation}) of {op.subject}: approvers {approvers} "
-            f"({where}); {op.reason}"
+            f"{what}: approved at entry {op.approval_seq} by {approvers}"
+            if op.ok
+            else f"{what}: {op.reason}"
         )
         report.add(check, op.ok, reason)
     if not model.clear_operations:
