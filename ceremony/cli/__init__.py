@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     "ceremony.cli.wrap",
     "ceremony.cli.check",
     "ceremony.cli.verify",
+    "ceremony.cli.record",
 )
 
 

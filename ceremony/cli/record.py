@@ -1,0 +1,54 @@
+"""`ceremony record BUNDLE`: sign the record of a finished ceremony with the token's key.
+
+The engine builds and signs the record itself at the end of a ceremony; this command does the
+same for a bundle folder that holds a closed ``journal.jsonl`` (for example after a crash
+between the last journal entry and the record, or for the demo).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "record",
+        help="build and sign record.pdf and journal.sig for a bundle's closed journal",
+        description="Reads BUNDLE/journal.jsonl, renders the ceremony record, signs it (PAdES) "
+        "and the journal's final hash with the token's ceremony signing key, and writes "
+        "record.pdf and journal.sig beside the journal; nothing is overwritten. The token comes "
+        "from CEREMONY_PKCS11_MODULE, CEREMONY_TOKEN_LABEL and CEREMONY_TOKEN_SERIAL.",
+    )
+    parser.add_argument("bundle", metavar="BUNDLE", help="the ceremony's bundle folder")
+    parser.set_defaults(handler=_record)
+
+
+def _record(args: argparse.Namespace) -> int:
+    from ceremony.cli.hsm import pin_prompter
+    from ceremony.errors import RecordError
+    from ceremony.hsm import config
+    from ceremony.hsm.pkcs11_backend import Pkcs11Backend
+    from ceremony.record import sign
+
+    folder = Path(args.bundle)
+    journal_path = folder / sign.JOURNAL_NAME
+    try:
+        journal_data = journal_path.read_bytes()
+    except OSError as ex:
+        raise RecordError(
+            f"cannot read {journal_path}: {ex.strerror or ex}",
+            hint="give the bundle folder that holds journal.jsonl",
+        ) from ex
+    backend = Pkcs11Backend(config.resolve())
+    with backend.open(pin_prompter()) as session:
+        record = sign.build_signed_record(journal_data, sign.HsmSigner(session))
+    paths = sign.write_signed_record(folder, record)
+    signature = record.journal_signature
+    print(f"signed the record of ceremony {signature.ceremony_id}:")
+    for path in paths:
+        print(f"  {path}")
+    print(f"  journal final hash {signature.final_hash}")
+    print(f"  signing certificate SHA-256 {signature.certificate_sha256}")
+    return 0
