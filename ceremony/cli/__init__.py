@@ -17,6 +17,7 @@ _COMMAND_MODULES = (
     "ceremony.cli.check",
     "ceremony.cli.verify",
     "ceremony.cli.record",
+    "ceremony.cli.tui",
 )
 
 
@@ -41,8 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = sys.argv[1:] if argv is None else list(argv)
+    if not words and sys.stdin.isatty() and sys.stdout.isatty():
+        words = ["tui"]  # `ceremony` alone at a terminal opens the guided ceremony
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(words)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -54,7 +54,7 @@ class CeremonyApp(App[int]):
         *,
         shell: ShellState | None = None,
         journal: Iterable[Entry] = (),
-        first_screen: Callable[[], Screen[object]] | None = None,
+        first_screen: Callable[[], Screen[Any]] | None = None,
         on_abort: AbortHandler | None = None,
     ) -> None:
         super().__init__()

@@ -18,7 +18,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.events import Paste
+from textual.events import Key, Paste
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Static
@@ -91,6 +91,8 @@ class ScanInput(Input):
         return self._scan is not None
 
     def _on_paste(self, event: Paste) -> None:
+        # prevent_default: Input's own handler (first line only) must not run after this one.
+        event.prevent_default()
         if "\n" in event.text.strip() and _looks_like_component_text(event.text):
             event.stop()
             self.value = ""
@@ -98,10 +100,18 @@ class ScanInput(Input):
             return
         super()._on_paste(event)
 
-    async def action_submit(self) -> None:
-        if self._scan is None and not self.value.lstrip().upper().startswith(encoding.FORMAT_NAME):
-            await super().action_submit()
+    async def _on_key(self, event: Key) -> None:
+        # Enter is taken here, in key order: as a binding it would run only after the
+        # scanner's next characters had already landed in this field.
+        if event.key != "enter":
             return
+        if self._scan is None and not self.value.lstrip().upper().startswith(encoding.FORMAT_NAME):
+            return  # an ordinary Enter: Input's binding submits the line
+        event.stop()
+        event.prevent_default()
+        self._scan_line()
+
+    def _scan_line(self) -> None:
         if self._scan is None:
             self._scan = []
             self._mask_before_scan = self.password
@@ -178,6 +188,8 @@ class ComponentEntry(Widget):
         self._form = _Form([_Line(n) for n in numbers])
         self._kcv_ok = check is not None
         self.component_kcv: kcv.CheckValue | None = None
+        self.problem = ""  # what the form says is wrong now (never holds digits)
+        self._kcv_problem = ("", "")
 
     # ---- layout -------------------------------------------------------------------------------
 
@@ -281,6 +293,7 @@ class ComponentEntry(Widget):
     def _check_kcv(self, text: str, *, final: bool) -> bool:
         status = self.query_one("#status-kcv", Static)
         self._kcv_ok = False
+        self._kcv_problem = ("", "")
         if not text.strip():
             status.update("")
             return False
@@ -292,7 +305,8 @@ class ComponentEntry(Widget):
         except CeremonyError as ex:
             if final or len(text.split()[-1]) >= 6:
                 status.update(LineState.WRONG.value)
-                self._show_problem(f"KCV: {ex.message}", ex.hint or "")
+                self._kcv_problem = (f"KCV: {ex.message}", ex.hint or "")
+                self._show_problem(*self._kcv_problem)
             else:
                 status.update(LineState.TYPING.value)
             return False
@@ -371,12 +385,15 @@ class ComponentEntry(Widget):
             self._show_problem(*self._first_problem())
 
     def _first_problem(self) -> tuple[str, str]:
+        if self._kcv_problem[0]:
+            return self._kcv_problem
         for line in self._form.lines:
             if line.state is LineState.WRONG:
                 return line.problem, line.hint
         return "", ""
 
     def _show_problem(self, problem: str, hint: str) -> None:
+        self.problem = problem
         text = f"✗ {problem}" + (f"\n  What to do: {hint}" if hint else "") if problem else ""
         self.query_one("#entry-problem", Static).update(text)
 
@@ -429,6 +446,18 @@ class ComponentEntry(Widget):
 
     def _whole_text_failed(self, ex: CeremonyError) -> None:
         number = getattr(ex, "value_line", None)
+        if self.check is None and number == encoding.SUM_LINE_NUMBER:
+            # Every line passed its own letter check, so the SUM line is read right: what it
+            # does not fit is the typed KCV (the one header line the custodian typed).
+            self._kcv_ok = False
+            self.query_one("#status-kcv", Static).update(LineState.WRONG.value)
+            self._kcv_problem = (
+                "the KCV typed does not fit the SUM line",
+                "compare the KCV with your paper and type it again",
+            )
+            self._show_problem(*self._kcv_problem)
+            self.query_one("#entry-result", Static).update(self._progress())
+            return
         if isinstance(number, int) and any(line.number == number for line in self._form.lines):
             line = self._line(number)
             line.state = LineState.WRONG
@@ -456,7 +485,7 @@ class ComponentEntry(Widget):
         self.component_kcv = own
         self._show_problem("", "")
         self.query_one("#entry-result", Static).update(
-            f"Component {component.index} of {component.count} complete. Its KCV: {own}\n"
+            f"Component {component.index} of {component.count} complete.\nIts KCV: {own}\n"
             "Compare it with the KCV on your paper."
         )
         self.add_class("complete")
@@ -516,6 +545,7 @@ class ComponentEntry(Widget):
             line.state, line.problem, line.hint = LineState.EMPTY, "", ""
             self._show_line(line)
         self._kcv_ok = self.check is not None
+        self._kcv_problem = ("", "")
         if self.check is None:
             self.query_one("#status-kcv", Static).update("")
         self.remove_class("complete")

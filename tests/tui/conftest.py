@@ -1,0 +1,105 @@
+"""TUI test helpers: apps around one screen, a steady cursor for snapshots, driver output."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from textual import events
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Input
+
+from ceremony.tui.app import CeremonyApp
+from tests.tui import fixtures
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run ``async def`` tests (Pilot) on a fresh event loop; no asyncio plugin needed."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
+    return True
+
+
+@pytest.fixture(autouse=True)
+def _steady_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The input cursor never blinks in tests, so a screenshot does not depend on timing."""
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+
+
+def app_with(
+    make: Callable[[], Screen[Any]],
+    *,
+    shell: Any = fixtures.SHELL,
+    journal: Any = None,
+    **kwargs: Any,
+) -> CeremonyApp:
+    """A CeremonyApp showing one screen, with the fixed shell and journal of the fixtures."""
+    return CeremonyApp(
+        shell=shell,
+        journal=fixtures.entries() if journal is None else journal,
+        first_screen=make,
+        **kwargs,
+    )
+
+
+class DriverOutput:
+    """What the app wrote to its terminal driver (headless in tests)."""
+
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def install(self, app: CeremonyApp) -> None:
+        driver = app._driver
+        assert driver is not None
+        original = driver.write
+
+        def write(data: str) -> None:
+            self.writes.append(data)
+            original(data)
+
+        driver.write = write  # type: ignore[method-assign]
+
+    @property
+    def text(self) -> str:
+        return "".join(self.writes)
+
+
+@pytest.fixture
+def driver_output() -> Iterator[DriverOutput]:
+    yield DriverOutput()
+
+
+async def burst(pilot: Pilot[Any], text: str) -> None:
+    """Send ``text`` as key events all at once, as fast as a barcode scanner types."""
+    driver = pilot.app._driver
+    assert driver is not None
+    for name, char in zip(keys_for(text), text, strict=True):
+        event = events.Key(name, "\r" if char == "\n" else char)
+        event.set_sender(pilot.app)
+        driver.send_message(event)
+    await pilot.pause()
+    await pilot.pause()
+
+
+def keys_for(text: str) -> list[str]:
+    """Pilot key names that type ``text`` character by character (newline is Enter)."""
+    names = {
+        " ": "space",
+        "\n": "enter",
+        ":": "colon",
+        "-": "minus",
+        "(": "left_parenthesis",
+        ")": "right_parenthesis",
+        "'": "apostrophe",
+        ".": "full_stop",
+        "/": "slash",
+        "_": "underscore",
+    }
+    return [names.get(ch, ch) for ch in text]

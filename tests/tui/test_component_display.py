@@ -1,0 +1,146 @@
+"""Component display: privacy first, shown only on the custodian's key, hidden and cleared."""
+
+from __future__ import annotations
+
+import re
+
+from ceremony.core import encoding
+from ceremony.tui.app import CLEAR_SCREEN_AND_SCROLLBACK
+from ceremony.tui.screens.component_display import (
+    ComponentDisplayScreen,
+    ComponentView,
+    DisplayResult,
+    Phase,
+)
+from tests.tui import fixtures
+from tests.tui.conftest import DriverOutput, app_with, keys_for
+from tests.tui.screen_text import screen_text
+
+WHAT = "component 1 of 3 of key 'zmk-prod'"
+CHECK = encoding.component_kcv(fixtures.component())
+VALUE_HEX = [line.split(":", 1)[1].split()[0] for line in fixtures.value_lines()]
+
+
+class Reveal:
+    """Counts how often the screen asked for the component."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> ComponentView:
+        self.calls += 1
+        component = fixtures.component()
+        return ComponentView(
+            encoding.format_lines(component),
+            encoding.component_kcv(component),
+            encoding.qr_payload(component),
+        )
+
+
+def screen(reveal: Reveal, timeout: float = 120.0) -> ComponentDisplayScreen:
+    return ComponentDisplayScreen(fixtures.EMMA, WHAT, reveal, CHECK, timeout=timeout)
+
+
+def shows_component(text: str) -> bool:
+    return any(group in text for group in VALUE_HEX) or "CEREMONY-COMPONENT" in text
+
+
+async def test_the_component_never_appears_before_its_custodian_presses_s() -> None:
+    reveal = Reveal()
+    app = app_with(lambda: screen(reveal))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        # Keys other than S (Enter from a previous step, a stray letter) show nothing.
+        await pilot.press("enter", "x", "space", "tab", "escape")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Everyone but Emma Brown looks away now." in text
+        assert not shows_component(text)
+        assert reveal.calls == 0
+        assert not app.screen.query("#shown")
+        assert app.shell.at_keyboard == fixtures.EMMA
+        await pilot.press("s")
+        await pilot.pause()
+        assert reveal.calls == 1
+        text = screen_text(app)
+        assert shows_component(text)
+        assert str(CHECK) in text
+        assert app.screen.query("#component-qr")  # 120x40 has room for the QR code
+
+
+async def test_hiding_clears_the_screen_and_the_scrollback(driver_output: DriverOutput) -> None:
+    reveal = Reveal()
+    app = app_with(lambda: screen(reveal))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        driver_output.install(app)
+        await pilot.press("s")
+        await pilot.pause()
+        assert shows_component(screen_text(app))
+        await pilot.press("q")  # any key hides it
+        await pilot.pause()
+        display = app.screen
+        assert isinstance(display, ComponentDisplayScreen)
+        assert display.phase is Phase.HIDDEN
+        assert not display.query("#shown")
+        text = screen_text(app)
+        assert not shows_component(text)
+        assert "is hidden and the screen was cleared" in text
+        assert CLEAR_SCREEN_AND_SCROLLBACK in driver_output.text
+        assert "\x1b[3J" in driver_output.text
+        # It is never shown again by this screen: S does nothing now.
+        await pilot.press("s")
+        await pilot.pause()
+        assert reveal.calls == 1
+        assert not shows_component(screen_text(app))
+
+
+async def test_the_component_hides_itself_after_the_timeout() -> None:
+    reveal = Reveal()
+    app = app_with(lambda: screen(reveal, timeout=0.2))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+        assert shows_component(screen_text(app))
+        await pilot.pause(0.5)
+        assert app.screen.phase is Phase.HIDDEN  # type: ignore[attr-defined]
+        assert not shows_component(screen_text(app))
+
+
+async def test_the_kcv_typed_back_is_checked_without_revealing_it() -> None:
+    results: list[DisplayResult | None] = []
+    reveal = Reveal()
+    app = app_with(lambda: screen(reveal))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.screen.dismiss = lambda result=None: results.append(result)  # type: ignore[method-assign,assignment]
+        await pilot.press("s", "x")
+        await pilot.pause()
+        await pilot.press(*keys_for("ABCDEF\n"))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "This is not the KCV that was shown" in text
+        assert CHECK.hex not in text  # the right value is never offered
+        assert results == []
+        await pilot.press(*keys_for(CHECK.hex.lower() + "\n"))
+        await pilot.pause()
+        assert len(results) == 1
+        result = results[0]
+        assert result is not None and result.confirmed and result.typed_kcv == CHECK
+
+
+async def test_help_or_abort_while_shown_hides_the_component_first() -> None:
+    reveal = Reveal()
+    app = app_with(lambda: screen(reveal))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+        display = app.screen
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(display, ComponentDisplayScreen)
+        assert display.phase is Phase.HIDDEN
+        assert not display.query("#shown")
+        assert not re.search("|".join(VALUE_HEX), screen_text(app))
