@@ -79,3 +79,29 @@ def test_no_second_session_while_signing(hsm: HsmUnderTest) -> None:
         sign.build_signed_record(journals.destroy().data, sign.HsmSigner(session))
         with pytest.raises(Exception, match="already open"):
             hsm.backend.open(hsm.prompter)
+
+
+def test_no_secret_in_the_signed_record(
+    signed: tuple[journals.Built, sign.SignedRecord, bytes], tmp_path: Path
+) -> None:
+    from tests.record.pdftools import decompressed, leaks
+
+    built, record, _ = signed
+    assert built.secrets
+    plain = decompressed(record.record_pdf, tmp_path, "signed")
+    assert leaks(plain, built.secrets) == []
+    assert leaks(record.journal_signature.to_bytes(), built.secrets) == []
+
+
+def test_async_path_inside_an_event_loop(hsm: HsmUnderTest) -> None:
+    import asyncio
+
+    built = journals.destroy()
+
+    async def in_the_app() -> sign.SignedRecord:
+        with hsm.backend.open(hsm.prompter) as session:
+            return await sign.async_build_signed_record(built.data, sign.HsmSigner(session))
+
+    record = asyncio.run(in_the_app())
+    assert record.record_pdf.startswith(b"%PDF-")
+    record.journal_signature.verify()
