@@ -412,6 +412,7 @@ class _Builder:
         self.known: dict[tuple[str, str, str], dict[str, set[int]]] = {}
         self.sets: dict[tuple[str, str], tuple[str, int | None]] = {}  # scheme, threshold
         self.envelope_bad: set[tuple[str, int]] = set()
+        self.sealed: dict[tuple[str, int], str] = {}  # (key, index) -> envelope serial
 
     def finding(
         self, rule: str, ok: bool, detail: str, seq: int | None = None, subject: str = ""
@@ -483,10 +484,12 @@ class _Builder:
             rules.append(self.clear_operation(entry))
         if e in ("component_issued", "component_entered"):
             rules.append(self.component(entry))
-        if e == "envelope_checked" and d.get("intact") is not True:
-            key, index = text(d, "key"), _index(d)
+        if e in ("component_issued", "envelope_sealed") and isinstance(d.get("envelope"), str):
+            index = _index(d)
             if index is not None:
-                self.envelope_bad.add((key, index))
+                self.sealed[(text(d, "key"), index)] = text(d, "envelope")
+        if e == "envelope_checked":
+            rules.append(self.envelope(entry))
         if e == "key_combined" and d.get("matches_recorded") is not True:
             rules.append(
                 self.finding(
@@ -693,7 +696,10 @@ class _Builder:
             if p is None:
                 return False, f"approver {a} was not present at roll call"
             if p.role not in roles:
-                return False, f"{self.m.who(a)} is a {p.role} and may not approve {op.value}"
+                return (
+                    False,
+                    f"{self.m.who(a)} has the role {p.role} and may not approve {op.value}",
+                )
         if involved and set(approvers) <= involved:
             return False, f"every approver is a custodian involved ({who})"
         if policy.needs_role is not None and not any(
@@ -702,6 +708,24 @@ class _Builder:
         ):
             return False, f"no {policy.needs_role.value} among the approvers ({who})"
         return True, f"approved by {who}"
+
+    def envelope(self, entry: Entry) -> str:
+        """An envelope checked before opening: intact, and the serial sealed for it (if known)."""
+        d = entry.data
+        key, index, serial = text(d, "key"), _index(d), text(d, "envelope")
+        problems = []
+        if d.get("intact") is not True:
+            problems.append("it was found NOT intact")
+            if index is not None:
+                self.envelope_bad.add((key, index))
+        sealed = self.sealed.get((key, index)) if index is not None else None
+        if sealed is not None and sealed != serial:
+            problems.append(f"its serial {serial} is not {sealed}, the one sealed for it")
+        what = f"envelope {serial} of component {index} of key {key} (entry {entry.seq})"
+        if problems:
+            return self.finding("envelope", False, f"{what}: " + "; ".join(problems), entry.seq)
+        known = "intact, and the serial sealed for it" if sealed else "intact"
+        return self.finding("envelope", True, f"{what}: {known}", entry.seq)
 
     def component(self, entry: Entry) -> str:
         d = entry.data
@@ -766,3 +790,21 @@ class _Builder:
 def build(verified: Verified) -> Model:
     """The record's content from a journal that verified (``ceremony.core.journal.verify``)."""
     return _Builder(verified).build()
+
+
+def sealed_envelopes(verified: Verified) -> dict[tuple[str, int], tuple[str, str]]:
+    """``(key, index) -> (envelope serial, custodian)`` as the journal last recorded them.
+
+    For a later ``reconstitute``: compare each envelope's serial with the record of the
+    ceremony that sealed it before anyone opens it (PCI PIN 8-1, 9-2).
+    """
+    found: dict[tuple[str, int], tuple[str, str]] = {}
+    for entry in verified.entries:
+        d = entry.data
+        if entry.event in ("component_issued", "envelope_sealed") and isinstance(
+            d.get("envelope"), str
+        ):
+            index = _index(d)
+            if index is not None:
+                found[(text(d, "key"), index)] = (text(d, "envelope"), text(d, "custodian"))
+    return found

@@ -1,0 +1,88 @@
+"""The journal read as the record and verify read it: approvals, split knowledge, envelopes."""
+
+from __future__ import annotations
+
+from ceremony.core import journal
+from ceremony.core.journal import Label
+from ceremony.record import model
+from tests.record import journals
+
+
+def _model(built: journals.Built) -> model.Model:
+    return model.build(journal.verify(built.data))
+
+
+def test_clean_ceremonies_break_no_rule() -> None:
+    for make in journals.ALL.values():
+        m = _model(make())
+        assert m.failures == [], [f.detail for f in m.failures]
+
+
+def test_subject_matching() -> None:
+    assert model.subject_names("zmk-prod component 2", "zmk-prod", 2)
+    assert model.subject_names("zmk-prod #2", "zmk-prod", 2)
+    assert model.subject_names("share 2 of 3 of zmk-prod", "zmk-prod", 2)
+    assert not model.subject_names("zmk-prod component 12", "zmk-prod", 2)
+    assert not model.subject_names("zmk-prod-old component 2", "zmk-prod", 2)
+    assert not model.subject_names("zmk-prod", "zmk-prod", 2)
+    assert model.subject_names("zmk-prod", "zmk-prod", None)
+
+
+def test_envelope_swapped_or_opened_before_entry() -> None:
+    j = journals.Journal("2025-08-env", "re-split")
+    j.opening(["so-alice", "so-bob", "w-carol", "kc-dan"])
+    fields = {"key": Label("k1"), "index": 1, "custodian": Label("kc-dan")}
+    j.add("envelope_sealed", ["kc-dan"], {**fields, "envelope": Label("TE-1")})
+    j.add("envelope_checked", ["kc-dan"], {**fields, "envelope": Label("TE-9"), "intact": False})
+    j.approval("enter-component", "k1 component 1", ["so-alice", "w-carol"], "kc-dan")
+    j.add(
+        "component_entered",
+        ["kc-dan"],
+        {
+            **fields,
+            "split_set": Label("2025-01-k1"),
+            "kcv_method": Label("AES-CMAC"),
+            "kcv": Label("ABCDEF"),
+            "manual_cleartext": True,
+        },
+    )
+    m = _model(j.finish("entered"))
+    details = [f.detail for f in m.failures]
+    assert any("NOT intact" in d and "is not TE-1" in d for d in details), details
+    assert any("its envelope was found not intact" in d for d in details), details
+    assert model.sealed_envelopes(journal.verify(j.bytes())) == {("k1", 1): ("TE-1", "kc-dan")}
+
+
+def test_software_wrap_and_memory_key_need_approval() -> None:
+    j = journals.Journal("2025-08-soft", "generate-export")
+    j.opening(["so-alice", "so-bob"])
+    j.add(
+        "wrapped",
+        ["so-alice"],
+        {
+            "key": Label("k"),
+            "target": Label("t"),
+            "provider": Label("aws"),
+            "method": Label("RSA_AES_KEY_WRAP_SHA_256"),
+            "where": Label("software"),
+            "mechanisms": [],
+            "files": [],
+        },
+    )
+    m = _model(j.finish("done"))
+    (op,) = m.clear_operations
+    assert op.manual_cleartext and not op.ok and "software-wrap" in op.reason
+    assert any(s.manual_cleartext for s in m.steps if s.event == "wrapped")
+
+
+def test_auditor_may_not_approve_and_unknown_people_fail() -> None:
+    j = journals.Journal("2025-08-aud", "destroy")
+    j.opening(["so-alice", "aud-gina"])
+    j.approval("destroy", "k", ["so-alice", "aud-gina"])
+    j.add("key_destroyed", ["so-alice"], {"key": Label("k"), "id": Label("01"), "kcvs": []})
+    j.approval("destroy", "k2", ["so-alice", "mallory"])
+    j.add("key_destroyed", ["so-alice"], {"key": Label("k2"), "id": Label("02"), "kcvs": []})
+    m = _model(j.finish("done"))
+    reasons = [op.reason for op in m.clear_operations]
+    assert "has the role auditor and may not approve destroy" in reasons[0]
+    assert "approver mallory was not present at roll call" in reasons[1]
