@@ -210,6 +210,16 @@ def _header_lines(header: ComponentHeader, check: kcv.CheckValue) -> list[str]:
     return [*_structural_lines(header), f"KCV: {check}"]
 
 
+def header_lines(header: ComponentHeader, check: kcv.CheckValue | None = None) -> list[str]:
+    """The header lines of a component text (with its KCV line when ``check`` is given).
+
+    For entry: the ceremony knows the header; the custodian types the KCV and value lines.
+    """
+    _require_writable(header)
+    lines = _structural_lines(header)
+    return lines if check is None else [*lines, f"KCV: {check}"]
+
+
 def _line_offset(header: ComponentHeader) -> int:
     text = "\n".join(["line check", *_structural_lines(header)]).encode()
     return int.from_bytes(hashlib.sha256(text).digest()[:8], "big") % _MODULUS

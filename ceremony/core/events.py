@@ -12,7 +12,16 @@ from datetime import datetime
 from typing import NamedTuple
 
 from ceremony.core.component import Scheme
-from ceremony.core.journal import ABORTED, FINISHED, FileDigest, JournalValue, Label, PublicId, Text
+from ceremony.core.journal import (
+    ABORTED,
+    FINISHED,
+    FileDigest,
+    FilePath,
+    JournalValue,
+    Label,
+    PublicId,
+    Text,
+)
 from ceremony.core.kcv import CheckValue
 from ceremony.core.providers.common import Fingerprint
 from ceremony.core.rules import Operation, Participant, PassphraseRecord
@@ -410,7 +419,7 @@ def wrapped(
             "method": Label(method),
             "where": Label(where),
             "mechanisms": [Text(m) for m in mechanisms],
-            "files": [{"name": Text(name), "sha256": digest} for name, digest in files],
+            "files": [{"name": FilePath(name), "sha256": digest} for name, digest in files],
             "manual_cleartext": where == "software",
         },
     )
@@ -423,7 +432,7 @@ def output_written(*, name: str, sha256: FileDigest, kind: str) -> Event:
 def registry_updated(
     *, name: str, sha256: FileDigest, records: int, previous_sha256: FileDigest | None = None
 ) -> Event:
-    data: dict[str, JournalValue] = {"name": Text(name), "sha256": sha256, "records": records}
+    data: dict[str, JournalValue] = {"name": FilePath(name), "sha256": sha256, "records": records}
     return Event("registry_updated", _optional(data, previous_sha256=previous_sha256))
 
 

@@ -204,10 +204,39 @@ class PublicId:
             )
 
 
+_PATH_PART_RE = re.compile(r"[A-Za-z0-9._+-][A-Za-z0-9._+ -]{0,127}")
+
+
+@dataclass(frozen=True)
+class FilePath:
+    """A relative path of an output file; each part is checked on its own like a label.
+
+    Joined parts can look like base64 to ``looks_secret`` (``bundle/k/aws/SHA256SUMS``); a part
+    that looks like key material on its own is still refused.
+    """
+
+    value: str
+
+    def __post_init__(self) -> None:
+        parts = self.value.split("/") if isinstance(self.value, str) else []
+        if (
+            not parts
+            or len(self.value) > 1000
+            or any(
+                not _PATH_PART_RE.fullmatch(p) or p in (".", "..") or looks_secret(p) for p in parts
+            )
+        ):
+            raise JournalError(
+                "an output path is relative, with parts of letters, digits and '._+- '",
+                hint="this is a bug in the caller",
+            )
+
+
 JournalValue: TypeAlias = (
     Label
     | Text
     | PublicId
+    | FilePath
     | FileDigest
     | CheckValue
     | Fingerprint
@@ -246,7 +275,7 @@ def _plain(value: object, where: str) -> JsonValue:
             f"journal field {where} is raw bytes or a Secret; key material is never journaled",
             hint="journal its KCV (CheckValue) or, for a file, FileDigest.of(data)",
         )
-    if isinstance(value, Label | Text | PublicId):
+    if isinstance(value, Label | Text | PublicId | FilePath):
         return value.value
     if isinstance(value, FileDigest | Fingerprint):
         return value.hex

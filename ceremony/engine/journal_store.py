@@ -279,6 +279,7 @@ class Started:
     store: JournalStore
     recovery: Recovery | None  # set when an unfinished run was marked aborted
     created: bool  # True when the journal was created now
+    earlier_runs: int = 0  # runs already in the journal, each closed by an aborted entry
 
 
 def start(
@@ -288,8 +289,11 @@ def start(
     ceremony_file: FileDigest,
     clock: Clock,
     actors: Sequence[str] = (),
+    data: Mapping[str, JournalValue] | None = None,
 ) -> Started:
     """Create the journal, or open an existing one, verify it and mark an interrupted run aborted.
+
+    ``data`` is the genesis entry's data when the journal is created.
 
     Refuses a finished ceremony, a journal of another ceremony, and a changed ceremony file.
     Secrets are never persisted, so a ceremony that died restarts from its beginning.
@@ -297,7 +301,12 @@ def start(
     path = Path(path)
     if not path.exists():
         store = JournalStore.create(
-            path, ceremony_id=ceremony_id, ceremony_file=ceremony_file, clock=clock, actors=actors
+            path,
+            ceremony_id=ceremony_id,
+            ceremony_file=ceremony_file,
+            clock=clock,
+            actors=actors,
+            data=data,
         )
         return Started(store, None, True)
     store, verified = JournalStore.open(path, ceremony_id=ceremony_id, clock=clock)
@@ -324,4 +333,5 @@ def start(
         store.close()
         raise
     recovery = Recovery(before, torn, entry) if entry is not None else None
-    return Started(store, recovery, False)
+    runs = sum(1 for e in verified.entries if e.event == journal.ABORTED)
+    return Started(store, recovery, False, runs + (1 if entry is not None else 0))

@@ -1,0 +1,1288 @@
+"""The steps every ceremony shares: asking, approving, roll call, air gap, HSM login, components.
+
+Flows are generators: each ``yield`` hands a ``Request`` to the machine and receives the
+``Answer``; a ``Refusal`` refuses the last answer and asks again. Nothing here reads a terminal,
+prints or sleeps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Generator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from ceremony.core import encoding, events, kcv, providers, rng
+from ceremony.core.airgap_rules import AirGapVerdict, require_air_gap
+from ceremony.core.ceremony_file import (
+    CeremonyFile,
+    ComponentSpec,
+    HsmLogin,
+    KeySpec,
+    KeyType,
+    SplitSpec,
+    TargetSpec,
+    WrapPlace,
+)
+from ceremony.core.component import Component, KeyIdentity, Scheme
+from ceremony.core.journal import FileDigest, JournalValue, Label, PublicId, Text, format_time
+from ceremony.core.kcv import CheckValue
+from ceremony.core.providers import BundleFile
+from ceremony.core.registry import RecordEvent, RegistryRecord, issue_records
+from ceremony.core.rules import (
+    Operation,
+    Participant,
+    PassphraseRecord,
+    Role,
+    Roster,
+    RuleBreach,
+    eligible_approvers,
+    hash_passphrase,
+    require_dual_control,
+    require_may_approve,
+    require_may_see_component,
+    verify_passphrase,
+)
+from ceremony.core.secret import Secret
+from ceremony.core.shamir import share_length
+from ceremony.engine.journal_store import JournalStore
+from ceremony.engine.registry_store import RegistryFile, write_registry
+from ceremony.engine.requests import (
+    Answer,
+    AnswerRefused,
+    ComponentDelivery,
+    ComponentSheet,
+    EntryField,
+    Refusal,
+    Request,
+    RequestKind,
+    Who,
+)
+from ceremony.errors import (
+    CeremonyError,
+    CheckValueError,
+    ComponentFormatError,
+    HsmError,
+    MechanismNotSupportedError,
+    PinIncorrectError,
+    RuleViolation,
+)
+from ceremony.hsm.base import (
+    Capability,
+    HsmBackend,
+    HsmConfig,
+    HsmSession,
+    KeyAttributes,
+    PinState,
+    Preflight,
+    TrustRequest,
+    WrapConstruction,
+)
+from ceremony.hsm.base import KeySpec as TokenKeySpec
+from ceremony.hsm.pin import PinRequest, PinRole
+from ceremony.output import write_bundle
+
+T = TypeVar("T")
+Flow = Generator[Request | Refusal, Answer, T]
+ProviderTarget = providers.AwsTarget | providers.AzureTarget | providers.GcpTarget
+
+MAX_PASSPHRASE_FAILURES = 3
+YES = "yes"
+REHEARSAL_NOTE = b"REHEARSAL output: made for practice, never import it into a production key.\n"
+
+
+class Stopped(Exception):
+    """The people in the room chose to stop; the machine journals an abort with ``reason``."""
+
+    def __init__(self, reason: str, by: str | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.by = by
+
+
+@dataclass
+class LoadedTarget:
+    """A ceremony-file target with the provider's import key read from its file."""
+
+    spec: TargetSpec
+    target: ProviderTarget
+
+
+@dataclass
+class _Pins:
+    """Hands the PINs the officers typed to one login; wiped afterwards."""
+
+    pins: dict[PinRole, Secret] = field(default_factory=dict)
+    last_try: dict[PinRole, bool] = field(default_factory=dict)
+
+    def pin(self, request: PinRequest) -> Secret:
+        secret = self.pins.pop(request.role, None)
+        if secret is None:
+            raise HsmError(
+                f"no {request.role.value} PIN was typed for this login",
+                hint="this is a bug in the ceremony flow; start again",
+            )
+        return secret  # the backend wipes it right after C_Login
+
+    def confirm_final_try(self, request: PinRequest) -> bool:
+        return self.last_try.get(request.role, False)
+
+    def wipe(self) -> None:
+        for secret in self.pins.values():
+            secret.close()
+        self.pins.clear()
+
+
+@dataclass
+class Services:
+    """What the machine needs from outside, injected so tests can replace each part."""
+
+    backend: Callable[[HsmConfig], HsmBackend]
+    airgap: Callable[[], AirGapVerdict]
+    clock: Callable[[], datetime]
+    delivery: ComponentDelivery | None
+    resolve: Callable[[str, str | None, str | None], HsmConfig]
+    rehearsal_token: Callable[[HsmConfig], bool]
+    workstation: str
+
+
+class Context:
+    """One run of one ceremony: the file, the people, the journal, the token, the secrets."""
+
+    def __init__(
+        self,
+        *,
+        ceremony: CeremonyFile,
+        base: Path,
+        rehearsal: bool,
+        services: Services,
+        store: JournalStore,
+        run: int,
+        output: Path,
+        registry: RegistryFile | None,
+        targets: dict[str, list[LoadedTarget]],
+        hsm_config: HsmConfig,
+        stages: Sequence[tuple[str, str]],
+    ) -> None:
+        self.cf = ceremony
+        self.base = base
+        self.rehearsal = rehearsal
+        self.services = services
+        self.store = store
+        self.run = run
+        self.output = output
+        self.registry = registry
+        self.targets = targets
+        self.hsm_config = hsm_config
+        self.roster: Roster = ceremony.roster
+        self.stages = list(stages)
+        self._stage_index = {sid: i for i, (sid, _) in enumerate(self.stages)}
+        self.stage_no = 0
+        self.stage_title = self.stages[0][1] if self.stages else ""
+        self.passphrases: dict[str, PassphraseRecord] = {}
+        self.failures: dict[str, int] = {}
+        self.notices: list[str] = []
+        self.exit = ExitStack()
+        self.secrets: list[Secret] = []
+        self.session: HsmSession | None = None
+        self.bundle_name = "bundle" if run == 1 else f"bundle-run-{run}"
+        self.bundle_created = False
+        self.outputs: list[str] = []
+        self.new_records: list[RegistryRecord] = []
+        self.airgap_override_pending: AirGapVerdict | None = None
+        self.counts: dict[str, int] = {}
+
+    # ---- plumbing -------------------------------------------------------------------------
+
+    @property
+    def ceremony_id(self) -> str:
+        return self.cf.ceremony.id
+
+    def now(self) -> datetime:
+        return self.services.clock()
+
+    def stage(self, stage_id: str) -> None:
+        index = self._stage_index.get(stage_id)
+        if index is not None:
+            self.stage_no = index
+            self.stage_title = self.stages[index][1]
+
+    def notice(self, text: str) -> None:
+        self.notices.append(text)
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.counts[what] = self.counts.get(what, 0) + n
+
+    def journal(self, event: events.Event, actors: Sequence[str] = ()) -> None:
+        self.store.append(event.name, list(dict.fromkeys(actors)), event.data)
+
+    def keep(self, secret: Secret) -> Secret:
+        """Register ``secret`` to be wiped when the run ends, whatever happens."""
+        self.secrets.append(secret)
+        return secret
+
+    def wipe(self) -> None:
+        for secret in self.secrets:
+            secret.close()
+        self.secrets.clear()
+
+    def request(
+        self,
+        step: str,
+        who: Who,
+        kind: RequestKind,
+        prompt: str,
+        **extra: object,
+    ) -> Request:
+        return Request(
+            step=step,
+            stage=self.stage_no + 1,
+            stages=len(self.stages),
+            title=self.stage_title,
+            who=who,
+            kind=kind,
+            prompt=prompt,
+            **extra,  # type: ignore[arg-type]
+        )
+
+    def person(self, person_id: str) -> Who:
+        p = self.roster.get(person_id)
+        return Who(p.id, p.role, (p.id,), f"{p.describe()}, {p.role.title}")
+
+    def anyone(self, candidates: Sequence[str], text: str) -> Who:
+        return Who(None, None, tuple(candidates), text)
+
+    def officers(self, exclude: Sequence[str] = ()) -> Who:
+        ids = [p.id for p in self.roster.with_role(Role.SECURITY_OFFICER) if p.id not in exclude]
+        return self.anyone(ids, "one security officer: " + self.roster.who(ids))
+
+    def _answerer(self, request: Request, answer: Answer) -> str:
+        who = request.who
+        if who.participant is not None:
+            if answer.by not in (None, who.participant):
+                raise AnswerRefused(
+                    f"this step is for {who.text}, not {self.roster.who([answer.by or ''])}",
+                    hint=f"{who.text} answers it",
+                )
+            return who.participant
+        if answer.by is None:
+            raise AnswerRefused(
+                "say who answers", hint="choose yourself from: " + self.roster.who(who.candidates)
+            )
+        if answer.by not in self.roster:
+            raise AnswerRefused(
+                f"{answer.by[:64]!r} is not a participant of this ceremony",
+                hint="choose yourself from: " + self.roster.who(who.candidates),
+            )
+        if request.kind is not RequestKind.APPROVAL and answer.by not in who.candidates:
+            raise AnswerRefused(
+                f"{self.roster.who([answer.by])} may not answer this step",
+                hint="it is for " + self.roster.who(who.candidates),
+            )
+        return answer.by
+
+    def ask(
+        self,
+        request: Request,
+        accept: Callable[[str, str], T],
+        refused: AnswerRefused | None = None,
+    ) -> Flow[T]:
+        """Ask ``request`` until ``accept(value, by)`` takes the answer (AnswerRefused: again)."""
+        answer = yield (request if refused is None else Refusal(request, refused))
+        while True:
+            try:
+                by = self._answerer(request, answer)
+                return accept(answer.value, by)
+            except AnswerRefused as ex:
+                answer = yield Refusal(request, ex)
+
+    def confirm(self, step: str, who: Who, prompt: str, lines: Sequence[str] = ()) -> Flow[str]:
+        def accept(value: str, by: str) -> str:
+            if value.strip().lower() != YES:
+                raise AnswerRefused(
+                    "not confirmed", hint="type yes once it is done, or stop the ceremony"
+                )
+            return by
+
+        request = self.request(step, who, RequestKind.CONFIRMATION, prompt, lines=tuple(lines))
+        return (yield from self.ask(request, accept))
+
+    # ---- approvals ------------------------------------------------------------------------
+
+    def check_passphrase(self, person_id: str, value: str) -> None:
+        record = self.passphrases.get(person_id)
+        who = self.roster.get(person_id).describe()
+        if record is None:
+            raise AnswerRefused(
+                f"{who} has no approval passphrase", hint="only people at roll call approve"
+            )
+        try:
+            verify_passphrase(record, value, who)
+        except RuleBreach as ex:
+            failures = self.failures.get(person_id, 0) + 1
+            self.failures[person_id] = failures
+            if failures >= MAX_PASSPHRASE_FAILURES:
+                raise RuleViolation(
+                    f"{failures} wrong approval passphrases for {who}: the ceremony stops",
+                    hint="nobody may guess another's passphrase; start the ceremony again",
+                ) from None
+            raise AnswerRefused.of(ex) from None
+
+    def approve(
+        self,
+        operation: Operation,
+        key: str,
+        *,
+        index: int | None = None,
+        target: str | None = None,
+        involved: frozenset[str] = frozenset(),
+        custodian: str | None = None,
+        lines: Sequence[str] = (),
+        journal: bool = True,
+    ) -> Flow[list[str]]:
+        """Two approvals by distinct eligible people, each with their own passphrase."""
+        subject = events.subject(key, index, target)
+        approvers: list[str] = []
+        step = f"approve/{operation.value}/{key}"
+        step += f"/{index}" if index is not None else ""
+        step += f"/{target}" if target is not None else ""
+        for n in (1, 2):
+            candidates = eligible_approvers(operation, self.roster, approvers, involved)
+
+            def accept(value: str, by: str) -> str:
+                try:
+                    require_may_approve(
+                        operation, by, self.roster, approvers, involved, f"{subject}"
+                    )
+                except RuleBreach as ex:
+                    raise AnswerRefused.of(ex) from None
+                self.check_passphrase(by, value)
+                return by
+
+            request = self.request(
+                f"{step}/{n}",
+                self.anyone(candidates, "an approver: " + self.roster.who(candidates)),
+                RequestKind.APPROVAL,
+                f"Approval {n} of 2 to {operation.description} ({subject}): the approver "
+                "chooses themselves and types their approval passphrase.",
+                operation=operation,
+                lines=tuple(lines),
+            )
+            approvers.append((yield from self.ask(request, accept)))
+        require_dual_control(operation, approvers, self.roster, involved, subject)
+        if journal:
+            self.journal(
+                events.approval(
+                    operation=operation,
+                    key=key,
+                    index=index,
+                    target=target,
+                    approvers=approvers,
+                    custodian=custodian,
+                ),
+                approvers,
+            )
+        return approvers
+
+    # ---- air gap, roll call, clock --------------------------------------------------------
+
+    def airgap(self) -> Flow[None]:
+        self.stage("airgap")
+        choices = ("recheck", "override", "stop")
+
+        def accept(value: str, by: str) -> tuple[str, str]:
+            choice = value.strip().lower()
+            if choice not in choices:
+                raise AnswerRefused(
+                    f"{value[:20]!r} is not one of " + ", ".join(choices),
+                    hint="recheck after unplugging the network, override (two security "
+                    "officers approve after roll call) or stop",
+                )
+            return choice, by
+
+        while True:
+            verdict = self.services.airgap()
+            self.notices += verdict.lines()
+            if verdict.isolated or self.rehearsal:
+                if not verdict.isolated:
+                    self.notice("This is a rehearsal: it goes on and the journal records it.")
+                self.journal(self._airgap_event(verdict))
+                return
+
+            request = self.request(
+                "airgap/choice",
+                self.officers(),
+                RequestKind.CHOICE,
+                "This machine is not air-gapped. Unplug every network cable, block every radio "
+                "(rfkill block all) and recheck; or two security officers override after roll "
+                "call; or stop.",
+                lines=tuple(verdict.lines()),
+                choices=choices,
+            )
+            choice, by = yield from self.ask(request, accept)
+            if choice == "stop":
+                self.journal(self._airgap_event(verdict), [by])
+                raise Stopped("stopped: the machine is not air-gapped", by)
+            if choice == "override":
+                self.airgap_override_pending = verdict
+                return
+
+    def _airgap_event(
+        self, verdict: AirGapVerdict, override_by: Sequence[str] | None = None
+    ) -> events.Event:
+        return events.airgap_checked(
+            isolated=verdict.isolated,
+            findings=[f.describe() for f in verdict.findings],
+            interfaces=verdict.interfaces,
+            override_by=override_by,
+        )
+
+    def airgap_override(self) -> Flow[None]:
+        """After roll call: check again, and two security officers override if still networked."""
+        if self.airgap_override_pending is None:
+            return
+        self.stage("airgap")
+        verdict = self.services.airgap()
+        if verdict.isolated:
+            self.notices += verdict.lines()
+            self.journal(self._airgap_event(verdict))
+            return
+        officers = yield from self.approve(
+            Operation.AIRGAP_OVERRIDE,
+            self.ceremony_id,
+            lines=verdict.lines(),
+            journal=False,
+        )
+        require_air_gap(verdict, rehearsal=False, overriders=officers, roster=self.roster)
+        self.journal(self._airgap_event(verdict, officers), officers)
+        self.notice("Air-gap override approved by " + self.roster.who(officers) + ".")
+
+    def roll_call(self) -> Flow[None]:
+        for person in self.cf.participants:
+            yield from self._roll_call_one(person)
+
+    def _roll_call_one(self, person: Participant) -> Flow[None]:
+        self.stage(f"roll-call/{person.id}")
+        who = self.person(person.id)
+        yield from self.confirm(
+            f"roll-call/{person.id}/present",
+            who,
+            f"{person.name}: show {person.id_reference} to the security officer, then type yes "
+            f"to confirm you are {person.name} ({person.id}) and take part as "
+            f"{person.role.title}.",
+        )
+        first = self.request(
+            f"roll-call/{person.id}/passphrase",
+            who,
+            RequestKind.SECRET,
+            f"{person.name}: choose your approval passphrase for this ceremony (at least 8 "
+            "characters; only you type it; the others look away).",
+        )
+        again = self.request(
+            f"roll-call/{person.id}/passphrase-again",
+            who,
+            RequestKind.SECRET,
+            f"{person.name}: type your approval passphrase again.",
+        )
+
+        def choose(value: str, by: str) -> PassphraseRecord:
+            try:
+                return hash_passphrase(value)
+            except RuleViolation as ex:
+                raise AnswerRefused.of(ex) from None
+
+        refused: AnswerRefused | None = None
+        while True:
+            record = yield from self.ask(first, choose, refused)
+
+            def repeat(value: str, by: str, record: PassphraseRecord = record) -> bool:
+                try:
+                    verify_passphrase(record, value)
+                except RuleBreach:
+                    return False
+                return True
+
+            if (yield from self.ask(again, repeat)):
+                break
+            refused = AnswerRefused(
+                "the two passphrases differ", hint="choose the passphrase again and type it twice"
+            )
+        self.passphrases[person.id] = record
+        self.journal(events.participant_present(person, record), [person.id])
+
+    def clock(self) -> Flow[None]:
+        self.stage("clock")
+        system = self.now()
+        shown = system.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+        def accept(value: str, by: str) -> tuple[str, str]:
+            text = value.strip()
+            if text.lower() == "same":
+                return shown, by
+            try:
+                moment = datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+            except ValueError:
+                raise AnswerRefused(
+                    "not a time in the form YYYY-MM-DD HH:MM",
+                    hint="type the UTC time an independent clock shows, or 'same'",
+                ) from None
+            return moment.strftime("%Y-%m-%d %H:%M"), by
+
+        request = self.request(
+            "clock",
+            self.officers(),
+            RequestKind.PUBLIC,
+            f"The workstation clock reads {shown} UTC. Read an independent clock and type the "
+            "UTC time it shows (YYYY-MM-DD HH:MM), or 'same' if it agrees to the minute.",
+        )
+        attested, by = yield from self.ask(request, accept)
+        self.journal(
+            events.time_attested(system_time=system, attested_time=attested, attested_by=[by]),
+            [by],
+        )
+
+    # ---- cloud import keys ----------------------------------------------------------------
+
+    def confirm_import_keys(self) -> Flow[None]:
+        for key in self.cf.keys:
+            for loaded in self.targets.get(key.label, []):
+                yield from self._confirm_import_key(key, loaded)
+
+    def _confirm_import_key(self, key: KeySpec, loaded: LoadedTarget) -> Flow[None]:
+        spec, target = loaded.spec, loaded.target
+        self.stage(f"import-key/{key.label}/{spec.label}")
+        import_key = target.import_key
+        fingerprint = import_key.fingerprint
+        pinned = spec.pinned
+        if pinned is not None and pinned.digest != fingerprint.digest:
+            raise RuleViolation(
+                f"the import key of target {spec.label!r} ({spec.provider.value}) is not the one "
+                "the ceremony file pins: the ceremony stops",
+                hint="download the wrapping key again, compare it with the cloud console, and "
+                "check the ceremony file; never edit the pin to make it pass",
+            )
+        lines = [
+            f"Target {spec.label}: {spec.provider.value}, {target.method.value}, "
+            f"RSA-{import_key.key_bits}",
+            f"Reference: {import_key.reference or '(none)'}",
+            f"Fingerprint (SHA-256 of the key): {fingerprint.groups()}",
+            *(f"  {line}" for line in fingerprint.word_lines()),
+            "Pinned in the ceremony file: "
+            + ("yes, and it matches" if pinned is not None else "no (rehearsal)"),
+        ]
+        if import_key.valid_to is not None:
+            lines.append(f"Valid until {format_time(import_key.valid_to)}")
+        officers = yield from self.approve(
+            Operation.CONFIRM_IMPORT_KEY,
+            key.label,
+            target=spec.label,
+            lines=lines,
+            journal=False,
+        )
+        self.journal(
+            events.import_key_confirmed(
+                key=key.label,
+                target=spec.label,
+                provider=spec.provider.name.lower(),
+                method=target.method.value,
+                fingerprint=fingerprint,
+                confirmed_by=officers,
+                pinned=pinned is not None,
+                valid_to=import_key.valid_to,
+            ),
+            officers,
+        )
+
+    # ---- the HSM --------------------------------------------------------------------------
+
+    def trust_request(self) -> TrustRequest:
+        import_keys: list[bytes] = []
+        composite = 0
+        exports = 0
+        kind = self.cf.ceremony.type.value
+        for key in self.cf.keys:
+            for loaded in self.targets.get(key.label, []):
+                if loaded.spec.wrap is WrapPlace.HSM:
+                    import_keys.append(loaded.target.import_key.spki_der)
+                    composite += 1 if loaded.target.method.composite else 0
+            software = any(t.wrap is WrapPlace.SOFTWARE for t in key.targets)
+            exported = kind == "split-backup" and key.source.value in ("hsm", "hsm-key")
+            if exported or (kind == "generate-export" and software):
+                exports += 1
+        return TrustRequest(tuple(dict.fromkeys(import_keys)), composite, exports)
+
+    def require_capabilities(self, preflight: Preflight) -> None:
+        kind = self.cf.ceremony.type.value
+        needs: list[tuple[Capability, str]] = []
+        for key in self.cf.keys:
+            what = f"key {key.label!r}"
+            if key.source.value == "hsm":
+                family = {
+                    KeyType.AES: Capability.GENERATE_AES,
+                    KeyType.HMAC: Capability.GENERATE_HMAC,
+                    KeyType.EC: Capability.GENERATE_EC,
+                    KeyType.RSA: Capability.GENERATE_RSA,
+                }[key.type]
+                needs.append((family, f"generating {what}"))
+            if key.type is KeyType.AES:
+                needs.append((Capability.KCV_AES_CMAC, f"check values of {what}"))
+            if key.type is KeyType.HMAC:
+                needs.append((Capability.KCV_HMAC, f"check values of {what}"))
+            if kind in ("split-backup", "re-split") or any(
+                t.wrap is WrapPlace.SOFTWARE for t in key.targets
+            ):
+                needs.append((Capability.RANDOM, f"randomness for {what}"))
+            if kind == "split-backup" and key.source.value in ("hsm", "hsm-key"):
+                needs.append((Capability.AES_KWP, f"exporting {what} to split it"))
+            for loaded in self.targets.get(key.label, []):
+                if loaded.spec.wrap is not WrapPlace.HSM:
+                    continue
+                method = loaded.target.method
+                hash_cap = (
+                    Capability.OAEP_SHA1
+                    if method.oaep_hash.value.upper().replace("-", "") == "SHA1"
+                    else Capability.OAEP_SHA256
+                )
+                purpose = f"target {loaded.spec.label} ({method.value})"
+                needs.append((hash_cap, purpose))
+                if method.composite:
+                    needs.append((Capability.AES_KWP, purpose))
+        for capability, purpose in needs:
+            preflight.require(
+                capability,
+                purpose,
+                alternatives="choose a method this token can do, wrap = 'software' under dual "
+                "control, or another token; the tool never falls back on its own",
+            )
+
+    def hsm_login(self) -> Flow[None]:
+        self.stage("hsm")
+        backend = self.services.backend(self.hsm_config)
+        preflight = backend.preflight()
+        self.require_capabilities(preflight)
+        trust = self.trust_request()
+        refused: AnswerRefused | None = None
+        while True:
+            info = backend.describe()
+            pins = _Pins()
+            typed: list[str] = []
+            try:
+                roles = ([PinRole.SO] if not trust.empty else []) + [PinRole.USER]
+                for role in roles:
+                    state = info.so_pin if role is PinRole.SO else info.user_pin
+                    if state is PinState.FINAL_TRY:
+                        yield from self.confirm(
+                            f"hsm/{role.name.lower()}-pin/last-try",
+                            self.officers(),
+                            f"The token reports ONE {role.value} PIN try left: a wrong PIN now "
+                            "locks it. Type yes to use the last try.",
+                        )
+                        pins.last_try[role] = True
+                    pin, by = yield from self._collect_pin(role, info.label, refused)
+                    refused = None
+                    pins.pins[role] = pin
+                    typed += by
+                try:
+                    session = backend.open(pins, trust=trust)
+                except PinIncorrectError as ex:
+                    refused = AnswerRefused.of(ex)
+                    continue
+            finally:
+                pins.wipe()
+            break
+        self.session = session
+        self.exit.callback(session.close)
+        token = session.token
+        officers = list(dict.fromkeys(typed))
+        self.journal(
+            events.hsm_opened(
+                module=token.module_path,
+                token_label=token.label,
+                serial=token.serial,
+                model=token.model,
+                manufacturer=token.manufacturer,
+                firmware=token.firmware_version,
+                library=f"{token.library_description} {token.library_version}",
+                preflight=preflight.lines(),
+                login=self.cf.hsm.login.value,
+                officers=officers,
+            ),
+            officers,
+        )
+        self.notice(f"Logged in to {token.describe()}.")
+        source, _ = session.random_source()
+        del source
+        self.journal(
+            events.random_source(f"PKCS#11 C_GenerateRandom on {token.model}", token.serial)
+        )
+
+    def _collect_pin(
+        self, role: PinRole, token_label: str, refused: AnswerRefused | None
+    ) -> Flow[tuple[Secret, list[str]]]:
+        name = "user" if role is PinRole.USER else "so"
+
+        def accept(value: str, by: str) -> tuple[Secret, str]:
+            if not value:
+                raise AnswerRefused(
+                    "no PIN was typed", hint="an empty PIN is never sent to the token"
+                )
+            return Secret(value.encode("utf-8"), f"{role.value} PIN"), by
+
+        if self.cf.hsm.login is HsmLogin.PIN:
+            request = self.request(
+                f"hsm/{name}-pin",
+                self.officers(),
+                RequestKind.SECRET,
+                f"Security officer: type the {role.value} PIN of token {token_label!r} (the "
+                "others look away).",
+            )
+            pin, by = yield from self.ask(request, accept, refused)
+            return pin, [by]
+        halves: list[Secret] = []
+        officers: list[str] = []
+        try:
+            for half in (1, 2):
+                request = self.request(
+                    f"hsm/{name}-pin/half-{half}",
+                    self.officers(exclude=officers),
+                    RequestKind.SECRET,
+                    f"Security officer: type half {half} of 2 of the {role.value} PIN of token "
+                    f"{token_label!r} (the other officer looks away).",
+                )
+                part, by = yield from self.ask(request, accept, refused if half == 1 else None)
+                halves.append(part)
+                officers.append(by)
+            joined = Secret(bytes(sum(len(h) for h in halves)), f"{role.value} PIN")
+            buffer = joined.reveal()
+            offset = 0
+            for part in halves:
+                buffer[offset : offset + len(part)] = part.reveal()
+                offset += len(part)
+            return joined, officers
+        finally:
+            for part in halves:
+                part.close()
+
+    @property
+    def hsm(self) -> HsmSession:
+        if self.session is None:
+            raise HsmError("the HSM is not open", hint="this is a bug in the ceremony flow")
+        return self.session
+
+    def token_random(self) -> ExitStack:
+        """A block in which ``ceremony.core.rng`` draws from the token (every component draw)."""
+        stack = ExitStack()
+        source, name = self.hsm.random_source()
+        stack.enter_context(rng.installed(source, name))
+        return stack
+
+    # ---- outputs --------------------------------------------------------------------------
+
+    def write_files(self, files: Sequence[BundleFile]) -> list[tuple[str, FileDigest]]:
+        """Write bundle files under this run's bundle folder; never over anything."""
+        write_bundle(self.output / self.bundle_name, files, create_root=not self.bundle_created)
+        self.bundle_created = True
+        written = []
+        for f in files:
+            name = f"{self.bundle_name}/{f.name}"
+            self.outputs.append(name)
+            written.append((name, FileDigest.of(f.data)))
+        return written
+
+    def finish(self) -> None:
+        self.stage("finish")
+        if self.rehearsal and self.bundle_created:
+            marker = BundleFile("REHEARSAL.txt", REHEARSAL_NOTE)
+            ((name, digest),) = self.write_files([marker])
+            self.journal(events.output_written(name=name, sha256=digest, kind="rehearsal-marker"))
+        if self.registry is not None and self.new_records:
+            new = self.registry.registry.appended(self.new_records)
+            tag = f"{self.ceremony_id}-run{self.run}"
+            written = write_registry(self.registry, new, tag)
+            self.journal(
+                events.registry_updated(
+                    name=self.cf.ceremony.registry or self.registry.path.name,
+                    sha256=written.sha256,
+                    records=written.records,
+                    previous_sha256=written.previous_sha256,
+                )
+            )
+            self.notice(
+                f"Custodian registry {self.registry.path} updated ({written.records} records)."
+            )
+        parts = [f"{self.cf.ceremony.type.value} of {len(self.cf.keys)} key(s)"]
+        parts += [f"{n} {what}" for what, n in self.counts.items()]
+        parts.append(f"{len(self.outputs)} output file(s)")
+        self.journal(events.finished(outputs=len(self.outputs), summary=", ".join(parts)))
+
+    # ---- keys and attributes --------------------------------------------------------------
+
+    def holders(self, key: KeySpec) -> frozenset[str]:
+        people = set(key.split.holders())
+        if key.new_split is not None:
+            people |= key.new_split.holders()
+        return frozenset(people)
+
+    def require_split_knowledge(self, key: KeySpec, split: SplitSpec, split_set: str) -> None:
+        """The split-knowledge rules again, at the step (file and registry as read at start)."""
+        from ceremony.core.registry import Registry, check_assignments
+
+        old = key.split if split is key.new_split else None
+        also = {p: {old.made_in or self.ceremony_id} for p in old.holders()} if old else {}
+        check_assignments(
+            self.registry.registry if self.registry is not None else Registry(),
+            key.label,
+            split_set,
+            split.scheme or Scheme.XOR,
+            split.k,
+            split.assignments,
+            self.roster,
+            count=split.count,
+            custodian_roles=(Role.KEY_CUSTODIAN, Role.BACKUP_CUSTODIAN)
+            if split.made_in
+            else (Role.KEY_CUSTODIAN,),
+            also_held=also,
+        )
+
+    def record_set(
+        self,
+        key: KeySpec,
+        split: SplitSpec,
+        split_set: str,
+        event: RecordEvent,
+        components: Sequence[ComponentSpec] | None = None,
+    ) -> None:
+        listed = split.components if components is None else components
+        self.new_records += issue_records(
+            ceremony_id=self.ceremony_id,
+            key=key.label,
+            split_set=split_set,
+            scheme=split.scheme or Scheme.XOR,
+            threshold=split.k,
+            assignments=[c.assignment for c in listed],
+            roster=self.roster,
+            event=event,
+            now=self.now(),
+            count=split.count,
+        )
+
+    # ---- components: show -----------------------------------------------------------------
+
+    def show_component(
+        self, key: KeySpec, split: SplitSpec, split_set: str, component: Component
+    ) -> Flow[None]:
+        spec = next(c for c in split.components if c.index == component.index)
+        self.stage(f"component/{key.label}/{component.index}")
+        custodian = self.roster.get(spec.custodian)
+        self.require_split_knowledge(key, split, split_set)
+        require_may_see_component(spec.custodian, key.label, spec.assignment, self.roster)
+        yield from self.approve(
+            Operation.SHOW_COMPONENT,
+            key.label,
+            index=component.index,
+            involved=frozenset(spec.holders),
+            custodian=spec.custodian,
+        )
+        backup = f" and their backup {self.roster.who([spec.backup])}" if spec.backup else ""
+        instruction = (
+            f"Everyone except {custodian.describe()}{backup} turns away from the screen and "
+            "steps back. Nobody photographs or copies the screen."
+        )
+        yield from self.confirm(
+            f"component/{key.label}/{component.index}/privacy",
+            self.person(spec.custodian),
+            f"{instruction} {custodian.name}: type yes when nobody else can see the screen.",
+        )
+        check = encoding.component_kcv(component)
+        scheme = (
+            f"XOR {component.count} OF {component.count}"
+            if component.scheme is Scheme.XOR
+            else f"SHAMIR {component.threshold} OF {component.count}"
+        )
+        sheet = ComponentSheet(
+            key=key.label,
+            split_set=split_set,
+            index=component.index,
+            count=component.count,
+            scheme=scheme,
+            custodian=spec.custodian,
+            backup=spec.backup,
+            kcv=check,
+            instruction=instruction,
+            lines=tuple(encoding.format_lines(component)),
+            envelope=spec.envelope,
+            rehearsal=self.rehearsal,
+        )
+        delivery = self.services.delivery
+        if delivery is None:
+            raise CeremonyError(
+                "this front end cannot show a component", hint="use the runner or the TUI"
+            )
+
+        def typed_back(value: str, by: str) -> bool:
+            text = value.strip().upper().replace(" ", "")
+            text = text.removeprefix("KCV:").removeprefix(check.method.label.upper())
+            if text != check.hex:
+                raise AnswerRefused(
+                    "that is not this component's KCV",
+                    hint=f"read the {check.method.label} value on the screen and type its "
+                    f"{len(check.hex)} hex digits",
+                )
+            return True
+
+        delivery.show(sheet)
+        try:
+            yield from self.ask(
+                self.request(
+                    f"component/{key.label}/{component.index}/kcv",
+                    self.person(spec.custodian),
+                    RequestKind.PUBLIC,
+                    f"{custodian.name}: copy your component onto your form, check it, then type "
+                    "back its KCV (the hex digits after the method).",
+                    display=sheet,
+                ),
+                typed_back,
+            )
+        finally:
+            delivery.hide(sheet)
+        actors = [spec.custodian, *([spec.backup] if spec.backup else [])]
+        self.journal(
+            events.component_issued(
+                key=key.label,
+                split_set=split_set,
+                scheme=component.scheme,
+                index=component.index,
+                count=component.count,
+                threshold=component.threshold,
+                custodian=spec.custodian,
+                backup=spec.backup,
+                kcv=check,
+                envelope=spec.envelope,
+                confirmed=True,
+            ),
+            actors,
+        )
+        self.count("component(s) issued")
+        if spec.envelope:
+            envelope = spec.envelope
+
+            def serial(value: str, by: str) -> str:
+                if value.strip() != envelope:
+                    raise AnswerRefused(
+                        "that is not the envelope serial the ceremony file lists",
+                        hint=f"use envelope {envelope}, or stop and correct the file",
+                    )
+                return by
+
+            yield from self.ask(
+                self.request(
+                    f"component/{key.label}/{component.index}/envelope",
+                    self.person(spec.custodian),
+                    RequestKind.PUBLIC,
+                    f"{custodian.name}: seal your form in envelope {envelope} in front of the "
+                    "witnesses and type the serial printed on it.",
+                ),
+                serial,
+            )
+            self.journal(
+                events.envelope_sealed(
+                    key=key.label,
+                    index=component.index,
+                    custodian=spec.custodian,
+                    envelope=envelope,
+                ),
+                actors,
+            )
+
+    # ---- components: enter ----------------------------------------------------------------
+
+    def enter_component(
+        self, key: KeySpec, split: SplitSpec, spec: ComponentSpec
+    ) -> Flow[Component]:
+        assert key.algorithm is not None and key.length is not None and split.made_in is not None
+        self.stage(f"entry/{key.label}/{spec.index}")
+        custodian = self.roster.get(spec.custodian)
+        self.require_split_knowledge(key, split, split.made_in)
+        if spec.envelope:
+            checkers = [p.id for p in self.roster.with_role(Role.SECURITY_OFFICER, Role.WITNESS)]
+            choices = ("intact", "damaged")
+
+            def look(value: str, by: str) -> tuple[bool, str]:
+                choice = value.strip().lower()
+                if choice not in choices:
+                    raise AnswerRefused("answer intact or damaged", hint="look at the seal")
+                return choice == "intact", by
+
+            intact, by = yield from self.ask(
+                self.request(
+                    f"entry/{key.label}/{spec.index}/envelope",
+                    self.anyone(checkers, "a security officer or witness"),
+                    RequestKind.CHOICE,
+                    f"Envelope {spec.envelope} of component {spec.index} ({custodian.describe()}): "
+                    "check the serial and the seal before it is opened. Is it intact?",
+                    choices=choices,
+                ),
+                look,
+            )
+            self.journal(
+                events.envelope_checked(
+                    key=key.label,
+                    index=spec.index,
+                    custodian=spec.custodian,
+                    envelope=spec.envelope,
+                    intact=intact,
+                    checked_by=by,
+                ),
+                [by, spec.custodian],
+            )
+            if not intact:
+                raise RuleViolation(
+                    f"envelope {spec.envelope} of component {spec.index} of key {key.label!r} is "
+                    "damaged: the component must be treated as compromised",
+                    hint="stop; re-split the key from the other components in a new ceremony",
+                )
+        yield from self.approve(
+            Operation.ENTER_COMPONENT,
+            key.label,
+            index=spec.index,
+            involved=frozenset(spec.holders),
+            custodian=spec.custodian,
+        )
+        yield from self.confirm(
+            f"entry/{key.label}/{spec.index}/privacy",
+            self.person(spec.custodian),
+            f"Everyone except {custodian.describe()} turns away from the keyboard and screen. "
+            f"{custodian.name}: type yes when nobody else can see.",
+        )
+        scheme = split.scheme or Scheme.XOR
+        length = key.length if scheme is Scheme.XOR else share_length(key.length)
+        header = encoding.ComponentHeader(
+            KeyIdentity(split.made_in, key.label, key.algorithm, key.length),
+            scheme,
+            spec.index,
+            split.count,
+            split.k,
+            length,
+        )
+        method = encoding.kcv_method_for(key.algorithm, length)
+        structural = tuple(encoding.header_lines(header))
+        who = self.person(spec.custodian)
+        step = f"entry/{key.label}/{spec.index}"
+        refused: AnswerRefused | None = None
+        while True:
+
+            def read_kcv(value: str, by: str) -> CheckValue:
+                text = value.strip()
+                if text.upper().startswith("KCV:"):
+                    text = text[4:]
+                try:
+                    check = kcv.parse_check_value(text)
+                except CheckValueError as ex:
+                    raise AnswerRefused.of(ex) from None
+                if check.method is not method:
+                    raise AnswerRefused(
+                        f"this component's KCV is made with {method.label}",
+                        hint="copy the KCV line of your form with its method",
+                    )
+                if spec.kcv is not None:
+                    try:
+                        kcv.require_match(spec.kcv, check, f"component {spec.index}")
+                    except CheckValueError as ex:
+                        raise AnswerRefused(
+                            f"the KCV on this form is not the one the ceremony file records for "
+                            f"component {spec.index}",
+                            hint="is this the right form? " + (ex.hint or ""),
+                        ) from None
+                return check
+
+            check = yield from self.ask(
+                self.request(
+                    f"{step}/kcv",
+                    who,
+                    RequestKind.PUBLIC,
+                    f"{custodian.name}: type the KCV line of your form (for example "
+                    f"{method.label} followed by its hex digits).",
+                    lines=structural,
+                    entry=EntryField(key.label, spec.index, None, header.line_count, structural),
+                ),
+                read_kcv,
+                refused,
+            )
+            typed: list[str] = []
+            for n in [*range(1, header.line_count + 1), 0]:
+                name = "SUM" if n == 0 else f"{n:02d}"
+
+                def read_line(value: str, by: str, n: int = n, name: str = name) -> str:
+                    try:
+                        if n == 0:
+                            encoding.check_sum_line(header, value)
+                        else:
+                            encoding.check_line(header, n, value)
+                    except ComponentFormatError as ex:
+                        raise AnswerRefused.of(ex) from None
+                    body = value.strip()
+                    prefix, colon, rest = body.partition(":")
+                    if colon and prefix.strip().upper() == name:
+                        body = rest.strip()
+                    return f"{name}: {body}"
+
+                typed.append(
+                    (
+                        yield from self.ask(
+                            self.request(
+                                f"{step}/{'sum' if n == 0 else f'line-{n:02d}'}",
+                                who,
+                                RequestKind.SECRET,
+                                f"{custodian.name}: type line {name} of your component.",
+                                entry=EntryField(
+                                    key.label, spec.index, n, header.line_count, structural
+                                ),
+                            ),
+                            read_line,
+                        )
+                    )
+                )
+            text = "\n".join([*encoding.header_lines(header, check), *typed])
+            try:
+                component = encoding.from_text(text)
+            except (ComponentFormatError, CheckValueError) as ex:
+                refused = AnswerRefused(
+                    f"component {spec.index} does not check: {ex.message}",
+                    hint="type the component again from its KCV line",
+                )
+                continue
+            finally:
+                typed.clear()
+            self.keep(component.value)
+            break
+        self.journal(
+            events.component_entered(
+                key=key.label,
+                split_set=split.made_in,
+                index=spec.index,
+                custodian=spec.custodian,
+                kcv=check,
+            ),
+            [spec.custodian],
+        )
+        self.count("component(s) entered")
+        return component
+
+    # ---- wraps ----------------------------------------------------------------------------
+
+    def wrap_target(
+        self,
+        key: KeySpec,
+        loaded: LoadedTarget,
+        material: Secret | None,
+        key_kcv: CheckValue | None,
+    ) -> Flow[None]:
+        spec, target = loaded.spec, loaded.target
+        self.stage(f"wrap/{key.label}/{spec.label}")
+        kind = key.material_kind
+        assert kind is not None
+        kcv_text = str(key_kcv) if key_kcv is not None else None
+        public_sha256: str | None = None
+        if key.type in (KeyType.EC, KeyType.RSA):
+            public_sha256 = hashlib.sha256(self.hsm.public_key(key.label)).hexdigest()
+        if spec.wrap is WrapPlace.HSM:
+            result = self.hsm.wrap_for_public_key(
+                key.label,
+                target.import_key.spki_der,
+                method=WrapConstruction.of(target.method),
+                oaep_hash=target.method.oaep_hash,
+            )
+            token = self.hsm.token.describe()
+            files = providers.assemble_bundle(
+                target,
+                result.blob,
+                kind,
+                key_label=key.label,
+                kcv=kcv_text,
+                now=self.now(),
+                wrapped_by=f"inside the HSM ({token}): {' + '.join(result.mechanisms)}",
+                public_key_sha256=public_sha256,
+            )
+            mechanisms = list(result.mechanisms)
+            where = "hsm"
+        else:
+            if material is None:
+                raise HsmError(
+                    f"key {key.label!r} is not in memory for a software wrap",
+                    hint="this is a bug in the ceremony flow",
+                )
+            yield from self.approve(
+                Operation.SOFTWARE_WRAP,
+                key.label,
+                target=spec.label,
+                involved=self.holders(key),
+            )
+            with self.token_random():
+                files = providers.build_bundle(
+                    [target], material, kind, key_label=key.label, kcv=kcv_text, now=self.now()
+                )
+            mechanisms = ["RSA-OAEP and AES-KWP in software (pyca/cryptography, pycryptodome)"]
+            where = "software"
+        written = self.write_files(files)
+        self.journal(
+            events.wrapped(
+                key=key.label,
+                target=spec.label,
+                provider=spec.provider.name.lower(),
+                method=target.method.value,
+                where=where,
+                mechanisms=mechanisms,
+                files=written,
+            )
+        )
+        self.count("wrap(s)")
+        self.notice(f"Key {key.label} wrapped for {spec.label} ({where}).")
+
+
+def attributes(a: KeyAttributes) -> dict[str, JournalValue]:
+    """A token's key attributes as journal values (lowercase PKCS#11 names without CKA_)."""
+    return {
+        "label": Label(a.label),
+        "id": PublicId(a.id_hex) if a.id_hex else None,
+        "class": Text(a.object_class),
+        "key_type": Text(a.key_type),
+        "token": a.token,
+        "private": a.private,
+        "local": a.local,
+        "sensitive": a.sensitive,
+        "always_sensitive": a.always_sensitive,
+        "extractable": a.extractable,
+        "never_extractable": a.never_extractable,
+        "wrap_with_trusted": a.wrap_with_trusted,
+        "trusted": a.trusted,
+        "modifiable": a.modifiable,
+        "check_value": Text(a.check_value_hex) if a.check_value_hex else None,
+    }
+
+
+def token_key_spec(key: KeySpec) -> TokenKeySpec:
+    """The HSM backend's spec for a ceremony-file key."""
+    try:
+        if key.type is KeyType.AES:
+            return TokenKeySpec[f"AES_{key.bits}"]
+        if key.type is KeyType.RSA:
+            return TokenKeySpec[f"RSA_{key.bits}"]
+        if key.type is KeyType.EC:
+            return {"P-256": TokenKeySpec.EC_P256, "P-384": TokenKeySpec.EC_P384}[key.curve or ""]
+    except KeyError:
+        pass
+    if key.type is KeyType.HMAC and key.algorithm is not None and key.length is not None:
+        return TokenKeySpec.for_secret(key.algorithm, key.length)
+    raise MechanismNotSupportedError(
+        f"the HSM backend does not generate a {key.describe()} key",
+        hint="AES-128/192/256, HMAC of a digest length, EC P-256/P-384, RSA-2048/3072/4096",
+    )
+
+
+def key_kcv_method(key: KeySpec) -> kcv.KcvMethod | None:
+    if key.algorithm is None or key.length is None:
+        return None
+    return kcv.default_method(key.algorithm, key.length)

@@ -1,0 +1,332 @@
+"""The five ceremony types as flows over the shared steps (``context.py``).
+
+Every flow runs: air-gap check, roll call, (air-gap override), clock, import-key confirmations,
+HSM login, the type's own steps key by key, then outputs and the ``finished`` entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ceremony.core import events, kcv, shamir, xor
+from ceremony.core.ceremony_file import (
+    CeremonyFile,
+    CeremonyType,
+    KeySource,
+    KeySpec,
+    SplitSpec,
+    WrapPlace,
+)
+from ceremony.core.component import Component, Scheme
+from ceremony.core.journal import FileDigest
+from ceremony.core.kcv import CheckValue
+from ceremony.core.registry import RecordEvent
+from ceremony.core.rules import Operation
+from ceremony.core.secret import Secret
+from ceremony.engine.context import Context, Flow, attributes, key_kcv_method, token_key_spec
+from ceremony.errors import CheckValueError, RuleViolation
+
+
+def plan(cf: CeremonyFile) -> list[tuple[str, str]]:
+    """The ceremony's stages in order, for "stage i of n"; the flows name the same ids."""
+    stages = [("airgap", "Air-gap check")]
+    stages += [(f"roll-call/{p.id}", f"Roll call: {p.name}") for p in cf.participants]
+    stages.append(("clock", "Clock"))
+    for key in cf.keys:
+        for t in key.targets:
+            stages.append((f"import-key/{key.label}/{t.label}", f"Import key of {t.label}"))
+    stages.append(("hsm", "HSM login"))
+    kind = cf.ceremony.type
+    for key in cf.keys:
+        label = key.label
+        if kind in (CeremonyType.GENERATE_EXPORT, CeremonyType.SPLIT_BACKUP):
+            stages.append((f"key/{label}", f"Key {label}"))
+        if kind in (CeremonyType.RECONSTITUTE, CeremonyType.RE_SPLIT):
+            for c in key.split.components:
+                stages.append(
+                    (f"entry/{label}/{c.index}", f"Key {label}: component {c.index} entered")
+                )
+            stages.append((f"assemble/{label}", f"Key {label}: assembled"))
+        new = key.new_split if kind is CeremonyType.RE_SPLIT else key.split
+        if kind in (CeremonyType.SPLIT_BACKUP, CeremonyType.RE_SPLIT) and new is not None:
+            for c in new.components:
+                stages.append(
+                    (f"component/{label}/{c.index}", f"Key {label}: component {c.index} issued")
+                )
+        if key.store_in_hsm:
+            stages.append((f"store/{label}", f"Key {label}: stored in the HSM"))
+        for t in key.targets:
+            stages.append((f"wrap/{label}/{t.label}", f"Key {label}: wrapped for {t.label}"))
+        if kind is CeremonyType.DESTROY:
+            stages.append((f"destroy/{label}", f"Key {label}: destroyed"))
+    stages.append(("finish", "Outputs and journal"))
+    return stages
+
+
+def ceremony(ctx: Context) -> Flow[None]:
+    """The whole ceremony, start to ``finished``."""
+    yield from ctx.airgap()
+    yield from ctx.roll_call()
+    yield from ctx.airgap_override()
+    yield from ctx.clock()
+    yield from ctx.confirm_import_keys()
+    yield from ctx.hsm_login()
+    kind = ctx.cf.ceremony.type
+    for key in ctx.cf.keys:
+        if kind is CeremonyType.GENERATE_EXPORT:
+            yield from generate_export(ctx, key)
+        elif kind is CeremonyType.SPLIT_BACKUP:
+            yield from split_backup(ctx, key)
+        elif kind is CeremonyType.RECONSTITUTE:
+            yield from reconstitute(ctx, key)
+        elif kind is CeremonyType.RE_SPLIT:
+            yield from re_split(ctx, key)
+        else:
+            yield from destroy(ctx, key)
+    ctx.finish()
+
+
+# ---- generate-export ------------------------------------------------------------------------
+
+
+def generate_export(ctx: Context, key: KeySpec) -> Flow[None]:
+    ctx.stage(f"key/{key.label}")
+    extractable = bool(key.targets)
+    key_kcv = _generate_in_hsm(ctx, key, extractable)
+    material: Secret | None = None
+    if any(t.wrap is WrapPlace.SOFTWARE for t in key.targets):
+        material = yield from _export(ctx, key, key_kcv)
+    try:
+        for loaded in ctx.targets.get(key.label, []):
+            yield from ctx.wrap_target(key, loaded, material, key_kcv)
+    finally:
+        if material is not None:
+            material.close()
+
+
+def _generate_in_hsm(ctx: Context, key: KeySpec, extractable: bool) -> CheckValue | None:
+    record = ctx.hsm.generate_key(key.label, token_key_spec(key), extractable=extractable)
+    kcvs = list(record.check_values.values) if record.check_values is not None else []
+    method = key_kcv_method(key)
+    key_kcv = next((v for v in kcvs if v.method is method), None)
+    public = FileDigest.of(record.public_key_der) if record.public_key_der is not None else None
+    ctx.journal(
+        events.key_generated(
+            key=key.label,
+            type=key.type.value,
+            bits=key.bits,
+            curve=key.curve,
+            where="hsm",
+            attributes=attributes(record.attributes),
+            kcvs=kcvs,
+            public_key_sha256=public,
+        )
+    )
+    shown = f"; KCV {key_kcv}" if key_kcv is not None else ""
+    ctx.notice(f"Key {key.label} ({key.describe()}) generated inside the HSM{shown}.")
+    ctx.count("key(s) generated")
+    return key_kcv
+
+
+def _export(ctx: Context, key: KeySpec, expected: CheckValue | None) -> Flow[Secret]:
+    """A clear export under dual control, checked against the token's KCV."""
+    yield from ctx.approve(Operation.CLEAR_EXPORT, key.label, involved=ctx.holders(key))
+    material = ctx.keep(ctx.hsm.export_clear(key.label))
+    method = key_kcv_method(key)
+    kcvs: list[CheckValue] = []
+    if method is not None:
+        computed = kcv.check_value(material, method)
+        if expected is not None:
+            kcv.require_match(expected, computed, f"key {key.label!r} exported")
+        kcvs.append(computed)
+    ctx.journal(events.key_exported(key=key.label, kcvs=kcvs))
+    ctx.notice(f"Key {key.label} exported in clear to the workstation's memory (dual control).")
+    return material
+
+
+# ---- split-backup ---------------------------------------------------------------------------
+
+
+def split_backup(ctx: Context, key: KeySpec) -> Flow[None]:
+    ctx.stage(f"key/{key.label}")
+    ctx.require_split_knowledge(key, key.split, ctx.ceremony_id)
+    assert key.algorithm is not None and key.length is not None
+    method = kcv.default_method(key.algorithm, key.length)
+    if key.source is KeySource.HSM_RANDOM:
+        yield from ctx.approve(Operation.GENERATE_OUTSIDE_HSM, key.label, involved=ctx.holders(key))
+        with ctx.token_random():
+            material = ctx.keep(Secret.generate(key.length, key.label))
+        key_kcv = kcv.check_value(material, method)
+        ctx.journal(
+            events.key_generated(
+                key=key.label,
+                type=key.type.value,
+                bits=key.bits,
+                where="memory",
+                attributes={},
+                kcvs=[key_kcv],
+            )
+        )
+        ctx.notice(
+            f"Key {key.label} drawn from the HSM's random generator in memory; KCV {key_kcv}."
+        )
+        ctx.count("key(s) generated")
+    elif key.source is KeySource.HSM:
+        generated = _generate_in_hsm(ctx, key, extractable=True)
+        material = yield from _export(ctx, key, generated)
+        key_kcv = kcv.check_value(material, method)
+    else:
+        token = ctx.hsm.check_values(key.label)
+        recorded = token.of(method)
+        if key.kcv is not None:
+            kcv.require_match(key.kcv, recorded, f"key {key.label!r} on the token")
+        material = yield from _export(ctx, key, recorded)
+        key_kcv = kcv.check_value(material, method)
+    components = yield from _split(ctx, key, key.split, material)
+    yield from _store_and_wrap(ctx, key, material, key_kcv)
+    del components
+
+
+def _split(ctx: Context, key: KeySpec, split: SplitSpec, material: Secret) -> Flow[list[Component]]:
+    """Split ``material`` for ``split`` (a new set named by this ceremony) and issue each part."""
+    identity = key.identity(ctx.ceremony_id)
+    with ctx.token_random():
+        if split.scheme is Scheme.XOR:
+            components = xor.split(material, identity, split.count)
+        else:
+            components = shamir.split(material, identity, split.k, split.count)
+    for c in components:
+        ctx.keep(c.value)
+    for component in components:
+        yield from ctx.show_component(key, split, ctx.ceremony_id, component)
+        component.value.close()
+    ctx.record_set(key, split, ctx.ceremony_id, RecordEvent.ISSUED)
+    return components
+
+
+def _store_and_wrap(
+    ctx: Context, key: KeySpec, material: Secret | None, key_kcv: CheckValue | None
+) -> Flow[None]:
+    if key.store_in_hsm:
+        ctx.stage(f"store/{key.label}")
+        assert key.algorithm is not None and material is not None and key_kcv is not None
+        extractable = any(t.wrap is WrapPlace.HSM for t in key.targets)
+        result = ctx.hsm.import_key(
+            key.label, key.algorithm, material, expected=key_kcv, extractable=extractable
+        )
+        kcvs = list(result.key.check_values.values) if result.key.check_values else []
+        ctx.journal(
+            events.key_imported(
+                key=key.label,
+                path=result.path.name.lower().replace("_", "-"),
+                attributes=attributes(result.key.attributes),
+                kcvs=kcvs,
+            )
+        )
+        ctx.notice(f"Key {key.label} stored in the HSM; KCV {key_kcv}.")
+        ctx.count("key(s) stored in the HSM")
+    for loaded in ctx.targets.get(key.label, []):
+        yield from ctx.wrap_target(key, loaded, material, key_kcv)
+
+
+# ---- reconstitute and re-split --------------------------------------------------------------
+
+
+def _assemble(ctx: Context, key: KeySpec) -> Flow[tuple[Secret, CheckValue]]:
+    split = key.split
+    assert split.made_in is not None and key.kcv is not None
+    entered: list[Component] = []
+    for spec in split.components:
+        entered.append((yield from ctx.enter_component(key, split, spec)))
+    ctx.stage(f"assemble/{key.label}")
+    holders = frozenset(p for c in split.components for p in c.holders)
+    yield from ctx.approve(Operation.ASSEMBLE_KEY, key.label, involved=holders)
+    identity = key.identity(split.made_in)
+    combine = xor.combine if split.scheme is Scheme.XOR else shamir.combine
+    material = ctx.keep(combine(entered, expected=key.kcv, identity=identity))
+    for c in entered:
+        c.value.close()
+    computed = kcv.check_value(material, key.kcv.method, len(key.kcv.value))
+    ctx.journal(
+        events.key_combined(
+            key=key.label,
+            path="in-memory",
+            kcv=computed,
+            matches_recorded=True,
+            manual_cleartext=True,
+        ),
+        sorted(holders),
+    )
+    ctx.notice(f"Key {key.label} assembled; its KCV {computed} matches the recorded one.")
+    ctx.record_set(key, split, split.made_in, RecordEvent.ENTERED)
+    return material, computed
+
+
+def reconstitute(ctx: Context, key: KeySpec) -> Flow[None]:
+    material, key_kcv = yield from _assemble(ctx, key)
+    yield from _store_and_wrap(ctx, key, material, key_kcv)
+    material.close()
+
+
+def re_split(ctx: Context, key: KeySpec) -> Flow[None]:
+    material, key_kcv = yield from _assemble(ctx, key)
+    new = key.new_split
+    assert new is not None and key.split.made_in is not None
+    yield from _split(ctx, key, new, material)
+    yield from _store_and_wrap(ctx, key, material, key_kcv)
+    material.close()
+    _old_components_to_destroy(ctx, key)
+
+
+def _old_components_to_destroy(ctx: Context, key: KeySpec) -> None:
+    split = key.split
+    assert split.made_in is not None
+    listed = {c.index: c for c in split.components}
+    known = ctx.registry.registry.holders(key.label, split.made_in) if ctx.registry else {}
+    for index in range(1, split.count + 1):
+        spec = listed.get(index)
+        people: Sequence[str] = (
+            [spec.custodian] if spec is not None else sorted(known.get(index, ()))
+        )
+        for person in people:
+            ctx.journal(
+                events.component_to_destroy(
+                    key=key.label,
+                    split_set=split.made_in,
+                    index=index,
+                    custodian=person,
+                    envelope=spec.envelope if spec is not None else None,
+                ),
+                [person],
+            )
+            ctx.count("old component(s) to destroy")
+    ctx.record_set(key, split, split.made_in, RecordEvent.TO_DESTROY)
+
+
+# ---- destroy --------------------------------------------------------------------------------
+
+
+def destroy(ctx: Context, key: KeySpec) -> Flow[None]:
+    ctx.stage(f"destroy/{key.label}")
+    attrs = ctx.hsm.key_attributes(key.label)
+    method = key_kcv_method(key)
+    lines = [f"Key {key.label}: {attrs.object_class}, {attrs.key_type}, id {attrs.id_hex}"]
+    if method is not None and key.type.value in ("AES", "HMAC"):
+        current = ctx.hsm.check_values(key.label).of(method)
+        lines.append(f"Its KCV on the token: {current}")
+        if key.kcv is not None:
+            try:
+                kcv.require_match(key.kcv, current, f"key {key.label!r} on the token")
+            except CheckValueError as ex:
+                raise RuleViolation(
+                    f"key {key.label!r} on the token is not the key the ceremony file names: "
+                    f"{ex.message}",
+                    hint="stop: nothing was destroyed; check the label and the recorded KCV",
+                ) from None
+    yield from ctx.approve(Operation.DESTROY, key.label, lines=lines)
+    record = ctx.hsm.destroy(key.label)
+    ctx.journal(
+        events.key_destroyed(key=key.label, id=record.id_hex or "none", kcvs=record.check_values)
+    )
+    ctx.notice(f"Key {key.label} destroyed ({', '.join(record.objects)}).")
+    ctx.count("key(s) destroyed")

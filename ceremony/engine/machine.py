@@ -1,0 +1,438 @@
+"""The ceremony state machine: one reviewed file in, an enforced sequence of requests, a journal.
+
+    machine = Machine("ceremony.toml", services=default_services(delivery=...))
+    request = machine.start()
+    while request is not None:
+        request = machine.answer(value, by=participant_id)   # AnswerRefused: ask machine.current
+
+The machine never reads a terminal, prints or sleeps. ``start``, ``answer`` and ``abort`` are
+serialised by a lock, so a TUI may call them from a worker thread. Any other ``CeremonyError``
+from them means the ceremony stopped: the journal records ``step_failed`` and ``aborted``, and
+``outcome`` names the journal and its final hash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import platform
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ceremony import __version__
+from ceremony.core import events
+from ceremony.core.ceremony_file import (
+    AwsFields,
+    AzureFields,
+    CeremonyFile,
+    GcpFields,
+    TargetSpec,
+    parse_ceremony_file,
+)
+from ceremony.core.journal import FileDigest, looks_secret
+from ceremony.core.providers import AwsTarget, AzureTarget, GcpTarget
+from ceremony.core.providers import aws as aws_formats
+from ceremony.core.providers import azure as azure_formats
+from ceremony.core.providers import gcp as gcp_formats
+from ceremony.core.providers.common import MaterialInfo, Provider, material_for_hsm
+from ceremony.engine import flows
+from ceremony.engine.context import Context, Flow, LoadedTarget, Services, Stopped
+from ceremony.engine.journal_store import Recovery, start
+from ceremony.engine.registry_store import RegistryFile
+from ceremony.engine.requests import Answer, AnswerRefused, ComponentDelivery, Refusal, Request
+from ceremony.errors import CeremonyError, ConfigError, RuleViolation
+from ceremony.hsm.base import HsmBackend, HsmConfig
+
+
+class Status(enum.Enum):
+    READY = "ready"
+    RUNNING = "running"
+    FINISHED = "finished"
+    ABORTED = "aborted"  # stopped by the people in the room, or by an error
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    journal: Path | None
+    final_hash: str | None
+    run: int
+    outputs: tuple[str, ...]  # relative to the output folder
+    output_folder: Path | None
+    recovery: Recovery | None  # the earlier run this start marked aborted
+    reason: str | None = None  # why it stopped
+
+
+class CeremonyStopped(CeremonyError):
+    """The ceremony stopped before the end; the journal records why."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_services(
+    *,
+    delivery: ComponentDelivery | None,
+    clock: Callable[[], datetime] = _utc_now,
+    backend: Callable[[HsmConfig], HsmBackend] | None = None,
+) -> Services:
+    """The real machine: PKCS#11, this machine's air gap, the system clock."""
+
+    def pkcs11(config: HsmConfig) -> HsmBackend:
+        from ceremony.hsm.pkcs11_backend import Pkcs11Backend
+
+        return Pkcs11Backend(config)
+
+    def airgap() -> object:
+        from ceremony.engine.airgap import check_air_gap
+
+        return check_air_gap()
+
+    def resolve(module: str, label: str | None, serial: str | None) -> HsmConfig:
+        from ceremony.hsm import config
+
+        return config.resolve(module, label, serial)
+
+    def rehearsal_token(config: HsmConfig) -> bool:
+        from ceremony.hsm import softhsm
+
+        return softhsm.is_rehearsal_store(config.module_path)
+
+    return Services(
+        backend=backend or pkcs11,
+        airgap=airgap,  # type: ignore[arg-type]
+        clock=clock,
+        delivery=delivery,
+        resolve=resolve,
+        rehearsal_token=rehearsal_token,
+        workstation=platform.node() or "unknown",
+    )
+
+
+def journal_path(output: Path, ceremony_id: str) -> Path:
+    return output / f"{ceremony_id}.journal.jsonl"
+
+
+class Machine:
+    """One ceremony run from one ceremony file; see the module docstring for the answer flow."""
+
+    def __init__(self, path: Path | str, *, services: Services, rehearsal: bool = False) -> None:
+        self.path = Path(path)
+        self.services = services
+        self._rehearsal_flag = rehearsal
+        self._lock = threading.RLock()
+        self._status = Status.READY
+        self._flow: Flow[None] | None = None
+        self._ctx: Context | None = None
+        self._current: Request | None = None
+        self._recovery: Recovery | None = None
+        self._reason: str | None = None
+        self.ceremony: CeremonyFile | None = None
+
+    # ---- public API -----------------------------------------------------------------------
+
+    @property
+    def status(self) -> Status:
+        return self._status
+
+    @property
+    def current(self) -> Request | None:
+        """The request waiting for an answer (None before start and after the end)."""
+        return self._current
+
+    @property
+    def rehearsal(self) -> bool:
+        return self._rehearsal_flag or (self.ceremony is not None and self.ceremony.rehearsal)
+
+    @property
+    def outcome(self) -> Outcome:
+        ctx = self._ctx
+        return Outcome(
+            status=self._status,
+            journal=ctx.store.path if ctx else None,
+            final_hash=ctx.store.final_hash if ctx else None,
+            run=ctx.run if ctx else 0,
+            outputs=tuple(ctx.outputs) if ctx else (),
+            output_folder=ctx.output if ctx else None,
+            recovery=self._recovery,
+            reason=self._reason,
+        )
+
+    def take_notices(self) -> list[str]:
+        """What happened since the last request that the people should see (then cleared)."""
+        with self._lock:
+            if self._ctx is None:
+                return []
+            notices, self._ctx.notices = self._ctx.notices, []
+            return notices
+
+    def start(self) -> Request | None:
+        """Check the file, open (or recover) the journal and return the first request."""
+        with self._lock:
+            if self._status is not Status.READY:
+                raise CeremonyError("this ceremony was already started", hint="bug")
+            self._ctx = self._prepare()
+            self._status = Status.RUNNING
+            self._flow = flows.ceremony(self._ctx)
+            return self._advance(None)
+
+    def answer(self, value: str, *, by: str | None = None) -> Request | None:
+        """Answer the current request; ``by`` is who answers when the request names no one."""
+        with self._lock:
+            if self._status is not Status.RUNNING or self._current is None:
+                raise CeremonyError(
+                    "the ceremony is not waiting for an answer", hint="start it first"
+                )
+            if not isinstance(value, str):
+                raise AnswerRefused("an answer is text", hint="type the answer")
+            return self._advance(Answer(value, by))
+
+    def abort(self, reason: str, by: str | None = None) -> None:
+        """Stop the ceremony: secrets are wiped, the token session closed, ``aborted`` journaled."""
+        with self._lock:
+            if self._status is not Status.RUNNING:
+                return
+            self._close_flow()
+            ctx = self._ctx
+            assert ctx is not None
+            text = " ".join(reason.split())[:500] or "stopped"
+            actors = [by] if by is not None and by in ctx.roster else []
+            try:
+                ctx.store.abort(_safe(text), actors)
+            finally:
+                self._end(Status.ABORTED, text)
+
+    def close(self) -> None:
+        """Abort a running ceremony (``closed by the front end``) and release everything."""
+        with self._lock:
+            if self._status is Status.RUNNING:
+                self.abort("the front end closed before the ceremony finished")
+
+    def __enter__(self) -> Machine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- internals ------------------------------------------------------------------------
+
+    def _advance(self, answer: Answer | None) -> Request | None:
+        assert self._flow is not None and self._ctx is not None
+        step = self._current.step if self._current is not None else self._ctx.stage_title
+        try:
+            out = next(self._flow) if answer is None else self._flow.send(answer)
+        except StopIteration:
+            self._end(Status.FINISHED, None)
+            return None
+        except Stopped as ex:
+            self._ctx.store.abort(_safe(ex.reason), [ex.by] if ex.by else [])
+            self._end(Status.ABORTED, ex.reason)
+            raise CeremonyStopped(
+                f"the ceremony stopped: {ex.reason}", hint="the journal records why"
+            ) from None
+        except CeremonyError as ex:
+            self._fail(step, ex.message, ex)
+            raise
+        except BaseException as ex:
+            self._fail(step, f"internal error ({type(ex).__name__})", ex)
+            raise
+        notices = tuple(self._ctx.notices)
+        self._ctx.notices = []
+        if isinstance(out, Refusal):
+            self._current = replace(out.request, notices=notices)
+            raise out.error
+        self._current = replace(out, notices=notices)
+        return self._current
+
+    def _fail(self, step: str, message: str, error: BaseException) -> None:
+        ctx = self._ctx
+        assert ctx is not None
+        self._close_flow()
+        try:
+            ctx.journal(events.step_failed(step=_safe(step), error=_safe(message)))
+            ctx.store.abort(_safe(f"the step {step} failed"))
+        except CeremonyError:
+            pass  # the journal itself failed; the error below is what the people see
+        finally:
+            self._end(Status.ABORTED, message)
+
+    def _close_flow(self) -> None:
+        if self._flow is not None:
+            flow, self._flow = self._flow, None
+            with contextlib.suppress(Exception):  # cleanup must not hide the real error
+                flow.close()
+
+    def _end(self, status: Status, reason: str | None) -> None:
+        self._status = status
+        self._reason = reason
+        self._current = None
+        ctx = self._ctx
+        if ctx is None:
+            return
+        try:
+            ctx.exit.close()  # the token session
+        finally:
+            ctx.wipe()
+            ctx.store.close()
+
+    def _prepare(self) -> Context:
+        services = self.services
+        try:
+            data = self.path.read_bytes()
+        except OSError as ex:
+            raise ConfigError(
+                f"cannot read the ceremony file {self.path}: {ex.strerror or ex}",
+                hint="check the path and that the medium is mounted",
+            ) from None
+        cf = parse_ceremony_file(data, validate=False)
+        base = self.path.resolve().parent
+        registry = None
+        if cf.ceremony.registry is not None:
+            registry = RegistryFile.read(base / cf.ceremony.registry)
+        cf.validate(registry.registry if registry is not None else None)
+        self.ceremony = cf
+        rehearsal = self.rehearsal
+        spec = cf.hsm
+        hsm_config = services.resolve(spec.module, spec.token_label, spec.token_serial)
+        stated = HsmConfig(spec.module, spec.token_label, spec.token_serial)
+        if not rehearsal and hsm_config != stated:
+            raise RuleViolation(
+                f"the environment names {hsm_config.describe()}, the ceremony file "
+                f"{stated.describe()}",
+                hint="unset CEREMONY_PKCS11_MODULE, CEREMONY_TOKEN_LABEL and "
+                "CEREMONY_TOKEN_SERIAL: a production ceremony uses the token its file names",
+            )
+        if rehearsal and not services.rehearsal_token(hsm_config):
+            raise RuleViolation(
+                f"a rehearsal runs only on the project's rehearsal SoftHSM2 token, not on "
+                f"{hsm_config.describe()}",
+                hint="a rehearsal never touches a production token; check the [hsm] section",
+            )
+        now = services.clock()
+        targets = _load_targets(cf, base, now)
+        output = base / cf.ceremony.output
+        try:
+            output.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as ex:
+            raise ConfigError(
+                f"cannot create the output folder {output}: {ex.strerror or ex}",
+                hint="check the medium and ceremony.output",
+            ) from None
+        genesis = events.genesis(
+            ceremony_type=cf.ceremony.type.value,
+            site=cf.ceremony.site,
+            purpose=cf.ceremony.purpose,
+            rehearsal=rehearsal,
+            tool_version=__version__,
+            workstation=services.workstation,
+            system_time=now,
+        )
+        started = start(
+            journal_path(output, cf.ceremony.id),
+            ceremony_id=cf.ceremony.id,
+            ceremony_file=FileDigest.of(data),
+            clock=services.clock,
+            data=genesis.data,
+        )
+        self._recovery = started.recovery
+        run = started.earlier_runs + 1
+        ctx = Context(
+            ceremony=cf,
+            base=base,
+            rehearsal=rehearsal,
+            services=services,
+            store=started.store,
+            run=run,
+            output=output,
+            registry=registry,
+            targets=targets,
+            hsm_config=hsm_config,
+            stages=flows.plan(cf),
+        )
+        if started.recovery is not None:
+            before = started.recovery.last_before
+            ctx.notice(
+                f"The journal held an interrupted run (it stopped after entry {before.seq}, "
+                f"{before.event}); it is now marked aborted and the ceremony starts again from "
+                "its beginning. Nothing of that run is reused."
+            )
+        if run > 1:
+            ctx.journal(
+                events.run_started(
+                    run=run,
+                    rehearsal=rehearsal,
+                    tool_version=__version__,
+                    workstation=services.workstation,
+                    system_time=now,
+                )
+            )
+        return ctx
+
+
+def _safe(text: str) -> str:
+    """One journal-safe line: no line breaks, bounded, never anything that looks like a key."""
+    line = " ".join(text.split())[:900] or "(no message)"
+    if looks_secret(line):
+        return "details withheld from the journal because they look like key material"
+    return line
+
+
+def _load_targets(cf: CeremonyFile, base: Path, now: datetime) -> dict[str, list[LoadedTarget]]:
+    """Every target's import key, read and checked with the provider's rules before any work."""
+    loaded: dict[str, list[LoadedTarget]] = {}
+    for i, key in enumerate(cf.keys):
+        kind = key.material_kind
+        for j, spec in enumerate(key.targets):
+            path = f"keys[{i}].targets[{j}]"
+            target = _load_target(spec, base, path)
+            if kind is not None:
+                info: MaterialInfo = material_for_hsm(kind, None, None)
+                try:
+                    target.check(info, now)
+                except CeremonyError as ex:
+                    raise ConfigError(f"{path}: {ex.message}", hint=ex.hint) from None
+            loaded.setdefault(key.label, []).append(LoadedTarget(spec, target))
+    return loaded
+
+
+def _read(base: Path, name: str, path: str) -> bytes:
+    try:
+        return (base / name).read_bytes()
+    except OSError as ex:
+        raise ConfigError(
+            f"{path}: cannot read {base / name}: {ex.strerror or ex}",
+            hint="put the provider's download next to the ceremony file, as the file names it",
+        ) from None
+
+
+def _load_target(spec: TargetSpec, base: Path, path: str) -> AwsTarget | AzureTarget | GcpTarget:
+    data = _read(base, spec.import_key, f"{path}.import_key")
+    f = spec.fields
+    try:
+        if spec.provider is Provider.AWS:
+            assert isinstance(f, AwsFields)
+            token = _read(base, f.import_token, f"{path}.import_token") if f.import_token else None
+            key = aws_formats.parse_import_parameters(
+                data, import_token=token, key_id=f.key_id or ""
+            )
+            return AwsTarget(
+                spec.label,
+                spec.algorithm,
+                key,
+                key_id=f.key_id or "",
+                material_valid_to=f.material_valid_to,
+                region=f.region or "",
+            )
+        if spec.provider is Provider.AZURE:
+            assert isinstance(f, AzureFields)
+            key = azure_formats.parse_kek(data, f.kek_id)
+            return AzureTarget(spec.label, key, f.key_name, f.ops, spec.algorithm)
+        assert isinstance(f, GcpFields)
+        key = gcp_formats.parse_import_job(data, import_job=f.import_job or "")
+        return GcpTarget(spec.label, spec.algorithm, key, f.key, f.key_algorithm or "")
+    except CeremonyError as ex:
+        raise ConfigError(f"{path}.import_key: {ex.message}", hint=ex.hint) from None

@@ -1,0 +1,120 @@
+"""The custodian registry on disk: read once, then replaced by a superset; the old version kept."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from ceremony.core.journal import FileDigest
+from ceremony.core.registry import Registry, parse_registry, serialise_registry
+from ceremony.errors import OutputError, OutputExistsError
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+@dataclass(frozen=True)
+class RegistryFile:
+    """The registry as read at the start of a ceremony (``data`` None: it did not exist)."""
+
+    path: Path
+    registry: Registry
+    data: bytes | None
+
+    @classmethod
+    def read(cls, path: Path) -> RegistryFile:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return cls(path, Registry(), None)
+        except OSError as ex:
+            raise OutputError(
+                f"cannot read the custodian registry {path}: {ex.strerror or ex}",
+                hint="check the path in the ceremony file and that the medium is mounted",
+            ) from None
+        return cls(path, parse_registry(data), data)
+
+
+@dataclass(frozen=True)
+class RegistryWrite:
+    sha256: FileDigest
+    previous_sha256: FileDigest | None
+    kept_as: Path | None  # where the version it replaced stays
+    records: int
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_registry(start: RegistryFile, new: Registry, tag: str) -> RegistryWrite:
+    """Replace the registry with ``new``, which must extend what was read at the start.
+
+    The version read at the start stays beside it as ``<name>.before-<tag>`` (a hard link made
+    with exclusive create), so no record is ever lost; the new version is written to a
+    temporary name, fsynced and renamed into place, then the folder is fsynced. A registry that
+    changed on disk since the start is refused: two ceremonies never race on it.
+    """
+    path = start.path
+    if new.records[: len(start.registry.records)] != start.registry.records:
+        raise OutputError(
+            "the new custodian registry does not keep every earlier record",
+            hint="this is a bug; nothing was written",
+        )
+    try:
+        current = path.read_bytes()
+    except FileNotFoundError:
+        current = None
+    except OSError as ex:
+        raise OutputError(
+            f"cannot read the custodian registry {path}: {ex.strerror or ex}",
+            hint="check the medium; nothing was written",
+        ) from None
+    if current != start.data:
+        raise OutputError(
+            f"the custodian registry {path} changed during the ceremony",
+            hint="another ceremony wrote it; merge by hand under dual control, then record it",
+        )
+    data = serialise_registry(new)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kept: Path | None = None
+    if current is not None:
+        kept = path.with_name(f"{path.name}.before-{tag}")
+        try:
+            os.link(path, kept, follow_symlinks=False)
+        except FileExistsError:
+            raise OutputExistsError(
+                f"{kept} already exists", hint="this run's registry was already written"
+            ) from None
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+    fd = os.open(temporary, _CREATE, 0o600)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if current is None:
+            os.link(temporary, path, follow_symlinks=False)  # exclusive: never over a new file
+            os.unlink(temporary)
+        else:
+            os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _fsync_dir(path.parent)
+    return RegistryWrite(
+        FileDigest.of(data),
+        FileDigest.of(current) if current is not None else None,
+        kept,
+        len(new.records),
+    )

@@ -1,0 +1,190 @@
+"""Scripted answers for rehearsals and tests: an answers file (TOML) turned into answers.
+
+The script holds no ceremony rule: it answers each request the machine asks, choosing the
+answerer from the candidates the machine names. ``ceremony run --answers`` refuses it outside
+a rehearsal.
+
+    [passphrases]                 # approval passphrase of each participant
+    amartin = "rehearsal amartin"
+    [pins]                        # optional: else CEREMONY_REHEARSAL_USER_PIN / _SO_PIN
+    user = "rehearsal-user"
+    so = "rehearsal-so"
+    [approvers]
+    order = ["amartin", "cwright"]  # who approves first, when eligible (default: file order)
+    [components]                  # texts to enter, "<key>.<index>" = file (relative to this file)
+    "zmk-prod.1" = "components/zmk-prod-1.txt"
+    [answers]                     # exact answers by step id, e.g. "clock" = "same"
+    "airgap/choice" = "override"
+    [by]                          # who answers a step that names no one
+    "clock" = "bokafor"
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ceremony.engine.requests import Request, RequestKind
+from ceremony.errors import ConfigError
+
+ENV_USER_PIN = "CEREMONY_REHEARSAL_USER_PIN"
+ENV_SO_PIN = "CEREMONY_REHEARSAL_SO_PIN"
+_SECTIONS = ("passphrases", "pins", "approvers", "components", "answers", "by")
+
+
+@dataclass
+class Script:
+    passphrases: dict[str, str] = field(default_factory=dict)
+    pins: dict[str, str] = field(default_factory=dict)
+    approvers: list[str] = field(default_factory=list)
+    components: dict[str, str] = field(default_factory=dict)  # "<key>.<index>" -> text
+    answers: dict[str, str] = field(default_factory=dict)
+    by: dict[str, str] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+    # ---- reading --------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: Path) -> Script:
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as ex:
+            raise ConfigError(
+                f"cannot read the answers file {path}: {ex.strerror or ex}", hint="check the path"
+            ) from None
+        except tomllib.TOMLDecodeError as ex:
+            raise ConfigError(
+                f"the answers file {path} is not valid TOML: {ex}", hint="fix it"
+            ) from None
+        unknown = sorted(set(doc) - set(_SECTIONS))
+        if unknown:
+            raise ConfigError(
+                f"the answers file has an unknown section {unknown[0]!r}",
+                hint="sections: " + ", ".join(_SECTIONS),
+            )
+
+        def table(name: str) -> dict[str, str]:
+            value = doc.get(name, {})
+            if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            ):
+                raise ConfigError(
+                    f"[{name}] in the answers file must map names to strings", hint="fix it"
+                )
+            return dict(value)
+
+        approvers = doc.get("approvers", {}).get("order", [])
+        if not isinstance(approvers, list) or not all(isinstance(a, str) for a in approvers):
+            raise ConfigError("approvers.order must be a list of ids", hint="fix it")
+        components = {}
+        for name, file in table("components").items():
+            try:
+                components[name] = (path.parent / file).read_text(encoding="utf-8")
+            except OSError as ex:
+                raise ConfigError(
+                    f"cannot read component file {file}: {ex.strerror or ex}", hint="check it"
+                ) from None
+        return cls(
+            passphrases=table("passphrases"),
+            pins=table("pins"),
+            approvers=list(approvers),
+            components=components,
+            answers=table("answers"),
+            by=table("by"),
+        )
+
+    # ---- answering ------------------------------------------------------------------------
+
+    def pick(self, request: Request) -> str | None:
+        """Who answers: the person named, else the first candidate in the preferred order."""
+        if request.step in self.by:
+            return self.by[request.step]
+        who = request.who
+        if who.participant is not None:
+            return None
+        for person in self.approvers:
+            if person in who.candidates:
+                return person
+        if not who.candidates:
+            raise ConfigError(
+                f"nobody may answer step {request.step}", hint="check the ceremony file"
+            )
+        return who.candidates[0]
+
+    def answer(self, request: Request) -> tuple[str, str | None]:
+        """``(value, by)`` for ``request``; ConfigError when the script cannot answer it."""
+        by = self.pick(request)
+        person = request.who.participant or by or ""
+        if request.step in self.answers:
+            return self.answers[request.step], by
+        kind = request.kind
+        step = request.step
+        if kind is RequestKind.CONFIRMATION:
+            return "yes", by
+        if kind is RequestKind.APPROVAL:
+            return self._passphrase(person, step), by
+        if kind is RequestKind.CHOICE:
+            if "intact" in request.choices:
+                return "intact", by
+            raise self._cannot(step)
+        if step.startswith("roll-call/"):
+            return self._passphrase(person, step), by
+        if step.startswith("hsm/"):
+            return self._pin(step), by
+        if step == "clock":
+            return "same", by
+        if request.display is not None:
+            return request.display.kcv.hex, by
+        if request.entry is not None:
+            return self._entry_line(request), by
+        raise self._cannot(step)
+
+    def _cannot(self, step: str) -> ConfigError:
+        return ConfigError(
+            f"the answers file has no answer for step {step}",
+            hint=f'add it under [answers], e.g. "{step}" = "..."',
+        )
+
+    def _passphrase(self, person: str, step: str) -> str:
+        if person not in self.passphrases:
+            raise ConfigError(
+                f"the answers file has no passphrase for {person!r} (step {step})",
+                hint=f"add {person} = '...' under [passphrases]",
+            )
+        return self.passphrases[person]
+
+    def _pin(self, step: str) -> str:
+        role = "so" if "/so-pin" in step else "user"
+        pin = self.pins.get(role) or self.environ.get(ENV_SO_PIN if role == "so" else ENV_USER_PIN)
+        if not pin:
+            raise ConfigError(
+                f"no {role} PIN for step {step}",
+                hint=f"add [pins] {role} = '...' or export "
+                + (ENV_SO_PIN if role == "so" else ENV_USER_PIN),
+            )
+        half = re.search(r"/half-([12])$", step)
+        if half is None:
+            return pin
+        middle = len(pin) // 2
+        return pin[:middle] if half.group(1) == "1" else pin[middle:]
+
+    def _entry_line(self, request: Request) -> str:
+        entry = request.entry
+        assert entry is not None
+        name = f"{entry.key}.{entry.index}"
+        text = self.components.get(name)
+        if text is None:
+            raise ConfigError(
+                f"the answers file has no text for component {name}",
+                hint=f'add "{name}" = "file" under [components]',
+            )
+        wanted = "KCV" if entry.line is None else "SUM" if entry.line == 0 else f"{entry.line:02d}"
+        for line in text.splitlines():
+            head, colon, rest = line.partition(":")
+            if colon and head.strip().upper() == wanted:
+                return rest.strip()
+        raise ConfigError(f"component {name} has no line {wanted}", hint="check the component file")

@@ -1,0 +1,201 @@
+"""REHEARSAL ONLY: throw-away cloud import keys in each provider's download format, and the demo.
+
+A real ceremony imports the wrapping keys the clouds hand out. For a rehearsal the tool makes
+its own RSA key pairs and writes only their public halves in AWS, Azure and GCP formats; the
+private halves are dropped, so what is wrapped for them can never be opened by anyone. Every
+file is created exclusively (never over an existing one).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ceremony.errors import OutputExistsError
+
+AWS_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+AZURE_KEK = (
+    "https://rehearsal-mhsm.managedhsm.azure.net/keys/rehearsal-kek/"
+    "0123456789abcdef0123456789abcdef"
+)
+GCP_JOB = "projects/rehearsal/locations/europe-west1/keyRings/byok/importJobs/rehearsal-job"
+AWS_METHOD = "RSA_AES_KEY_WRAP_SHA_1"
+GCP_METHOD = "RSA_OAEP_3072_SHA1_AES_256"
+DEMO_PASSPHRASE = "rehearsal passphrase of {}"  # noqa: S105 - documented rehearsal value
+
+
+@dataclass(frozen=True)
+class ThrowawayImportKeys:
+    """Public halves of three rehearsal RSA key pairs (AWS 2048, Azure 3072, GCP 3072)."""
+
+    aws: rsa.RSAPublicKey
+    azure: rsa.RSAPublicKey
+    gcp: rsa.RSAPublicKey
+
+    @classmethod
+    def generate(cls) -> ThrowawayImportKeys:
+        def public(bits: int) -> rsa.RSAPublicKey:
+            return rsa.generate_private_key(public_exponent=65537, key_size=bits).public_key()
+
+        return cls(public(2048), public(3072), public(3072))
+
+
+def _pem(key: rsa.RSAPublicKey) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _der(key: rsa.RSAPublicKey) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _create(path: Path, data: bytes) -> None:
+    try:
+        with path.open("xb") as f:
+            f.write(data)
+    except FileExistsError:
+        raise OutputExistsError(
+            f"{path} already exists", hint="rehearsal files are never overwritten"
+        ) from None
+
+
+def _zulu(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def write_import_keys(folder: Path, keys: ThrowawayImportKeys, now: datetime) -> dict[str, str]:
+    """Write ``aws-params.json``, ``azure-kek.pem`` and ``gcp-job.json`` into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    token = b"REHEARSAL IMPORT TOKEN " + secrets.token_bytes(8)
+    files = {
+        "aws": "aws-params.json",
+        "azure": "azure-kek.pem",
+        "gcp": "gcp-job.json",
+    }
+    aws = {
+        "KeyId": AWS_ARN,
+        "ImportToken": base64.b64encode(token).decode(),
+        "PublicKey": base64.b64encode(_der(keys.aws)).decode(),
+        "ParametersValidTo": _zulu(now + timedelta(hours=20)),
+    }
+    gcp = {
+        "name": GCP_JOB,
+        "importMethod": GCP_METHOD,
+        "protectionLevel": "HSM",
+        "createTime": _zulu(now - timedelta(hours=1)),
+        "expireTime": _zulu(now + timedelta(days=2)),
+        "state": "ACTIVE",
+        "publicKey": {"pem": _pem(keys.gcp).decode()},
+    }
+    _create(folder / files["aws"], (json.dumps(aws, indent=2) + "\n").encode())
+    _create(folder / files["azure"], _pem(keys.azure))
+    _create(folder / files["gcp"], (json.dumps(gcp, indent=2) + "\n").encode())
+    return files
+
+
+_PEOPLE = (
+    ("amartin", "Alice Martin", "security-officer", "rehearsal badge 0042"),
+    ("bokafor", "Ben Okafor", "security-officer", "rehearsal badge 0107"),
+    ("cwright", "Chloe Wright", "witness", "rehearsal passport 4471"),
+    ("ebrown", "Emma Brown", "key-custodian", "rehearsal badge 0211"),
+    ("fgarcia", "Felipe Garcia", "key-custodian", "rehearsal badge 0212"),
+    ("gkim", "Grace Kim", "key-custodian", "rehearsal badge 0213"),
+    ("hsato", "Hiro Sato", "key-custodian", "rehearsal badge 0214"),
+    ("imensah", "Isaac Mensah", "key-custodian", "rehearsal badge 0215"),
+)
+
+
+def demo_ceremony(ceremony_id: str, token_label: str, module: str) -> str:
+    """The full rehearsal: an AES-256 key made in the HSM, Shamir 3-of-5, wrapped for 3 clouds."""
+    people = "\n".join(
+        f'[[participants]]\nid = "{i}"\nname = "{n}"\nrole = "{r}"\nid_reference = "{d}"\n'
+        for i, n, r, d in _PEOPLE
+    )
+    shares = "\n".join(
+        f'[[keys.split.components]]\ncustodian = "{i}"\n'
+        for i, _, role, _ in _PEOPLE
+        if role == "key-custodian"
+    )
+    return f"""# REHEARSAL ceremony written by `ceremony rehearse`: never for real keys.
+[ceremony]
+id = "{ceremony_id}"
+type = "split-backup"
+site = "Rehearsal workstation"
+purpose = "Rehearse: generate an AES-256 key in the HSM, split it 3 of 5, wrap it for 3 clouds."
+output = "out"
+rehearsal = true
+registry = "registry/custodians.json"
+
+{people}
+[hsm]
+module = "{module}"
+token_label = "{token_label}"
+
+[[keys]]
+label = "demo-zmk"
+type = "AES"
+bits = 256
+source = "hsm"
+
+[keys.split]
+scheme = "shamir"
+threshold = 3
+
+{shares}
+[[keys.targets]]
+label = "aws-demo"
+provider = "aws"
+algorithm = "{AWS_METHOD}"
+import_key = "imports/aws-params.json"
+
+[[keys.targets]]
+label = "azure-demo"
+provider = "azure"
+import_key = "imports/azure-kek.pem"
+kek_id = "{AZURE_KEK}"
+key_name = "demo-zmk"
+
+[[keys.targets]]
+label = "gcp-demo"
+provider = "gcp"
+algorithm = "{GCP_METHOD}"
+import_key = "imports/gcp-job.json"
+key = "demo-zmk"
+"""
+
+
+def demo_answers() -> str:
+    """Scripted answers for the demo: each participant's rehearsal passphrase; PINs from env."""
+    lines = ["# REHEARSAL answers written by `ceremony rehearse`.", "[passphrases]"]
+    lines += [f'{i} = "{DEMO_PASSPHRASE.format(i)}"' for i, *_ in _PEOPLE]
+    lines += ["", "[approvers]", 'order = ["amartin", "cwright", "bokafor"]', ""]
+    return "\n".join(lines)
+
+
+def write_demo(
+    folder: Path, now: datetime, token_label: str, module: str, keys: ThrowawayImportKeys
+) -> tuple[Path, Path]:
+    """A fresh rehearsal folder: ceremony file, answers, import keys. Returns (file, answers)."""
+    try:
+        folder.mkdir(parents=True)
+    except FileExistsError:
+        raise OutputExistsError(
+            f"{folder} already exists", hint="each rehearsal gets a fresh folder"
+        ) from None
+    ceremony_id = "rehearsal-" + now.strftime("%Y-%m-%d-%H%M%S")
+    write_import_keys(folder / "imports", keys, now)
+    ceremony = folder / "ceremony.toml"
+    answers = folder / "answers.toml"
+    _create(ceremony, demo_ceremony(ceremony_id, token_label, module).encode())
+    _create(answers, demo_answers().encode())
+    return ceremony, answers
