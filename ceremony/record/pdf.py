@@ -408,7 +408,10 @@ class _Renderer:
             block: list[Any] = [L.markup(f"Key {L.esc(k.label)}", L.H3)]
             rows: list[tuple[str, Any]] = [
                 ("Label", k.label),
-                ("Type and length", f"{k.type} {k.size}"),
+                (
+                    "Type and length",
+                    f"{k.type} {k.size}" if k.type != M.UNKNOWN else "not stated in this journal",
+                ),
                 ("Born", k.where),
                 ("Check values", "; ".join(k.kcvs) or "-"),
             ]
