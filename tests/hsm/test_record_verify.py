@@ -300,3 +300,12 @@ def test_unreadable_evidence_is_an_error(tmp_path: Path, capsys) -> None:  # typ
     junk.write_bytes(b"not a pdf")
     report = verify_evidence(junk)
     assert not report.ok and "does not parse" in _failed(report)["PDF signature"]
+
+
+def test_journal_verified_without_the_pdf(bundle: Path) -> None:
+    (bundle / "record.pdf").unlink()
+    report = verify_evidence(bundle)
+    failed = _failed(report)
+    assert failed == {"PDF signature": "record.pdf is missing from the bundle"}
+    passed = {line.check for line in report.lines if line.ok}
+    assert {"journal hash chain (journal.jsonl)", "journal.sig (signed final hash)"} <= passed
