@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App
@@ -37,7 +38,7 @@ AbortHandler = Callable[[str], None]
 class CeremonyApp(App[int]):
     """Exit code: 0 finished, 1 stopped by an error, 3 aborted."""
 
-    CSS_PATH = "ceremony.tcss"
+    CSS_PATH = Path(__file__).with_name("ceremony.tcss")  # absolute: subclasses live elsewhere
     TITLE = "ceremony"
     ENABLE_COMMAND_PALETTE = False
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012
@@ -171,7 +172,7 @@ class CeremonyApp(App[int]):
                 self.show_error(ex, during="aborting")
                 return
         else:
-            self.exit(3)
+            self.exit(3, return_code=3)
 
     # ---- the terminal -------------------------------------------------------------------------
 

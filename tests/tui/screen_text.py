@@ -10,3 +10,11 @@ from textual.app import App
 def screen_text(app: App[Any]) -> str:
     strips = app.screen._compositor.render_strips(app.size)
     return "\n".join("".join(segment.text for segment in strip).rstrip() for strip in strips)
+
+
+def static_text(app: App[Any], selector: str) -> str:
+    """The text of one Static on the current screen, unwrapped."""
+    from textual.widgets import Static
+
+    content = app.screen.query_one(selector, Static).content
+    return content.plain if hasattr(content, "plain") else str(content)

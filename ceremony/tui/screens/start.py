@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -175,6 +175,15 @@ class StartScreen(StepScreen[StartChoice]):
             self._error(ex, f"opening {path}")
             return
         self.query_one("#start-summary", Static).update("\n".join(self.loaded.lines))
+        info = self.loaded.ceremony.ceremony
+        host = self.host
+        if host is not None:
+            host.shell = replace(
+                host.shell,
+                ceremony_id=info.id,
+                ceremony_type=info.type.value,
+                rehearsal=info.rehearsal,
+            )
         self.query_one("#mode-rehearsal", RadioButton).value = self.loaded.ceremony.rehearsal
         self.query_one("#mode-production", RadioButton).value = not self.loaded.ceremony.rehearsal
 

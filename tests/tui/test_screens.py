@@ -1,0 +1,207 @@
+"""Fingerprint, approval, PIN (whole and split through a worker) and start screens."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.widgets import Input, OptionList
+
+from ceremony.core.secret import Secret
+from ceremony.hsm.base import PinState
+from ceremony.hsm.pin import PinRequest, PinRole
+from ceremony.tui.app import CeremonyApp
+from ceremony.tui.bridge import ScreenBridge, TuiPinPrompter
+from ceremony.tui.modals import ErrorModal
+from ceremony.tui.screens.approval import Approval, ApprovalScreen
+from ceremony.tui.screens.fingerprint import FingerprintAnswer, FingerprintScreen
+from ceremony.tui.screens.pin import PinScreen
+from ceremony.tui.screens.start import StartChoice, StartScreen
+from ceremony.tui.state import AtKeyboard
+from ceremony.tui.widgets.approval import Approver
+from tests.tui import fixtures
+from tests.tui.conftest import app_with, burst
+from tests.tui.screen_text import screen_text, static_text
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parent / "data"
+REQUEST = PinRequest(PinRole.USER, "payments-prod", "/usr/lib/softhsm/libsofthsm2.so")
+APPROVERS = [
+    Approver("amartin", "Alice Martin", "security officer"),
+    Approver("cwright", "Chloe Wright", "witness"),
+    Approver("bnoor", "Bilal Noor", "security officer"),
+]
+
+
+def capture(app: CeremonyApp) -> list[Any]:
+    results: list[Any] = []
+    app.screen.dismiss = lambda result=None: results.append(result)  # type: ignore[method-assign,assignment]
+    return results
+
+
+async def test_a_fingerprint_that_matches_is_confirmed_with_y() -> None:
+    app = app_with(
+        lambda: FingerprintScreen(
+            fixtures.ALICE, "aws-prod", "AWS KMS", fixtures.FINGERPRINT, pinned=fixtures.FINGERPRINT
+        )
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        results = capture(app)
+        text = screen_text(app)
+        assert "1  0001 0203 0405 0607" in text  # hex groups
+        assert fixtures.FINGERPRINT.word_lines()[0].strip() in text  # words
+        await pilot.press("y")
+        await pilot.pause()
+        assert results == [FingerprintAnswer.MATCHES]
+
+
+async def test_a_fingerprint_that_differs_from_the_pin_is_refused() -> None:
+    app = app_with(
+        lambda: FingerprintScreen(
+            fixtures.ALICE,
+            "aws-prod",
+            "AWS KMS",
+            fixtures.FINGERPRINT,
+            pinned=fixtures.OTHER_FINGERPRINT,
+        )
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        results = capture(app)
+        assert "NOT the one pinned in the ceremony file" in static_text(
+            app, "#fingerprint-mismatch"
+        )
+        await pilot.press("y")  # cannot be confirmed
+        await pilot.pause()
+        assert results == []
+        await pilot.press("n")
+        await pilot.pause()
+        assert results == [FingerprintAnswer.REFUSED]
+
+
+async def test_the_approver_selects_their_name_and_types_a_masked_passphrase() -> None:
+    app = app_with(lambda: ApprovalScreen("export key zmk-prod in clear", APPROVERS, ["cwright"]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        results = capture(app)
+        options = app.screen.query_one(OptionList)
+        # Whoever approved already cannot be chosen again.
+        assert options.get_option("cwright").disabled
+        await pilot.press("down", "enter")  # from Alice, down skips the disabled entry
+        await pilot.pause()
+        passphrase = app.screen.query_one("#approval-passphrase", Input)
+        assert passphrase.password and app.screen.focused is passphrase
+        await burst(pilot, "correct horse battery\n")
+        await pilot.pause()
+        assert "correct horse" not in screen_text(app)
+        assert results == [Approval("bnoor", "correct horse battery")]
+        assert passphrase.value == ""
+
+
+async def test_a_pin_is_masked_and_never_empty() -> None:
+    app = app_with(lambda: PinScreen(REQUEST, officer=fixtures.ALICE, state=PinState.FINAL_TRY))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        results = capture(app)
+        assert "Tries left: ONE. A wrong PIN now locks the token." in screen_text(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert results == [] and "empty PIN is never sent" in screen_text(app)
+        await burst(pilot, "1234-5678")
+        assert app.screen.query_one(Input).password
+        assert "1234" not in screen_text(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        (secret,) = results
+        assert isinstance(secret, Secret) and secret.reveal() == b"1234-5678"
+
+
+class PinHarness(CeremonyApp):
+    """Runs a TuiPinPrompter in a thread worker, as the engine would during a login."""
+
+    def __init__(self, officers: list[AtKeyboard]) -> None:
+        super().__init__(shell=fixtures.SHELL)
+        self.officers = officers
+        self.result: bytes | None = None
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.login()
+
+    @work(thread=True)
+    def login(self) -> None:
+        prompter = TuiPinPrompter(ScreenBridge(self), self.officers)
+        with prompter.pin(REQUEST) as secret:
+            self.result = bytes(secret.reveal())
+
+
+async def test_split_pin_halves_each_on_its_own_screen_for_its_own_officer() -> None:
+    bilal = AtKeyboard("Bilal Noor", "security officer")
+    app = PinHarness([fixtures.ALICE, bilal])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, PinScreen)
+        text = screen_text(app)
+        assert "Now at the keyboard: Alice Martin, security officer" in text
+        assert "half 1 of 2 of the user PIN" in text
+        first = app.screen
+        await burst(pilot, "left-half\n")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, PinScreen) and app.screen is not first
+        text = screen_text(app)
+        assert "Now at the keyboard: Bilal Noor, security officer" in text
+        assert "half 2 of 2 of the user PIN" in text
+        await burst(pilot, "right-half\n")
+        await app.workers.wait_for_complete()
+    assert app.result == b"left-halfright-half"
+
+
+async def test_start_shows_the_summary_and_checks_the_mode(tmp_path: Path) -> None:
+    path = tmp_path / "ceremony.toml"
+    shutil.copy(DATA / "rehearsal.toml", path)
+    app = app_with(lambda: StartScreen(path, workdir=tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        results = capture(app)
+        text = static_text(app, "#start-summary")
+        assert "Ceremony 2025-07-tui-rehearsal: split-backup" in text
+        assert "This is a REHEARSAL" in text
+        assert "Ceremony file SHA-256:" in text
+        header = screen_text(app).splitlines()[0]
+        assert "ceremony 2025-07-tui-rehearsal  ·  split-backup" in header
+        # Production chosen for a rehearsal file: refused in the error modal.
+        await pilot.press("tab", "down", "enter")  # the mode radio set: Production
+        await pilot.press("f5")
+        await pilot.pause()
+        assert isinstance(app.screen, ErrorModal)
+        assert "the other mode was chosen" in static_text(app, "#error-message")
+        await pilot.press("enter", "up", "enter", "f5")
+        await pilot.pause()
+        (choice,) = results
+        assert isinstance(choice, StartChoice)
+        assert choice.rehearsal and choice.path == path and choice.data == path.read_bytes()
+
+
+async def test_start_copies_a_template_and_never_overwrites(tmp_path: Path) -> None:
+    app = app_with(lambda: StartScreen(workdir=tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        options = app.screen.query_one("#template-list", OptionList)
+        names = [options.get_option_at_index(i).prompt for i in range(options.option_count)]
+        assert "split-backup" in names
+        options.focus()
+        options.highlighted = names.index("split-backup")
+        await pilot.press("enter")
+        await pilot.pause()
+        copy = tmp_path / "split-backup.toml"
+        assert copy.read_bytes() == (ROOT / "templates" / "split-backup.toml").read_bytes()
+        assert app.screen.query_one("#start-path", Input).value == str(copy)
+        copy.write_text("# edited\n" + copy.read_text())
+        await pilot.press("enter")  # the same template again
+        await pilot.pause()
+        assert isinstance(app.screen, ErrorModal)
+        assert "already exists; it was not overwritten" in static_text(app, "#error-message")
+        assert copy.read_text().startswith("# edited")
