@@ -15,6 +15,8 @@ _COMMAND_MODULES = (
     "ceremony.cli.hsm",
     "ceremony.cli.wrap",
     "ceremony.cli.check",
+    "ceremony.cli.run",
+    "ceremony.cli.rehearse",
     "ceremony.cli.verify",
     "ceremony.cli.record",
     "ceremony.cli.tui",

@@ -100,6 +100,9 @@ def default_services(
     def rehearsal_token(config: HsmConfig) -> bool:
         from ceremony.hsm import softhsm
 
+        if not softhsm.is_softhsm_module(config.module_path):
+            return False
+        softhsm.activate()  # what loading the module does: SOFTHSM2_CONF -> the project's store
         return softhsm.is_rehearsal_store(config.module_path)
 
     return Services(
