@@ -16,9 +16,10 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "record",
         help="build and sign record.pdf and journal.sig for a bundle's closed journal",
-        description="Reads BUNDLE/journal.jsonl, renders the ceremony record, signs it (PAdES) "
+        description="Reads the bundle's journal, renders the ceremony record, signs it (PAdES) "
         "and the journal's final hash with the token's ceremony signing key, and writes "
-        "record.pdf and journal.sig beside the journal; nothing is overwritten. The token comes "
+        "record.pdf and journal.sig beside the journal (journal.jsonl or the engine's single "
+        "<id>.journal.jsonl); nothing is overwritten. The token comes "
         "from CEREMONY_PKCS11_MODULE, CEREMONY_TOKEN_LABEL and CEREMONY_TOKEN_SERIAL.",
     )
     parser.add_argument("bundle", metavar="BUNDLE", help="the ceremony's bundle folder")
@@ -33,7 +34,7 @@ def _record(args: argparse.Namespace) -> int:
     from ceremony.record import sign
 
     folder = Path(args.bundle)
-    journal_path = folder / sign.JOURNAL_NAME
+    journal_path = sign.journal_path(folder)
     try:
         journal_data = journal_path.read_bytes()
     except OSError as ex:

@@ -297,6 +297,18 @@ def subject_names(subject: str, key: str, index: int | None) -> bool:
     return index in found
 
 
+def _approval_names(data: Mapping[str, JsonValue], key: str, index: int | None) -> bool:
+    """An approval's structured ``key``/``index`` when journaled, else its ``subject`` text."""
+    if isinstance(data.get("key"), str):
+        if data["key"] != key:
+            return False
+        if index is None:
+            return True
+        if "index" in data:
+            return data.get("index") == index
+    return subject_names(text(data, "subject"), key, index)
+
+
 def _describe(entry: Entry, model: Model) -> str:
     d = entry.data
     e = entry.event
@@ -304,6 +316,11 @@ def _describe(entry: Entry, model: Model) -> str:
         return (
             f"ceremony {entry.ceremony} opened: {text(d, 'ceremony_type')}, "
             f"{'REHEARSAL' if d.get('rehearsal') is True else 'production'}"
+        )
+    if e == "run_started":
+        return (
+            f"run {text(d, 'run')} started: the ceremony starts again from the beginning after "
+            "the aborted run"
         )
     if e == "time_attested":
         return f"wall clock attested: {text(d, 'attested_time')} (system {text(d, 'system_time')})"
@@ -409,10 +426,12 @@ class _Builder:
         self.m = Model(verified.ceremony_id, entries, dict(entries[0].data))
         self.approvals: list[Entry] = []
         # (key, split_set) -> person -> indices, for issued and entered separately
-        self.known: dict[tuple[str, str, str], dict[str, set[int]]] = {}
+        self.known: dict[tuple[int, str, str, str], dict[str, set[int]]] = {}
         self.sets: dict[tuple[str, str], tuple[str, int | None]] = {}  # scheme, threshold
         self.envelope_bad: set[tuple[str, int]] = set()
         self.sealed: dict[tuple[str, int], str] = {}  # (key, index) -> envelope serial
+        self.run = 1
+        self.roll_call: set[str] = set()  # who answered in this run
 
     def finding(
         self, rule: str, ok: bool, detail: str, seq: int | None = None, subject: str = ""
@@ -450,6 +469,11 @@ class _Builder:
             m.airgap.append((entry.seq, dict(d)))
             if d.get("isolated") is not True:
                 rules.append(self.override(entry, texts(d, "override_by"), "air-gap override"))
+        elif e == "run_started":
+            # A new run repeats every step: approvals and roll call of an aborted run count no more.
+            self.run += 1
+            self.approvals.clear()
+            self.roll_call.clear()
         elif e == "participant_present":
             person = Person(
                 text(d, "participant"),
@@ -458,13 +482,15 @@ class _Builder:
                 text(d, "id_reference"),
                 entry.seq,
             )
-            if m.person(person.id) is not None:
+            if person.id in self.roll_call:
                 rules.append(
                     self.finding(
                         ROLES, False, f"{person.id} answered the roll call twice", entry.seq
                     )
                 )
-            m.participants.append(person)
+            self.roll_call.add(person.id)
+            if m.person(person.id) is None:
+                m.participants.append(person)
         elif e == "hsm_opened":
             m.hsm.append((entry.seq, dict(d)))
         elif e == "random_source":
@@ -634,7 +660,7 @@ class _Builder:
         approval = None
         for candidate in reversed(self.approvals):
             cd = candidate.data
-            if cd.get("operation") in names and subject_names(text(cd, "subject"), key, index):
+            if cd.get("operation") in names and _approval_names(cd, key, index):
                 approval = candidate
                 break
         manual = _is_manual(entry)
@@ -741,9 +767,9 @@ class _Builder:
         if index is None:
             problems.append("the component index is missing")
         else:
-            self.known.setdefault((kind, key, split_set), {}).setdefault(custodian, set()).add(
-                index
-            )
+            self.known.setdefault((self.run, kind, key, split_set), {}).setdefault(
+                custodian, set()
+            ).add(index)
             if kind == "entered" and (key, index) in self.envelope_bad:
                 problems.append(f"its envelope was found not intact before entry {entry.seq}")
         if kind == "issued":
@@ -760,7 +786,8 @@ class _Builder:
         return f"{SPLIT_KNOWLEDGE}: custodian {custodian} holds component {index}"
 
     def split_knowledge(self) -> None:
-        for (kind, key, split_set), people in sorted(self.known.items()):
+        for (run, kind, key, split_set), people in sorted(self.known.items()):
+            where = f" in run {run}" if self.run > 1 else ""
             scheme_name, threshold = self.sets.get((key, split_set), ("", None))
             try:
                 scheme = Scheme(scheme_name)
@@ -774,7 +801,7 @@ class _Builder:
                         SPLIT_KNOWLEDGE,
                         False,
                         f"{self.m.who(person)} {kind} components {shown} of key {key} "
-                        f"(set {split_set}); a person may know at most {limit}",
+                        f"(set {split_set}){where}; a person may know at most {limit}",
                         subject=person,
                     )
             if people:
@@ -782,8 +809,8 @@ class _Builder:
                     SPLIT_KNOWLEDGE,
                     all(len(i) <= limit for i in people.values()),
                     f"key {key} set {split_set}: components {kind} to "
-                    f"{len(people)} different custodian(s), at most {limit} each",
-                    subject=f"key {key} {kind}",
+                    f"{len(people)} different custodian(s){where}, at most {limit} each",
+                    subject=f"key {key} {kind}" + (f" run {run}" if where else ""),
                 )
 
 

@@ -47,6 +47,15 @@ FIELD_NAME = "CeremonyRecordSignature"
 _BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----\n(.*?)-----END \1-----\n", re.DOTALL)
 
 
+def journal_path(folder: Path) -> Path:
+    """The bundle's journal: ``journal.jsonl``, or the engine's single ``<id>.journal.jsonl``."""
+    direct = folder / JOURNAL_NAME
+    if direct.is_file():
+        return direct
+    found = sorted(folder.glob("*.journal.jsonl"))
+    return found[0] if len(found) == 1 else direct
+
+
 class RecordSigner(Protocol):
     """A key that signs evidence: its certificate, raw digest signing, and a pyHanko signer."""
 

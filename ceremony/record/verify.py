@@ -25,7 +25,13 @@ from ceremony.core.rules import SPLIT_KNOWLEDGE
 from ceremony.errors import CeremonyError, VerifyError
 from ceremony.record import model as M
 from ceremony.record import pdf as record_pdf
-from ceremony.record.sign import JOURNAL_NAME, RECORD_NAME, SIGNATURE_NAME, JournalSignature
+from ceremony.record.sign import (
+    JOURNAL_NAME,
+    RECORD_NAME,
+    SIGNATURE_NAME,
+    JournalSignature,
+    journal_path,
+)
 
 REHEARSAL_TOKEN = "ceremony-rehearsal"  # noqa: S105 - a token label
 REHEARSAL_ORGANIZATION = "ceremony (rehearsal)"
@@ -435,6 +441,7 @@ def _bundle_files(folder: Path) -> dict[str, Path]:
 
 def _outputs(report: Report, folder: Path, model: M.Model) -> None:
     present = _bundle_files(folder)
+    own = {*_OWN_FILES, journal_path(folder).name}
     named: set[str] = set()
     for name, digest, seq in model.all_files:
         named.add(name)
@@ -455,11 +462,21 @@ def _outputs(report: Report, folder: Path, model: M.Model) -> None:
     if not model.all_files:
         report.add("output files", True, "the journal names no output file")
     ceremony_file = M.text(model.genesis, "ceremony_file_sha256")
+    registry = {
+        M.text(e.data, field)
+        for e in model.entries
+        if e.event == "registry_updated"
+        for field in ("sha256", "previous_sha256")
+        if field in e.data
+    }
     for name, path in present.items():
-        if name in _OWN_FILES or name in named:
+        if name in own or name in named:
             continue
         if hashlib.sha256(_read(path, "a file")).hexdigest() == ceremony_file:
             report.add(f"file {name}", True, "the ceremony file named in the genesis entry")
+            continue
+        if hashlib.sha256(_read(path, "a file")).hexdigest() in registry:
+            report.add(f"file {name}", True, "the custodian registry named by registry_updated")
             continue
         report.add(f"file {name}", False, "in the bundle but not named in the journal")
 
@@ -524,7 +541,7 @@ def verify_evidence(path: Path | str, trust_anchor: Path | str | None = None) ->
         verified = _chain(report, "journal hash chain (record)", data)
     bundle_journal: bytes | None = None
     if folder is not None:
-        jpath = folder / JOURNAL_NAME
+        jpath = journal_path(folder)
         if jpath.is_file():
             bundle_journal = _read(jpath, "a journal")
             bundle_verified = _chain(report, f"journal hash chain ({JOURNAL_NAME})", bundle_journal)

@@ -309,3 +309,9 @@ def test_journal_verified_without_the_pdf(bundle: Path) -> None:
     assert failed == {"PDF signature": "record.pdf is missing from the bundle"}
     passed = {line.check for line in report.lines if line.ok}
     assert {"journal hash chain (journal.jsonl)", "journal.sig (signed final hash)"} <= passed
+
+
+def test_engine_layout_journal_name(bundle: Path) -> None:
+    (bundle / "journal.jsonl").rename(bundle / "2025-06-byok-gen.journal.jsonl")
+    report = verify_evidence(bundle)
+    assert report.ok, report.text()

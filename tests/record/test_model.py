@@ -86,3 +86,24 @@ def test_auditor_may_not_approve_and_unknown_people_fail() -> None:
     reasons = [op.reason for op in m.clear_operations]
     assert "has the role auditor and may not approve destroy" in reasons[0]
     assert "approver mallory was not present at roll call" in reasons[1]
+
+
+def test_a_second_run_starts_over() -> None:
+    j = journals.Journal("2025-08-runs", "destroy")
+    j.opening(["so-alice", "so-bob", "w-carol"])
+    j.approval("destroy", "k", ["so-alice", "w-carol"])
+    j.entries.append(
+        journal.aborted(
+            j.entries[-1], journal.Text("power cut"), j.now + journals.timedelta(minutes=1)
+        )
+    )
+    j.now += journals.timedelta(minutes=2)
+    j.add("run_started", [], {"run": 2, "rehearsal": True})
+    j.opening(["so-alice", "so-bob", "w-carol"])
+    j.add("key_destroyed", ["so-alice"], {"key": Label("k"), "id": Label("01"), "kcvs": []})
+    m = _model(j.finish("destroyed in run 2"))
+    (op,) = m.clear_operations
+    assert not op.ok and "no earlier approval" in op.reason  # run 1's approval does not count
+    assert [f.rule for f in m.failures] == ["dual control"]  # the second roll call is no breach
+    assert len(m.participants) == 3
+    assert any(s.event == "run_started" and "run 2 started" in s.summary for s in m.steps)
