@@ -468,7 +468,18 @@ class _Builder:
         elif e == "airgap_checked":
             m.airgap.append((entry.seq, dict(d)))
             if d.get("isolated") is not True:
-                rules.append(self.override(entry, texts(d, "override_by"), "air-gap override"))
+                if self.m.rehearsal and "override_by" not in d:
+                    rules.append(
+                        self.finding(
+                            "air gap",
+                            True,
+                            f"rehearsal on a machine that is not isolated (entry {entry.seq}); "
+                            "allowed in rehearsal only",
+                            entry.seq,
+                        )
+                    )
+                else:
+                    rules.append(self.override(entry, texts(d, "override_by"), "air-gap override"))
         elif e == "run_started":
             # A new run repeats every step: approvals and roll call of an aborted run count no more.
             self.run += 1

@@ -107,3 +107,13 @@ def test_a_second_run_starts_over() -> None:
     assert [f.rule for f in m.failures] == ["dual control"]  # the second roll call is no breach
     assert len(m.participants) == 3
     assert any(s.event == "run_started" and "run 2 started" in s.summary for s in m.steps)
+
+
+def test_not_isolated_needs_an_override_in_production_only() -> None:
+    rehearsal = journals.Journal("2025-08-gap", "destroy")
+    rehearsal.add("airgap_checked", [], {"isolated": False, "findings": []})
+    assert _model(rehearsal.finish("done")).failures == []
+    production = journals.Journal("2025-08-gap-prod", "destroy", rehearsal=False)
+    production.add("airgap_checked", [], {"isolated": False, "findings": []})
+    (failure,) = _model(production.finish("done")).failures
+    assert "needs two distinct security officers" in failure.detail
