@@ -984,6 +984,7 @@ class Context:
                     RequestKind.PUBLIC,
                     f"{custodian.name}: seal your form in envelope {envelope} in front of the "
                     "witnesses and type the serial printed on it.",
+                    envelope=envelope,
                 ),
                 serial,
             )
@@ -1024,6 +1025,7 @@ class Context:
                     f"Envelope {spec.envelope} of component {spec.index} ({custodian.describe()}): "
                     "check the serial and the seal before it is opened. Is it intact?",
                     choices=choices,
+                    envelope=spec.envelope,
                 ),
                 look,
             )

@@ -100,6 +100,7 @@ class Request:
     operation: Operation | None = None  # APPROVAL: what is approved
     display: ComponentSheet | None = None  # a component on display through the delivery
     entry: EntryField | None = None  # a component field being typed
+    envelope: str | None = None  # the envelope serial the step is about (public)
     notices: tuple[str, ...] = ()
 
     @property

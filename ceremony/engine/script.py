@@ -137,6 +137,8 @@ class Script:
             return self._pin(step), by
         if step == "clock":
             return "same", by
+        if request.envelope is not None and step.endswith("/envelope"):
+            return request.envelope, by
         if request.display is not None:
             return request.display.kcv.hex, by
         if request.entry is not None:
