@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -28,6 +29,11 @@ from ceremony.tui.messages import (
 )
 from ceremony.tui.modals import AbortModal, ErrorModal, HelpModal
 from ceremony.tui.state import ShellState
+
+if TYPE_CHECKING:
+    from ceremony.engine.machine import Outcome
+    from ceremony.tui.driver import CeremonyRun
+    from ceremony.tui.screens.finish import FinishScreen
 
 CLEAR_SCREEN_AND_SCROLLBACK = "\x1b[2J\x1b[3J"
 
@@ -71,6 +77,7 @@ class CeremonyApp(App[int]):
         self._showing_error = False
         self._aborting = False
         self.aborted_reason: str | None = None
+        self.ceremony_run: CeremonyRun | None = None
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"
@@ -173,6 +180,39 @@ class CeremonyApp(App[int]):
                 return
         else:
             self.exit(3, return_code=3)
+
+    # ---- a ceremony run -----------------------------------------------------------------------
+
+    def start_run(self, path: Path, *, rehearsal: bool) -> None:
+        """Run the ceremony file at ``path`` through the engine, in a thread worker."""
+        from ceremony.tui.driver import CeremonyRun  # the engine loads only for a run
+
+        run = CeremonyRun(self, path, rehearsal=rehearsal)
+        self.ceremony_run = run
+        self.on_abort = run.request_abort
+        self.push_screen(run.working)
+        self._run_ceremony(run)
+
+    @work(thread=True, exit_on_error=False, name="ceremony")
+    def _run_ceremony(self, run: CeremonyRun) -> None:
+        run.run()
+
+    def show_finish(self, screen: FinishScreen, outcome: Outcome) -> None:
+        """Replace whatever is left on top of the working screen with the finish screen."""
+        from ceremony.tui.screens.working import WorkingScreen
+
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, WorkingScreen):
+            self.pop_screen()
+        self.on_abort = None
+        self.push_screen(screen)
+        self._verify(screen, outcome)
+
+    @work(thread=True, exit_on_error=False, name="verify")
+    def _verify(self, screen: FinishScreen, outcome: Outcome) -> None:
+        from ceremony.tui.verify import verify_outcome
+
+        text, ok = verify_outcome(outcome)
+        self.call_from_thread(screen.show_verify, text, ok)
 
     # ---- the terminal -------------------------------------------------------------------------
 

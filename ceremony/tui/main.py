@@ -5,13 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 from ceremony.tui.app import CeremonyApp
-from ceremony.tui.screens.start import StartScreen
+from ceremony.tui.screens.start import StartChoice, StartScreen
 
 
-def build_app(path: Path | None = None) -> CeremonyApp:
-    return CeremonyApp(first_screen=lambda: StartScreen(path))
+class MainApp(CeremonyApp):
+    """Start screen first; the chosen file then runs through the engine."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        super().__init__()
+        self.path = path
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.push_screen(StartScreen(self.path), self._started)
+
+    def _started(self, choice: StartChoice | None) -> None:
+        if choice is not None:
+            self.start_run(choice.path, rehearsal=choice.rehearsal)
 
 
 def run_tui(path: Path | None = None) -> int:
-    code = build_app(path).run()
-    return 0 if code is None else code
+    app = MainApp(path)
+    app.run()
+    return app.return_code or 0

@@ -8,8 +8,7 @@ from textual.events import Paste
 from textual.widgets import Input
 
 from ceremony.core import encoding
-from ceremony.core.component import Component
-from ceremony.tui.screens.component_entry import ComponentEntryScreen
+from ceremony.tui.screens.component_entry import ComponentEntryScreen, EnteredComponent
 from ceremony.tui.widgets.component_entry import ComponentEntry, LineState, ScanInput
 from tests.tui import fixtures
 from tests.tui.conftest import app_with, burst
@@ -60,7 +59,7 @@ async def test_a_wrong_line_is_flagged_at_that_line_as_it_is_typed() -> None:
 
 
 async def test_typed_lines_complete_the_component_with_its_kcv() -> None:
-    results: list[Component | None] = []
+    results: list[EnteredComponent | None] = []
     app = app_with(entry_screen)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -73,10 +72,11 @@ async def test_typed_lines_complete_the_component_with_its_kcv() -> None:
         assert f"Its KCV: {CHECK}" in screen_text(app)
         await pilot.press("f5")
         await pilot.pause()
-        component = results[0]
-        assert component is not None
-        assert encoding.component_kcv(component) == CHECK
-        assert component.value.reveal() == fixtures.VALUE
+        entered = results[0]
+        assert entered is not None
+        assert encoding.component_kcv(entered.component) == CHECK
+        assert entered.component.value.reveal() == fixtures.VALUE
+        assert entered.lines == (f"KCV: {CHECK}", *fixtures.value_lines())
 
 
 async def test_masking_on_request() -> None:
@@ -118,7 +118,7 @@ async def test_the_kcv_line_is_asked_for_when_the_ceremony_does_not_know_it() ->
 
 
 async def test_a_scanner_typing_the_qr_payload_fills_the_whole_component() -> None:
-    results: list[Component | None] = []
+    results: list[EnteredComponent | None] = []
     app = app_with(entry_screen)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -134,7 +134,7 @@ async def test_a_scanner_typing_the_qr_payload_fills_the_whole_component() -> No
         await pilot.press("f5")
         await pilot.pause()
         assert results and results[0] is not None
-        assert results[0].value.reveal() == fixtures.VALUE
+        assert results[0].component.value.reveal() == fixtures.VALUE
 
 
 async def test_a_pasted_component_text_fills_the_component() -> None:

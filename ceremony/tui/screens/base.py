@@ -5,15 +5,19 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
+from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, LoadingIndicator, Static
+from textual.widgets import Footer, LoadingIndicator, OptionList, Static
 
 from ceremony.core.journal import Entry
+from ceremony.engine.requests import Request, RequestKind
+from ceremony.tui.requests import People, Reply, runbook_for
 from ceremony.tui.state import AtKeyboard, ShellState
 from ceremony.tui.widgets.journal_panel import JournalPanel
 from ceremony.tui.widgets.shell import CeremonyHeader, KeyboardLine
+from ceremony.tui.widgets.who import WhoPicker
 
 if TYPE_CHECKING:
     from ceremony.tui.app import CeremonyApp
@@ -31,6 +35,7 @@ class StepScreen(Screen[ResultT]):
     keyboard: AtKeyboard | None = None
     runbook: int | str | None = None
     step_title: str | None = None
+    stage: tuple[int, int] | None = None  # "step i of n" from the engine
 
     def compose(self) -> ComposeResult:
         yield CeremonyHeader(id="header")
@@ -87,6 +92,8 @@ class StepScreen(Screen[ResultT]):
             state = replace(state, runbook=self.runbook)
         if self.step_title is not None:
             state = replace(state, step_title=self.step_title)
+        if self.stage is not None:
+            state = replace(state, step=self.stage[0], steps=self.stage[1])
         if state != host.shell:
             host.shell = state
         self._shell_changed(host.shell)
@@ -101,3 +108,58 @@ class StepScreen(Screen[ResultT]):
     def _work_changed(self, what: str | None) -> None:
         self.query_one("#work").display = what is not None
         self.query_one("#work-text", Static).update(what or "")
+
+
+class RequestScreen(StepScreen[Reply | None]):
+    """A screen for one engine Request: prompt, public lines, notices, who answers, the answer.
+
+    Subclasses yield the answer widgets from ``compose_answer`` and call ``reply``. The machine
+    checks every answer; a refused one comes back in the error modal and is asked again.
+    """
+
+    def __init__(self, request: Request, people: People) -> None:
+        super().__init__()
+        self.request = request
+        self.people = people
+        self.keyboard = people.keyboard(request)
+        self.runbook = runbook_for(request.step)
+        self.step_title = request.title
+        self.stage = (request.stage, request.stages)
+
+    @property
+    def picks_who(self) -> bool:
+        return self.request.who.anyone and self.request.kind is not RequestKind.APPROVAL
+
+    def compose_body(self) -> ComposeResult:
+        request = self.request
+        with VerticalScroll(id="request-scroll"):
+            if request.notices:
+                yield Static(
+                    "\n".join(f"• {notice}" for notice in request.notices), id="request-notices"
+                )
+            yield Static(request.prompt, id="request-prompt")
+            if request.lines:
+                yield Static("\n".join(request.lines), id="request-lines")
+            if self.picks_who:
+                yield WhoPicker(self.people.candidates(request), id="who")
+            yield from self.compose_answer()
+
+    def compose_answer(self) -> ComposeResult:
+        yield from ()
+
+    @on(OptionList.OptionSelected, "#who-list")
+    def _who_chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.focus_next()
+
+    def answerer(self) -> str | None:
+        if self.picks_who:
+            return self.query_one(WhoPicker).chosen
+        return self.request.who.participant
+
+    def reply(self, value: str) -> None:
+        by = self.answerer()
+        if self.picks_who and by is None:
+            self.notify("Select your own name first.", severity="warning")
+            return
+        self.dismiss(Reply(value, by))

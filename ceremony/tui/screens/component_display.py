@@ -44,10 +44,11 @@ class ComponentView:
 
 @dataclass(frozen=True)
 class DisplayResult:
-    """The custodian saw the component and typed its KCV back; ``confirmed`` says it matched."""
+    """What the custodian typed back; ``confirmed`` says it matched (None: the engine checks)."""
 
-    confirmed: bool
+    confirmed: bool | None
     typed_kcv: kcv.CheckValue | None
+    typed: str = ""
 
 
 class Phase(enum.Enum):
@@ -69,16 +70,28 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
         self,
         custodian: AtKeyboard,
         what: str,
-        reveal: Callable[[], ComponentView],
+        reveal: Callable[[], ComponentView] | None,
         check: kcv.CheckValue,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        privacy_confirmed: bool = False,
+        check_locally: bool = True,
+        stage: tuple[int, int] | None = None,
     ) -> None:
+        """``reveal`` None: the component was shown already; only the KCV is typed back here.
+
+        ``privacy_confirmed``: the custodian confirmed the privacy step just before (the
+        engine's privacy confirmation), so the component shows at once.
+        """
         super().__init__()
+        self.stage = stage
+        self.privacy_confirmed = privacy_confirmed
+        self.check_locally = check_locally
         self.keyboard = custodian
         self.step_title = f"show {what} to {custodian.name}"
         self.what = what
-        self._reveal = reveal
+        self._reveal = reveal if reveal is not None else _spent
+        self._start_hidden = reveal is None
         self.check = check  # the KCV the typed-back value is compared with
         self.timeout = timeout
         self.phase = Phase.PRIVACY
@@ -94,6 +107,14 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
                 f"It hides itself after {int(self.timeout)} seconds, or when you press any key.",
                 classes="privacy-text",
             )
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self._start_hidden:
+            self.phase = Phase.SHOWN  # shown earlier: straight to typing the KCV back
+            self.hide(clear=False)
+        elif self.privacy_confirmed:
+            self.action_show()
 
     def _typeback(self) -> tuple[Vertical, Input]:
         name = self.keyboard.name if self.keyboard else "the custodian"
@@ -163,11 +184,12 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
 
     # ---- hide --------------------------------------------------------------------------------
 
-    def hide(self) -> None:
+    def hide(self, clear: bool = True) -> None:
         """Remove the component from the screen, clear the terminal, ask for the KCV."""
         if self.phase is not Phase.SHOWN:
             return
         self.phase = Phase.HIDDEN
+        self.query_one("#privacy").display = False
         self.remove_class("revealing")
         self.refresh_bindings()
         if self._timer is not None:
@@ -179,7 +201,7 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
         self.query_one("#body").mount(typeback)
         self.call_after_refresh(field.focus)
         host = self.host
-        if host is not None:
+        if host is not None and clear:
             self.call_after_refresh(host.clear_screen_and_scrollback)
 
     # ---- type back ---------------------------------------------------------------------------
@@ -188,6 +210,9 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
     def _typed_back(self, event: Input.Submitted) -> None:
         problem = self.query_one("#typeback-problem", Static)
         event.input.value = ""
+        if not self.check_locally:
+            self.dismiss(DisplayResult(None, None, event.value))
+            return
         try:
             typed = kcv.parse_check_value(f"{self.check.method.label} {event.value}")
         except CeremonyError as ex:
@@ -202,13 +227,13 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
                 "what you wrote down and type it again; if your copy is wrong, press F4."
             )
             return
-        self.dismiss(DisplayResult(True, typed))
+        self.dismiss(DisplayResult(True, typed, event.value))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "show":
             return self.phase is Phase.PRIVACY
         if action == "cannot_confirm":
-            return self.phase is Phase.HIDDEN
+            return self.check_locally and self.phase is Phase.HIDDEN
         return True
 
     def action_cannot_confirm(self) -> None:
@@ -217,7 +242,7 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
 
         def answered(give_up: bool | None) -> None:
             if give_up:
-                self.dismiss(DisplayResult(False, None))
+                self.dismiss(DisplayResult(False, None, ""))
 
         self.app.push_screen(
             ConfirmModal(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on
@@ -16,8 +17,19 @@ from ceremony.tui.state import AtKeyboard
 from ceremony.tui.widgets.component_entry import ComponentEntry
 
 
-class ComponentEntryScreen(StepScreen[Component | None]):
-    """Dismisses with the parsed component once the custodian accepts its KCV (F5)."""
+@dataclass(frozen=True, repr=False)
+class EnteredComponent:
+    """The parsed component and the lines as typed (KCV line, value lines, SUM line).
+
+    Both hold the secret: the caller closes ``component`` and drops ``lines`` at once.
+    """
+
+    component: Component
+    lines: tuple[str, ...]
+
+
+class ComponentEntryScreen(StepScreen[EnteredComponent | None]):
+    """Dismisses with the entered component once the custodian accepts its KCV (F5)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5", "accept", "Accept component"),
@@ -32,8 +44,12 @@ class ComponentEntryScreen(StepScreen[Component | None]):
         check: kcv.CheckValue | None = None,
         *,
         masked: bool = False,
+        stage: tuple[int, int] | None = None,
+        prompt: str | None = None,
     ) -> None:
         super().__init__()
+        self.stage = stage
+        self.prompt = prompt
         self.keyboard = custodian
         self.header = header
         self.what = (
@@ -46,11 +62,11 @@ class ComponentEntryScreen(StepScreen[Component | None]):
 
     def compose_body(self) -> ComposeResult:
         name = self.keyboard.name if self.keyboard else "the custodian"
-        yield Static(
+        intro = (
             f"{name}: type {self.what} from your paper, one line at a time with its check "
-            "letter, or scan its QR code into the first field. Everyone else looks away.",
-            classes="screen-intro",
+            "letter, or scan its QR code into the first field. Everyone else looks away."
         )
+        yield Static(intro, classes="screen-intro")
         yield ComponentEntry(self.header, self.check, masked=self.masked, id="entry")
         yield Static("", id="entry-accept")
 
@@ -77,7 +93,8 @@ class ComponentEntryScreen(StepScreen[Component | None]):
             self.notify("Every line must be accepted first.", severity="warning")
             return
         component, self.component = self.component, None
-        self.dismiss(component)
+        lines = tuple(self.query_one(ComponentEntry).typed_lines())
+        self.dismiss(EnteredComponent(component, lines))
 
     def action_clear(self) -> None:
         self._drop()

@@ -11,6 +11,7 @@ them with ``encoding.from_text``. A paste of the whole text works the same way.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -24,7 +25,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from ceremony.core import encoding, kcv
-from ceremony.core.component import Component
+from ceremony.core.component import Component, KeyAlgorithm, KeyIdentity, Scheme
 from ceremony.errors import CeremonyError, ComponentFormatError
 from ceremony.tui.messages import ComponentScanned
 
@@ -32,20 +33,40 @@ MAX_SCAN_LINES = 40  # a V1 text has at most 9 header lines, 16 value lines and 
 _SUM = "SUM"
 
 
-def header_lines(header: encoding.ComponentHeader, check: kcv.CheckValue) -> list[str]:
-    """The header of the component text (format version, identity, scheme, KCV) for ``header``."""
-    ident = header.identity
-    return [
-        f"{encoding.FORMAT_NAME} {encoding.FORMAT_VERSION}",
-        f"CEREMONY: {ident.ceremony_id}",
-        f"KEY: {ident.key_label}",
-        f"ALGORITHM: {ident.algorithm.value}",
-        f"KEY-LENGTH: {ident.key_length}",
-        f"SCHEME: {header.scheme.value} {header.threshold} OF {header.count}",
-        f"COMPONENT: {header.index} OF {header.count}",
-        f"LENGTH: {header.value_length}",
-        f"KCV: {check}",
-    ]
+def header_from_lines(lines: Sequence[str]) -> encoding.ComponentHeader:
+    """The ComponentHeader whose structural header lines (no KCV) are ``lines``.
+
+    The engine hands these lines to the entry form; the round trip through
+    ``encoding.header_lines`` proves they were read exactly.
+    """
+    fields = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        fields[name.strip()] = value.strip()
+    try:
+        scheme, threshold, _, count = fields["SCHEME"].split()
+        index = int(fields["COMPONENT"].split()[0])
+        header = encoding.ComponentHeader(
+            KeyIdentity(
+                fields["CEREMONY"],
+                fields["KEY"],
+                KeyAlgorithm(fields["ALGORITHM"]),
+                int(fields["KEY-LENGTH"]),
+            ),
+            Scheme(scheme),
+            index,
+            int(count),
+            int(threshold),
+            int(fields["LENGTH"]),
+        )
+        same = encoding.header_lines(header) == list(lines)
+    except (KeyError, ValueError, CeremonyError):
+        same = False
+    if not same:
+        raise ComponentFormatError(
+            "the component header given for entry cannot be read", hint="this is a bug"
+        )
+    return header
 
 
 def line_name(number: int) -> str:
@@ -426,15 +447,22 @@ class ComponentEntry(Widget):
 
     # ---- the whole component ------------------------------------------------------------------
 
-    def _typed_text(self) -> str:
-        check = self.check
-        if check is None:
-            check = self._parse_kcv(self.query_one("#input-kcv", Input).value)
-        lines = header_lines(self.header, check)
+    def _kcv(self) -> kcv.CheckValue:
+        if self.check is not None:
+            return self.check
+        return self._parse_kcv(self.query_one("#input-kcv", Input).value)
+
+    def typed_lines(self) -> list[str]:
+        """The KCV line and every value line and the SUM line, as typed (they hold digits)."""
+        lines = [f"KCV: {self._kcv()}"]
         for line in self._form.lines:
             name = line_name(line.number)
             lines.append(f"{name}: {_body(self.line_input(line.number).value)}")
-        return "\n".join(lines) + "\n"
+        return lines
+
+    def _typed_text(self) -> str:
+        typed = self.typed_lines()
+        return "\n".join([*encoding.header_lines(self.header), *typed]) + "\n"
 
     def _assemble(self) -> None:
         try:

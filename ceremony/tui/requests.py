@@ -1,0 +1,64 @@
+"""What the TUI takes from an engine Request to show it: who types, their names, the runbook.
+
+Nothing here decides anything: the machine names who answers and checks every answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ceremony.core.rules import Operation, Roster
+from ceremony.engine.requests import Request
+from ceremony.tui.state import AtKeyboard
+from ceremony.tui.widgets.approval import Approver
+
+# Runbook section (title prefix) for each step id prefix; the first match wins.
+_RUNBOOK = (
+    ("airgap", "Air gap"),
+    ("roll-call", "Roll call"),
+    ("clock", "Clock"),
+    (f"approve/{Operation.CONFIRM_IMPORT_KEY.value}", "Import keys"),
+    ("hsm", "HSM login"),
+    ("component", "Component display"),
+    ("entry", "Component entry"),
+    ("approve", "Approvals"),
+    ("finish", "Finish"),
+)
+
+
+def runbook_for(step: str) -> str | None:
+    for prefix, section in _RUNBOOK:
+        if step == prefix or step.startswith(prefix + "/"):
+            return section
+    return None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer for the machine: the text, and who gives it when the request names no one."""
+
+    value: str = field(repr=False)
+    by: str | None = None
+
+
+@dataclass(frozen=True)
+class People:
+    """Names and roles of the ceremony's participants, to show instead of ids."""
+
+    roster: Roster
+
+    def approver(self, person_id: str) -> Approver:
+        if person_id in self.roster:
+            p = self.roster.get(person_id)
+            return Approver(p.id, p.name, p.role.title)
+        return Approver(person_id, person_id, "")
+
+    def candidates(self, request: Request) -> list[Approver]:
+        return [self.approver(c) for c in request.who.candidates]
+
+    def keyboard(self, request: Request) -> AtKeyboard:
+        who = request.who
+        if who.participant is not None and who.participant in self.roster:
+            p = self.roster.get(who.participant)
+            return AtKeyboard(p.name, p.role.title)
+        return AtKeyboard(who.text, "whoever answers chooses their own name")

@@ -1,0 +1,26 @@
+"""CHOICE requests: one of the answers the engine lists (recheck / override / stop, ...)."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from ceremony.tui.screens.base import RequestScreen
+
+
+class ChoiceScreen(RequestScreen):
+    def compose_answer(self) -> ComposeResult:
+        yield Static("Choose (up/down, Enter):", classes="form-label")
+        yield OptionList(*[Option(c, id=c) for c in self.request.choices], id="choices")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if not self.picks_who:
+            self.query_one("#choices", OptionList).focus()
+
+    @on(OptionList.OptionSelected, "#choices")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.reply(str(event.option.id))

@@ -1,0 +1,25 @@
+"""SECRET requests: typed without echo and never shown or kept (a passphrase, a PIN or half)."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Input, Static
+
+from ceremony.tui.screens.base import RequestScreen
+
+
+class SecretScreen(RequestScreen):
+    def compose_answer(self) -> ComposeResult:
+        yield Static("Everyone else looks away from the keyboard.", classes="screen-keys")
+        yield Input(password=True, placeholder="typed, never shown", id="answer", compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if not self.picks_who:
+            self.query_one("#answer", Input).focus()
+
+    @on(Input.Submitted, "#answer")
+    def _submitted(self, event: Input.Submitted) -> None:
+        value, event.input.value = event.value, ""
+        self.reply(value)
