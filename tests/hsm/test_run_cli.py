@@ -1,0 +1,245 @@
+"""``ceremony run`` as a subprocess on the SoftHSM2 token: scripted rehearsals, the refusal of
+scripted answers outside rehearsal, a secret scan of everything it wrote, and kill -9 at every
+journal step of a split-backup followed by a restart."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ceremony.core import journal, rules, xor
+from ceremony.core.kcv import CheckValue, KcvMethod
+from ceremony.core.registry import parse_registry
+from ceremony.engine import context
+from ceremony.engine.machine import Machine, default_services
+from tests.engine.helpers import (
+    PASSPHRASE,
+    Capture,
+    drive,
+    isolated,
+    outcome_entries,
+    scan,
+    script_for,
+    write_ceremony,
+)
+from tests.hsm.conftest import HsmUnderTest
+from tests.unit.ceremony_files import dumps
+
+pytestmark = pytest.mark.hsm
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _small_split(hsm: HsmUnderTest, ceremony_id: str) -> dict[str, Any]:
+    """A split-backup with few steps: two custodians, XOR, from the token's randomness."""
+    people = [
+        ("amartin", "Alice Martin", "security-officer", "badge 1"),
+        ("cwright", "Chloe Wright", "witness", "badge 2"),
+        ("ebrown", "Emma Brown", "key-custodian", "badge 3"),
+        ("fgarcia", "Felipe Garcia", "key-custodian", "badge 4"),
+    ]
+    return {
+        "ceremony": {
+            "id": ceremony_id,
+            "type": "split-backup",
+            "site": "test bench",
+            "purpose": "kill and restart",
+            "output": "out",
+            "rehearsal": True,
+            "registry": "registry/custodians.json",
+        },
+        "participants": [
+            {"id": i, "name": n, "role": r, "id_reference": d} for i, n, r, d in people
+        ],
+        "hsm": {"module": hsm.config.module_path, "token_label": hsm.config.token_label},
+        "keys": [
+            {
+                "label": "zmk-kill",
+                "type": "AES",
+                "bits": 128,
+                "split": {
+                    "scheme": "xor",
+                    "components": [{"custodian": "ebrown"}, {"custodian": "fgarcia"}],
+                },
+            }
+        ],
+    }
+
+
+def _answers(folder: Path, doc: dict[str, Any], hsm: HsmUnderTest, **extra: Any) -> Path:
+    answers: dict[str, Any] = {
+        "passphrases": {p["id"]: PASSPHRASE.format(p["id"]) for p in doc["participants"]},
+        "pins": {"user": hsm.user_pin, "so": hsm.so_pin},
+        **extra,
+    }
+    path = folder / "answers.toml"
+    path.write_text(dumps(answers), encoding="utf-8")
+    return path
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("home", "tmp"):
+        (tmp / name).mkdir(exist_ok=True)
+    env.update(HOME=str(tmp / "home"), TMPDIR=str(tmp / "tmp"), PYTHONPATH=str(ROOT))
+    env.pop("CEREMONY_REHEARSAL_USER_PIN", None)
+    env.pop("CEREMONY_REHEARSAL_SO_PIN", None)
+    return env
+
+
+def _ceremony(*args: str, env: dict[str, str], kill_at: int | None = None) -> Any:
+    command = [sys.executable, "-m", "ceremony", *args]
+    if kill_at is not None:
+        command = [sys.executable, "-m", "tests.hsm.killer", str(kill_at), *args]
+    return subprocess.run(
+        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_answers_are_refused_outside_a_rehearsal(hsm: HsmUnderTest, tmp_path: Path) -> None:
+    doc = _small_split(hsm, "no-script")
+    path = write_ceremony(tmp_path, doc)
+    answers = _answers(tmp_path, doc, hsm)
+    result = _ceremony("run", str(path), "--answers", str(answers), env=_env(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.startswith("ceremony: error: --answers is for rehearsals")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        context, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
+    )
+
+
+def test_reconstitute_from_the_command_line_leaves_no_secret_behind(
+    hsm: HsmUnderTest,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    cheaper_scrypt: None,
+) -> None:
+    # Components made in process (as custodians would copy them down) ...
+    made = tmp_path / "made"
+    doc = _small_split(hsm, "cli-made")
+    delivery = Capture()
+    services = default_services(delivery=delivery)
+    services.airgap = isolated
+    machine = Machine(write_ceremony(made, doc), services=services)
+    drive(machine, script_for(doc, {"user": hsm.user_pin, "so": hsm.so_pin}))
+    data = next(
+        e["data"] for e in outcome_entries(machine.outcome) if e["event"] == "key_generated"
+    )
+    recorded = CheckValue(
+        KcvMethod(data["kcvs"][0]["kcv_method"]), bytes.fromhex(data["kcvs"][0]["kcv"])
+    )
+    components = delivery.components()
+    with xor.combine(components, expected=recorded) as key:
+        secrets = [bytes(key.reveal()), *(bytes(c.value.reveal()) for c in components)]
+    # ... kept apart from everything the run writes, which is then scanned.
+    papers = tmp_path_factory.mktemp("papers")
+    files = {}
+    for name, text in delivery.texts().items():
+        (papers / f"{name}.txt").write_text(text)
+        files[name] = str(papers / f"{name}.txt")
+    run_dir = tmp_path / "run"
+    rebuild = _small_split(hsm, "cli-rebuild")
+    rebuild["ceremony"]["type"] = "reconstitute"
+    key_doc = rebuild["keys"][0]
+    key_doc["kcv"] = f"{recorded.method.label} {recorded.hex}"
+    key_doc["split"]["made_in"] = "cli-made"
+    key_doc["store_in_hsm"] = True
+    key_doc["label"] = "zmk-kill"
+    rebuild["keys"][0] = key_doc
+    # A registry of its own: the made set is not in it, so nothing links the two runs.
+    rebuild["ceremony"]["registry"] = "registry.json"
+    path = write_ceremony(run_dir, rebuild)
+    answers = _answers(run_dir, rebuild, hsm, components=files)
+    result = _ceremony(
+        "run", str(path), "--rehearsal", "--answers", str(answers), env=_env(tmp_path)
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert "Ceremony finished." in result.stdout
+    assert "Final journal hash" in result.stdout
+    entries = [
+        e.event
+        for e in journal.verify(
+            next((run_dir / "out").glob("*.jsonl")).read_bytes(), require_closed=True
+        ).entries
+    ]
+    assert entries.count("component_entered") == 2 and "key_imported" in entries
+    hits = scan([tmp_path], secrets)
+    assert hits == []
+    printed = (result.stdout + result.stderr).encode()
+    assert not any(s.hex().encode() in printed.lower() for s in secrets)
+    with hsm.backend.open(hsm.prompter) as session:
+        session.destroy("zmk-kill")
+
+
+def _snapshot(folder: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _kill_and_restart(hsm: HsmUnderTest, base: Path, kill_at: int, total: int) -> None:
+    folder = base / f"kill-{kill_at:02d}"
+    doc = _small_split(hsm, f"kill-{kill_at:02d}")
+    path = write_ceremony(folder, doc)
+    answers = _answers(folder, doc, hsm)
+    env = _env(folder)
+    args = ("run", str(path), "--rehearsal", "--answers", str(answers))
+    killed = _ceremony(*args, env=env, kill_at=kill_at)
+    assert killed.returncode == -9, killed.stderr
+    journal_file = folder / "out" / f"kill-{kill_at:02d}.journal.jsonl"
+    before = journal.verify(journal_file.read_bytes(), allow_torn_tail=True)
+    assert len(before.entries) == kill_at and not before.closed
+    files = _snapshot(folder)
+    again = _ceremony(*args, env=env)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr
+    assert "marked aborted" in again.stdout
+    after = journal.verify(journal_file.read_bytes(), require_closed=True)
+    events = [e.event for e in after.entries]
+    assert events[kill_at] == "aborted"
+    assert "restarts from its beginning" in str(after.entries[kill_at].data["reason"])
+    assert events[kill_at + 1] == "run_started" and events[-1] == "finished"
+    assert len(events) == kill_at + 2 + (total - 1)  # the second run: everything but genesis
+    # Nothing written before the kill changed: the journal only grew, and the registry (the
+    # one file replaced, by a superset) keeps its earlier version beside it, byte for byte.
+    registry = folder / "registry/custodians.json"
+    for name, data in files.items():
+        if name == journal_file:
+            assert name.read_bytes().startswith(data)
+        elif name == registry:
+            kept = folder / f"registry/custodians.json.before-kill-{kill_at:02d}-run2"
+            assert kept.read_bytes() == data
+            old, new = parse_registry(data).records, parse_registry(registry.read_bytes()).records
+            assert new[: len(old)] == old and len(new) > len(old)
+        else:
+            assert name.read_bytes() == data, name
+
+
+def test_kill_9_at_every_journal_step_then_restart(hsm: HsmUnderTest, tmp_path: Path) -> None:
+    # The helper counts the steps: a whole run, not killed.
+    reference = tmp_path / "reference"
+    doc = _small_split(hsm, "kill-reference")
+    path = write_ceremony(reference, doc)
+    answers = _answers(reference, doc, hsm)
+    whole = _ceremony(
+        "run", str(path), "--rehearsal", "--answers", str(answers),
+        env=_env(reference), kill_at=0,
+    )  # fmt: skip
+    assert whole.returncode == 0, whole.stderr
+    entries = journal.verify(
+        (reference / "out/kill-reference.journal.jsonl").read_bytes(), require_closed=True
+    ).entries
+    total = len(entries)
+    assert [e.event for e in entries][-2:] == ["registry_updated", "finished"]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs = [pool.submit(_kill_and_restart, hsm, tmp_path, k, total) for k in range(1, total)]
+        for job in jobs:
+            job.result()
