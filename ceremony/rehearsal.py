@@ -115,7 +115,7 @@ _PEOPLE = (
 )
 
 
-def demo_ceremony(ceremony_id: str, token_label: str, module: str) -> str:
+def demo_ceremony(ceremony_id: str, token_label: str, module: str, key_label: str) -> str:
     """The full rehearsal: an AES-256 key made in the HSM, Shamir 3-of-5, wrapped for 3 clouds."""
     people = "\n".join(
         f'[[participants]]\nid = "{i}"\nname = "{n}"\nrole = "{r}"\nid_reference = "{d}"\n'
@@ -142,7 +142,7 @@ module = "{module}"
 token_label = "{token_label}"
 
 [[keys]]
-label = "demo-zmk"
+label = "{key_label}"
 type = "AES"
 bits = 256
 source = "hsm"
@@ -163,14 +163,14 @@ label = "azure-demo"
 provider = "azure"
 import_key = "imports/azure-kek.pem"
 kek_id = "{AZURE_KEK}"
-key_name = "demo-zmk"
+key_name = "{key_label}"
 
 [[keys.targets]]
 label = "gcp-demo"
 provider = "gcp"
 algorithm = "{GCP_METHOD}"
 import_key = "imports/gcp-job.json"
-key = "demo-zmk"
+key = "{key_label}"
 """
 
 
@@ -196,6 +196,8 @@ def write_demo(
     write_import_keys(folder / "imports", keys, now)
     ceremony = folder / "ceremony.toml"
     answers = folder / "answers.toml"
-    _create(ceremony, demo_ceremony(ceremony_id, token_label, module).encode())
+    # A key label of its own: every rehearsal leaves its key on the rehearsal token.
+    key_label = f"demo-zmk-{secrets.token_hex(3)}"
+    _create(ceremony, demo_ceremony(ceremony_id, token_label, module, key_label).encode())
     _create(answers, demo_answers().encode())
     return ceremony, answers

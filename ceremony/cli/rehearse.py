@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = sys.stdout
     now = datetime.now(UTC)
-    folder = args.folder or Path("out") / f"rehearsal-{now.strftime('%Y%m%d-%H%M%S')}"
+    folder = args.folder or _fresh(Path("out") / f"rehearsal-{now.strftime('%Y%m%d-%H%M%S')}")
     hsm = config.resolve()
     print("Making throw-away RSA import keys for the rehearsal (AWS, Azure, GCP)...", file=out)
     ceremony_file, answers = write_demo(
@@ -62,3 +62,12 @@ def run(args: argparse.Namespace) -> int:
     )
     outcome = drive(machine, _scripted(script, out), out, scripted=True)
     return 0 if outcome.status is Status.FINISHED else 1
+
+
+def _fresh(folder: Path) -> Path:
+    """``folder``, or ``folder-2``, ``folder-3``... when two rehearsals start in one second."""
+    candidate, n = folder, 1
+    while candidate.exists():
+        n += 1
+        candidate = folder.with_name(f"{folder.name}-{n}")
+    return candidate

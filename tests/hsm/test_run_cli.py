@@ -243,3 +243,49 @@ def test_kill_9_at_every_journal_step_then_restart(hsm: HsmUnderTest, tmp_path: 
         jobs = [pool.submit(_kill_and_restart, hsm, tmp_path, k, total) for k in range(1, total)]
         for job in jobs:
             job.result()
+
+
+def test_the_full_rehearsal_runs_twice_without_overwriting(
+    hsm: HsmUnderTest, tmp_path: Path
+) -> None:
+    env = _env(tmp_path)
+    env.update(CEREMONY_REHEARSAL_USER_PIN=hsm.user_pin, CEREMONY_REHEARSAL_SO_PIN=hsm.so_pin)
+    runs = []
+    for n in (1, 2):
+        folder = tmp_path / f"rehearsal-{n}"
+        result = _ceremony("rehearse", "--folder", str(folder), env=env)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+        runs.append(result.stdout)
+        verified = journal.verify(
+            next((folder / "out").glob("*.journal.jsonl")).read_bytes(), require_closed=True
+        )
+        events = [e.event for e in verified.entries]
+        assert events.count("participant_present") == 8
+        assert events.count("component_issued") == 5
+        assert events.count("wrapped") == 3 and events.count("import_key_confirmed") == 3
+        assert verified.entries[0].data["rehearsal"] is True
+        bundle = folder / "out/bundle"
+        assert (bundle / "REHEARSAL.txt").exists()
+        (key_folder,) = (p for p in bundle.iterdir() if p.is_dir())
+        assert key_folder.name.startswith("demo-zmk-")
+        assert {p.name for p in key_folder.iterdir()} == {
+            "aws-demo",
+            "azure-demo",
+            "gcp-demo",
+        }
+        assert verified.final_hash[:4].upper() in result.stdout
+    # The scripted custodians never print a component's digits, only their shape.
+    assert all("01: ####" in out for out in runs)
+
+
+def test_a_rehearsal_refuses_a_production_token(hsm: HsmUnderTest, tmp_path: Path) -> None:
+    doc = _small_split(hsm, "not-rehearsal-token")
+    doc["hsm"]["module"] = "/usr/lib/vendor/libvendor-pkcs11.so"
+    path = write_ceremony(tmp_path, doc)
+    answers = _answers(tmp_path, doc, hsm)
+    env = _env(tmp_path)
+    env.pop("CEREMONY_PKCS11_MODULE", None)
+    result = _ceremony("run", str(path), "--rehearsal", "--answers", str(answers), env=env)
+    assert result.returncode == 1
+    assert "rehearsal runs only on the project's rehearsal SoftHSM2 token" in result.stderr
+    assert not (tmp_path / "out").exists()
