@@ -19,6 +19,7 @@ from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.core.registry import parse_registry
 from ceremony.engine import context
 from ceremony.engine.machine import Machine, default_services
+from ceremony.errors import KeyNotFoundError
 from tests.engine.helpers import (
     PASSPHRASE,
     Capture,
@@ -289,3 +290,118 @@ def test_a_rehearsal_refuses_a_production_token(hsm: HsmUnderTest, tmp_path: Pat
     assert result.returncode == 1
     assert "rehearsal runs only on the project's rehearsal SoftHSM2 token" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def _destroy_doc(hsm: HsmUnderTest, label: str) -> dict[str, Any]:
+    people = [
+        ("amartin", "Alice Martin", "security-officer", "badge 1"),
+        ("bokafor", "Ben Okafor", "security-officer", "badge 2"),
+        ("cwright", "Chloe Wright", "witness", "badge 3"),
+    ]
+    return {
+        "ceremony": {
+            "id": f"typed-{label}",
+            "type": "destroy",
+            "site": "test bench",
+            "purpose": "typed at the terminal",
+            "output": "out",
+        },
+        "participants": [
+            {"id": i, "name": n, "role": r, "id_reference": d} for i, n, r, d in people
+        ],
+        "hsm": {"module": hsm.config.module_path, "token_label": hsm.config.token_label},
+        "keys": [{"label": label, "type": "AES", "bits": 128}],
+    }
+
+
+class _Keyboard:
+    """Typed lines for input() and getpass(), in the order the runner asks."""
+
+    def __init__(self, lines: list[str | BaseException]) -> None:
+        self.lines = lines
+        self.prompts: list[str] = []
+
+    def __call__(self, prompt: str = "") -> str:
+        self.prompts.append(prompt)
+        line = self.lines.pop(0)
+        if isinstance(line, BaseException):
+            raise line
+        return line
+
+
+def _typed_run(
+    hsm: HsmUnderTest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    lines: list[str | BaseException],
+) -> tuple[int, str, Path, _Keyboard]:
+    from ceremony.cli import main
+    from ceremony.hsm.base import KeySpec
+
+    label = f"typed-{os.urandom(3).hex()}"
+    with hsm.backend.open(hsm.prompter) as session:
+        session.generate_key(label, KeySpec.AES_128)
+    path = write_ceremony(tmp_path, _destroy_doc(hsm, label))
+    keyboard = _Keyboard(lines)
+    monkeypatch.setattr("builtins.input", keyboard)
+    monkeypatch.setattr("getpass.getpass", keyboard)
+    code = main(["run", str(path), "--rehearsal"])
+    return code, label, path, keyboard
+
+
+def test_typed_at_the_terminal(
+    hsm: HsmUnderTest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    cheaper_scrypt: None,
+) -> None:
+    def person(pid: str) -> list[str | BaseException]:
+        return ["yes", PASSPHRASE.format(pid), PASSPHRASE.format(pid)]
+
+    lines: list[str | BaseException] = [
+        "no",  # refused: a confirmation needs yes
+        *person("amartin"),
+        *person("bokafor"),
+        *person("cwright"),
+        "amartin",
+        "same",
+        "amartin",
+        hsm.user_pin,
+        "amartin",
+        PASSPHRASE.format("amartin"),
+        "amartin",  # refused: the same person never approves twice
+        PASSPHRASE.format("amartin"),
+        "bokafor",
+        PASSPHRASE.format("bokafor"),
+    ]
+    code, label, _, keyboard = _typed_run(hsm, tmp_path, monkeypatch, lines)
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "refused: not confirmed" in out.out
+    assert "refused: dual control" in out.out and "already approved" in out.out
+    assert "Final journal hash" in out.out and keyboard.lines == []
+    assert "  your participant id> " in keyboard.prompts
+    assert hsm.user_pin not in out.out + out.err
+    with hsm.backend.open(hsm.prompter) as session, pytest.raises(KeyNotFoundError):
+        session.key_attributes(label)
+
+
+def test_ctrl_c_journals_an_abort(
+    hsm: HsmUnderTest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    cheaper_scrypt: None,
+) -> None:
+    lines: list[str | BaseException] = ["yes", KeyboardInterrupt()]
+    code, label, _, _ = _typed_run(hsm, tmp_path, monkeypatch, lines)
+    assert code == 130
+    assert "stopped by the operator" in capsys.readouterr().err
+    entries = journal.verify(
+        next((tmp_path / "out").glob("*.journal.jsonl")).read_bytes(), require_closed=True
+    ).entries
+    assert entries[-1].event == "aborted"
+    assert "Ctrl-C" in str(entries[-1].data["reason"])
+    with hsm.backend.open(hsm.prompter) as session:
+        session.destroy(label)  # untouched by the aborted ceremony
