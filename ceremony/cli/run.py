@@ -144,6 +144,8 @@ def print_outcome(outcome: Outcome, out: TextIO) -> None:
         for name in outcome.outputs:
             print(f"  {name}", file=out)
     print(f"Journal: {outcome.journal}", file=out)
+    if outcome.signed_record is not None:
+        print(f"Signed record: {outcome.signed_record}", file=out)
     print("Final journal hash (read it aloud and write it on the signed record):", file=out)
     print(f"  {journal.hash_groups(outcome.final_hash)}", file=out)
     for line in journal.hash_word_lines(outcome.final_hash):

@@ -188,6 +188,7 @@ class Context:
         self.exit = ExitStack()
         self.secrets: list[Secret] = []
         self.session: HsmSession | None = None
+        self.signed_record: Path | None = None
         self.bundle_name = "bundle" if run == 1 else f"bundle-run-{run}"
         self.bundle_created = False
         self.outputs: list[str] = []
@@ -817,6 +818,31 @@ class Context:
         parts += [f"{n} {what}" for what, n in self.counts.items()]
         parts.append(f"{len(self.outputs)} output file(s)")
         self.journal(events.finished(outputs=len(self.outputs), summary=", ".join(parts)))
+        self.sign_record()
+
+    def sign_record(self) -> None:
+        """record.pdf and journal.sig beside the journal, signed with the session still open.
+
+        The journal is closed by then, so a failure here cannot change the ceremony's outcome: it
+        is shown, and `ceremony record FOLDER` signs the same journal later.
+        """
+        from ceremony.record import sign  # deferred: reportlab and pyHanko load only here
+
+        if self.session is None:
+            return
+        try:
+            record = sign.build_signed_record(
+                self.store.path.read_bytes(), sign.HsmSigner(self.session)
+            )
+            written = sign.write_signed_record(self.store.path.parent, record)
+        except (CeremonyError, OSError) as ex:
+            self.notice(
+                f"The record could not be signed: {getattr(ex, 'message', ex)}. Run "
+                f"'ceremony record {self.store.path.parent}' to sign the finished journal."
+            )
+            return
+        self.signed_record = next(p for p in written if p.suffix == ".pdf")
+        self.notice(f"Signed record {self.signed_record} and its journal.sig written.")
 
     # ---- keys and attributes --------------------------------------------------------------
 

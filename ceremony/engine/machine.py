@@ -64,6 +64,7 @@ class Outcome:
     output_folder: Path | None
     recovery: Recovery | None  # the earlier run this start marked aborted
     reason: str | None = None  # why it stopped
+    signed_record: Path | None = None  # record.pdf, signed in the token when the ceremony finished
 
 
 class CeremonyStopped(CeremonyError):
@@ -163,6 +164,7 @@ class Machine:
             output_folder=ctx.output if ctx else None,
             recovery=self._recovery,
             reason=self._reason,
+            signed_record=ctx.signed_record if ctx else None,
         )
 
     def take_notices(self) -> list[str]:

@@ -418,6 +418,9 @@ class FakeSession:
                 used = ("RSA-OAEP + AES-KWP (software fake)",)
         return WrapResult(blob, method, oaep_hash, used, fingerprint, True, label, key.key_id.hex())
 
+    def certificate(self, label: str) -> bytes | None:
+        return None  # the fake token has no signing identity; records stay unsigned
+
     def public_key(self, label: str) -> bytes:
         key = self._key(label)
         if key.private is None:

@@ -275,6 +275,11 @@ def test_the_full_rehearsal_runs_twice_without_overwriting(
             "gcp-demo",
         }
         assert verified.final_hash[:4].upper() in result.stdout
+        # Signed in the token when the ceremony finished; the auditor's check passes on it.
+        assert (folder / "out/record.pdf").exists() and (folder / "out/journal.sig").exists()
+        audit = _ceremony("verify", str(folder / "out"), env=env)
+        assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr
+        assert "0 failed" in audit.stdout
     # The scripted custodians never print a component's digits, only their shape.
     assert all("01: ####" in out for out in runs)
 
