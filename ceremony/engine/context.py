@@ -793,6 +793,26 @@ class Context:
             written.append((name, FileDigest.of(f.data)))
         return written
 
+    def write_rehearsal_form(
+        self, key: KeySpec, component: Component, custodian: str, envelope: str | None
+    ) -> None:
+        """In rehearsal the custodian form goes into the bundle, REHEARSAL on every page.
+
+        A production form never touches the disk: it is printed from memory (docs/evidence.md).
+        """
+        from ceremony.record import forms  # deferred: reportlab loads only here
+
+        pdf = forms.component_form_pdf(
+            component,
+            self.roster.get(custodian).name,
+            envelope,
+            rehearsal=True,
+            custodian_id=custodian,
+        )
+        name = f"forms/{key.label}/component-{component.index}-{custodian}.pdf"
+        ((written, digest),) = self.write_files([BundleFile(name, pdf)])
+        self.journal(events.output_written(name=written, sha256=digest, kind="component-form"))
+
     def finish(self) -> None:
         self.stage("finish")
         if self.rehearsal and self.bundle_created:
@@ -992,6 +1012,8 @@ class Context:
             actors,
         )
         self.count("component(s) issued")
+        if self.rehearsal:
+            self.write_rehearsal_form(key, component, spec.custodian, spec.envelope)
         if spec.envelope:
             envelope = spec.envelope
 

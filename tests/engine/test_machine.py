@@ -79,7 +79,9 @@ def test_split_backup_end_to_end(tmp_path: Path) -> None:
     events = [e.event for e in verified.entries]
     assert events.count("participant_present") == 8
     assert events.count("component_issued") == 5 and events.count("envelope_sealed") == 5
-    assert events[-3:] == ["key_imported", "registry_updated", "finished"]
+    # Rehearsal: each custodian form lands in the bundle, then the REHEARSAL marker.
+    assert events.count("output_written") == 5 + 1
+    assert events[-4:] == ["key_imported", "output_written", "registry_updated", "finished"]
     # Each component operation comes right after its own approval.
     for i, name in enumerate(events):
         if name in ("component_issued", "key_generated"):

@@ -267,7 +267,8 @@ def test_the_full_rehearsal_runs_twice_without_overwriting(
         assert verified.entries[0].data["rehearsal"] is True
         bundle = folder / "out/bundle"
         assert (bundle / "REHEARSAL.txt").exists()
-        (key_folder,) = (p for p in bundle.iterdir() if p.is_dir())
+        (key_folder,) = (p for p in bundle.iterdir() if p.is_dir() and p.name != "forms")
+        assert len(list((bundle / "forms" / key_folder.name).glob("component-*.pdf"))) == 5
         assert key_folder.name.startswith("demo-zmk-")
         assert {p.name for p in key_folder.iterdir()} == {
             "aws-demo",
