@@ -31,7 +31,6 @@ from ceremony.tui.modals import AbortModal, ErrorModal, HelpModal
 from ceremony.tui.state import ShellState
 
 if TYPE_CHECKING:
-    from ceremony.engine.machine import Outcome
     from ceremony.tui.driver import CeremonyRun
     from ceremony.tui.screens.finish import FinishScreen
 
@@ -197,7 +196,7 @@ class CeremonyApp(App[int]):
     def _run_ceremony(self, run: CeremonyRun) -> None:
         run.run()
 
-    def show_finish(self, screen: FinishScreen, outcome: Outcome) -> None:
+    def show_finish(self, screen: FinishScreen) -> None:
         """Replace whatever is left on top of the working screen with the finish screen."""
         from ceremony.tui.screens.working import WorkingScreen
 
@@ -205,14 +204,6 @@ class CeremonyApp(App[int]):
             self.pop_screen()
         self.on_abort = None
         self.push_screen(screen)
-        self._verify(screen, outcome)
-
-    @work(thread=True, exit_on_error=False, name="verify")
-    def _verify(self, screen: FinishScreen, outcome: Outcome) -> None:
-        from ceremony.tui.verify import verify_outcome
-
-        text, ok = verify_outcome(outcome)
-        self.call_from_thread(screen.show_verify, text, ok)
 
     # ---- the terminal -------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from ceremony.tui.screens.finish import FinishScreen, FinishView
 from ceremony.tui.screens.secret import SecretScreen
 from ceremony.tui.screens.text import TextScreen
 from ceremony.tui.screens.working import WorkingScreen
+from ceremony.tui.verify import verify_outcome
 from ceremony.tui.widgets.component_entry import header_from_lines
 
 if TYPE_CHECKING:
@@ -164,6 +165,7 @@ class CeremonyRun:
                 lambda: ApprovalScreen(
                     request.operation.description if request.operation else request.title,
                     people.candidates(request),
+                    needed=_approval_number(request),
                     prompt=request.prompt,
                     lines=request.lines,
                     stage=(request.stage, request.stages),
@@ -279,11 +281,18 @@ class CeremonyRun:
             output_folder=outcome.output_folder,
             outputs=outcome.outputs,
         )
-        self.bridge.call(lambda: self.app.show_finish(FinishScreen(view), outcome))
+        screen = FinishScreen(view, verify=lambda: verify_outcome(outcome))
+        self.bridge.call(lambda: self.app.show_finish(screen))
 
     def request_abort(self, reason: str) -> None:
         """On the UI thread: the worker journals the abort through the machine."""
         self.bridge.request_abort(reason)
+
+
+def _approval_number(request: Request) -> tuple[int, int]:
+    """Which approval of two this is: the machine's approval steps end in /1 and /2."""
+    last = request.step.rsplit("/", 1)[-1]
+    return (int(last), 2) if last in ("1", "2") else (1, 2)
 
 
 def _runbook(request: Request) -> str | None:

@@ -147,10 +147,20 @@ class RequestScreen(StepScreen[Reply | None]):
     def compose_answer(self) -> ComposeResult:
         yield from ()
 
+    answer_selector: str | None = None  # the widget that takes the answer
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.picks_who:
+            self.query_one("#who-list", OptionList).focus()
+        elif self.answer_selector is not None:
+            self.query_one(self.answer_selector).focus()
+
     @on(OptionList.OptionSelected, "#who-list")
     def _who_chosen(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.focus_next()
+        if self.answer_selector is not None:
+            self.query_one(self.answer_selector).focus()
 
     def answerer(self) -> str | None:
         if self.picks_who:

@@ -11,14 +11,11 @@ from ceremony.tui.screens.base import RequestScreen
 
 
 class ChoiceScreen(RequestScreen):
+    answer_selector = "#choices"
+
     def compose_answer(self) -> ComposeResult:
         yield Static("Choose (up/down, Enter):", classes="form-label")
         yield OptionList(*[Option(c, id=c) for c in self.request.choices], id="choices")
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        if not self.picks_who:
-            self.query_one("#choices", OptionList).focus()
 
     @on(OptionList.OptionSelected, "#choices")
     def _chosen(self, event: OptionList.OptionSelected) -> None:

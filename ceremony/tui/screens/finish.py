@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
 from ceremony.core import journal
+from ceremony.errors import CeremonyError
 from ceremony.tui.screens.base import StepScreen
 from ceremony.tui.state import AtKeyboard
+from ceremony.tui.widgets.journal_panel import hash_lines
 from ceremony.tui.widgets.qr import QrCode
 
 
@@ -38,9 +42,13 @@ class FinishScreen(StepScreen[int]):
     ]
     runbook = "Finish"
 
-    def __init__(self, view: FinishView) -> None:
+    def __init__(
+        self, view: FinishView, *, verify: Callable[[], tuple[str, bool | None]] | None = None
+    ) -> None:
+        """``verify`` runs in a thread worker once the screen is up (it reads and checks files)."""
         super().__init__()
         self.view = view
+        self.verifier = verify
         self.keyboard = AtKeyboard("the security officer", "reading the final hash aloud")
         self.step_title = "finished" if view.finished else "stopped"
 
@@ -60,7 +68,7 @@ class FinishScreen(StepScreen[int]):
             with Horizontal(id="finish-row"):
                 with Vertical(id="finish-left"):
                     yield Static("Final journal hash (read it aloud):", classes="form-label")
-                    yield Static(journal.hash_groups(view.final_hash), id="finish-hex")
+                    yield Static("\n".join(hash_lines(view.final_hash)), id="finish-hex")
                     yield Static(
                         "\n".join(journal.hash_word_lines(view.final_hash)), id="finish-words"
                     )
@@ -72,6 +80,22 @@ class FinishScreen(StepScreen[int]):
                         )
                     yield Static("Verify: checking…", id="finish-verify")
                 yield QrCode(view.final_hash, id="finish-qr")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.verifier is not None and self.query("#finish-verify"):
+            self._verify()
+        elif self.query("#finish-verify"):
+            self.show_verify("Verify: not run here.", None)
+
+    @work(thread=True, exit_on_error=False, name="verify")
+    def _verify(self) -> None:
+        assert self.verifier is not None
+        try:
+            text, ok = self.verifier()
+        except CeremonyError as ex:
+            text, ok = f"Verify could not run: {ex.message}", False
+        self.app.call_from_thread(self.show_verify, text, ok)
 
     def show_verify(self, text: str, ok: bool | None) -> None:
         verify = self.query_one("#finish-verify", Static)

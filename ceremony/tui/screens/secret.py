@@ -10,14 +10,11 @@ from ceremony.tui.screens.base import RequestScreen
 
 
 class SecretScreen(RequestScreen):
+    answer_selector = "#answer"
+
     def compose_answer(self) -> ComposeResult:
         yield Static("Everyone else looks away from the keyboard.", classes="screen-keys")
         yield Input(password=True, placeholder="typed, never shown", id="answer", compact=True)
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        if not self.picks_who:
-            self.query_one("#answer", Input).focus()
 
     @on(Input.Submitted, "#answer")
     def _submitted(self, event: Input.Submitted) -> None:

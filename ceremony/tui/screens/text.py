@@ -10,13 +10,10 @@ from ceremony.tui.screens.base import RequestScreen
 
 
 class TextScreen(RequestScreen):
+    answer_selector = "#answer"
+
     def compose_answer(self) -> ComposeResult:
         yield Input(placeholder="type here, then Enter", id="answer", compact=True)
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        if not self.picks_who:
-            self.query_one("#answer", Input).focus()
 
     @on(Input.Submitted, "#answer")
     def _submitted(self, event: Input.Submitted) -> None:

