@@ -22,6 +22,9 @@ _RUNBOOK = (
     ("component", "Component display"),
     ("entry", "Component entry"),
     ("approve", "Approvals"),
+    ("assemble", "Reconstitute"),
+    ("destroy", "Destroy"),
+    ("wrap", "Generate-export"),
     ("finish", "Finish"),
 )
 

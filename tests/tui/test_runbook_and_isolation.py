@@ -66,3 +66,22 @@ def test_ceremony_help_still_works() -> None:
     )
     assert result.returncode == 0
     assert "tui" in result.stdout
+
+
+def test_every_request_step_has_its_runbook_section() -> None:
+    from ceremony.tui.requests import runbook_for
+
+    steps = [
+        "airgap/choice",
+        "roll-call/amartin/present",
+        "clock",
+        "approve/confirm-import-key/zmk/aws",
+        "hsm/user-pin/half-1",
+        "approve/show-component/zmk/1/1",
+        "component/zmk/1/privacy",
+        "entry/zmk/2/line-01",
+        "finish",
+    ]
+    for step in steps:
+        title = runbook_for(step)
+        assert title is not None and runbook.section(title) is not None, step

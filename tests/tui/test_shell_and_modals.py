@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from textual.widgets import Markdown
+
 from ceremony.errors import CeremonyError
 from ceremony.tui import runbook
 from ceremony.tui.modals import AbortModal, ErrorModal, HelpModal
@@ -11,7 +13,7 @@ from ceremony.tui.screens.component_entry import ComponentEntryScreen
 from ceremony.tui.widgets.journal_panel import JournalPanel, hash_lines
 from tests.tui import fixtures
 from tests.tui.conftest import app_with
-from tests.tui.screen_text import screen_text
+from tests.tui.screen_text import screen_text, static_text
 
 
 def entry_screen() -> ComponentEntryScreen:
@@ -109,9 +111,11 @@ async def test_f1_shows_the_runbook_for_the_current_step() -> None:
         assert isinstance(app.screen, HelpModal)
         section = runbook.section("Component entry")
         assert section is not None
-        text = screen_text(app)
-        assert f"Runbook, step {section.heading}" in text
-        assert "one custodian at a time types their component" in text
+        help_modal = app.screen
+        assert help_modal.section == section
+        assert static_text(app, ".modal-title") == f"Runbook, step {section.heading}"
+        assert section.title.startswith("Component entry") and "- CHECK:" in section.body
+        assert help_modal.query_one(Markdown).source == section.body
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, ComponentEntryScreen)

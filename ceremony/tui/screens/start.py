@@ -118,7 +118,7 @@ class StartScreen(StepScreen[StartChoice]):
     """F5 starts the ceremony once a valid file is loaded and the mode matches it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("f5", "start", "Start the ceremony")]
-    runbook = "Before the day"
+    runbook = "Starting a ceremony"
     step_title = "choose the ceremony file"
 
     def __init__(self, path: Path | None = None, *, workdir: Path | None = None) -> None:
