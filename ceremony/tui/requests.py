@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ceremony.core.rules import Operation, Roster
+from ceremony.core.rules import Operation, Role, Roster
 from ceremony.engine.requests import Request
 from ceremony.tui.state import AtKeyboard
 from ceremony.tui.widgets.approval import Approver
@@ -53,7 +53,7 @@ class People:
     def approver(self, person_id: str) -> Approver:
         if person_id in self.roster:
             p = self.roster.get(person_id)
-            return Approver(p.id, p.name, p.role.title)
+            return Approver(p.id, p.name, _role(p.role))
         return Approver(person_id, person_id, "")
 
     def candidates(self, request: Request) -> list[Approver]:
@@ -63,5 +63,10 @@ class People:
         who = request.who
         if who.participant is not None and who.participant in self.roster:
             p = self.roster.get(who.participant)
-            return AtKeyboard(p.name, p.role.title)
-        return AtKeyboard(who.text, "whoever answers chooses their own name")
+            return AtKeyboard(p.name, _role(p.role))
+        return AtKeyboard(who.text, "")
+
+
+def _role(role: Role) -> str:
+    """The short role name ("security officer"), for lines that must fit 80 columns."""
+    return role.value.replace("-", " ")

@@ -13,7 +13,8 @@ class AtKeyboard:
     role: str
 
     def line(self) -> str:
-        return f"Now at the keyboard: {self.name}, {self.role}"
+        who = f"{self.name}, {self.role}" if self.role else self.name
+        return f"Now at the keyboard: {who}"
 
 
 @dataclass(frozen=True)

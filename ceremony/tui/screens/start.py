@@ -157,7 +157,7 @@ class StartScreen(StepScreen[StartChoice]):
         super().on_mount()
         self.query_one("#start-path", Input).focus()
         if self.initial is not None:
-            self.open(self.initial)
+            self.open(self._resolve(str(self.initial)))
 
     @property
     def rehearsal(self) -> bool:
