@@ -298,14 +298,7 @@ def require_dual_control(
                 hint="a second, different participant must approve as themselves",
             )
         seen.append(person_id)
-        person = roster.get(person_id)
-        if person.role not in policy.roles:
-            raise RuleBreach(
-                f"{rule}: {person.describe()} is the {person.role.title} and may not approve this",
-                rule=DUAL_CONTROL,
-                people=(person_id,),
-                hint="approvers: " + ", ".join(sorted(r.title for r in policy.roles)),
-            )
+        _require_role_may_approve(rule, policy, person_id, roster)
     if len(seen) < policy.minimum:
         raise RuleBreach(
             f"{rule}: needs {policy.minimum} distinct approvers, has {len(seen)} "
@@ -314,21 +307,46 @@ def require_dual_control(
             people=seen,
             hint="another participant must approve with their own passphrase",
         )
-    if involved and set(seen) <= set(involved):
+    _require_approver_mix(rule, policy, seen, involved, roster)
+
+
+def _require_role_may_approve(
+    rule: str, policy: ApprovalPolicy, person_id: str, roster: Roster
+) -> None:
+    person = roster.get(person_id)
+    if person.role not in policy.roles:
         raise RuleBreach(
-            f"{rule}: every approver ({roster.who(seen)}) is a custodian involved; at least "
+            f"{rule}: {person.describe()} is the {person.role.title} and may not approve this",
+            rule=DUAL_CONTROL,
+            people=(person_id,),
+            hint="approvers: " + ", ".join(sorted(r.title for r in policy.roles)),
+        )
+
+
+def _require_approver_mix(
+    rule: str,
+    policy: ApprovalPolicy,
+    approvers: Sequence[str],
+    involved: Collection[str],
+    roster: Roster,
+) -> None:
+    """A complete set: one approver outside the custodians involved, and any role it needs."""
+    people = list(approvers)
+    if involved and set(people) <= set(involved):
+        raise RuleBreach(
+            f"{rule}: every approver ({roster.who(people)}) is a custodian involved; at least "
             "one must not be",
             rule=DUAL_CONTROL,
-            people=seen,
+            people=people,
             hint="a security officer or witness must also approve",
         )
     if policy.needs_role is not None and not any(
-        roster.get(p).role is policy.needs_role for p in seen
+        roster.get(p).role is policy.needs_role for p in people
     ):
         raise RuleBreach(
-            f"{rule}: no {policy.needs_role.title} among the approvers ({roster.who(seen)})",
+            f"{rule}: no {policy.needs_role.title} among the approvers ({roster.who(people)})",
             rule=DUAL_CONTROL,
-            people=seen,
+            people=people,
             hint=f"a {policy.needs_role.title} must be one of the approvers",
         )
 
@@ -353,33 +371,10 @@ def require_may_approve(
             people=(person_id,),
             hint="a second, different participant must approve as themselves",
         )
-    if person.role not in policy.roles:
-        raise RuleBreach(
-            f"{rule}: {person.describe()} is the {person.role.title} and may not approve this",
-            rule=DUAL_CONTROL,
-            people=(person_id,),
-            hint="approvers: " + ", ".join(sorted(r.title for r in policy.roles)),
-        )
+    _require_role_may_approve(rule, policy, person_id, roster)
     together = [*already, person_id]
     if len(together) >= policy.minimum:
-        if involved and set(together) <= set(involved):
-            raise RuleBreach(
-                f"{rule}: every approver ({roster.who(together)}) is a custodian involved; at "
-                "least one must not be",
-                rule=DUAL_CONTROL,
-                people=together,
-                hint="a security officer or witness must approve",
-            )
-        if policy.needs_role is not None and not any(
-            roster.get(p).role is policy.needs_role for p in together
-        ):
-            raise RuleBreach(
-                f"{rule}: no {policy.needs_role.title} among the approvers "
-                f"({roster.who(together)})",
-                rule=DUAL_CONTROL,
-                people=together,
-                hint=f"a {policy.needs_role.title} must be one of the approvers",
-            )
+        _require_approver_mix(rule, policy, together, involved, roster)
 
 
 def eligible_approvers(
