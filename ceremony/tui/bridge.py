@@ -88,9 +88,11 @@ class ScreenBridge:
         if waiting is not None:
             waiting.set()
 
-    def show_error(self, error: CeremonyError, during: str | None = None) -> None:
+    def show_error(
+        self, error: CeremonyError, during: str | None = None, title: str | None = None
+    ) -> None:
         """The error modal, from the worker; returns when it is dismissed."""
-        self.ask(lambda: ErrorModal(error, during=during))
+        self.ask(lambda: ErrorModal(error, during=during, title=title))
 
     def confirm(self, title: str, text: str, *, yes: str = "yes", no: str = "no") -> bool:
         return bool(self.ask(lambda: ConfirmModal(title, text, yes=yes, no=no)))

@@ -235,7 +235,7 @@ class CeremonyRun:
         except AnswerRefused as ex:
             self._done()
             self._feed()
-            self._error(ex, "checking the answer")
+            self._error(ex, "checking the answer", title="Not accepted: the step is asked again")
             return self.machine.current
         finally:
             self._done()
@@ -248,9 +248,9 @@ class CeremonyRun:
     def _done(self) -> None:
         self.app.post_message(WorkFinished(""))
 
-    def _error(self, error: CeremonyError, during: str) -> None:
+    def _error(self, error: CeremonyError, during: str, title: str | None = None) -> None:
         try:
-            self.bridge.show_error(error, during=during)
+            self.bridge.show_error(error, during=during, title=title)
         except AbortRequested as ex:
             self.machine.abort(ex.reason)
 

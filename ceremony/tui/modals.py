@@ -22,14 +22,17 @@ class ErrorModal(ModalScreen[None]):
         Binding("escape", "dismiss_error", "OK", show=False),
     ]
 
-    def __init__(self, error: CeremonyError, *, during: str | None = None) -> None:
+    def __init__(
+        self, error: CeremonyError, *, during: str | None = None, title: str | None = None
+    ) -> None:
         super().__init__(classes="modal")
         self.error = error
         self.during = during
+        self.title_text = title
 
     def compose(self) -> ComposeResult:
         with Vertical(id="error-box", classes="modal-box"):
-            title = "Stopped" + (f" while {self.during}" if self.during else "")
+            title = self.title_text or "Stopped" + (f" while {self.during}" if self.during else "")
             yield Static(title, classes="modal-title")
             yield Static("What happened", classes="modal-label")
             yield Static(self.error.message, id="error-message")

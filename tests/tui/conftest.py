@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import secrets
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +16,9 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input
 
+from ceremony.hsm import config, softhsm
 from ceremony.tui.app import CeremonyApp
+from tests.hsm.conftest import FixedPinPrompter
 from tests.tui import fixtures
 
 
@@ -25,6 +30,34 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     names = pyfuncitem._fixtureinfo.argnames
     asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
     return True
+
+
+_ENV = (config.ENV_STATE_DIR, config.ENV_TOKEN_LABEL, config.ENV_TOKEN_SERIAL, "SOFTHSM2_CONF")
+TOKEN_LABEL = "ceremony-tui"
+
+
+@pytest.fixture(scope="package")
+def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FixedPinPrompter]:
+    """A fresh SoftHSM2 rehearsal store and token for the TUI tests (the tests/hsm pattern)."""
+    if (
+        not softhsm.is_softhsm_module(config.DEFAULT_MODULE)
+        or not Path(config.DEFAULT_MODULE).is_file()
+    ):
+        pytest.skip("SoftHSM2 is not installed")
+    saved = {k: os.environ.get(k) for k in _ENV}
+    try:
+        os.environ[config.ENV_STATE_DIR] = str(tmp_path_factory.mktemp("state"))
+        os.environ[config.ENV_TOKEN_LABEL] = TOKEN_LABEL
+        os.environ.pop(config.ENV_TOKEN_SERIAL, None)
+        prompter = FixedPinPrompter(f"user-{secrets.token_hex(6)}", f"so-{secrets.token_hex(6)}")
+        softhsm.init_rehearsal_token(config.resolve(), prompter)
+        yield prompter
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @pytest.fixture(autouse=True)

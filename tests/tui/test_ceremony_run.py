@@ -9,17 +9,13 @@ A reconstitute takes the components back through the entry screen, one scanned.
 from __future__ import annotations
 
 import functools
-import os
 import re
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ceremony.core import journal, rules
 from ceremony.engine import context
-from ceremony.hsm import config, softhsm
 from ceremony.tui.main import MainApp
 from ceremony.tui.screens.approval import ApprovalScreen
 from ceremony.tui.screens.base import RequestScreen
@@ -40,35 +36,10 @@ from tests.tui.screen_text import screen_text, static_text
 pytestmark = [pytest.mark.hsm, pytest.mark.slow]
 
 DATA = Path(__file__).resolve().parent / "data"
-_ENV = (config.ENV_STATE_DIR, config.ENV_TOKEN_LABEL, config.ENV_TOKEN_SERIAL, "SOFTHSM2_CONF")
 
 
 def passphrase(person: str) -> str:
     return f"approval passphrase of {person}"
-
-
-@pytest.fixture(scope="module")
-def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FixedPinPrompter]:
-    """A fresh SoftHSM2 rehearsal store and token for this module (the tests/hsm pattern)."""
-    if (
-        not softhsm.is_softhsm_module(config.DEFAULT_MODULE)
-        or not Path(config.DEFAULT_MODULE).is_file()
-    ):
-        pytest.skip("SoftHSM2 is not installed")
-    saved = {k: os.environ.get(k) for k in _ENV}
-    try:
-        os.environ[config.ENV_STATE_DIR] = str(tmp_path_factory.mktemp("state"))
-        os.environ[config.ENV_TOKEN_LABEL] = "ceremony-tui"
-        os.environ.pop(config.ENV_TOKEN_SERIAL, None)
-        prompter = FixedPinPrompter(f"user-{secrets.token_hex(6)}", f"so-{secrets.token_hex(6)}")
-        softhsm.init_rehearsal_token(config.resolve(), prompter)
-        yield prompter
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(autouse=True)

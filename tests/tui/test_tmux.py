@@ -1,0 +1,190 @@
+"""The installed ``ceremony`` console script in a real terminal (tmux): a short rehearsal typed
+key by key and read back with ``capture-pane``. This catches what Pilot cannot: the entry point,
+``ceremony`` with no arguments opening the TUI, the terminal, and the packaged stylesheet.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ceremony.core import journal
+from ceremony.hsm import config
+from tests.hsm.conftest import FixedPinPrompter
+
+pytestmark = [pytest.mark.hsm, pytest.mark.slow]
+
+DATA = Path(__file__).resolve().parent / "data"
+SCRIPT = Path(sys.executable).parent / "ceremony"
+OFFICER_PASSPHRASE = "passphrase of {}"
+
+
+def flat(screen: str) -> str:
+    """The main column's text as one line: the journal panel cut off, wrapped lines joined."""
+    return " ".join(" ".join(line.split("▏")[0].split()) for line in screen.splitlines())
+
+
+class Terminal:
+    """One tmux server of our own (its own socket), one 120x40 window."""
+
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def tmux(self, *args: str) -> str:
+        result = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True
+        )
+        return result.stdout
+
+    def start(self, folder: Path, env: dict[str, str], command: str) -> None:
+        exports = [arg for k, v in env.items() for arg in ("-e", f"{k}={v}")]
+        self.tmux(
+            "new-session", "-d", "-s", "ceremony", "-x", "120", "-y", "40", "-c", str(folder),
+            *exports, f"{command}; echo CEREMONY-EXIT=$?; sleep 60",
+        )  # fmt: skip
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "ceremony")
+
+    def history(self) -> str:
+        return self.tmux("capture-pane", "-p", "-S", "-", "-t", "ceremony")
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", "ceremony", *keys)
+
+    def choose_first(self) -> None:
+        """Enter on a list of names: the first one answers; the cursor then moves on."""
+        self.keys("Enter")
+        time.sleep(0.5)  # as a person would, wait for the cursor to reach the next field
+
+    def type(self, text: str) -> None:
+        self.tmux("send-keys", "-t", "ceremony", "-l", text)
+        self.keys("Enter")
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+        """Wait until ``text`` shows, even wrapped over lines beside the journal panel."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen or text in flat(screen):
+                return screen
+            if "CEREMONY-EXIT=" in screen:
+                break  # the program ended
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} never appeared; the screen shows:\n{self.screen()}")
+
+    def close(self) -> None:
+        found = subprocess.run(
+            ["tmux", "-L", self.socket, "display", "-p", "#{socket_path}"],
+            capture_output=True,
+            text=True,
+        )
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+        if found.returncode == 0 and found.stdout.strip():
+            Path(found.stdout.strip()).unlink(missing_ok=True)
+
+
+@pytest.fixture
+def terminal() -> Iterator[Terminal]:
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    if not SCRIPT.is_file():
+        pytest.skip(f"the console script {SCRIPT} is not installed")
+    term = Terminal(f"ceremony-test-{os.getpid()}")
+    try:
+        yield term
+    finally:
+        term.close()
+
+
+def test_the_console_script_runs_a_rehearsal_in_a_terminal(
+    terminal: Terminal, token: FixedPinPrompter, tmp_path: Path
+) -> None:
+    (tmp_path / "ceremony.toml").write_text((DATA / "rehearsal.toml").read_text("utf-8"))
+    env = {
+        config.ENV_STATE_DIR: os.environ[config.ENV_STATE_DIR],
+        config.ENV_TOKEN_LABEL: os.environ[config.ENV_TOKEN_LABEL],
+        "TERM": "xterm-256color",
+        # The test runner's own COLUMNS/LINES would override the terminal's size in Textual.
+        "COLUMNS": "120",
+        "LINES": "40",
+    }
+    # `ceremony` alone, at a terminal, opens the TUI on its start screen.
+    terminal.start(tmp_path, env, str(SCRIPT))
+    terminal.wait_for("Ceremony file (path, then Enter)")
+    terminal.type("ceremony.toml")
+    terminal.wait_for("Ceremony 2025-07-tui-rehearsal: split-backup")
+    terminal.keys("F5")
+    for person in ("amartin", "bnoor", "cwright", "ebrown", "fgarcia"):
+        terminal.wait_for("to confirm you are")
+        terminal.keys("y")
+        terminal.wait_for("choose your approval passphrase")
+        terminal.type(OFFICER_PASSPHRASE.format(person))
+        terminal.wait_for("type your approval passphrase again")
+        terminal.type(OFFICER_PASSPHRASE.format(person))
+    terminal.wait_for("Read an independent clock")
+    terminal.choose_first()  # Alice Martin answers
+    terminal.type("same")
+    terminal.wait_for("type the user PIN")
+    terminal.choose_first()
+    terminal.type(token.user_pin)
+    approvals = 0
+    components: list[str] = []
+    answered = ""
+    deadline = time.monotonic() + 180
+    while True:
+        assert time.monotonic() < deadline, f"stuck at:\n{terminal.screen()}"
+        screen = terminal.wait_for("Now at the keyboard")
+        text = flat(screen)
+        if "The ceremony is finished." in text:
+            break
+        prompt = text.split("Now at the keyboard", 1)[1][:300]
+        if prompt == answered:
+            time.sleep(0.2)  # still the screen just answered
+            continue
+        answered = prompt
+        if "1. Select your own name" in text:
+            approvals += 1
+            first = re.search(r"▊ (\w+) \w+, ", screen)
+            assert first is not None
+            who = {"Alice": "amartin", "Bilal": "bnoor", "Chloe": "cwright"}[first.group(1)]
+            terminal.choose_first()
+            terminal.type(OFFICER_PASSPHRASE.format(who))
+        elif "type yes when nobody else can see the screen" in text:
+            terminal.keys("y")
+            shown = terminal.wait_for("Press any key to hide it")
+            kcv = re.search(r"KCV: AES-CMAC ([0-9A-F]{6})", shown)
+            value = re.search(r"^ 01: ([0-9A-F ]+ [G-Z])", shown, re.MULTILINE)
+            assert kcv is not None and value is not None
+            components.append(value.group(1))
+            terminal.keys("Space")
+            hidden = terminal.wait_for("is hidden and the screen was cleared")
+            assert value.group(1) not in hidden
+            terminal.type(kcv.group(1))
+        else:
+            answered = ""
+            time.sleep(0.2)
+    assert approvals == 6 and len(components) == 2
+    final = re.search(
+        r"Final journal hash \(read it aloud\): ([0-9A-F]{4}(?: [0-9A-F]{4}){3})",
+        flat(terminal.screen()),
+    )
+    assert final is not None
+    # Nothing of a component is left in the terminal or its scrollback.
+    history = terminal.history()
+    assert not any(c in history for c in components)
+    terminal.keys("q")
+    terminal.wait_for("CEREMONY-EXIT=0")
+    # The journal the console script wrote verifies and ends with the hash on screen.
+    (path,) = (tmp_path / "out").glob("*.journal.jsonl")
+    verified = journal.verify(path.read_bytes(), require_closed=True)
+    assert verified.finished
+    assert journal.hash_groups(verified.final_hash).startswith(final.group(1))
