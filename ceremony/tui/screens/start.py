@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -117,7 +118,10 @@ def copy_template(template: Path, destination: Path) -> Path:
 class StartScreen(StepScreen[StartChoice]):
     """F5 starts the ceremony once a valid file is loaded and the mode matches it."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("f5", "start", "Start the ceremony")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f5", "start", "Start the ceremony"),
+        Binding("f6", "demo", "Write a demo rehearsal"),
+    ]
     runbook = "Starting a ceremony"
     step_title = "choose the ceremony file"
 
@@ -217,6 +221,38 @@ class StartScreen(StepScreen[StartChoice]):
             "values in it, and have it reviewed before a production ceremony.",
             timeout=10,
         )
+
+    def action_demo(self) -> None:
+        """Write a fresh rehearsal folder (ceremony file, throw-away import keys) and open it."""
+        self.query_one("#start-summary", Static).update(
+            "Writing a demo rehearsal: making throw-away RSA import keys for AWS, Azure and GCP…"
+        )
+        self._write_demo()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, name="demo")
+    def _write_demo(self) -> None:
+        from ceremony.hsm import config
+        from ceremony.rehearsal import ThrowawayImportKeys, write_demo
+
+        now = datetime.now(UTC)
+        folder = self.workdir / "out" / f"rehearsal-{now.strftime('%Y%m%d-%H%M%S')}"
+        try:
+            hsm = config.resolve()
+            path, _answers = write_demo(
+                folder,
+                now,
+                hsm.token_label or config.DEFAULT_TOKEN_LABEL,
+                hsm.module_path,
+                ThrowawayImportKeys.generate(),
+            )
+        except CeremonyError as ex:
+            self.app.call_from_thread(self._error, ex, "writing the demo rehearsal")
+            return
+        self.app.call_from_thread(self._demo_written, path)
+
+    def _demo_written(self, path: Path) -> None:
+        self.query_one("#start-path", Input).value = str(path)
+        self.open(path)
 
     def action_start(self) -> None:
         if self.loaded is None:
