@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,6 +68,7 @@ class Room:
         self.approvals: list[tuple[str, list[str]]] = []  # (step title, names offered)
         self.shown: dict[int, list[str]] = {}  # component index -> lines copied down
         self.component_texts: dict[int, str] = {}
+        self.entered: list[int] = []
         self.screens: list[str] = []
 
     async def answer(self, pilot: object, app: MainApp) -> None:
@@ -117,8 +119,18 @@ class Room:
             await burst(pilot, screen.check.hex + "\n")
         elif isinstance(screen, ComponentEntryScreen):
             index = screen.header.index
-            await burst(pilot, self.component_texts[index])
+            text = self.component_texts[index]
+            if index == 1:  # typed from the paper: the KCV, then each line with its letter
+                lines = text.splitlines()
+                kcv_line = next(line for line in lines if line.startswith("KCV:"))
+                await burst(pilot, kcv_line.split(":", 1)[1].split("(")[0].strip() + "\n")
+                body = lines[lines.index(kcv_line) + 1 :]
+                for line in body:
+                    await burst(pilot, line.split(":", 1)[1].strip() + "\n")
+            else:  # scanned: the QR payload into the first field
+                await burst(pilot, text)
             await pilot.pause()
+            self.entered.append(index)
             await pilot.press("f5")
         else:
             raise AssertionError(f"unexpected screen {screen!r}")
@@ -214,3 +226,75 @@ async def test_abort_is_journaled_and_the_journal_verifies(
         assert "aborted by the operator" in str(verified.last.data["reason"])
         await pilot.press("q")
     assert app.return_code == 1
+
+
+RECONSTITUTE = """
+[ceremony]
+id = "2025-07-tui-rebuild"
+type = "reconstitute"
+site = "Test bench"
+purpose = "Rehearse the TUI: rebuild the demo key from its two components."
+output = "out-rebuild"
+rehearsal = true
+"""
+
+
+async def test_reconstitute_takes_components_through_the_entry_screen(
+    token: FixedPinPrompter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ceremony.tui.driver import TuiDelivery
+
+    texts: dict[int, str] = {}
+    show = TuiDelivery.show
+
+    def copy_down(self: TuiDelivery, sheet: Any) -> None:  # the custodian's paper form
+        texts[sheet.index] = "\n".join(sheet.lines) + "\n"
+        show(self, sheet)
+
+    monkeypatch.setattr(TuiDelivery, "show", copy_down)
+    # 1. The split-backup, through the TUI.
+    split = ceremony_file(tmp_path)
+    app = MainApp(split)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("f5")
+        await run_to_finish(app, Room(token), pilot)
+        finish = app.screen
+        assert isinstance(finish, FinishScreen) and finish.view.journal is not None
+        split_journal = finish.view.journal
+    entries = journal.verify(split_journal.read_bytes(), require_closed=True).entries
+    generated = next(e for e in entries if e.event == "key_generated").data["kcvs"]
+    assert isinstance(generated, list) and isinstance(generated[0], dict)
+    recorded = f"{generated[0]['kcv_method']} {generated[0]['kcv']}"
+    # 2. The reconstitute: custodian 1 types their form, custodian 2 scans its QR code.
+    people = split.read_text("utf-8").split("[[participants]]", 1)[1].split("[hsm]")[0]
+    rebuild = tmp_path / "rebuild.toml"
+    rebuild.write_text(
+        RECONSTITUTE
+        + "\n[[participants]]"
+        + people
+        + '[hsm]\nmodule = "/usr/lib/softhsm/libsofthsm2.so"\ntoken_label = "ceremony-tui"\n\n'
+        + f'[[keys]]\nlabel = "demo-zmk"\ntype = "AES"\nbits = 128\nkcv = "{recorded}"\n'
+        + "store_in_hsm = true\n\n"
+        + '[keys.split]\nscheme = "xor"\nmade_in = "2025-07-tui-rehearsal"\n\n'
+        + '[[keys.split.components]]\ncustodian = "ebrown"\n\n'
+        + '[[keys.split.components]]\ncustodian = "fgarcia"\n',
+        "utf-8",
+    )
+    room = Room(token)
+    room.component_texts = texts
+    app = MainApp(rebuild)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("f5")
+        await run_to_finish(app, room, pilot)
+        finish = app.screen
+        assert isinstance(finish, FinishScreen) and finish.view.finished, finish.view.reason
+        assert finish.view.journal is not None
+        verified = journal.verify(finish.view.journal.read_bytes(), require_closed=True)
+    assert room.entered == [1, 2]
+    events = [e.event for e in verified.entries]
+    assert events.count("component_entered") == 2
+    combined = next(e for e in verified.entries if e.event == "key_combined").data
+    assert combined["matches_recorded"] is True
+    assert "key_imported" in events
