@@ -280,6 +280,7 @@ class CeremonyRun:
             journal=outcome.journal,
             output_folder=outcome.output_folder,
             outputs=outcome.outputs,
+            signed_record=outcome.signed_record,
         )
         screen = FinishScreen(view, verify=lambda: verify_outcome(outcome))
         self.bridge.call(lambda: self.app.show_finish(screen))

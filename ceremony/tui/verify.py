@@ -9,32 +9,30 @@ from ceremony.engine.machine import Outcome
 from ceremony.errors import CeremonyError
 
 
-def bundle_folder(outcome: Outcome) -> Path | None:
-    """The bundle folder of this run (the one holding the record or the journal), if any."""
+def evidence_folder(outcome: Outcome) -> Path | None:
+    """The folder ``ceremony verify`` checks: the output folder once the record is signed."""
     folder = outcome.output_folder
     if folder is None:
         return None
-    names = {name.split("/", 1)[0] for name in outcome.outputs if "/" in name}
-    for name in sorted(names):
-        candidate = folder / name
-        if (candidate / "record.pdf").is_file() or (candidate / "journal.jsonl").is_file():
-            return candidate
+    if outcome.signed_record is not None or (folder / "record.pdf").is_file():
+        return folder
     return None
 
 
 def verify_outcome(outcome: Outcome) -> tuple[str, bool | None]:
-    """The verify result: the full ``ceremony verify`` of the bundle when it holds the record,
-    else the journal's own hash-chain check. ``ok`` None: nothing to verify."""
-    bundle = bundle_folder(outcome)
-    if bundle is not None:
+    """The verify result: the full ``ceremony verify`` of the output folder when the engine
+    signed the record, else the journal's own hash-chain check. ``ok`` None: nothing to verify.
+    """
+    folder = evidence_folder(outcome)
+    if folder is not None:
         try:
             from ceremony.record.verify import verify_evidence
 
-            report = verify_evidence(bundle)
+            report = verify_evidence(folder)
         except CeremonyError as ex:
-            return f"ceremony verify {bundle}: {ex.message}", False
+            return f"ceremony verify {folder}: {ex.message}", False
         verdict = "PASS" if report.ok else "FAIL"
-        return f"ceremony verify {bundle}: {verdict}\n{report.text()}", report.ok
+        return f"ceremony verify {folder}: {verdict}\n{report.text()}", report.ok
     if outcome.journal is None:
         return "Nothing to verify: no journal was written.", None
     try:
@@ -44,7 +42,7 @@ def verify_outcome(outcome: Outcome) -> tuple[str, bool | None]:
         return f"The journal does not verify: {message}", False
     return (
         f"The journal verifies: {len(verified.entries)} entries, hash chain intact, closed with "
-        f"'{verified.last.event}'. Sign its record with `ceremony record`, then `ceremony verify` "
-        "checks the whole bundle.",
+        f"'{verified.last.event}'. No signed record: `ceremony record {outcome.journal.parent}` "
+        "signs it, then `ceremony verify` checks the whole folder.",
         True,
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -173,8 +175,9 @@ async def test_a_rehearsal_split_backup_end_to_end(token: FixedPinPrompter, tmp_
         assert all(line in text for line in hash_lines(final))  # hex, 4 groups a line
         assert static_text(app, "#finish-words") == "\n".join(journal.hash_word_lines(final))
         verify = static_text(app, "#finish-verify")
-        assert verify.startswith(("The journal verifies", "ceremony verify")), verify
-        assert "FAIL" not in verify and "does not verify" not in verify
+        # The engine signed the record in the token: `ceremony verify` checks the whole folder.
+        assert finish.view.signed_record is not None
+        assert verify.startswith(f"ceremony verify {finish.view.output_folder}: PASS"), verify
     # Each custodian saw their own component, and the second approval never offered the first
     # approver again.
     assert sorted(room.shown) == [1, 2]
@@ -190,6 +193,13 @@ async def test_a_rehearsal_split_backup_end_to_end(token: FixedPinPrompter, tmp_
     assert verified.finished and verified.final_hash == final
     events = [e.event for e in verified.entries]
     assert events.count("component_issued") == 2 and events.count("approval") == 3
+    # And `ceremony verify` (the auditor's command) passes on what the TUI wrote.
+    result = subprocess.run(
+        [sys.executable, "-m", "ceremony", "verify", str(finish.view.output_folder)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
     # The components typed back parse, and the key they make has the journaled KCV.
     texts = ["\n".join(lines) for lines in room.shown.values()]
     assert all(len(t.splitlines()) == 3 for t in texts)  # 2 value lines and SUM

@@ -31,6 +31,7 @@ class FinishView:
     journal: Path | None
     output_folder: Path | None
     outputs: tuple[str, ...]
+    signed_record: Path | None = None
 
 
 class FinishScreen(StepScreen[int]):
@@ -73,6 +74,8 @@ class FinishScreen(StepScreen[int]):
                         "\n".join(journal.hash_word_lines(view.final_hash)), id="finish-words"
                     )
                     yield Static(f"Journal: {view.journal}", id="finish-journal")
+                    if view.signed_record is not None:
+                        yield Static(f"Signed record: {view.signed_record}", id="finish-record")
                     if view.output_folder is not None:
                         outputs = "\n".join(f"  {o}" for o in view.outputs) or "  (none)"
                         yield Static(
