@@ -2,14 +2,17 @@
 
 A rehearsal split-backup (an AES key drawn from the token's random generator, two XOR
 components for two custodians) runs from the start screen to the finish screen; the journal the
-TUI wrote then verifies. Another run is aborted with F10 and its journal verifies as aborted.
-A reconstitute takes the components back through the entry screen, one scanned.
+TUI wrote verifies and ``ceremony verify`` passes on the signed record. Another run is aborted
+with F10 and its journal verifies as aborted. A reconstitute takes the components back through
+the entry screen (one typed, one scanned); a generate-export confirms three cloud import keys
+and wraps inside the HSM; a destroy removes that key.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +22,7 @@ import pytest
 
 from ceremony.core import journal, rules
 from ceremony.engine import context
+from ceremony.hsm import config
 from ceremony.tui.main import MainApp
 from ceremony.tui.screens.approval import ApprovalScreen
 from ceremony.tui.screens.base import RequestScreen
@@ -33,7 +37,7 @@ from ceremony.tui.screens.working import WorkingScreen
 from ceremony.tui.widgets.approval import ApprovalForm
 from ceremony.tui.widgets.journal_panel import hash_lines
 from tests.hsm.conftest import FixedPinPrompter
-from tests.tui.conftest import burst
+from tests.tui.conftest import TOKEN_LABEL, burst
 from tests.tui.screen_text import screen_text, static_text
 
 pytestmark = [pytest.mark.hsm, pytest.mark.slow]
@@ -308,3 +312,61 @@ async def test_reconstitute_takes_components_through_the_entry_screen(
     combined = next(e for e in verified.entries if e.event == "key_combined").data
     assert combined["matches_recorded"] is True
     assert "key_imported" in events
+
+
+async def test_generate_export_then_destroy_through_the_tui(
+    token: FixedPinPrompter, tmp_path: Path
+) -> None:
+    from tests.engine.helpers import rehearsal_doc, write_ceremony, write_imports
+
+    label = f"dek-{secrets.token_hex(3)}"
+    doc = rehearsal_doc(
+        "generate-export", module=config.DEFAULT_MODULE, label=TOKEN_LABEL, ceremony_id="tui-gen"
+    )
+    doc["keys"][0]["label"] = label
+    write_imports(tmp_path)
+    path = write_ceremony(tmp_path, doc, "generate-export.toml")
+    room = Room(token)
+    app = MainApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("f5")
+        await run_to_finish(app, room, pilot)
+        finish = app.screen
+        assert isinstance(finish, FinishScreen) and finish.view.finished, finish.view.reason
+        assert finish.view.journal is not None
+        entries = journal.verify(finish.view.journal.read_bytes(), require_closed=True).entries
+    # Each import key was confirmed by two people on their own approval screens, which showed
+    # its fingerprint; nobody was offered twice.
+    confirmations = [names for title, names in room.approvals if "import key" in title.lower()]
+    assert len(confirmations) == 6
+    confirmed = [e.data for e in entries if e.event == "import_key_confirmed"]
+    assert [c["provider"] for c in confirmed] == ["aws", "azure", "gcp"]
+    assert sum(e.event == "wrapped" for e in entries) == 3
+    generated = next(e.data for e in entries if e.event == "key_generated")
+    kcvs = generated["kcvs"]
+    assert isinstance(kcvs, list) and isinstance(kcvs[0], dict)
+
+    destroy = rehearsal_doc(
+        "destroy", module=config.DEFAULT_MODULE, label=TOKEN_LABEL, ceremony_id="tui-destroy"
+    )
+    destroy["ceremony"]["output"] = "out-destroy"
+    destroy["keys"] = [
+        {
+            "label": label,
+            "type": "AES",
+            "bits": 256,
+            "kcv": f"{kcvs[0]['kcv_method']} {kcvs[0]['kcv']}",
+        }
+    ]
+    path = write_ceremony(tmp_path, destroy, "destroy.toml")
+    app = MainApp(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("f5")
+        await run_to_finish(app, Room(token), pilot)
+        finish = app.screen
+        assert isinstance(finish, FinishScreen) and finish.view.finished, finish.view.reason
+        assert finish.view.journal is not None
+        entries = journal.verify(finish.view.journal.read_bytes(), require_closed=True).entries
+    assert any(e.event == "key_destroyed" for e in entries)
