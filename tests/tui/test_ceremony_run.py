@@ -253,7 +253,7 @@ rehearsal = true
 """
 
 
-async def test_reconstitute_takes_components_through_the_entry_screen(
+async def test_reconstitute_and_re_split_take_components_through_the_entry_screen(
     token: FixedPinPrompter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from ceremony.tui.driver import TuiDelivery
@@ -312,6 +312,41 @@ async def test_reconstitute_takes_components_through_the_entry_screen(
     combined = next(e for e in verified.entries if e.event == "key_combined").data
     assert combined["matches_recorded"] is True
     assert "key_imported" in events
+    # 3. The re-split: the same components entered again, a new set issued to two people who
+    # never held one; the old ones are listed to destroy.
+    newcomers = "".join(
+        f'\n[[participants]]\nid = "{i}"\nname = "{n}"\nrole = "key-custodian"\n'
+        f'id_reference = "staff badge {b}"\n'
+        for i, n, b in (("gkim", "Grace Kim", "0213"), ("hsato", "Hiro Sato", "0214"))
+    )
+    text = rebuild.read_text("utf-8")
+    text = text.replace('id = "2025-07-tui-rebuild"', 'id = "2025-07-tui-resplit"')
+    text = text.replace('type = "reconstitute"', 'type = "re-split"')
+    text = text.replace('output = "out-rebuild"', 'output = "out-resplit"')
+    text = text.replace("store_in_hsm = true\n", "")
+    text = text.replace("[hsm]", newcomers + "\n[hsm]", 1)
+    text += '\n[keys.new_split]\nscheme = "xor"\n'
+    text += '\n[[keys.new_split.components]]\ncustodian = "gkim"\n'
+    text += '\n[[keys.new_split.components]]\ncustodian = "hsato"\n'
+    resplit = tmp_path / "resplit.toml"
+    resplit.write_text(text, "utf-8")
+    old_texts = dict(texts)
+    room = Room(token)
+    room.component_texts = old_texts
+    app = MainApp(resplit)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("f5")
+        await run_to_finish(app, room, pilot)
+        finish = app.screen
+        assert isinstance(finish, FinishScreen) and finish.view.finished, finish.view.reason
+        assert finish.view.journal is not None
+        verified = journal.verify(finish.view.journal.read_bytes(), require_closed=True)
+    events = [e.event for e in verified.entries]
+    assert events.count("component_entered") == 2 and events.count("component_issued") == 2
+    issued = [e.data["custodian"] for e in verified.entries if e.event == "component_issued"]
+    assert issued == ["gkim", "hsato"]
+    assert events.count("component_to_destroy") == 2
 
 
 async def test_generate_export_then_destroy_through_the_tui(
