@@ -143,11 +143,15 @@ class Room:
         await pilot.pause()
 
 
-async def run_to_finish(app: MainApp, room: Room, pilot: object, limit: int = 200) -> None:
+async def run_to_finish(app: MainApp, room: Room, pilot: object, seconds: float = 240) -> None:
+    """Answer every screen until the finish screen (the engine's work in between may take a while)."""
+    import time
+
     from textual.pilot import Pilot
 
     assert isinstance(pilot, Pilot)
-    for _ in range(limit):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         await pilot.pause()
         screen = app.screen
         if isinstance(screen, FinishScreen):
@@ -156,7 +160,7 @@ async def run_to_finish(app: MainApp, room: Room, pilot: object, limit: int = 20
             await pilot.pause(0.05)
             continue
         await room.answer(pilot, app)
-    raise AssertionError(f"no finish screen after {limit} steps: {room.screens[-5:]}")
+    raise AssertionError(f"no finish screen after {seconds} s: {room.screens[-5:]}")
 
 
 async def test_a_rehearsal_split_backup_end_to_end(token: FixedPinPrompter, tmp_path: Path) -> None:

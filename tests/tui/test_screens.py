@@ -142,14 +142,20 @@ async def test_split_pin_halves_each_on_its_own_screen_for_its_own_officer() -> 
     bilal = AtKeyboard("Bilal Noor", "security officer")
     app = PinHarness([fixtures.ALICE, bilal])
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, PinScreen):
+                break
         assert isinstance(app.screen, PinScreen)
         text = screen_text(app)
         assert "Now at the keyboard: Alice Martin, security officer" in text
         assert "half 1 of 2 of the user PIN" in text
         first = app.screen
         await burst(pilot, "left-half\n")
-        await pilot.pause(0.2)
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, PinScreen) and app.screen is not first:
+                break
         assert isinstance(app.screen, PinScreen) and app.screen is not first
         text = screen_text(app)
         assert "Now at the keyboard: Bilal Noor, security officer" in text
