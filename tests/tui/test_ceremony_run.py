@@ -144,7 +144,7 @@ class Room:
 
 
 async def run_to_finish(app: MainApp, room: Room, pilot: object, seconds: float = 240) -> None:
-    """Answer every screen until the finish screen (the engine's work in between may take a while)."""
+    """Answer every screen until the finish screen (engine work in between may take a while)."""
     import time
 
     from textual.pilot import Pilot
