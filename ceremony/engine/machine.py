@@ -30,7 +30,6 @@ from ceremony.core.ceremony_file import (
     CeremonyFile,
     GcpFields,
     TargetSpec,
-    parse_ceremony_file,
 )
 from ceremony.core.journal import FileDigest, looks_secret
 from ceremony.core.providers import AwsTarget, AzureTarget, GcpTarget
@@ -39,9 +38,9 @@ from ceremony.core.providers import azure as azure_formats
 from ceremony.core.providers import gcp as gcp_formats
 from ceremony.core.providers.common import MaterialInfo, Provider, material_for_hsm
 from ceremony.engine import flows
+from ceremony.engine.ceremony_source import load_ceremony_file
 from ceremony.engine.context import Context, Flow, LoadedTarget, Services, Stopped
 from ceremony.engine.journal_store import Recovery, start
-from ceremony.engine.registry_store import RegistryFile
 from ceremony.engine.requests import Answer, AnswerRefused, ComponentDelivery, Refusal, Request
 from ceremony.errors import CeremonyError, ConfigError, RuleViolation
 from ceremony.hsm.base import HsmBackend, HsmConfig
@@ -286,19 +285,8 @@ class Machine:
 
     def _prepare(self) -> Context:
         services = self.services
-        try:
-            data = self.path.read_bytes()
-        except OSError as ex:
-            raise ConfigError(
-                f"cannot read the ceremony file {self.path}: {ex.strerror or ex}",
-                hint="check the path and that the medium is mounted",
-            ) from None
-        cf = parse_ceremony_file(data, validate=False)
-        base = self.path.resolve().parent
-        registry = None
-        if cf.ceremony.registry is not None:
-            registry = RegistryFile.read(base / cf.ceremony.registry)
-        cf.validate(registry.registry if registry is not None else None)
+        checked = load_ceremony_file(self.path)
+        cf, data, base, registry = checked.ceremony, checked.data, checked.base, checked.registry
         self.ceremony = cf
         rehearsal = self.rehearsal
         spec = cf.hsm

@@ -15,9 +15,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, OptionList, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
 
-from ceremony.core import journal
-from ceremony.core.ceremony_file import CeremonyFile, parse_ceremony_file, summary
-from ceremony.core.registry import Registry, parse_registry
+from ceremony.core.ceremony_file import CeremonyFile, summary
+from ceremony.engine.ceremony_source import load_ceremony_file, read_file
 from ceremony.errors import CeremonyError, ConfigError, OutputExistsError
 from ceremony.tui.screens.base import StepScreen
 from ceremony.tui.state import AtKeyboard
@@ -61,44 +60,21 @@ def templates() -> list[Path]:
     return sorted(folder.glob("*.toml")) if folder else []
 
 
-def _read(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as ex:
-        raise ConfigError(
-            f"cannot read the {what} {path}: {ex.strerror or ex}",
-            hint="check the path and that the medium is mounted",
-        ) from None
-
-
 def load(path: Path) -> Loaded:
     """Parse and validate a ceremony file (with its registry) the way ``ceremony check`` does."""
-    data = _read(path, "ceremony file")
-    ceremony = parse_ceremony_file(data, validate=False)
-    registry: Registry | None = None
-    notes: list[str] = []
-    if ceremony.ceremony.registry is not None:
-        registry_path = path.parent / ceremony.ceremony.registry
-        if registry_path.exists():
-            registry = parse_registry(_read(registry_path, "custodian registry"))
-            notes.append(f"Custodian registry: {len(registry.records)} record(s) checked.")
-        else:
-            notes.append("The custodian registry does not exist yet: nothing earlier to check.")
-    ceremony.validate(registry)
-    digest = journal.FileDigest.of(data).hex
+    checked = load_ceremony_file(path)
     lines = [
-        *summary(ceremony),
-        *notes,
+        *summary(checked.ceremony),
+        *checked.registry_lines(with_path=False),
         "",
-        f"Ceremony file SHA-256: {journal.hash_groups(digest)}",
-        *journal.hash_word_lines(digest),
+        *checked.digest_lines(),
     ]
-    return Loaded(path, data, ceremony, lines)
+    return Loaded(path, checked.data, checked.ceremony, lines)
 
 
 def copy_template(template: Path, destination: Path) -> Path:
     """Copy a template to a new file; an existing file is never overwritten."""
-    data = _read(template, "template")
+    data = read_file(template, "template")
     try:
         with destination.open("xb") as out:
             out.write(data)
