@@ -43,6 +43,17 @@ async def test_header_banner_keyboard_line_and_journal() -> None:
         assert hash_lines(more[7].hash)[0] in screen_text(app)
 
 
+async def test_an_entry_the_panel_already_shows_is_not_listed_twice() -> None:
+    entries = fixtures.entries()
+    app = app_with(entry_screen, journal=entries)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        panel = app.screen.query_one(JournalPanel)
+        panel.append(entries[-1])  # the signal of an entry the screen copied when it mounted
+        panel.append(entries[0])
+        assert panel.entries == tuple(entries)
+
+
 async def test_no_banner_in_production() -> None:
     app = app_with(entry_screen, shell=replace(fixtures.SHELL, rehearsal=False))
     async with app.run_test(size=(80, 24)) as pilot:

@@ -61,6 +61,10 @@ class JournalPanel(Vertical):
         self._show()
 
     def append(self, entry: Entry) -> None:
+        # A screen mounting while an entry arrives gets it twice: once in the app's list it
+        # copies on mount, once from the signal; the journal's sequence numbers tell.
+        if self._entries and entry.seq <= self._entries[-1].seq:
+            return
         self._entries.append(entry)
         self._show()
 
