@@ -41,6 +41,7 @@ from ceremony.core.providers.common import MaterialInfo, Provider, material_for_
 from ceremony.engine import flows
 from ceremony.engine.context import Context, Flow, LoadedTarget, Services, Stopped
 from ceremony.engine.journal_store import Recovery, start
+from ceremony.engine.printing import CupsPrinter
 from ceremony.engine.registry_store import RegistryFile
 from ceremony.engine.requests import Answer, AnswerRefused, ComponentDelivery, Refusal, Request
 from ceremony.errors import CeremonyError, ConfigError, RuleViolation
@@ -114,6 +115,7 @@ def default_services(
         resolve=resolve,
         rehearsal_token=rehearsal_token,
         workstation=platform.node() or "unknown",
+        printer=CupsPrinter(),
     )
 
 
@@ -356,7 +358,7 @@ class Machine:
             registry=registry,
             targets=targets,
             hsm_config=hsm_config,
-            stages=flows.plan(cf),
+            stages=flows.plan(cf, rehearsal),
         )
         if started.recovery is not None:
             before = started.recovery.last_before
