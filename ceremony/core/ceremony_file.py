@@ -47,6 +47,8 @@ from ceremony.errors import CeremonyError, ConfigError
 
 MAX_FILE = 256 * 1024  # bytes; a ceremony file is a page or two
 _LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# A CUPS queue name, as ceremony.record.printer accepts it (core cannot import record).
+_QUEUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
 # Any key naming a PIN, password or secret is refused before anything else is read.
 _SECRET_KEY = re.compile(
     r"(?:^|[-_ .])(?:pins?|puk|pwd|passwd|so_?pin|user_?pin)(?:$|[-_ .])"
@@ -269,6 +271,23 @@ class HsmSpec:
                 "must be 1-16 printable ASCII characters",
                 hint="copy the serial from ceremony hsm info",
             )
+
+
+@dataclass(frozen=True)
+class PrinterSpec:
+    """The optional ``[printer]`` table: the CUPS queue production component forms go to."""
+
+    queue: str
+
+    def validate(self, path: str = "printer") -> None:
+        if not _QUEUE.fullmatch(self.queue):
+            raise FileError(
+                f"{path}.queue",
+                f"is {_show(self.queue)}, not a CUPS queue name",
+                hint="letters, digits, '.', '_', '-', '@'; see 'lpstat -v' for the queue names",
+            )
+        if looks_secret(self.queue):
+            raise FileError(f"{path}.queue", "looks like key material", hint="rename the queue")
 
 
 @dataclass(frozen=True)
@@ -697,6 +716,7 @@ class CeremonyFile:
     participants: tuple[Participant, ...]
     hsm: HsmSpec
     keys: tuple[KeySpec, ...]
+    printer: PrinterSpec | None = None
 
     @property
     def roster(self) -> Roster:
@@ -705,6 +725,20 @@ class CeremonyFile:
     @property
     def rehearsal(self) -> bool:
         return self.ceremony.rehearsal
+
+    @property
+    def issues_components(self) -> bool:
+        """Whether custodians receive new components (split-backup, re-split)."""
+        return self.ceremony.type in (CeremonyType.SPLIT_BACKUP, CeremonyType.RE_SPLIT)
+
+    def prints_forms(self, rehearsal: bool | None = None) -> bool:
+        """Whether component forms go to the printer: production, with a ``[printer]``.
+
+        A rehearsal never prints: its forms go into the bundle with the REHEARSAL watermark.
+        ``rehearsal`` overrides the file's flag (``ceremony run --rehearsal``).
+        """
+        practice = self.rehearsal if rehearsal is None else rehearsal
+        return self.printer is not None and self.issues_components and not practice
 
     def split_sets(self) -> Iterator[tuple[str, KeySpec, SplitSpec, str]]:
         """(path, key, split, set id) for every split; a new set is named by this ceremony."""
@@ -751,9 +785,12 @@ class CeremonyFile:
             new = key.split if kind is CeremonyType.SPLIT_BACKUP else key.new_split
             if kind in (CeremonyType.SPLIT_BACKUP, CeremonyType.RE_SPLIT) and new is not None:
                 name = "split" if kind is CeremonyType.SPLIT_BACKUP else "new_split"
+                issue = (
+                    Operation.PRINT_COMPONENT if self.prints_forms() else Operation.SHOW_COMPONENT
+                )
                 for j, c in enumerate(new.components):
                     add(
-                        Operation.SHOW_COMPONENT,
+                        issue,
                         f"{path}.{name}.components[{j}]",
                         c,
                         self.ceremony.id,
@@ -772,6 +809,14 @@ class CeremonyFile:
         control. Raises FileError (ConfigError) or RuleBreach, both naming the dotted path."""
         self.ceremony.validate("ceremony")
         self.hsm.validate("hsm")
+        if self.printer is not None:
+            self.printer.validate("printer")
+            if not self.issues_components:
+                raise FileError(
+                    "printer",
+                    f"is not used in a {self.ceremony.type.value} ceremony: it issues no component",
+                    hint="remove the [printer] section",
+                )
         roster = self._validate_participants()
         if not self.keys:
             raise FileError("keys", "is empty", hint="declare at least one [[keys]] entry")
@@ -1120,10 +1165,11 @@ def _refuse_secret_keys(node: object, path: str) -> None:
             _refuse_secret_keys(item, f"{path}[{i}]")
 
 
-_TOP = ("ceremony", "participants", "hsm", "keys")
+_TOP = ("ceremony", "participants", "hsm", "keys", "printer")
 _CEREMONY = ("id", "type", "site", "purpose", "rehearsal", "output", "registry")
 _PARTICIPANT = ("id", "name", "role", "id_reference")
 _HSM = ("module", "token_label", "token_serial", "login")
+_PRINTER = ("queue",)
 _KEY = (
     "label",
     "type",
@@ -1338,6 +1384,7 @@ def parse_ceremony_file(
         )
     hsm = top.table("hsm", _HSM)
     assert hsm is not None
+    printer = top.table("printer", _PRINTER, required=False)
     result = CeremonyFile(
         ceremony=info,
         participants=tuple(participants),
@@ -1348,6 +1395,7 @@ def parse_ceremony_file(
             login=hsm.choice("login", dict(_LOGINS), required=False) or HsmLogin.PIN,
         ),
         keys=tuple(_parse_key(path, raw, kind) for path, raw in top.tables("keys")),
+        printer=PrinterSpec(printer.need_text("queue")) if printer is not None else None,
     )
     if validate:
         result.validate(registry)
@@ -1424,8 +1472,32 @@ def summary(ceremony: CeremonyFile) -> list[str]:
         lines += [f"  {op.describe()}" for op in planned]
     else:
         lines.append("No manual clear-text operation: keys never leave the HSM in clear.")
+    lines += _printing_summary(ceremony)
     lines.append(f"Output folder: {info.output}.")
     lines.append(
         f"Custodian registry: {info.registry}." if info.registry else "Custodian registry: none."
     )
     return lines
+
+
+def _printing_summary(ceremony: CeremonyFile) -> list[str]:
+    """How components reach their custodians (docs/evidence.md, printing)."""
+    if not ceremony.issues_components:
+        return []
+    queue = ceremony.printer.queue if ceremony.printer is not None else None
+    if ceremony.rehearsal:
+        unused = f" The printer {queue!r} is not used in a rehearsal." if queue else ""
+        return [
+            "Component forms: written into the bundle with the REHEARSAL watermark; each "
+            f"component is also shown on screen.{unused}"
+        ]
+    if queue is None:
+        return [
+            "Component forms: no printer; each component is shown on screen to its custodian "
+            "alone, who copies it by hand onto a blank form."
+        ]
+    return [
+        f"Component forms: printed from memory on the CUPS printer {queue!r}, which must be "
+        "attached locally (USB); a network printer needs two security officers to override, "
+        "a printer that writes to a file is refused. The component is not shown on screen."
+    ]

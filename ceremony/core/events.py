@@ -7,6 +7,7 @@ the journal expects a label. The record and ``ceremony verify`` read these names
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
@@ -21,10 +22,13 @@ from ceremony.core.journal import (
     Label,
     PublicId,
     Text,
+    looks_secret,
 )
 from ceremony.core.kcv import CheckValue
 from ceremony.core.providers.common import Fingerprint
 from ceremony.core.rules import Operation, Participant, PassphraseRecord
+
+_SCHEME = re.compile(r"[a-z][a-z0-9.-]{0,19}")
 
 
 class Event(NamedTuple):
@@ -436,13 +440,54 @@ def registry_updated(
     return Event("registry_updated", _optional(data, previous_sha256=previous_sha256))
 
 
+def printer_device(device_uri: str) -> Text:
+    """A CUPS device URI as journaled; one that looks like key material is withheld.
+
+    A USB URI carries the printer's serial number, which may be a long hex run that the journal
+    refuses as key-like; the scheme is then kept so the record still says which kind it was.
+    """
+    scheme = device_uri.partition(":")[0]
+    if looks_secret(device_uri) or len(device_uri) > 300 or not device_uri.isprintable():
+        safe = scheme if scheme.isalnum() and len(scheme) <= 20 else "unknown"
+        return Text(f"{safe}: (rest withheld: it looks like key material)")
+    return Text(device_uri)
+
+
+def printer_checked(*, printer: str, device_uri: str, kind: str) -> Event:
+    """The printer's device URI read from CUPS before any form is printed (local/network/disk)."""
+    scheme = device_uri.partition(":")[0].strip().lower()
+    return Event(
+        "printer_checked",
+        {
+            "printer": Text(printer),
+            "device_uri": printer_device(device_uri),
+            "scheme": Label(scheme) if _SCHEME.fullmatch(scheme) else Label("unknown"),
+            "kind": Label(kind),
+        },
+    )
+
+
 def printer_override(*, printer: str, device_uri: str, approvers: Sequence[str]) -> Event:
     return Event(
         "printer_override",
         {
             "printer": Text(printer),
-            "device_uri": Text(device_uri),
+            "device_uri": printer_device(device_uri),
             "approvers": _labels(approvers),
+        },
+    )
+
+
+def component_printed(*, key: str, index: int, custodian: str, printer: str, job: str) -> Event:
+    """A component form handed to CUPS from memory; the component itself is never journaled."""
+    return Event(
+        "component_printed",
+        {
+            "key": Label(key),
+            "index": index,
+            "custodian": Label(custodian),
+            "printer": Text(printer),
+            "job": Text(job),
         },
     )
 

@@ -175,7 +175,7 @@ def _and(items: Sequence[str]) -> str:
 
 
 class Operation(enum.Enum):
-    """Manual clear-text key operations (PCI DSS 3.6.6 / 3.7.6) and the air-gap override."""
+    """Manual clear-text key operations (PCI DSS 3.6.6 / 3.7.6) and the two-officer overrides."""
 
     GENERATE_OUTSIDE_HSM = "generate-outside-hsm"
     SHOW_COMPONENT = "show-component"
@@ -186,6 +186,7 @@ class Operation(enum.Enum):
     CLEAR_EXPORT = "clear-export"
     DESTROY = "destroy"
     AIRGAP_OVERRIDE = "air-gap-override"
+    PRINTER_OVERRIDE = "printer-override"
     CONFIRM_IMPORT_KEY = "confirm-import-key"
 
     @property
@@ -212,6 +213,7 @@ _DESCRIPTIONS = MappingProxyType(
         Operation.CLEAR_EXPORT: "export a key in clear from the HSM",
         Operation.DESTROY: "destroy a key",
         Operation.AIRGAP_OVERRIDE: "run on a machine that is not air-gapped",
+        Operation.PRINTER_OVERRIDE: "print component forms on a network printer",
         Operation.CONFIRM_IMPORT_KEY: "confirm a cloud import key by its fingerprint",
     }
 )
@@ -236,6 +238,8 @@ APPROVAL_POLICY: Mapping[Operation, ApprovalPolicy] = MappingProxyType(
         **{op: ApprovalPolicy(_ACTIVE) for op in Operation},
         Operation.DESTROY: ApprovalPolicy(_ACTIVE, needs_role=Role.SECURITY_OFFICER),
         Operation.AIRGAP_OVERRIDE: ApprovalPolicy(frozenset({Role.SECURITY_OFFICER})),
+        # PCI PIN 6-3: a component reaches a network printer only if two officers accept it.
+        Operation.PRINTER_OVERRIDE: ApprovalPolicy(frozenset({Role.SECURITY_OFFICER})),
         # Two officers compare the fingerprint with the cloud console: a security officer and
         # another security officer or a witness.
         Operation.CONFIRM_IMPORT_KEY: ApprovalPolicy(

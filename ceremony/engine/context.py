@@ -49,6 +49,7 @@ from ceremony.core.rules import (
 from ceremony.core.secret import Secret
 from ceremony.core.shamir import share_length
 from ceremony.engine.journal_store import JournalStore
+from ceremony.engine.printing import FormPrinter
 from ceremony.engine.registry_store import RegistryFile, write_registry
 from ceremony.engine.requests import (
     Answer,
@@ -68,6 +69,7 @@ from ceremony.errors import (
     HsmError,
     MechanismNotSupportedError,
     PinIncorrectError,
+    PrintError,
     RuleViolation,
 )
 from ceremony.hsm.base import (
@@ -84,6 +86,7 @@ from ceremony.hsm.base import (
 from ceremony.hsm.base import KeySpec as TokenKeySpec
 from ceremony.hsm.pin import PinRequest, PinRole
 from ceremony.output import write_bundle
+from ceremony.record.printer import PrinterKind, PrinterOverride, classify
 
 T = TypeVar("T")
 Flow = Generator[Request | Refusal, Answer, T]
@@ -147,6 +150,7 @@ class Services:
     resolve: Callable[[str, str | None, str | None], HsmConfig]
     rehearsal_token: Callable[[HsmConfig], bool]
     workstation: str
+    printer: FormPrinter | None = None  # production component forms (ceremony file [printer])
 
 
 class Context:
@@ -195,6 +199,7 @@ class Context:
         self.new_records: list[RegistryRecord] = []
         self.airgap_override_pending: AirGapVerdict | None = None
         self.counts: dict[str, int] = {}
+        self.printer_override: PrinterOverride | None = None
 
     # ---- plumbing -------------------------------------------------------------------------
 
@@ -925,24 +930,29 @@ class Context:
         custodian = self.roster.get(spec.custodian)
         self.require_split_knowledge(key, split, split_set)
         require_may_see_component(spec.custodian, key.label, spec.assignment, self.roster)
+        printing = self.printing
         yield from self.approve(
-            Operation.SHOW_COMPONENT,
+            Operation.PRINT_COMPONENT if printing else Operation.SHOW_COMPONENT,
             key.label,
             index=component.index,
             involved=frozenset(spec.holders),
             custodian=spec.custodian,
         )
         backup = f" and their backup {self.roster.who([spec.backup])}" if spec.backup else ""
+        place = "the printer" if printing else "the screen"
         instruction = (
-            f"Everyone except {custodian.describe()}{backup} turns away from the screen and "
-            "steps back. Nobody photographs or copies the screen."
+            f"Everyone except {custodian.describe()}{backup} turns away from {place} and "
+            f"steps back. Nobody photographs or copies {'the form' if printing else place}."
         )
         yield from self.confirm(
             f"component/{key.label}/{component.index}/privacy",
             self.person(spec.custodian),
-            f"{instruction} {custodian.name}: type yes when nobody else can see the screen.",
+            f"{instruction} {custodian.name}: type yes when nobody else can see {place}.",
         )
         check = encoding.component_kcv(component)
+        if printing:  # the printed form replaces the on-screen display (docs/evidence.md)
+            yield from self.print_component(key, split_set, component, spec, check)
+            return
         scheme = (
             f"XOR {component.count} OF {component.count}"
             if component.scheme is Scheme.XOR
@@ -1014,37 +1024,218 @@ class Context:
         self.count("component(s) issued")
         if self.rehearsal:
             self.write_rehearsal_form(key, component, spec.custodian, spec.envelope)
-        if spec.envelope:
-            envelope = spec.envelope
+        yield from self.seal_envelope(key, component.index, spec)
 
-            def serial(value: str, by: str) -> str:
-                if value.strip() != envelope:
-                    raise AnswerRefused(
-                        "that is not the envelope serial the ceremony file lists",
-                        hint=f"use envelope {envelope}, or stop and correct the file",
+    def seal_envelope(self, key: KeySpec, index: int, spec: ComponentSpec) -> Flow[None]:
+        """The custodian seals the form in the envelope the file lists and types its serial."""
+        if not spec.envelope:
+            return
+        envelope = spec.envelope
+        custodian = self.roster.get(spec.custodian)
+        actors = [spec.custodian, *([spec.backup] if spec.backup else [])]
+
+        def serial(value: str, by: str) -> str:
+            if value.strip() != envelope:
+                raise AnswerRefused(
+                    "that is not the envelope serial the ceremony file lists",
+                    hint=f"use envelope {envelope}, or stop and correct the file",
+                )
+            return by
+
+        yield from self.ask(
+            self.request(
+                f"component/{key.label}/{index}/envelope",
+                self.person(spec.custodian),
+                RequestKind.PUBLIC,
+                f"{custodian.name}: seal your form in envelope {envelope} in front of the "
+                "witnesses and type the serial printed on it.",
+                envelope=envelope,
+            ),
+            serial,
+        )
+        self.journal(
+            events.envelope_sealed(
+                key=key.label, index=index, custodian=spec.custodian, envelope=envelope
+            ),
+            actors,
+        )
+
+    # ---- components: print (production with a [printer]) ---------------------------------
+
+    @property
+    def printing(self) -> bool:
+        """Component forms go to the printer: production with a ``[printer]`` section."""
+        return self.cf.prints_forms(self.rehearsal)
+
+    def form_printer(self) -> FormPrinter:
+        if self.services.printer is None:
+            raise PrintError(
+                "this front end cannot print component forms",
+                hint="run the ceremony with 'ceremony run' or the TUI",
+            )
+        return self.services.printer
+
+    def check_printer(self) -> Flow[None]:
+        """Before any component: the queue prints locally, or two security officers override.
+
+        Every reading of the device URI is journaled (``printer_checked``). A printer that writes
+        to a file stops the ceremony; a network printer needs the override (PCI PIN 6-3),
+        journaled as ``printer_override`` before anything is printed.
+        """
+        if not self.printing:
+            return
+        assert self.cf.printer is not None
+        queue = self.cf.printer.queue
+        self.stage("printer")
+        printer = self.form_printer()
+        officers = [p.id for p in self.roster.with_role(Role.SECURITY_OFFICER)]
+        # An override needs two security officers; without them it is not offered.
+        choices = ("recheck", "override", "stop") if len(officers) >= 2 else ("recheck", "stop")
+
+        def accept(value: str, by: str) -> tuple[str, str]:
+            choice = value.strip().lower()
+            if choice not in choices:
+                raise AnswerRefused(
+                    f"{value[:20]!r} is not one of " + ", ".join(choices),
+                    hint="recheck once the printer is attached by USB, "
+                    + (
+                        "override (two security officers approve), "
+                        if "override" in choices
+                        else ""
                     )
-                return by
+                    + "or stop",
+                )
+            return choice, by
 
-            yield from self.ask(
+        while True:
+            uri = printer.device_uri(queue)
+            kind = classify(uri)
+            self.journal(events.printer_checked(printer=queue, device_uri=uri, kind=kind.value))
+            scheme = uri.partition(":")[0]
+            if kind is PrinterKind.LOCAL:
+                self.notice(f"Printer {queue}: attached locally ({scheme}).")
+                return
+            if kind is PrinterKind.DISK:
+                raise PrintError(
+                    f"printer {queue!r} writes jobs to a file ({scheme}:); a component form never "
+                    "goes to a disk: the ceremony stops",
+                    hint="point the queue at the locally attached printer and start again",
+                )
+            lines = (
+                f"Printer {queue}: {events.printer_device(uri).value}",
+                "This is a network printer: a component would leave the workstation.",
+            )
+            choice, by = yield from self.ask(
                 self.request(
-                    f"component/{key.label}/{component.index}/envelope",
-                    self.person(spec.custodian),
-                    RequestKind.PUBLIC,
-                    f"{custodian.name}: seal your form in envelope {envelope} in front of the "
-                    "witnesses and type the serial printed on it.",
-                    envelope=envelope,
+                    "printer/choice",
+                    self.officers(),
+                    RequestKind.CHOICE,
+                    f"The printer {queue!r} is a network printer. Attach the ceremony printer "
+                    "by USB and recheck; or two security officers override; or stop.",
+                    lines=lines,
+                    choices=choices,
                 ),
-                serial,
+                accept,
             )
+            if choice == "stop":
+                raise Stopped(f"stopped: printer {queue} is a network printer", by)
+            if choice == "recheck":
+                continue
+            approvers = yield from self.approve(
+                Operation.PRINTER_OVERRIDE, self.ceremony_id, lines=lines, journal=False
+            )
+            override = PrinterOverride(queue, uri, tuple(approvers))
+            if printer.device_uri(queue) != uri:
+                raise PrintError(
+                    f"the device of printer {queue!r} changed while the officers approved",
+                    hint="nothing was printed; check the printer and start again",
+                )
             self.journal(
-                events.envelope_sealed(
-                    key=key.label,
-                    index=component.index,
-                    custodian=spec.custodian,
-                    envelope=envelope,
-                ),
-                actors,
+                events.printer_override(printer=queue, device_uri=uri, approvers=approvers),
+                approvers,
             )
+            self.printer_override = override
+            self.notice(
+                f"Network printer {queue} allowed by {self.roster.who(approvers)} (journaled)."
+            )
+            return
+
+    def print_component(
+        self,
+        key: KeySpec,
+        split_set: str,
+        component: Component,
+        spec: ComponentSpec,
+        check: CheckValue,
+    ) -> Flow[None]:
+        """The form goes from memory to the printer; the custodian types back its KCV."""
+        from ceremony.record import forms  # deferred: reportlab loads only here
+
+        assert self.cf.printer is not None
+        queue = self.cf.printer.queue
+        custodian = self.roster.get(spec.custodian)
+        actors = [spec.custodian, *([spec.backup] if spec.backup else [])]
+        pdf = forms.component_form_pdf(
+            component, custodian.name, spec.envelope, rehearsal=False, custodian_id=spec.custodian
+        )
+        try:
+            job = self.form_printer().print_pdf(
+                pdf, queue, override=self.printer_override, title="ceremony component form"
+            )
+        finally:
+            del pdf  # immutable bytes cannot be wiped: drop the only reference at once
+        self.journal(
+            events.component_printed(
+                key=key.label,
+                index=component.index,
+                custodian=spec.custodian,
+                printer=queue,
+                job=job,
+            ),
+            actors,
+        )
+
+        def typed_back(value: str, by: str) -> bool:
+            text = value.strip().upper().replace(" ", "")
+            text = text.removeprefix("KCV:").removeprefix(check.method.label.upper())
+            if text != check.hex:
+                raise AnswerRefused(
+                    "that is not the KCV of this component",
+                    hint=f"read the {check.method.label} value on your printed form and type "
+                    f"its {len(check.hex)} hex digits; a misprinted form means stop",
+                )
+            return True
+
+        yield from self.ask(
+            self.request(
+                f"component/{key.label}/{component.index}/kcv",
+                self.person(spec.custodian),
+                RequestKind.PUBLIC,
+                f"{custodian.name}: take your form from printer {queue}, check it, then type "
+                "back the KCV printed on it (the hex digits after the method).",
+            ),
+            typed_back,
+        )
+        self.journal(
+            events.component_issued(
+                key=key.label,
+                split_set=split_set,
+                scheme=component.scheme,
+                index=component.index,
+                count=component.count,
+                threshold=component.threshold,
+                custodian=spec.custodian,
+                backup=spec.backup,
+                kcv=check,
+                envelope=spec.envelope,
+                confirmed=True,
+                delivery="printed",
+            ),
+            actors,
+        )
+        self.count("component(s) issued")
+        self.count("component form(s) printed")
+        yield from self.seal_envelope(key, component.index, spec)
 
     # ---- components: enter ----------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The five ceremony types as flows over the shared steps (``context.py``).
 
-Every flow runs: air-gap check, roll call, (air-gap override), clock, import-key confirmations,
-HSM login, the type's own steps key by key, then outputs and the ``finished`` entry.
+Every flow runs: air-gap check, roll call, (air-gap override), clock, (printer check),
+import-key confirmations, HSM login, the type's own steps key by key, then outputs and the
+``finished`` entry.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from ceremony.engine.context import Context, Flow, attributes, key_kcv_method, t
 from ceremony.errors import CheckValueError, RuleViolation
 
 
-def plan(cf: CeremonyFile) -> list[tuple[str, str]]:
+def plan(cf: CeremonyFile, rehearsal: bool | None = None) -> list[tuple[str, str]]:
     """The ceremony's stages in order, for "stage i of n"; the flows name the same ids."""
     stages = [("airgap", "Air-gap check")]
     stages += [(f"roll-call/{p.id}", f"Roll call: {p.name}") for p in cf.participants]
     stages.append(("clock", "Clock"))
+    if cf.prints_forms(rehearsal):
+        stages.append(("printer", "Printer check"))
     for key in cf.keys:
         for t in key.targets:
             stages.append((f"import-key/{key.label}/{t.label}", f"Import key of {t.label}"))
@@ -69,6 +72,7 @@ def ceremony(ctx: Context) -> Flow[None]:
     yield from ctx.roll_call()
     yield from ctx.airgap_override()
     yield from ctx.clock()
+    yield from ctx.check_printer()
     yield from ctx.confirm_import_keys()
     yield from ctx.hsm_login()
     kind = ctx.cf.ceremony.type

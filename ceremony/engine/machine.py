@@ -41,6 +41,7 @@ from ceremony.engine import flows
 from ceremony.engine.ceremony_source import load_ceremony_file
 from ceremony.engine.context import Context, Flow, LoadedTarget, Services, Stopped
 from ceremony.engine.journal_store import Recovery, start
+from ceremony.engine.printing import CupsPrinter
 from ceremony.engine.requests import Answer, AnswerRefused, ComponentDelivery, Refusal, Request
 from ceremony.errors import CeremonyError, ConfigError, RuleViolation
 from ceremony.hsm.base import HsmBackend, HsmConfig
@@ -113,6 +114,7 @@ def default_services(
         resolve=resolve,
         rehearsal_token=rehearsal_token,
         workstation=platform.node() or "unknown",
+        printer=CupsPrinter(),
     )
 
 
@@ -344,7 +346,7 @@ class Machine:
             registry=registry,
             targets=targets,
             hsm_config=hsm_config,
-            stages=flows.plan(cf),
+            stages=flows.plan(cf, rehearsal),
         )
         if started.recovery is not None:
             before = started.recovery.last_before

@@ -135,7 +135,7 @@ class Refusal(NamedTuple):
 
 
 class ComponentDelivery(Protocol):
-    """How a component reaches its custodian: on screen, later on a printed form.
+    """How a component reaches its custodian on screen (printed forms use ``Services.printer``).
 
     The machine calls ``show`` after the approvals and the privacy confirmation, and ``hide``
     once the custodian has typed back the KCV (or the ceremony stopped). A terminal shows the

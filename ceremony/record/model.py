@@ -225,6 +225,7 @@ class Model:
     participants: list[Person] = field(default_factory=list)
     hsm: list[tuple[int, dict[str, JsonValue]]] = field(default_factory=list)
     random_sources: list[tuple[int, str]] = field(default_factory=list)
+    printers: list[tuple[int, str, dict[str, JsonValue]]] = field(default_factory=list)
     keys: dict[str, KeySection] = field(default_factory=dict)
     targets: list[TargetSection] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
@@ -396,8 +397,15 @@ def _describe(entry: Entry, model: Model) -> str:
         return f"key {text(d, 'key')} destroyed in the HSM"
     if e == "registry_updated":
         return f"custodian registry written ({text(d, 'records')} records)"
+    if e == "printer_checked":
+        return f"printer {text(d, 'printer')} checked: {text(d, 'kind')} ({text(d, 'device_uri')})"
     if e == "printer_override":
         return f"network printer {text(d, 'printer')} allowed by {', '.join(texts(d, 'approvers'))}"
+    if e == "component_printed":
+        return (
+            f"form of component {text(d, 'index')} of key {text(d, 'key')} printed for "
+            f"{text(d, 'custodian')} on {text(d, 'printer')} (job {text(d, 'job')})"
+        )
     if e == "step_failed":
         return f"step {text(d, 'step')} failed: {text(d, 'error')}"
     if e == journal.FINISHED:
@@ -509,7 +517,10 @@ class _Builder:
         elif e == "approval":
             self.approvals.append(entry)
         elif e == "printer_override":
+            m.printers.append((entry.seq, e, dict(d)))
             rules.append(self.override(entry, texts(d, "approvers"), "network printer override"))
+        elif e == "printer_checked":
+            m.printers.append((entry.seq, e, dict(d)))
         self.keys(entry)
         if e == "output_written":
             m.outputs.append(
@@ -590,6 +601,7 @@ class _Builder:
             "envelope_sealed",
             "envelope_checked",
             "component_to_destroy",
+            "component_printed",
         ):
             event = {
                 "component_issued": "issued",
@@ -597,10 +609,13 @@ class _Builder:
                 "envelope_sealed": "sealed",
                 "envelope_checked": "checked",
                 "component_to_destroy": "to destroy",
+                "component_printed": "printed",
             }[e]
             note = ""
             if e == "component_issued":
                 note = "KCV confirmed" if d.get("confirmed") is True else "KCV NOT confirmed"
+            elif e == "component_printed":
+                note = f"on {text(d, 'printer')}, job {text(d, 'job')}"
             elif e == "envelope_checked":
                 note = "intact" if d.get("intact") is True else "NOT INTACT"
             count = text(d, "count")

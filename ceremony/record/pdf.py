@@ -397,6 +397,23 @@ class _Renderer:
             out.append(L.para("No random source was journaled.", L.NOTE))
         for seq, source in m.random_sources:
             out.append(L.para(f"{source} (entry {seq})", L.BODY))
+        if m.printers:  # only ceremonies that printed component forms have this part
+            out.append(L.markup("Printer", L.H3))
+        for seq, event, d in m.printers:
+            if event == "printer_checked":
+                rows = [
+                    ("Queue", M.text(d, "printer")),
+                    ("Device", M.text(d, "device_uri")),
+                    ("Kind", M.text(d, "kind")),
+                    ("Entry", str(seq)),
+                ]
+            else:
+                rows = [
+                    ("Override", f"network printer {M.text(d, 'printer')} allowed"),
+                    ("Approved by", ", ".join(m.who(o) for o in M.texts(d, "approvers"))),
+                    ("Entry", str(seq)),
+                ]
+            out.append(L.pairs(rows, (35 * mm, WIDTH - 35 * mm)))
         return out
 
     def keys(self) -> list[Any]:

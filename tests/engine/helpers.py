@@ -21,6 +21,7 @@ from ceremony.core.airgap_rules import AirGapReadings, AirGapVerdict, InterfaceR
 from ceremony.core.component import Component
 from ceremony.engine.context import Services
 from ceremony.engine.machine import Machine, Outcome
+from ceremony.engine.printing import FormPrinter
 from ceremony.engine.requests import AnswerRefused, ComponentSheet, Request
 from ceremony.engine.script import Script
 from ceremony.hsm.base import HsmBackend, HsmConfig
@@ -96,6 +97,7 @@ def services(
     *,
     airgap: Callable[[], AirGapVerdict] = isolated,
     rehearsal_token: bool = True,
+    printer: FormPrinter | None = None,
 ) -> Services:
     return Services(
         backend=backend,
@@ -105,6 +107,7 @@ def services(
         resolve=lambda module, label, serial: HsmConfig(module, label, serial),
         rehearsal_token=lambda config: rehearsal_token,
         workstation="test-workstation",
+        printer=printer,
     )
 
 

@@ -117,3 +117,29 @@ def test_not_isolated_needs_an_override_in_production_only() -> None:
     production.add("airgap_checked", [], {"isolated": False, "findings": []})
     (failure,) = _model(production.finish("done")).failures
     assert "needs two distinct security officers" in failure.detail
+
+
+def test_a_printer_override_needs_two_security_officers() -> None:
+    from ceremony.core import events
+
+    j = journals.Journal("2025-08-print", "split-backup", rehearsal=False)
+    j.opening(["so-alice", "so-bob", "w-carol"])
+    uri = "ipp://10.0.0.9/ipp/print"
+    for event in (
+        events.printer_checked(printer="ceremony-usb", device_uri=uri, kind="network"),
+        events.printer_override(printer="ceremony-usb", device_uri=uri, approvers=["so-alice"]),
+        events.printer_override(
+            printer="ceremony-usb", device_uri=uri, approvers=["so-alice", "w-carol"]
+        ),
+        events.printer_override(
+            printer="ceremony-usb", device_uri=uri, approvers=["so-alice", "so-bob"]
+        ),
+    ):
+        j.add(event.name, [], event.data)
+    m = _model(j.finish("done"))
+    overrides = [f for f in m.findings if "network printer override" in f.detail]
+    assert [f.ok for f in overrides] == [False, False, True]
+    assert all(f.rule == "dual control" for f in overrides)
+    assert [seq for seq, _, _ in m.printers] == [e.seq for e in j.entries[-5:-1]]
+    steps = [s.summary for s in m.steps if s.event.startswith("printer_")]
+    assert steps[0] == f"printer ceremony-usb checked: network ({uri})"

@@ -147,6 +147,19 @@ ROWS: list[tuple[str, str, list[Edit], type[Exception], str]] = [
     ("number for text", "destroy", [put("keys.0.label", 7)], F, "keys[0].label"),
     ("bool for number", "destroy", [put("keys.0.bits", True)], F, "keys[0].bits"),
     ("table for array", "destroy", [put("participants", {"id": "x"})], F, "participants"),
+    # [printer]
+    (
+        "printer unknown field",
+        "split-backup",
+        [put("printer", {"queue": "ceremony-usb", "copies": 2})],
+        F,
+        "printer.copies",
+    ),
+    ("printer not a table", "split-backup", [put("printer", "ceremony-usb")], F, "printer"),
+    ("printer without queue", "re-split", [put("printer", {})], F, "printer.queue"),
+    ("printer queue number", "split-backup", [put("printer", {"queue": 5})], F, "printer.queue"),
+    ("printer queue name", "split-backup", [put("printer", {"queue": "-a b"})], F, "printer.queue"),
+    ("printer, nothing issued", "destroy", [put("printer", {"queue": "usb1"})], F, "printer"),
     # PINs and passwords never
     ("PIN in hsm", "destroy", [put("hsm.pin", "123456")], F, "hsm.pin"),
     ("SO PIN", "destroy", [put("hsm.so_pin", "123456")], F, "hsm.so_pin"),
@@ -825,6 +838,27 @@ def test_planned_operations_per_type() -> None:
         Operation.CLEAR_EXPORT,
         Operation.SOFTWARE_WRAP,
     ]
+
+
+def test_a_printer_makes_production_components_printed_and_the_summary_says_so() -> None:
+    printer = put("printer", {"queue": "ceremony-usb"})
+    printing = parse_ceremony_file(build("split-backup", printer))
+    assert printing.printer is not None and printing.printer.queue == "ceremony-usb"
+    assert printing.prints_forms() and not printing.prints_forms(rehearsal=True)
+    ops = [op.operation for op in printing.planned_operations()]
+    assert ops == [Operation.GENERATE_OUTSIDE_HSM] + [Operation.PRINT_COMPONENT] * 5
+    joined = "\n".join(summary(printing))
+    assert "print component 1 of key 'zmk-prod'" in joined
+    assert "printed from memory on the CUPS printer 'ceremony-usb'" in joined
+    assert "network printer needs two security officers" in joined
+
+    screen = "\n".join(summary(parse_ceremony_file(build("split-backup"))))
+    assert "no printer; each component is shown on screen" in screen
+    rehearsal = parse_ceremony_file(build("re-split", printer, put("ceremony.rehearsal", True)))
+    assert not rehearsal.prints_forms()
+    assert Operation.PRINT_COMPONENT not in [op.operation for op in rehearsal.planned_operations()]
+    assert "The printer 'ceremony-usb' is not used in a rehearsal" in "\n".join(summary(rehearsal))
+    assert "Component forms" not in "\n".join(summary(parse_ceremony_file(build("destroy"))))
 
 
 def test_planned_component_operations_involve_its_holders() -> None:

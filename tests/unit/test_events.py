@@ -120,7 +120,13 @@ def every_event() -> list[events.Event]:
         events.registry_updated(
             name="registry/custodians.json", sha256=DIGEST, records=5, previous_sha256=DIGEST
         ),
+        events.printer_checked(
+            printer="lp0", device_uri="usb://HP/LaserJet?serial=1", kind="local"
+        ),
         events.printer_override(printer="lp0", device_uri="ipp://printer", approvers=["a", "b"]),
+        events.component_printed(
+            key="zmk", index=1, custodian="ebrown", printer="lp0", job="lp0-7"
+        ),
         events.step_failed(step="roll-call/amartin", error="the token went away"),
         events.aborted(reason="stopped by the operator"),
         events.finished(outputs=3, summary="done"),
@@ -159,3 +165,16 @@ def test_subject_is_what_the_record_reads() -> None:
 def test_a_secret_cannot_pass_as_a_label() -> None:
     with pytest.raises(JournalError):
         events.random_source("0123456789abcdef0123456789abcdef")
+
+
+def test_a_device_uri_that_looks_like_key_material_is_withheld() -> None:
+    uri = "usb://Brother/HL?serial=0123456789ABCDEF0123"
+    event = events.printer_checked(printer="lp0", device_uri=uri, kind="local")
+    entry = journal.next_entry(
+        journal.genesis("c1", DIGEST, NOW), event.name, NOW, ["amartin"], event.data
+    )
+    assert entry.data["device_uri"] == "usb: (rest withheld: it looks like key material)"
+    assert entry.data["scheme"] == "usb"
+    assert "0123456789ABCDEF" not in str(entry.data)
+    plain = events.printer_override(printer="lp0", device_uri="ipp://10.0.0.9/x", approvers=["a"])
+    assert plain.data["device_uri"] == journal.Text("ipp://10.0.0.9/x")
