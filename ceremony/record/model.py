@@ -358,6 +358,8 @@ def _describe(entry: Entry, model: Model) -> str:
         state = ""
         if e == "envelope_checked":
             state = ", intact" if d.get("intact") is True else ", NOT INTACT"
+            if d.get("serial_matches") is False:
+                state = f", serial NOT {text(d, 'recorded')} as recorded: not opened"
         verb = "sealed" if e == "envelope_sealed" else "checked"
         return (
             f"envelope {text(d, 'envelope')} {verb} for component {text(d, 'index')} of key "
@@ -603,6 +605,10 @@ class _Builder:
                 note = "KCV confirmed" if d.get("confirmed") is True else "KCV NOT confirmed"
             elif e == "envelope_checked":
                 note = "intact" if d.get("intact") is True else "NOT INTACT"
+                if d.get("serial_matches") is False:
+                    note = f"serial is not {text(d, 'recorded')}"
+                elif d.get("serial_matches") is True:
+                    note += f", serial as in {text(d, 'recorded_in')}"
             count = text(d, "count")
             k.components.append(
                 ComponentRow(
@@ -751,10 +757,12 @@ class _Builder:
         d = entry.data
         key, index, serial = text(d, "key"), _index(d), text(d, "envelope")
         problems = []
-        if d.get("intact") is not True:
+        if d.get("serial_matches") is False:
+            problems.append(f"the serial read on it is not {text(d, 'recorded')}, the recorded one")
+        elif d.get("intact") is not True:
             problems.append("it was found NOT intact")
-            if index is not None:
-                self.envelope_bad.add((key, index))
+        if problems and index is not None:
+            self.envelope_bad.add((key, index))
         sealed = self.sealed.get((key, index)) if index is not None else None
         if sealed is not None and sealed != serial:
             problems.append(f"its serial {serial} is not {sealed}, the one sealed for it")
@@ -762,6 +770,8 @@ class _Builder:
         if problems:
             return self.finding("envelope", False, f"{what}: " + "; ".join(problems), entry.seq)
         known = "intact, and the serial sealed for it" if sealed else "intact"
+        if d.get("serial_matches") is True:
+            known += f"; serial as recorded in the {text(d, 'recorded_in').replace('-', ' ')}"
         return self.finding("envelope", True, f"{what}: {known}", entry.seq)
 
     def component(self, entry: Entry) -> str:
