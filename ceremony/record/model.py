@@ -35,6 +35,7 @@ _CLEAR_EVENTS: Mapping[str, tuple[Operation, ...]] = {
     "wrapped": (Operation.SOFTWARE_WRAP,),
     "key_generated": (Operation.GENERATE_OUTSIDE_HSM,),
 }
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _CUSTODIAN_ROLES = frozenset({Role.KEY_CUSTODIAN.value, Role.BACKUP_CUSTODIAN.value})
 _INDEX_RES = (
     re.compile(r"\b(?:component|share)\s*#?\s*(\d{1,3})\b", re.IGNORECASE),
@@ -838,6 +839,41 @@ class _Builder:
 def build(verified: Verified) -> Model:
     """The record's content from a journal that verified (``ceremony.core.journal.verify``)."""
     return _Builder(verified).build()
+
+
+@dataclass(frozen=True)
+class SignerAtLogin:
+    """What the journal recorded at HSM login about the ceremony signing certificate.
+
+    ``recorded`` is False for a journal made before ``hsm_opened`` carried the field;
+    ``certificates`` maps each SHA-256 journaled to its entry; ``none_at`` lists the logins at
+    which the token held no signing certificate.
+    """
+
+    recorded: bool
+    certificates: dict[str, int]
+    none_at: tuple[int, ...]
+
+    def names(self, sha256: str) -> int | None:
+        """The entry that journaled certificate ``sha256`` at login, or None."""
+        return self.certificates.get(sha256)
+
+
+def signer_at_login(model: Model) -> SignerAtLogin:
+    """Read by the record's environment section and by ``verify`` alike."""
+    certificates: dict[str, int] = {}
+    none_at: list[int] = []
+    recorded = False
+    for seq, d in model.hsm:
+        if "signing_certificate_sha256" not in d:
+            continue
+        recorded = True
+        value = d["signing_certificate_sha256"]
+        if isinstance(value, str) and _SHA256.fullmatch(value):
+            certificates.setdefault(value, seq)
+        else:
+            none_at.append(seq)
+    return SignerAtLogin(recorded, certificates, tuple(none_at))
 
 
 def sealed_envelopes(verified: Verified) -> dict[tuple[str, int], tuple[str, str]]:
