@@ -27,6 +27,7 @@ from ceremony.core.journal import (
 from ceremony.core.kcv import CheckValue
 from ceremony.core.providers.common import Fingerprint
 from ceremony.core.rules import Operation, Participant, PassphraseRecord
+from ceremony.errors import JournalError
 
 _SCHEME = re.compile(r"[a-z][a-z0-9.-]{0,19}")
 
@@ -149,22 +150,40 @@ def hsm_opened(
     preflight: Sequence[str],
     login: str,
     officers: Sequence[str],
+    signing_certificate: bytes | None = None,
+    signing_certificate_cn: str | None = None,
 ) -> Event:
-    return Event(
-        "hsm_opened",
-        {
-            "module": Text(module),
-            "token_label": Text(token_label),
-            "serial": PublicId(serial),
-            "model": Text(model),
-            "manufacturer": Text(manufacturer),
-            "firmware": Text(firmware),
-            "library": Text(library),
-            "preflight": [Text(line) for line in preflight],
-            "login": Label(login),
-            "officers": _labels(officers),
-        },
-    )
+    """The token opened; ``signing_certificate`` is the DER of the certificate that will sign
+    the record (None: the token holds none), journaled as its SHA-256 so that ``verify`` can
+    tell the record was signed by this ceremony's key without a trust anchor."""
+    data: dict[str, JournalValue] = {
+        "module": Text(module),
+        "token_label": Text(token_label),
+        "serial": PublicId(serial),
+        "model": Text(model),
+        "manufacturer": Text(manufacturer),
+        "firmware": Text(firmware),
+        "library": Text(library),
+        "preflight": [Text(line) for line in preflight],
+        "login": Label(login),
+        "officers": _labels(officers),
+        "signing_certificate_sha256": (
+            FileDigest.of(signing_certificate) if signing_certificate is not None else None
+        ),
+    }
+    cn = _safe_text(signing_certificate_cn)
+    return Event("hsm_opened", _optional(data, signing_certificate_cn=cn))
+
+
+def _safe_text(value: str | None) -> Text | None:
+    # A certificate's CN comes from the token: leave it out rather than stop the ceremony if it
+    # is not journal text (too long, control characters, hex-like).
+    if value is None:
+        return None
+    try:
+        return Text(value)
+    except JournalError:
+        return None
 
 
 def random_source(source: str, serial: str | None = None) -> Event:
@@ -332,18 +351,39 @@ def envelope_sealed(*, key: str, index: int, custodian: str, envelope: str) -> E
 
 
 def envelope_checked(
-    *, key: str, index: int, custodian: str, envelope: str, intact: bool, checked_by: str
+    *,
+    key: str,
+    index: int,
+    custodian: str,
+    envelope: str,
+    checked_by: str,
+    intact: bool | None,
+    serial_matches: bool = True,
+    recorded: str | None = None,
+    recorded_in: str | None = None,
 ) -> Event:
+    """An envelope looked at before opening: ``envelope`` is the serial the checker typed.
+
+    ``recorded`` is the serial on record and ``recorded_in`` where it was found (``registry``
+    or ``ceremony-file``); ``intact`` is None when the seal was never judged because the serial
+    did not match.
+    """
+    data: dict[str, JournalValue] = {
+        "key": Label(key),
+        "index": index,
+        "custodian": Label(custodian),
+        "envelope": Text(envelope),
+        "serial_matches": serial_matches,
+        "checked_by": Label(checked_by),
+    }
     return Event(
         "envelope_checked",
-        {
-            "key": Label(key),
-            "index": index,
-            "custodian": Label(custodian),
-            "envelope": Text(envelope),
-            "intact": intact,
-            "checked_by": Label(checked_by),
-        },
+        _optional(
+            data,
+            intact=intact,
+            recorded=Text(recorded) if recorded is not None else None,
+            recorded_in=Label(recorded_in) if recorded_in is not None else None,
+        ),
     )
 
 

@@ -41,6 +41,9 @@ _RECORD_FIELDS = (
     "threshold",
     "time",
 )
+# Added later; a registry written before them still parses.
+_OPTIONAL_FIELDS = ("envelope",)
+_ENVELOPE_MAX = 64  # as ceremony_file's component envelope
 
 
 class Holding(enum.Enum):
@@ -80,6 +83,9 @@ class RegistryRecord:
     holding: Holding
     event: RecordEvent
     time: str  # RFC 3339 UTC with milliseconds
+    # The tamper-evident envelope the custodian sealed the component in at issue (PCI PIN 9-4);
+    # None when it was issued without one, and on every other event.
+    envelope: str | None = None
 
     def validate(self, path: str = "record") -> None:
         """Raise ConfigError naming ``path`` when a field is malformed."""
@@ -108,9 +114,23 @@ class RegistryRecord:
             raise ConfigError(f"{path}.threshold does not fit the scheme", hint="fix the entry")
         if not isinstance(self.time, str) or not _TIME.fullmatch(self.time):
             raise ConfigError(f"{path}.time is not a UTC time", hint="fix the entry")
+        if self.envelope is not None and (
+            not isinstance(self.envelope, str)
+            or not self.envelope.strip()
+            or len(self.envelope) > _ENVELOPE_MAX
+            or not self.envelope.isprintable()
+            or looks_secret(self.envelope)
+        ):
+            raise ConfigError(
+                f"{path}.envelope is not an envelope serial (1-{_ENVELOPE_MAX} printable "
+                "characters)",
+                hint="fix the entry from the envelope log",
+            )
 
     def as_json(self) -> dict[str, str | int]:
+        optional = {"envelope": self.envelope} if self.envelope is not None else {}
         return {
+            **optional,
             "ceremony": self.ceremony,
             "component": self.component,
             "count": self.count,
@@ -178,6 +198,22 @@ class Registry:
             if r.key == key and r.set == split_set:
                 return (r.scheme, r.threshold, r.count)
         return None
+
+    def sealed_envelope(self, key: str, split_set: str, component: int) -> str | None:
+        """The serial of the envelope ``component`` was sealed in at issue, if still sealed.
+
+        A later entry (or a record to destroy it) means that envelope was opened, so the
+        registry no longer knows which envelope holds the component: None.
+        """
+        serial: str | None = None
+        for r in self.records:
+            if r.key != key or r.set != split_set or r.component != component:
+                continue
+            if r.event is RecordEvent.ISSUED:
+                serial = r.envelope if r.envelope is not None else serial
+            else:
+                serial = None
+        return serial
 
     def appended(self, records: Iterable[RegistryRecord]) -> Registry:
         """A new registry with ``records`` added; checked like a parsed one."""
@@ -248,12 +284,14 @@ def parse_registry(data: bytes) -> Registry:
         path = f"records[{i}]"
         if not isinstance(raw, dict):
             raise ConfigError(f"{path} is not an object", hint="restore the registry")
-        unknown = sorted(set(raw) - set(_RECORD_FIELDS))
+        unknown = sorted(set(raw) - set(_RECORD_FIELDS) - set(_OPTIONAL_FIELDS))
         missing = sorted(set(_RECORD_FIELDS) - set(raw))
         if unknown:
             raise ConfigError(f"{path}.{unknown[0][:40]} is not a known field", hint="fix it")
         if missing:
             raise ConfigError(f"{path}.{missing[0]} is missing", hint="fix the entry")
+        if "envelope" in raw and not isinstance(raw["envelope"], str):
+            raise ConfigError(f"{path}.envelope is not a string", hint="fix the entry")
         record = RegistryRecord(
             ceremony=raw["ceremony"],
             key=raw["key"],
@@ -268,6 +306,7 @@ def parse_registry(data: bytes) -> Registry:
             holding=_enum(Holding, raw["holding"], f"{path}.holding"),
             event=_enum(RecordEvent, raw["event"], f"{path}.event"),
             time=raw["time"],
+            envelope=raw.get("envelope"),
         )
         records.append(record)
     registry = Registry(tuple(records))
@@ -387,10 +426,12 @@ def issue_records(
     event: RecordEvent,
     now: datetime,
     count: int | None = None,
+    envelopes: Mapping[int, str] | None = None,
 ) -> tuple[RegistryRecord, ...]:
     """The records for one event on a set (issued, entered, to-destroy, destroyed).
 
-    ``count`` is n when ``assignments`` are only some components of the set.
+    ``count`` is n when ``assignments`` are only some components of the set; ``envelopes``
+    (component index -> serial) go on the custodian's record, who sealed the envelope.
     """
     time = format_time(now)
     records = []
@@ -414,6 +455,9 @@ def issue_records(
                     holding=holding,
                     event=event,
                     time=time,
+                    envelope=(envelopes or {}).get(a.index)
+                    if holding is Holding.CUSTODIAN
+                    else None,
                 )
             )
     for i, record in enumerate(records):

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+from cryptography import x509
+
 from ceremony.core import encoding, events, kcv, providers, rng
 from ceremony.core.airgap_rules import AirGapVerdict, require_air_gap
 from ceremony.core.ceremony_file import (
@@ -28,7 +30,15 @@ from ceremony.core.ceremony_file import (
     WrapPlace,
 )
 from ceremony.core.component import Component, KeyIdentity, Scheme
-from ceremony.core.journal import FileDigest, JournalValue, Label, PublicId, Text, format_time
+from ceremony.core.journal import (
+    FileDigest,
+    JournalValue,
+    Label,
+    PublicId,
+    Text,
+    format_time,
+    looks_secret,
+)
 from ceremony.core.kcv import CheckValue
 from ceremony.core.providers import BundleFile
 from ceremony.core.registry import RecordEvent, RegistryRecord, issue_records
@@ -93,6 +103,7 @@ Flow = Generator[Request | Refusal, Answer, T]
 ProviderTarget = providers.AwsTarget | providers.AzureTarget | providers.GcpTarget
 
 MAX_PASSPHRASE_FAILURES = 3
+MAX_SERIAL_MISMATCHES = 3  # a misread serial is typed again; a third mismatch is a swap
 YES = "yes"
 REHEARSAL_NOTE = b"REHEARSAL output: made for practice, never import it into a production key.\n"
 
@@ -703,6 +714,7 @@ class Context:
         self.exit.callback(session.close)
         token = session.token
         officers = list(dict.fromkeys(typed))
+        certificate, cn = self._signing_certificate(session)
         self.journal(
             events.hsm_opened(
                 module=token.module_path,
@@ -715,15 +727,37 @@ class Context:
                 preflight=preflight.lines(),
                 login=self.cf.hsm.login.value,
                 officers=officers,
+                signing_certificate=certificate,
+                signing_certificate_cn=cn,
             ),
             officers,
         )
+        if certificate is None:
+            self.notice(
+                "The token holds no ceremony signing certificate: the "
+                "journal records that, and the record cannot be signed at the end."
+            )
         self.notice(f"Logged in to {token.describe()}.")
         source, _ = session.random_source()
         del source
         self.journal(
             events.random_source(f"PKCS#11 C_GenerateRandom on {token.model}", token.serial)
         )
+
+    def _signing_certificate(self, session: HsmSession) -> tuple[bytes | None, str | None]:
+        """The certificate ``sign_record`` will sign with, and its subject CN (if readable)."""
+        from ceremony.hsm.signing import SIGNING_LABEL  # deferred: loads python-pkcs11
+
+        der = session.certificate(SIGNING_LABEL)
+        if der is None:
+            return None, None
+        try:
+            names = x509.load_der_x509_certificate(der).subject
+            cns = names.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        except ValueError:
+            return der, None  # the digest still names it; verify reads the certificate itself
+        value = cns[0].value if cns else None
+        return der, value if isinstance(value, str) else None
 
     def _collect_pin(
         self, role: PinRole, token_label: str, refused: AnswerRefused | None
@@ -918,6 +952,9 @@ class Context:
             event=event,
             now=self.now(),
             count=split.count,
+            envelopes={c.index: c.envelope for c in listed if c.envelope}
+            if event is RecordEvent.ISSUED
+            else None,
         )
 
     # ---- components: show -----------------------------------------------------------------
@@ -1239,6 +1276,45 @@ class Context:
 
     # ---- components: enter ----------------------------------------------------------------
 
+    def envelope_on_record(
+        self, key: KeySpec, split: SplitSpec, spec: ComponentSpec
+    ) -> tuple[str | None, str]:
+        """The serial component ``spec`` must be in, and where it is recorded (PCI PIN 8-1, 9-2).
+
+        The ceremony file's serial must be the one the registry recorded when the component
+        was sealed; a component sealed in an envelope the file does not list stops too, since
+        its envelope would be opened unchecked.
+        """
+        assert split.made_in is not None
+        registry = self.registry.registry if self.registry is not None else None
+        sealed = (
+            registry.sealed_envelope(key.label, split.made_in, spec.index)
+            if registry is not None
+            else None
+        )
+        what = f"component {spec.index} of key {key.label!r} ({self.roster.who([spec.custodian])})"
+        if sealed is not None and spec.envelope is None:
+            raise RuleViolation(
+                f"the custodian registry records {what} sealed in envelope {sealed}, but the "
+                "ceremony file lists no envelope for it: do not open the envelope",
+                hint=f'add envelope = "{sealed}" to that component in the ceremony file, have '
+                "the file reviewed again and start a new ceremony",
+            )
+        if sealed is not None and spec.envelope != sealed:
+            raise RuleViolation(
+                f"the ceremony file lists envelope {spec.envelope} for {what}, the custodian "
+                f"registry records it sealed in envelope {sealed}: do not open the envelope",
+                hint="the envelope may have been swapped: treat the component as compromised "
+                "until the security officers have compared the envelope log, the registry and "
+                "the file",
+            )
+        return spec.envelope, "registry" if sealed is not None else "ceremony-file"
+
+    def check_envelopes(self, key: KeySpec, split: SplitSpec) -> None:
+        """Every envelope of ``split`` against the registry, before the first one is opened."""
+        for spec in split.components:
+            self.envelope_on_record(key, split, spec)
+
     def enter_component(
         self, key: KeySpec, split: SplitSpec, spec: ComponentSpec
     ) -> Flow[Component]:
@@ -1246,45 +1322,9 @@ class Context:
         self.stage(f"entry/{key.label}/{spec.index}")
         custodian = self.roster.get(spec.custodian)
         self.require_split_knowledge(key, split, split.made_in)
-        if spec.envelope:
-            checkers = [p.id for p in self.roster.with_role(Role.SECURITY_OFFICER, Role.WITNESS)]
-            choices = ("intact", "damaged")
-
-            def look(value: str, by: str) -> tuple[bool, str]:
-                choice = value.strip().lower()
-                if choice not in choices:
-                    raise AnswerRefused("answer intact or damaged", hint="look at the seal")
-                return choice == "intact", by
-
-            intact, by = yield from self.ask(
-                self.request(
-                    f"entry/{key.label}/{spec.index}/envelope",
-                    self.anyone(checkers, "a security officer or witness"),
-                    RequestKind.CHOICE,
-                    f"Envelope {spec.envelope} of component {spec.index} ({custodian.describe()}): "
-                    "check the serial and the seal before it is opened. Is it intact?",
-                    choices=choices,
-                    envelope=spec.envelope,
-                ),
-                look,
-            )
-            self.journal(
-                events.envelope_checked(
-                    key=key.label,
-                    index=spec.index,
-                    custodian=spec.custodian,
-                    envelope=spec.envelope,
-                    intact=intact,
-                    checked_by=by,
-                ),
-                [by, spec.custodian],
-            )
-            if not intact:
-                raise RuleViolation(
-                    f"envelope {spec.envelope} of component {spec.index} of key {key.label!r} is "
-                    "damaged: the component must be treated as compromised",
-                    hint="stop; re-split the key from the other components in a new ceremony",
-                )
+        envelope, recorded_in = self.envelope_on_record(key, split, spec)
+        if envelope is not None:
+            yield from self._check_envelope(key, spec, envelope, recorded_in)
         yield from self.approve(
             Operation.ENTER_COMPONENT,
             key.label,
@@ -1411,6 +1451,113 @@ class Context:
         )
         self.count("component(s) entered")
         return component
+
+    def _check_envelope(
+        self, key: KeySpec, spec: ComponentSpec, recorded: str, recorded_in: str
+    ) -> Flow[None]:
+        """The checker types the serial they read; only a matching envelope is judged and opened."""
+        custodian = self.roster.get(spec.custodian)
+        checkers = [p.id for p in self.roster.with_role(Role.SECURITY_OFFICER, Role.WITNESS)]
+        step = f"entry/{key.label}/{spec.index}/envelope"
+        misses = 0
+        refused: AnswerRefused | None = None
+
+        def read(value: str, by: str) -> tuple[str, str]:
+            typed = value.strip()
+            if not typed:
+                raise AnswerRefused(
+                    "no serial was typed", hint="read the serial printed on the envelope"
+                )
+            if len(typed) > 64 or not typed.isprintable() or looks_secret(typed):
+                raise AnswerRefused(
+                    "that is not an envelope serial", hint="type the serial as printed"
+                )
+            return typed, by
+
+        while True:
+            typed, by = yield from self.ask(
+                self.request(
+                    f"{step}-serial",
+                    self.anyone(checkers, "a security officer or witness"),
+                    RequestKind.PUBLIC,
+                    f"Component {spec.index} ({custodian.describe()}): a security officer or "
+                    "witness reads the serial printed on its envelope and types it, before the "
+                    "envelope is opened.",
+                    envelope=recorded,
+                ),
+                read,
+                refused,
+            )
+            if typed == recorded:
+                break
+            misses += 1
+            if misses >= MAX_SERIAL_MISMATCHES:
+                self.journal(
+                    events.envelope_checked(
+                        key=key.label,
+                        index=spec.index,
+                        custodian=spec.custodian,
+                        envelope=typed,
+                        checked_by=by,
+                        intact=None,
+                        serial_matches=False,
+                        recorded=recorded,
+                        recorded_in=recorded_in,
+                    ),
+                    [by, spec.custodian],
+                )
+                raise RuleViolation(
+                    f"the envelope of component {spec.index} of key {key.label!r} "
+                    f"({custodian.describe()}) bears serial {typed}, not {recorded} as recorded: "
+                    "do not open it",
+                    hint="the envelope may have been swapped: treat the component as "
+                    "compromised; re-split the key from the other components in a new ceremony",
+                )
+            refused = AnswerRefused(
+                f"serial {typed} is not the one recorded for component {spec.index} "
+                f"({misses} of {MAX_SERIAL_MISMATCHES} tries)",
+                hint="read the serial again, character by character; do not open the envelope",
+            )
+        choices = ("intact", "damaged")
+
+        def look(value: str, by: str) -> bool:
+            choice = value.strip().lower()
+            if choice not in choices:
+                raise AnswerRefused("answer intact or damaged", hint="look at the seal")
+            return choice == "intact"
+
+        intact = yield from self.ask(
+            self.request(
+                step,
+                self.person(by),
+                RequestKind.CHOICE,
+                f"Envelope {recorded} of component {spec.index} ({custodian.describe()}): its "
+                "serial matches the record. Check the seal before it is opened. Is it intact?",
+                choices=choices,
+                envelope=recorded,
+            ),
+            look,
+        )
+        self.journal(
+            events.envelope_checked(
+                key=key.label,
+                index=spec.index,
+                custodian=spec.custodian,
+                envelope=typed,
+                checked_by=by,
+                intact=intact,
+                serial_matches=True,
+                recorded=recorded,
+                recorded_in=recorded_in,
+            ),
+            [by, spec.custodian],
+        )
+        if not intact:
+            raise RuleViolation(
+                f"envelope {recorded} of component {spec.index} of key {key.label!r} is "
+                "damaged: the component must be treated as compromised",
+                hint="stop; re-split the key from the other components in a new ceremony",
+            )
 
     # ---- wraps ----------------------------------------------------------------------------
 

@@ -240,6 +240,7 @@ def _assemble(ctx: Context, key: KeySpec) -> Flow[tuple[Secret, CheckValue]]:
     split = key.split
     assert split.made_in is not None and key.kcv is not None
     entered: list[Component] = []
+    ctx.check_envelopes(key, split)  # every serial against the registry before one is opened
     for spec in split.components:
         entered.append((yield from ctx.enter_component(key, split, spec)))
     ctx.stage(f"assemble/{key.label}")

@@ -137,7 +137,7 @@ class Script:
             return self._pin(step), by
         if step == "clock":
             return "same", by
-        if request.envelope is not None and step.endswith("/envelope"):
+        if request.envelope is not None and step.endswith(("/envelope", "/envelope-serial")):
             return request.envelope, by
         if request.display is not None:
             return request.display.kcv.hex, by

@@ -35,6 +35,7 @@ _CLEAR_EVENTS: Mapping[str, tuple[Operation, ...]] = {
     "wrapped": (Operation.SOFTWARE_WRAP,),
     "key_generated": (Operation.GENERATE_OUTSIDE_HSM,),
 }
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _CUSTODIAN_ROLES = frozenset({Role.KEY_CUSTODIAN.value, Role.BACKUP_CUSTODIAN.value})
 _INDEX_RES = (
     re.compile(r"\b(?:component|share)\s*#?\s*(\d{1,3})\b", re.IGNORECASE),
@@ -359,6 +360,8 @@ def _describe(entry: Entry, model: Model) -> str:
         state = ""
         if e == "envelope_checked":
             state = ", intact" if d.get("intact") is True else ", NOT INTACT"
+            if d.get("serial_matches") is False:
+                state = f", serial NOT {text(d, 'recorded')} as recorded: not opened"
         verb = "sealed" if e == "envelope_sealed" else "checked"
         return (
             f"envelope {text(d, 'envelope')} {verb} for component {text(d, 'index')} of key "
@@ -618,6 +621,10 @@ class _Builder:
                 note = f"on {text(d, 'printer')}, job {text(d, 'job')}"
             elif e == "envelope_checked":
                 note = "intact" if d.get("intact") is True else "NOT INTACT"
+                if d.get("serial_matches") is False:
+                    note = f"serial is not {text(d, 'recorded')}"
+                elif d.get("serial_matches") is True:
+                    note += f", serial as in {text(d, 'recorded_in')}"
             count = text(d, "count")
             k.components.append(
                 ComponentRow(
@@ -766,10 +773,12 @@ class _Builder:
         d = entry.data
         key, index, serial = text(d, "key"), _index(d), text(d, "envelope")
         problems = []
-        if d.get("intact") is not True:
+        if d.get("serial_matches") is False:
+            problems.append(f"the serial read on it is not {text(d, 'recorded')}, the recorded one")
+        elif d.get("intact") is not True:
             problems.append("it was found NOT intact")
-            if index is not None:
-                self.envelope_bad.add((key, index))
+        if problems and index is not None:
+            self.envelope_bad.add((key, index))
         sealed = self.sealed.get((key, index)) if index is not None else None
         if sealed is not None and sealed != serial:
             problems.append(f"its serial {serial} is not {sealed}, the one sealed for it")
@@ -777,6 +786,8 @@ class _Builder:
         if problems:
             return self.finding("envelope", False, f"{what}: " + "; ".join(problems), entry.seq)
         known = "intact, and the serial sealed for it" if sealed else "intact"
+        if d.get("serial_matches") is True:
+            known += f"; serial as recorded in the {text(d, 'recorded_in').replace('-', ' ')}"
         return self.finding("envelope", True, f"{what}: {known}", entry.seq)
 
     def component(self, entry: Entry) -> str:
@@ -843,6 +854,41 @@ class _Builder:
 def build(verified: Verified) -> Model:
     """The record's content from a journal that verified (``ceremony.core.journal.verify``)."""
     return _Builder(verified).build()
+
+
+@dataclass(frozen=True)
+class SignerAtLogin:
+    """What the journal recorded at HSM login about the ceremony signing certificate.
+
+    ``recorded`` is False for a journal made before ``hsm_opened`` carried the field;
+    ``certificates`` maps each SHA-256 journaled to its entry; ``none_at`` lists the logins at
+    which the token held no signing certificate.
+    """
+
+    recorded: bool
+    certificates: dict[str, int]
+    none_at: tuple[int, ...]
+
+    def names(self, sha256: str) -> int | None:
+        """The entry that journaled certificate ``sha256`` at login, or None."""
+        return self.certificates.get(sha256)
+
+
+def signer_at_login(model: Model) -> SignerAtLogin:
+    """Read by the record's environment section and by ``verify`` alike."""
+    certificates: dict[str, int] = {}
+    none_at: list[int] = []
+    recorded = False
+    for seq, d in model.hsm:
+        if "signing_certificate_sha256" not in d:
+            continue
+        recorded = True
+        value = d["signing_certificate_sha256"]
+        if isinstance(value, str) and _SHA256.fullmatch(value):
+            certificates.setdefault(value, seq)
+        else:
+            none_at.append(seq)
+    return SignerAtLogin(recorded, certificates, tuple(none_at))
 
 
 def sealed_envelopes(verified: Verified) -> dict[tuple[str, int], tuple[str, str]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ from reportlab.platypus import (
 )
 
 from ceremony.core import journal
-from ceremony.core.journal import JournalVerifyError, Verified
+from ceremony.core.journal import JournalVerifyError, JsonValue, Verified
 from ceremony.errors import RecordError
 from ceremony.record import layout as L
 from ceremony.record import model as M
@@ -343,6 +343,23 @@ class _Renderer:
         )
         return table
 
+    def _signer_at_login(self, d: Mapping[str, JsonValue]) -> Any:
+        """The certificate the token held at login, and whether it is the one signing this."""
+        if "signing_certificate_sha256" not in d:
+            return "not recorded at login (a journal made before the tool recorded it)"
+        value = d["signing_certificate_sha256"]
+        if not isinstance(value, str):
+            return L.para("none on the token at login", L.style("a", textColor=L.ALERT))
+        cn = d.get("signing_certificate_cn")
+        named = f"{cn}, " if isinstance(cn, str) else ""
+        if self.signer is None:
+            verdict = ""
+        elif self.signer.sha256 == value:
+            verdict = " (the certificate signing this record)"
+        else:
+            verdict = " (NOT the certificate signing this record)"
+        return f"{named}SHA-256 {_groups(value)}{verdict}"
+
     def environment(self) -> list[Any]:
         m = self.m
         out: list[Any] = [CondPageBreak(60 * mm), L.markup("3. Environment", L.H2)]
@@ -376,6 +393,7 @@ class _Renderer:
                     f"{M.text(d, 'login')} by "
                     + ", ".join(m.who(o) for o in M.texts(d, "officers")),
                 ),
+                ("Signing certificate", self._signer_at_login(d)),
                 ("Entry", str(seq)),
             ]
             out.append(L.pairs(rows, (35 * mm, WIDTH - 35 * mm)))

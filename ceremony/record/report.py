@@ -41,8 +41,6 @@ def report_pdf(report: Report, generated: str) -> bytes:
         canvas.drawRightString(A4[0] - MARGIN, 9 * mm, f"page {canvas.getPageNumber()}")
         canvas.restoreState()
 
-    passed = sum(1 for line in report.lines if line.ok)
-    verdict = "PASS" if report.ok else "FAIL"
     mode = {None: "unknown", True: "REHEARSAL", False: "PRODUCTION"}[report.rehearsal]
     story: list[Any] = [
         L.markup("Verification report", L.H1),
@@ -54,7 +52,7 @@ def report_pdf(report: Report, generated: str) -> bytes:
                 ("Journal final hash", L.para(report.final_hash or "-", L.CELL_MONO)),
                 ("Verified with", f"ceremony {__version__}, offline"),
                 ("Verified at", generated),
-                ("Verdict", f"{verdict}: {passed} passed, {len(report.lines) - passed} failed"),
+                ("Verdict", report.summary()),
             ],
             (40 * mm, WIDTH - 40 * mm),
         ),

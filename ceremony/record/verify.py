@@ -8,6 +8,7 @@ rendered again from it and compared page by page with what was signed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -43,9 +44,14 @@ class Line:
     check: str
     ok: bool
     reason: str
+    # False: the evidence holds nothing to check this against (an older journal); the line
+    # reads N/A and does not fail the verdict.
+    checkable: bool = True
 
     @property
     def result(self) -> str:
+        if not self.checkable:
+            return "N/A"
         return "PASS" if self.ok else "FAIL"
 
 
@@ -60,6 +66,18 @@ class Report:
     def add(self, check: str, ok: bool, reason: str) -> bool:
         self.lines.append(Line(check, ok, reason))
         return ok
+
+    def not_checkable(self, check: str, reason: str) -> None:
+        self.lines.append(Line(check, True, reason, checkable=False))
+
+    def summary(self) -> str:
+        """``PASS: 12 passed, 0 failed`` (and how many lines could not be checked)."""
+        verdict = "PASS" if self.ok else "FAIL"
+        passed = sum(1 for line in self.lines if line.ok and line.checkable)
+        failed = sum(1 for line in self.lines if not line.ok)
+        unchecked = sum(1 for line in self.lines if not line.checkable)
+        more = f", {unchecked} not checkable" if unchecked else ""
+        return f"{verdict}: {passed} passed, {failed} failed{more}"
 
     @property
     def ok(self) -> bool:
@@ -89,10 +107,8 @@ class Report:
                 continue
             out.append(f"{line.result:<6}{line.check:<{check_width}}  {reason[0]}")
             out.extend(indent + more for more in reason[1:])
-        passed = sum(1 for line in self.lines if line.ok)
         out.append("")
-        verdict = "PASS" if self.ok else "FAIL"
-        out.append(f"{verdict}: {passed} passed, {len(self.lines) - passed} failed")
+        out.append(self.summary())
         return "\n".join(out)
 
 
@@ -405,6 +421,70 @@ def _journal_signature(
         )
 
 
+SIGNER_CHECK = "signer = certificate at HSM login"
+
+
+def _signer_at_login(
+    report: Report,
+    model: M.Model,
+    pdf_signer: bytes | None,
+    sig_data: bytes | None,
+    anchor: bytes | None,
+) -> None:
+    """The record and journal.sig are signed by the certificate the token held at HSM login.
+
+    Without a trust anchor this is what ties the signature to this ceremony's token: a record
+    re-signed with another key fails here even though its own signature is valid.
+    """
+    signers: list[tuple[str, bytes]] = []
+    if pdf_signer is not None:
+        signers.append((RECORD_NAME, pdf_signer))
+    if sig_data is not None:
+        with contextlib.suppress(VerifyError):  # an unreadable journal.sig fails its own line
+            signers.append((SIGNATURE_NAME, JournalSignature.parse(sig_data).certificate_der))
+    at_login = M.signer_at_login(model)
+    if not at_login.recorded:
+        report.not_checkable(
+            SIGNER_CHECK,
+            "not recorded: this journal's HSM login does not name the signing certificate (a "
+            "journal made before the tool recorded it, or no HSM session); compare the signer's "
+            "SHA-256 with the HSM inventory"
+            + ("" if anchor is None else ", the trust anchor line decides"),
+        )
+        return
+    if not at_login.certificates:
+        reason = (
+            f"the token held no ceremony signing certificate at HSM login (entry "
+            f"{', '.join(map(str, at_login.none_at))}): the journal names no signer"
+        )
+        if anchor is not None:
+            report.not_checkable(SIGNER_CHECK, f"{reason}; the trust anchor line decides")
+        else:
+            report.add(SIGNER_CHECK, False, f"{reason}; verify with --trust-anchor")
+        return
+    if not signers:
+        report.not_checkable(SIGNER_CHECK, "no signature to compare with the journal")
+        return
+    journaled = ", ".join(f"{sha} (entry {seq})" for sha, seq in at_login.certificates.items())
+    problems: list[str] = []
+    for what, der in signers:
+        sha = hashlib.sha256(der).hexdigest()
+        if at_login.names(sha) is None:
+            problems.append(
+                f"{what} is signed by {_certificate_text(der)}, not the ceremony certificate "
+                f"journaled at HSM login, sha256 {journaled}: it was signed with another key"
+            )
+    if problems:
+        report.add(SIGNER_CHECK, False, "; ".join(problems))
+        return
+    names = " and ".join(what for what, _ in signers)
+    report.add(
+        SIGNER_CHECK,
+        True,
+        f"{names}: signer is the ceremony certificate journaled at HSM login, sha256 {journaled}",
+    )
+
+
 def _rules(report: Report, model: M.Model) -> None:
     for op in model.clear_operations:
         kind = "manual clear-text" if op.manual_cleartext else "destruction"
@@ -592,6 +672,13 @@ def verify_evidence(path: Path | str, trust_anchor: Path | str | None = None) ->
                 "the final hash is printed in the record and covered by its PDF signature"
                 + ("" if signed.signature_ok else ", which did not verify"),
             )
+        _signer_at_login(
+            report,
+            model,
+            signed.signer_der,
+            _read(sig_path, "a signature") if sig_path is not None and sig_path.is_file() else None,
+            anchor,
+        )
         end = verified.last
         if end.event == journal.FINISHED:
             report.add("ceremony outcome", True, f"finished: {M.text(end.data, 'summary')}")

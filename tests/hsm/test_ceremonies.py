@@ -160,6 +160,9 @@ def test_split_reconstitute_resplit_destroy(
     entries = outcome_entries(machine.outcome)
     events = [e["event"] for e in entries]
     assert events.count("envelope_checked") == 3 and events.count("component_entered") == 3
+    # Each serial was read off its envelope and matched the one the split's registry recorded.
+    checked = [e["data"] for e in entries if e["event"] == "envelope_checked"]
+    assert {(d["serial_matches"], d["recorded_in"]) for d in checked} == {(True, "registry")}
     combined = next(e for e in entries if e["event"] == "key_combined")["data"]
     assert combined["matches_recorded"] is True and combined["manual_cleartext"] is True
     assert "key_imported" in events

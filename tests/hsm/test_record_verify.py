@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from ceremony.cli import main
 from ceremony.core import journal
 from ceremony.record import pdf, sign
-from ceremony.record.verify import Report, verify_evidence
+from ceremony.record.verify import SIGNER_CHECK, Report, verify_evidence
 from tests.hsm.conftest import HsmUnderTest
 from tests.record import journals
 from tests.record.certs import SoftwareSigner
@@ -27,10 +27,11 @@ from tests.record.pdftools import page_texts
 def made(hsm: HsmUnderTest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """Signed bundles for two ceremonies, built once; tests copy them before tampering."""
     root = tmp_path_factory.mktemp("bundles")
-    gen = journals.generate_export()
-    split = journals.split_backup()
     with hsm.backend.open(hsm.prompter) as session:
         signer = sign.HsmSigner(session)
+        # As the engine does: the certificate the token holds is journaled at HSM login.
+        gen = journals.generate_export(signer=signer.certificate_der)
+        split = journals.split_backup(signer=signer.certificate_der)
         gen_signed = sign.build_signed_record(gen.data, signer)
         split_signed = sign.build_signed_record(split.data, signer)
         certificate = signer.certificate_der
@@ -76,6 +77,32 @@ def test_signed_bundle_passes(made: dict[str, object]) -> None:
         checks = [line.check for line in report.lines]
         assert "PDF signature" in checks and "record matches journal" in checks
         assert "journal.sig (signed final hash)" in checks
+
+
+def test_signer_is_the_certificate_journaled_at_login(made: dict[str, object]) -> None:
+    report = verify_evidence(made["gen"])  # type: ignore[arg-type]
+    (line,) = [line for line in report.lines if line.check == SIGNER_CHECK]
+    sha = hashlib.sha256(made["certificate"]).hexdigest()  # type: ignore[arg-type]
+    assert line.result == "PASS"
+    assert line.reason.startswith(
+        "record.pdf and journal.sig: signer is the ceremony certificate journaled at HSM "
+        f"login, sha256 {sha} (entry "
+    )
+
+
+def test_an_older_journal_without_the_certificate_is_not_checkable(
+    hsm: HsmUnderTest, tmp_path: Path
+) -> None:
+    built = journals.generate_export()  # hsm_opened without signing_certificate_sha256
+    with hsm.backend.open(hsm.prompter) as session:
+        signed = sign.build_signed_record(built.data, sign.HsmSigner(session))
+    folder = journals.write_bundle(tmp_path / "b", built, {})
+    sign.write_signed_record(folder, signed)
+    report = verify_evidence(folder)
+    assert report.ok, report.text()
+    (line,) = [line for line in report.lines if line.check == SIGNER_CHECK]
+    assert line.result == "N/A" and line.reason.startswith("not recorded:")
+    assert report.text().splitlines()[-1].endswith(", 0 failed, 1 not checkable")
 
 
 def test_record_alone_passes(made: dict[str, object]) -> None:
@@ -204,6 +231,18 @@ def test_resigned_with_another_key(bundle: Path, made: dict[str, object]) -> Non
     (bundle / "record.pdf").write_bytes(forged.record_pdf)
     failed = _failed(verify_evidence(bundle))
     assert "the PDF by another certificate" in failed["journal.sig (signed final hash)"]
+    # Without a trust anchor the journal itself names the ceremony certificate.
+    assert (
+        "record.pdf is signed by CN=someone else" in failed[SIGNER_CHECK]
+        and "not the ceremony certificate journaled at HSM login" in failed[SIGNER_CHECK]
+        and "journal.sig" not in failed[SIGNER_CHECK]
+    ), failed
+    alone_no_anchor = _failed(verify_evidence(bundle / "record.pdf"))
+    assert "signed with another key" in alone_no_anchor[SIGNER_CHECK]
+    # And journal.sig re-signed too: both named.
+    (bundle / "journal.sig").write_bytes(sign.sign_journal(built.data, SoftwareSigner()).to_bytes())
+    both = _failed(verify_evidence(bundle))[SIGNER_CHECK]
+    assert "record.pdf is signed by" in both and "journal.sig is signed by" in both
     anchored = _failed(verify_evidence(bundle, made["anchor"]))  # type: ignore[arg-type]
     assert "which is not the trust anchor" in anchored["PDF signature"]
     alone = _failed(verify_evidence(bundle / "record.pdf", made["anchor"]))  # type: ignore[arg-type]

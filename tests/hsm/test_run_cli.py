@@ -281,6 +281,9 @@ def test_the_full_rehearsal_runs_twice_without_overwriting(
         audit = _ceremony("verify", str(folder / "out"), env=env)
         assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr
         assert "0 failed" in audit.stdout
+        # No trust anchor: the journal's HSM login names the certificate that signed.
+        flat = " ".join(audit.stdout.split())  # reasons are wrapped
+        assert "signer is the ceremony certificate journaled at HSM login" in flat
     # The scripted custodians never print a component's digits, only their shape.
     assert all("01: ####" in out for out in runs)
 

@@ -141,8 +141,17 @@ class Journal:
     # ---- common steps ------------------------------------------------------------------
 
     def opening(
-        self, people: Sequence[str], *, isolated: bool = True, token: str | None = None
+        self,
+        people: Sequence[str],
+        *,
+        isolated: bool = True,
+        token: str | None = None,
+        signer: bytes | None = None,
+        no_signer: bool = False,
     ) -> None:
+        """Clock, air gap, roll call, HSM login; ``signer``: the signing certificate (DER) the
+        token held at login, journaled as the engine does (left out: an older journal;
+        ``no_signer``: journaled as null, a token without one)."""
         officers = [p for p in people if PEOPLE[p][1] == "security-officer"][:2]
         attested = self.now + timedelta(seconds=20)
         self.add(
@@ -200,6 +209,13 @@ class Journal:
                 ],
                 "login": Label("split-pin"),
                 "officers": [Label(o) for o in officers],
+                **(
+                    {"signing_certificate_sha256": FileDigest.of(signer)}
+                    if signer is not None
+                    else {"signing_certificate_sha256": None}
+                    if no_signer
+                    else {}
+                ),
             },
         )
         self.add(
@@ -271,11 +287,15 @@ def _key(seed: bytes, length: int = 32) -> Secret:
 
 
 def generate_export(
-    ceremony_id: str = "2025-06-byok-gen", *, rehearsal: bool = True, token: str | None = None
+    ceremony_id: str = "2025-06-byok-gen",
+    *,
+    rehearsal: bool = True,
+    token: str | None = None,
+    signer: bytes | None = None,
 ) -> Built:
     """A key born in the HSM and wrapped inside it for AWS and GCP."""
     j = Journal(ceremony_id, "generate-export", rehearsal=rehearsal)
-    j.opening(["so-alice", "so-bob", "w-carol", "aud-gina"], token=token)
+    j.opening(["so-alice", "so-bob", "w-carol", "aud-gina"], token=token, signer=signer)
     key = "byok-aes-2025"
     cmac_kcv = _cv(KcvMethod.AES_CMAC, bytes.fromhex("08793E1A2B"))
     ecb_kcv = _cv(KcvMethod.AES_ECB_ZERO, bytes.fromhex("4F1C9D"))
@@ -335,12 +355,16 @@ def generate_export(
 
 
 def split_backup(
-    ceremony_id: str = "2025-06-zmk-split", *, rehearsal: bool = True, count: int = 3
+    ceremony_id: str = "2025-06-zmk-split",
+    *,
+    rehearsal: bool = True,
+    count: int = 3,
+    signer: bytes | None = None,
 ) -> Built:
     """A key drawn from the HSM's generator, split into XOR components printed for custodians."""
     j = Journal(ceremony_id, "split-backup", rehearsal=rehearsal)
     custodians = ["kc-dan", "kc-erin", "kc-frank"][:count]
-    j.opening(["so-alice", "so-bob", "w-carol", *custodians])
+    j.opening(["so-alice", "so-bob", "w-carol", *custodians], signer=signer)
     label = "zmk-prod"
     material = _key(ceremony_id.encode())
     identity = KeyIdentity(ceremony_id, label, KeyAlgorithm.AES, 32)

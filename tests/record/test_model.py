@@ -53,6 +53,37 @@ def test_envelope_swapped_or_opened_before_entry() -> None:
     assert model.sealed_envelopes(journal.verify(j.bytes())) == {("k1", 1): ("TE-1", "kc-dan")}
 
 
+def test_envelope_serial_checked_against_the_record() -> None:
+    j = journals.Journal("2025-08-serial", "reconstitute")
+    j.opening(["so-alice", "so-bob", "w-carol", "kc-dan", "kc-erin"])
+    for index, custodian, typed, matches in (
+        (1, "kc-dan", "TE-1", True),
+        (2, "kc-erin", "TE-7", False),
+    ):
+        data = {
+            "key": Label("k1"),
+            "index": index,
+            "custodian": Label(custodian),
+            "envelope": Label(typed),
+            "serial_matches": matches,
+            "recorded": Label(f"TE-{index}"),
+            "recorded_in": Label("registry"),
+            "checked_by": Label("w-carol"),
+        }
+        if matches:
+            data["intact"] = True
+        j.add("envelope_checked", ["w-carol", custodian], data)
+    m = _model(j.finish("stopped"))
+    found = {
+        f.detail.split(" (entry")[0]: (f.ok, f.detail) for f in m.findings if f.rule == "envelope"
+    }
+    ok, detail = found["envelope TE-1 of component 1 of key k1"]
+    assert ok and "serial as recorded in the registry" in detail
+    ok, detail = found["envelope TE-7 of component 2 of key k1"]
+    assert not ok and "the serial read on it is not TE-2, the recorded one" in detail
+    assert "NOT intact" not in detail
+
+
 def test_software_wrap_and_memory_key_need_approval() -> None:
     j = journals.Journal("2025-08-soft", "generate-export")
     j.opening(["so-alice", "so-bob"])

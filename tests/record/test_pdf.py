@@ -151,3 +151,22 @@ def test_signer_certificate_printed(built: dict[str, journals.Built]) -> None:
     text = flat(all_text(pdf.render_record(built["destroy"].data, identity.certificate_der)))
     assert flat(journal.hash_groups(identity.sha256)) in text
     assert "CN=printedsigner" in text
+
+
+def test_environment_names_the_certificate_journaled_at_login() -> None:
+    from tests.record.certs import software_identity
+
+    ceremony_cert, other = software_identity("ceremony"), software_identity("other")
+    built = journals.generate_export(signer=ceremony_cert.certificate_der)
+    right = flat(all_text(pdf.render_record(built.data, ceremony_cert.certificate_der)))
+    assert flat("SHA-256 " + journal.hash_groups(ceremony_cert.sha256)) in right
+    assert flat("(the certificate signing this record)") in right
+    wrong = flat(all_text(pdf.render_record(built.data, other.certificate_der)))
+    assert flat("(NOT the certificate signing this record)") in wrong
+    older = flat(all_text(pdf.render_record(journals.generate_export().data)))
+    assert flat("not recorded at login") in older
+    j = journals.Journal("2025-06-nocert", "destroy")
+    j.opening(["so-alice", "so-bob"], no_signer=True)
+    assert flat("none on the token at login") in flat(
+        all_text(pdf.render_record(j.finish("x").data))
+    )

@@ -78,6 +78,9 @@ _NAME = st.text(st.characters(codec="utf-8"), min_size=1, max_size=20).filter(
 )
 
 
+_ENVELOPE = st.from_regex(r"[A-Z]{2}-[0-9]{1,12}", fullmatch=True)
+
+
 @st.composite
 def records(draw: st.DrawFn) -> RegistryRecord:
     scheme = draw(st.sampled_from(list(Scheme)))
@@ -99,6 +102,7 @@ def records(draw: st.DrawFn) -> RegistryRecord:
             "%Y-%m-%dT%H:%M:%S.%f"
         )[:-3]
         + "Z",
+        envelope=draw(st.none() | _ENVELOPE),
     )
 
 
@@ -152,6 +156,12 @@ GOOD = rec("a", 1).as_json()
         (_doc({**GOOD, "count": 3.0}), "not valid JSON"),
         (b'{"format": "x", "format": "y", "records": []}', "duplicate key"),
         (_doc(GOOD, {**GOOD, "scheme": "shamir", "threshold": 2}), "inconsistent"),
+        (_doc({**GOOD, "envelope": None}), r"records\[0\]\.envelope is not a string"),
+        (_doc({**GOOD, "envelope": 40111}), r"records\[0\]\.envelope is not a string"),
+        (_doc({**GOOD, "envelope": " "}), r"records\[0\]\.envelope is not an envelope serial"),
+        (_doc({**GOOD, "envelope": "TE\n1"}), "not an envelope serial"),
+        (_doc({**GOOD, "envelope": "x" * 65}), "not an envelope serial"),
+        (_doc({**GOOD, "envelope": "0123456789abcdef01"}), "not an envelope serial"),
     ],
 )
 def test_strict_parsing(data: bytes, match: str) -> None:
@@ -259,3 +269,59 @@ def test_issue_records_then_append() -> None:
     registry = Registry().appended(new)
     with pytest.raises(ConfigError, match="inconsistent"):
         registry.appended([rec("a", 1, scheme=Scheme.SHAMIR, threshold=2)])
+
+
+def test_envelope_round_trip_with_and_without() -> None:
+    with_envelope = rec("a", 1, envelope="TE-40111")
+    registry = Registry((with_envelope, rec("b", 2)))
+    data = serialise_registry(registry)
+    doc = json.loads(data)
+    assert doc["records"][0]["envelope"] == "TE-40111"
+    assert "envelope" not in doc["records"][1]  # never written as null
+    assert parse_registry(data) == registry
+
+
+def test_a_registry_written_before_envelopes_reads_and_writes_the_same_bytes() -> None:
+    old = (
+        json.dumps(
+            {"format": FORMAT, "records": [rec("a", 1).as_json(), rec("b", 2).as_json()]},
+            indent=2,
+            sort_keys=True,
+        ).encode()
+        + b"\n"
+    )
+    assert b"envelope" not in old
+    registry = parse_registry(old)
+    assert all(r.envelope is None for r in registry.records)
+    assert serialise_registry(registry) == old
+
+
+def test_sealed_envelope_follows_the_component_until_it_is_opened() -> None:
+    registry = Registry(
+        (
+            rec("a", 1, envelope="TE-1"),
+            rec("d", 1, holding=Holding.BACKUP),  # the backup's record carries no envelope
+            rec("b", 2),
+        )
+    )
+    assert registry.sealed_envelope("zmk", "c1", 1) == "TE-1"
+    assert registry.sealed_envelope("zmk", "c1", 2) is None
+    assert registry.sealed_envelope("zmk", "other", 1) is None
+    opened = registry.appended([rec("a", 1, ceremony="c2", event=RecordEvent.ENTERED)])
+    assert opened.sealed_envelope("zmk", "c1", 1) is None
+
+
+def test_issue_records_put_the_envelope_on_the_custodians_record() -> None:
+    new = issue_records(
+        ceremony_id="c1",
+        key="zmk",
+        split_set="c1",
+        scheme=Scheme.XOR,
+        threshold=2,
+        assignments=[Assignment(1, "a", "d"), Assignment(2, "b")],
+        roster=ROSTER,
+        event=RecordEvent.ISSUED,
+        now=NOW,
+        envelopes={1: "TE-1"},
+    )
+    assert [(r.person, r.envelope) for r in new] == [("a", "TE-1"), ("d", None), ("b", None)]
