@@ -9,17 +9,11 @@ from pathlib import Path
 import pytest
 
 from ceremony.cli import main
-from ceremony.core.component import Scheme
 from ceremony.core.registry import (
-    Holding,
-    RecordEvent,
     Registry,
-    RegistryRecord,
     serialise_registry,
 )
-
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-TYPES = ("generate-export", "split-backup", "reconstitute", "re-split", "destroy")
+from tests.unit.ceremony_files import TEMPLATES, TYPES, zmk_issue_record
 
 
 @pytest.mark.parametrize("name", TYPES)
@@ -65,24 +59,6 @@ def test_an_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "cannot read the ceremony file" in capsys.readouterr().err
 
 
-def _registry_record(person: str, index: int, reference: str) -> RegistryRecord:
-    return RegistryRecord(
-        ceremony="2025-07-zmk-xor",
-        key="zmk-prod",
-        set="2025-07-zmk-xor",
-        scheme=Scheme.XOR,
-        threshold=3,
-        count=3,
-        component=index,
-        person=person,
-        name=person,
-        id_reference=reference,
-        holding=Holding.CUSTODIAN,
-        event=RecordEvent.ISSUED,
-        time="2025-07-01T10:00:00.000Z",
-    )
-
-
 def test_the_registry_named_by_the_file_is_checked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -94,15 +70,15 @@ def test_the_registry_named_by_the_file_is_checked(
     registry_path = tmp_path / "registry" / "custodians.json"
     good = Registry(
         (
-            _registry_record("ebrown", 1, "staff badge 0211"),
-            _registry_record("fgarcia", 2, "staff badge 0212"),
-            _registry_record("gkim", 3, "staff badge 0213"),
+            zmk_issue_record("ebrown", 1, "staff badge 0211"),
+            zmk_issue_record("fgarcia", 2, "staff badge 0212"),
+            zmk_issue_record("gkim", 3, "staff badge 0213"),
         )
     )
     registry_path.write_bytes(serialise_registry(good))
     assert main(["check", str(path)]) == 0
     assert "3 record(s) checked" in capsys.readouterr().out
-    earlier = good.appended([_registry_record("gkim", 1, "staff badge 0213")])
+    earlier = good.appended([zmk_issue_record("gkim", 1, "staff badge 0213")])
     registry_path.write_bytes(serialise_registry(earlier))
     before = sorted(p.name for p in tmp_path.rglob("*"))
     assert main(["check", str(path)]) == 1

@@ -10,6 +10,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from ceremony.core.component import Scheme
+from ceremony.core.registry import Holding, RecordEvent, RegistryRecord
+
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 TYPES = ("generate-export", "split-backup", "reconstitute", "re-split", "destroy")
 
@@ -63,3 +66,24 @@ def dumps(doc: dict[str, Any]) -> str:
 
     emit(doc, "")
     return "\n".join(lines) + "\n"
+
+
+def zmk_issue_record(
+    person: str, index: int, reference: str, name: str = "someone"
+) -> RegistryRecord:
+    """A registry record: ``person`` was issued component ``index`` of the templates' zmk-prod."""
+    return RegistryRecord(
+        ceremony="2025-07-zmk-xor",
+        key="zmk-prod",
+        set="2025-07-zmk-xor",
+        scheme=Scheme.XOR,
+        threshold=3,
+        count=3,
+        component=index,
+        person=person,
+        name=name,
+        id_reference=reference,
+        holding=Holding.CUSTODIAN,
+        event=RecordEvent.ISSUED,
+        time="2025-07-01T10:00:00.000Z",
+    )

@@ -18,10 +18,10 @@ from ceremony.core.ceremony_file import (
     summary,
 )
 from ceremony.core.component import Scheme
-from ceremony.core.registry import Holding, RecordEvent, Registry, RegistryRecord
+from ceremony.core.registry import Registry, RegistryRecord
 from ceremony.core.rules import Operation, RuleBreach
 from ceremony.errors import ConfigError, RuleViolation
-from tests.unit.ceremony_files import TEMPLATES, TYPES, dumps, template
+from tests.unit.ceremony_files import TEMPLATES, TYPES, dumps, template, zmk_issue_record
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -883,33 +883,15 @@ def test_summary_reads_aloud() -> None:
 # ---- with a custodian registry ----------------------------------------------------------------
 
 
-def _record(person_id: str, index: int, ref: str, name: str = "someone") -> RegistryRecord:
-    return RegistryRecord(
-        ceremony="2025-07-zmk-xor",
-        key="zmk-prod",
-        set="2025-07-zmk-xor",
-        scheme=Scheme.XOR,
-        threshold=3,
-        count=3,
-        component=index,
-        person=person_id,
-        name=name,
-        id_reference=ref,
-        holding=Holding.CUSTODIAN,
-        event=RecordEvent.ISSUED,
-        time="2025-07-01T10:00:00.000Z",
-    )
-
-
 def _registry(*records: RegistryRecord) -> Registry:
     return Registry(records)
 
 
 def test_registry_that_matches_the_file_passes() -> None:
     registry = _registry(
-        _record("ebrown", 1, "staff badge 0211"),
-        _record("fgarcia", 2, "staff badge 0212"),
-        _record("gkim", 3, "staff badge 0213"),
+        zmk_issue_record("ebrown", 1, "staff badge 0211"),
+        zmk_issue_record("fgarcia", 2, "staff badge 0212"),
+        zmk_issue_record("gkim", 3, "staff badge 0213"),
     )
     parse_ceremony_file(build("reconstitute"), registry=registry)
 
@@ -917,9 +899,9 @@ def test_registry_that_matches_the_file_passes() -> None:
 def test_registry_showing_earlier_knowledge_is_refused() -> None:
     # Emma held component 2 of this set before; now she is named for component 1 too.
     registry = _registry(
-        _record("ebrown", 1, "staff badge 0211"),
-        _record("ebrown", 2, "staff badge 0211"),
-        _record("gkim", 3, "staff badge 0213"),
+        zmk_issue_record("ebrown", 1, "staff badge 0211"),
+        zmk_issue_record("ebrown", 2, "staff badge 0211"),
+        zmk_issue_record("gkim", 3, "staff badge 0213"),
     )
     with pytest.raises(RuleBreach) as caught:
         parse_ceremony_file(build("reconstitute"), registry=registry)
@@ -931,9 +913,9 @@ def test_registry_showing_earlier_knowledge_is_refused() -> None:
 def test_registry_holder_mismatch_is_refused() -> None:
     # The registry says component 2 was Hiro's: Felipe entering it would see another's.
     registry = _registry(
-        _record("ebrown", 1, "staff badge 0211"),
-        _record("hsato", 2, "staff badge 0214"),
-        _record("gkim", 3, "staff badge 0213"),
+        zmk_issue_record("ebrown", 1, "staff badge 0211"),
+        zmk_issue_record("hsato", 2, "staff badge 0214"),
+        zmk_issue_record("gkim", 3, "staff badge 0213"),
     )
     with pytest.raises(RuleBreach, match="registry shows it was held by") as caught:
         parse_ceremony_file(build("reconstitute"), registry=registry)
@@ -941,7 +923,7 @@ def test_registry_holder_mismatch_is_refused() -> None:
 
 
 def test_registry_alias_of_an_identity_document_is_refused() -> None:
-    registry = _registry(_record("emma.b", 1, "Staff Badge 0211"))
+    registry = _registry(zmk_issue_record("emma.b", 1, "Staff Badge 0211"))
     with pytest.raises(RuleBreach) as caught:
         parse_ceremony_file(build("split-backup"), registry=registry)
     assert caught.value.path == "participants"
@@ -951,7 +933,7 @@ def test_registry_alias_of_an_identity_document_is_refused() -> None:
 def test_registry_with_another_shape_for_the_set_is_refused() -> None:
     registry = _registry(
         dataclasses.replace(
-            _record("ebrown", 1, "staff badge 0211"), scheme=Scheme.SHAMIR, threshold=2
+            zmk_issue_record("ebrown", 1, "staff badge 0211"), scheme=Scheme.SHAMIR, threshold=2
         )
     )
     with pytest.raises(RuleBreach, match="Shamir 2 of 3") as caught:
