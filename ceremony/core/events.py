@@ -338,6 +338,32 @@ def component_issued(
     )
 
 
+def component_shown_again(
+    *,
+    key: str,
+    split_set: str,
+    index: int,
+    custodian: str,
+    approvers: Sequence[str],
+    shown: int,
+    backup: str | None = None,
+) -> Event:
+    """A component shown to its custodian once more, after two approvals; never its value."""
+    data: dict[str, JournalValue] = {
+        "key": Label(key),
+        "split_set": Label(split_set),
+        "index": index,
+        "custodian": Label(custodian),
+        "approvers": _labels(approvers),
+        "shown": shown,
+        "manual_cleartext": True,
+    }
+    return Event(
+        "component_shown_again",
+        _optional(data, backup=Label(backup) if backup is not None else None),
+    )
+
+
 def envelope_sealed(*, key: str, index: int, custodian: str, envelope: str) -> Event:
     return Event(
         "envelope_sealed",

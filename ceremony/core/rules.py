@@ -179,6 +179,7 @@ class Operation(enum.Enum):
 
     GENERATE_OUTSIDE_HSM = "generate-outside-hsm"
     SHOW_COMPONENT = "show-component"
+    SHOW_COMPONENT_AGAIN = "show-component-again"
     PRINT_COMPONENT = "print-component"
     ENTER_COMPONENT = "enter-component"
     ASSEMBLE_KEY = "assemble-key"
@@ -197,6 +198,7 @@ class Operation(enum.Enum):
     def on_component(self) -> bool:
         return self in (
             Operation.SHOW_COMPONENT,
+            Operation.SHOW_COMPONENT_AGAIN,
             Operation.PRINT_COMPONENT,
             Operation.ENTER_COMPONENT,
         )
@@ -206,6 +208,7 @@ _DESCRIPTIONS = MappingProxyType(
     {
         Operation.GENERATE_OUTSIDE_HSM: "generate key material outside the HSM",
         Operation.SHOW_COMPONENT: "show a component on screen",
+        Operation.SHOW_COMPONENT_AGAIN: "show a component on screen again",
         Operation.PRINT_COMPONENT: "print a component",
         Operation.ENTER_COMPONENT: "enter a component",
         Operation.ASSEMBLE_KEY: "assemble a key in memory",
@@ -227,6 +230,8 @@ class ApprovalPolicy:
     minimum: int = 2
     # At least one approver must have this role (e.g. a security officer for destruction).
     needs_role: Role | None = None
+    # False: no custodian involved may approve (a custodian never approves their own re-show).
+    involved_may_approve: bool = True
 
 
 _ACTIVE = frozenset(
@@ -240,6 +245,11 @@ APPROVAL_POLICY: Mapping[Operation, ApprovalPolicy] = MappingProxyType(
         Operation.AIRGAP_OVERRIDE: ApprovalPolicy(frozenset({Role.SECURITY_OFFICER})),
         # PCI PIN 6-3: a component reaches a network printer only if two officers accept it.
         Operation.PRINTER_OVERRIDE: ApprovalPolicy(frozenset({Role.SECURITY_OFFICER})),
+        # Showing a component again is an exception the security officer decides: two people
+        # who hold no part of that component, one of them a security officer.
+        Operation.SHOW_COMPONENT_AGAIN: ApprovalPolicy(
+            _ACTIVE, needs_role=Role.SECURITY_OFFICER, involved_may_approve=False
+        ),
         # Two officers compare the fingerprint with the cloud console: a security officer and
         # another security officer or a witness.
         Operation.CONFIRM_IMPORT_KEY: ApprovalPolicy(
@@ -254,6 +264,7 @@ PERFORMERS: Mapping[Operation, frozenset[Role]] = MappingProxyType(
     {
         **{op: frozenset({Role.SECURITY_OFFICER}) for op in Operation},
         Operation.SHOW_COMPONENT: _CUSTODIANS,
+        Operation.SHOW_COMPONENT_AGAIN: _CUSTODIANS,
         Operation.PRINT_COMPONENT: _CUSTODIANS,
         Operation.ENTER_COMPONENT: _CUSTODIANS,
     }
@@ -327,6 +338,18 @@ def _require_role_may_approve(
         )
 
 
+def _require_not_involved(
+    rule: str, policy: ApprovalPolicy, person_id: str, involved: Collection[str], roster: Roster
+) -> None:
+    if not policy.involved_may_approve and person_id in involved:
+        raise RuleBreach(
+            f"{rule}: {roster.who([person_id])} holds this component and may not approve it",
+            rule=DUAL_CONTROL,
+            people=(person_id,),
+            hint="two people who hold no part of it approve, one a security officer",
+        )
+
+
 def _require_approver_mix(
     rule: str,
     policy: ApprovalPolicy,
@@ -336,6 +359,8 @@ def _require_approver_mix(
 ) -> None:
     """A complete set: one approver outside the custodians involved, and any role it needs."""
     people = list(approvers)
+    for person_id in people:
+        _require_not_involved(rule, policy, person_id, involved, roster)
     if involved and set(people) <= set(involved):
         raise RuleBreach(
             f"{rule}: every approver ({roster.who(people)}) is a custodian involved; at least "
@@ -376,6 +401,7 @@ def require_may_approve(
             hint="a second, different participant must approve as themselves",
         )
     _require_role_may_approve(rule, policy, person_id, roster)
+    _require_not_involved(rule, policy, person_id, involved, roster)
     together = [*already, person_id]
     if len(together) >= policy.minimum:
         _require_approver_mix(rule, policy, together, involved, roster)
@@ -404,6 +430,8 @@ def require_dual_control_possible(planned: PlannedOperation, roster: Roster) -> 
     eligible = [p for p in roster.participants if p.role in policy.roles]
     rule = f"{DUAL_CONTROL} ({planned.describe()})"
     outsiders = [p for p in eligible if p.id not in planned.involved]
+    if not policy.involved_may_approve:
+        eligible = outsiders
     problem = None
     if len(eligible) < policy.minimum:
         problem = f"needs {policy.minimum} approvers but only {len(eligible)} participant(s) may"

@@ -46,12 +46,14 @@ from ceremony.core.rules import (
     Operation,
     Participant,
     PassphraseRecord,
+    PlannedOperation,
     Role,
     Roster,
     RuleBreach,
     eligible_approvers,
     hash_passphrase,
     require_dual_control,
+    require_dual_control_possible,
     require_may_approve,
     require_may_see_component,
     verify_passphrase,
@@ -62,11 +64,14 @@ from ceremony.engine.journal_store import JournalStore
 from ceremony.engine.printing import FormPrinter
 from ceremony.engine.registry_store import RegistryFile, write_registry
 from ceremony.engine.requests import (
+    AGAIN,
+    REFUSE,
     Answer,
     AnswerRefused,
     ComponentDelivery,
     ComponentSheet,
     EntryField,
+    FingerprintCheck,
     Refusal,
     Request,
     RequestKind,
@@ -359,8 +364,13 @@ class Context:
         custodian: str | None = None,
         lines: Sequence[str] = (),
         journal: bool = True,
+        fingerprint: FingerprintCheck | None = None,
     ) -> Flow[list[str]]:
-        """Two approvals by distinct eligible people, each with their own passphrase."""
+        """Two approvals by distinct eligible people, each with their own passphrase.
+
+        With ``fingerprint`` (an import key to compare with the cloud console) an approver may
+        answer ``REFUSE`` instead: it does not match, and the ceremony stops.
+        """
         subject = events.subject(key, index, target)
         approvers: list[str] = []
         step = f"approve/{operation.value}/{key}"
@@ -376,6 +386,13 @@ class Context:
                     )
                 except RuleBreach as ex:
                     raise AnswerRefused.of(ex) from None
+                if fingerprint is not None and value.strip().lower() == REFUSE:
+                    raise Stopped(
+                        f"{self.roster.get(by).describe()} refused the import key of target "
+                        f"{fingerprint.target!r} ({fingerprint.provider}): its fingerprint does "
+                        "not match the cloud console",
+                        by,
+                    )
                 self.check_passphrase(by, value)
                 return by
 
@@ -384,9 +401,16 @@ class Context:
                 self.anyone(candidates, "an approver: " + self.roster.who(candidates)),
                 RequestKind.APPROVAL,
                 f"Approval {n} of 2 to {operation.description} ({subject}): the approver "
-                "chooses themselves and types their approval passphrase.",
+                "chooses themselves and types their approval passphrase."
+                + (
+                    f" If it does not match the cloud console, type {REFUSE} instead: the "
+                    "ceremony stops."
+                    if fingerprint is not None
+                    else ""
+                ),
                 operation=operation,
                 lines=tuple(lines),
+                fingerprint=fingerprint,
             )
             approvers.append((yield from self.ask(request, accept)))
         require_dual_control(operation, approvers, self.roster, involved, subject)
@@ -574,30 +598,63 @@ class Context:
         import_key = target.import_key
         fingerprint = import_key.fingerprint
         pinned = spec.pinned
-        if pinned is not None and pinned.digest != fingerprint.digest:
-            raise RuleViolation(
+        details = [
+            f"Target {spec.label}: {spec.provider.value}, {target.method.value}, "
+            f"RSA-{import_key.key_bits}",
+            f"Reference: {import_key.reference or '(none)'}",
+        ]
+        if import_key.valid_to is not None:
+            details.append(f"Valid until {format_time(import_key.valid_to)}")
+        check = FingerprintCheck(
+            key.label, spec.label, spec.provider.value, fingerprint, pinned, tuple(details)
+        )
+        if check.mismatch:
+            assert pinned is not None
+            refused = RuleViolation(
                 f"the import key of target {spec.label!r} ({spec.provider.value}) is not the one "
                 "the ceremony file pins: the ceremony stops",
                 hint="download the wrapping key again, compare it with the cloud console, and "
                 "check the ceremony file; never edit the pin to make it pass",
             )
+
+            def stop(value: str, by: str) -> str:
+                if value.strip().lower() != "stop":
+                    raise AnswerRefused("this import key can only be refused", hint="answer stop")
+                return by
+
+            # Shown before stopping, so the officers see both fingerprints, then journaled.
+            yield from self.ask(
+                self.request(
+                    f"import-key/{key.label}/{spec.label}/mismatch",
+                    self.officers(),
+                    RequestKind.CHOICE,
+                    f"{refused.message}. A security officer reads both fingerprints and stops.",
+                    lines=(
+                        *details,
+                        f"This key (SHA-256):    {fingerprint.groups()}",
+                        f"Pinned in the file:    {pinned.groups()}",
+                    ),
+                    choices=("stop",),
+                    fingerprint=check,
+                ),
+                stop,
+            )
+            raise refused
         lines = [
-            f"Target {spec.label}: {spec.provider.value}, {target.method.value}, "
-            f"RSA-{import_key.key_bits}",
-            f"Reference: {import_key.reference or '(none)'}",
+            *details[:2],
             f"Fingerprint (SHA-256 of the key): {fingerprint.groups()}",
             *(f"  {line}" for line in fingerprint.word_lines()),
             "Pinned in the ceremony file: "
             + ("yes, and it matches" if pinned is not None else "no (rehearsal)"),
+            *details[2:],
         ]
-        if import_key.valid_to is not None:
-            lines.append(f"Valid until {format_time(import_key.valid_to)}")
         officers = yield from self.approve(
             Operation.CONFIRM_IMPORT_KEY,
             key.label,
             target=spec.label,
             lines=lines,
             journal=False,
+            fingerprint=check,
         )
         self.journal(
             events.import_key_confirmed(
@@ -698,7 +755,7 @@ class Context:
                             "locks it. Type yes to use the last try.",
                         )
                         pins.last_try[role] = True
-                    pin, by = yield from self._collect_pin(role, info.label, refused)
+                    pin, by = yield from self._collect_pin(role, info.label, refused, state)
                     refused = None
                     pins.pins[role] = pin
                     typed += by
@@ -760,9 +817,10 @@ class Context:
         return der, value if isinstance(value, str) else None
 
     def _collect_pin(
-        self, role: PinRole, token_label: str, refused: AnswerRefused | None
+        self, role: PinRole, token_label: str, refused: AnswerRefused | None, state: PinState
     ) -> Flow[tuple[Secret, list[str]]]:
         name = "user" if role is PinRole.USER else "so"
+        tries = pin_tries(state)
 
         def accept(value: str, by: str) -> tuple[Secret, str]:
             if not value:
@@ -778,6 +836,7 @@ class Context:
                 RequestKind.SECRET,
                 f"Security officer: type the {role.value} PIN of token {token_label!r} (the "
                 "others look away).",
+                pin_tries=tries,
             )
             pin, by = yield from self.ask(request, accept, refused)
             return pin, [by]
@@ -791,6 +850,7 @@ class Context:
                     RequestKind.SECRET,
                     f"Security officer: type half {half} of 2 of the {role.value} PIN of token "
                     f"{token_label!r} (the other officer looks away).",
+                    pin_tries=tries,
                 )
                 part, by = yield from self.ask(request, accept, refused if half == 1 else None)
                 halves.append(part)
@@ -1016,6 +1076,10 @@ class Context:
             )
 
         def typed_back(value: str, by: str) -> bool:
+            """True: the KCV typed back matches; False: the custodian asks to see it again."""
+            if value.strip().lower() == AGAIN:
+                self.require_show_again_possible(key, spec)
+                return False
             text = value.strip().upper().replace(" ", "")
             text = text.removeprefix("KCV:").removeprefix(check.method.label.upper())
             if text != check.hex:
@@ -1028,17 +1092,26 @@ class Context:
 
         delivery.show(sheet)
         try:
-            yield from self.ask(
-                self.request(
-                    f"component/{key.label}/{component.index}/kcv",
-                    self.person(spec.custodian),
-                    RequestKind.PUBLIC,
-                    f"{custodian.name}: copy your component onto your form, check it, then type "
-                    "back its KCV (the hex digits after the method).",
-                    display=sheet,
-                ),
-                typed_back,
-            )
+            shown = 1
+            while not (
+                yield from self.ask(
+                    self.request(
+                        f"component/{key.label}/{component.index}/kcv"
+                        + (f"/again-{shown - 1}" if shown > 1 else ""),
+                        self.person(spec.custodian),
+                        RequestKind.PUBLIC,
+                        f"{custodian.name}: copy your component onto your form, check it, then "
+                        f"type back its KCV (the hex digits after the method); or type {AGAIN} "
+                        "to ask to see it again (two approvals, journaled).",
+                        display=sheet,
+                    ),
+                    typed_back,
+                )
+            ):
+                delivery.hide(sheet)  # off the screen while the approvers come to the keyboard
+                shown += 1
+                yield from self.show_again(key, spec, split_set, sheet, shown)
+                delivery.show(sheet)
         finally:
             delivery.hide(sheet)
         actors = [spec.custodian, *([spec.backup] if spec.backup else [])]
@@ -1273,6 +1346,51 @@ class Context:
         self.count("component(s) issued")
         self.count("component form(s) printed")
         yield from self.seal_envelope(key, component.index, spec)
+
+    def require_show_again_possible(self, key: KeySpec, spec: ComponentSpec) -> None:
+        """Refuse the request to see a component again when nobody here could approve it."""
+        planned = PlannedOperation(
+            Operation.SHOW_COMPONENT_AGAIN,
+            key.label,
+            spec.index,
+            involved=frozenset(spec.holders),
+        )
+        try:
+            require_dual_control_possible(planned, self.roster)
+        except RuleBreach as ex:
+            raise AnswerRefused(
+                ex.message, hint="copy the component from the screen next time, or stop"
+            ) from None
+
+    def show_again(
+        self, key: KeySpec, spec: ComponentSpec, split_set: str, sheet: ComponentSheet, shown: int
+    ) -> Flow[None]:
+        """Two approvals and the privacy confirmation again, journaled just before it is shown."""
+        custodian = self.roster.get(spec.custodian)
+        approvers = yield from self.approve(
+            Operation.SHOW_COMPONENT_AGAIN,
+            key.label,
+            index=spec.index,
+            involved=frozenset(spec.holders),
+            custodian=spec.custodian,
+        )
+        yield from self.confirm(
+            f"component/{key.label}/{spec.index}/privacy-again-{shown - 1}",
+            self.person(spec.custodian),
+            f"{sheet.instruction} {custodian.name}: type yes when nobody else can see the screen.",
+        )
+        self.journal(
+            events.component_shown_again(
+                key=key.label,
+                split_set=split_set,
+                index=spec.index,
+                custodian=spec.custodian,
+                approvers=approvers,
+                shown=shown,
+                backup=spec.backup,
+            ),
+            [*approvers, spec.custodian],
+        )
 
     # ---- components: enter ----------------------------------------------------------------
 
@@ -1674,3 +1792,15 @@ def key_kcv_method(key: KeySpec) -> kcv.KcvMethod | None:
     if key.algorithm is None or key.length is None:
         return None
     return kcv.default_method(key.algorithm, key.length)
+
+
+def pin_tries(state: PinState) -> str:
+    """What the token's PIN flags say about tries left, in plain words (PKCS#11 has no count)."""
+    return {
+        PinState.OK: "the token does not report tries left (it flags no failed try)",
+        PinState.COUNT_LOW: "the token reports fewer tries left than its maximum: a wrong PIN "
+        "was typed since the last good login",
+        PinState.FINAL_TRY: "ONE try left: a wrong PIN locks the token",
+        PinState.LOCKED: "none: the PIN is locked",
+        PinState.NOT_INITIALIZED: "the PIN is not initialised",
+    }[state]

@@ -7,12 +7,20 @@ A driver (the headless runner, the TUI) shows a ``Request`` and passes the answe
 from __future__ import annotations
 
 import enum
+import hmac
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from ceremony.core.kcv import CheckValue
+from ceremony.core.providers.common import Fingerprint
 from ceremony.core.rules import Operation, Role
 from ceremony.errors import CeremonyError
+
+# Typed at a component's KCV type-back instead of the KCV: show it again (dual control, journaled).
+AGAIN = "again"
+# Typed by an officer instead of their passphrase at an import-key approval: the fingerprint does
+# not match the cloud console, and the ceremony stops. Shorter than any approval passphrase.
+REFUSE = "refuse"
 
 
 class RequestKind(enum.Enum):
@@ -80,6 +88,29 @@ class EntryField:
 
 
 @dataclass(frozen=True)
+class FingerprintCheck:
+    """A cloud import key for an officer to compare with the cloud console (all public).
+
+    ``pinned`` is the fingerprint the ceremony file pins, if any; ``details`` are further lines
+    (method, key size, reference, validity) to show beside the fingerprint.
+    """
+
+    key: str
+    target: str
+    provider: str
+    fingerprint: Fingerprint
+    pinned: Fingerprint | None = None
+    details: tuple[str, ...] = ()
+
+    @property
+    def mismatch(self) -> bool:
+        """The file pins a fingerprint and this key is not it: it can only be refused."""
+        return self.pinned is not None and not hmac.compare_digest(
+            self.pinned.digest, self.fingerprint.digest
+        )
+
+
+@dataclass(frozen=True)
 class Request:
     """What the machine needs next.
 
@@ -101,6 +132,8 @@ class Request:
     display: ComponentSheet | None = None  # a component on display through the delivery
     entry: EntryField | None = None  # a component field being typed
     envelope: str | None = None  # the envelope serial the step is about (public)
+    pin_tries: str | None = None  # PIN requests: what the token reports about tries left
+    fingerprint: FingerprintCheck | None = None  # import-key confirmation or pinned mismatch
     notices: tuple[str, ...] = ()
 
     @property

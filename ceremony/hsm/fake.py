@@ -192,11 +192,15 @@ class FakeBackend:
         expected = self.state.user_pin if role is PinRole.USER else self.state.so_pin
         with prompter.pin(request) as pin:
             if not hmac.compare_digest(pin.reveal(), expected):
+                if role is PinRole.USER and self.state.user_pin_state is PinState.OK:
+                    self.state.user_pin_state = PinState.COUNT_LOW  # as a token's flags do
                 raise PinIncorrectError(
                     f"wrong {role.value} PIN for the fake token",
                     hint="check the PIN",
                     pin_state=PinState.COUNT_LOW.name,
                 )
+        if role is PinRole.USER and self.state.user_pin_state is PinState.COUNT_LOW:
+            self.state.user_pin_state = PinState.OK  # a good login clears the flag
 
 
 class FakeSession:

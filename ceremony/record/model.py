@@ -29,6 +29,7 @@ UNKNOWN = "?"
 # Manual clear-text events and the approved operations that may cover them.
 _CLEAR_EVENTS: Mapping[str, tuple[Operation, ...]] = {
     "component_issued": (Operation.SHOW_COMPONENT, Operation.PRINT_COMPONENT),
+    "component_shown_again": (Operation.SHOW_COMPONENT_AGAIN,),
     "component_entered": (Operation.ENTER_COMPONENT,),
     "key_combined": (Operation.ASSEMBLE_KEY,),
     "key_exported": (Operation.CLEAR_EXPORT,),
@@ -356,6 +357,11 @@ def _describe(entry: Entry, model: Model) -> str:
             f"component {text(d, 'index')} of key {text(d, 'key')} {verb} "
             f"{text(d, 'custodian')}, KCV {kcv_text(d)}"
         )
+    if e == "component_shown_again":
+        return (
+            f"component {text(d, 'index')} of key {text(d, 'key')} shown again to "
+            f"{text(d, 'custodian')}, approved by {', '.join(texts(d, 'approvers'))}"
+        )
     if e in ("envelope_sealed", "envelope_checked"):
         state = ""
         if e == "envelope_checked":
@@ -681,7 +687,8 @@ class _Builder:
     def clear_operation(self, entry: Entry) -> str:
         d = entry.data
         key = text(d, "key")
-        index = _index(d) if entry.event in ("component_issued", "component_entered") else None
+        with_index = ("component_issued", "component_entered", "component_shown_again")
+        index = _index(d) if entry.event in with_index else None
         raw_custodian = d.get("custodian")
         custodian = raw_custodian if isinstance(raw_custodian, str) else None
         ops = (
@@ -761,6 +768,8 @@ class _Builder:
                 )
         if involved and set(approvers) <= involved:
             return False, f"every approver is a custodian involved ({who})"
+        if not policy.involved_may_approve and involved & set(approvers):
+            return False, f"a custodian involved approved ({who})"
         if policy.needs_role is not None and not any(
             (p := self.m.person(a)) is not None and p.role == policy.needs_role.value
             for a in approvers

@@ -10,6 +10,7 @@ machine names who answers, checks every answer and journals every step.
     PUBLIC       -> TextScreen             SECRET   -> SecretScreen
     APPROVAL     -> ApprovalScreen         (display) -> ComponentDisplayScreen
     (entry: the KCV line, then every line) -> ComponentEntryScreen
+    (fingerprint: an import-key approval or a pinned mismatch) -> ImportKeyScreen
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ceremony.tui.screens.component_display import (
 from ceremony.tui.screens.component_entry import ComponentEntryScreen, EnteredComponent
 from ceremony.tui.screens.confirm import ConfirmScreen
 from ceremony.tui.screens.finish import FinishScreen, FinishView
+from ceremony.tui.screens.import_key import ImportKeyScreen
 from ceremony.tui.screens.secret import SecretScreen
 from ceremony.tui.screens.text import TextScreen
 from ceremony.tui.screens.working import WorkingScreen
@@ -57,11 +59,13 @@ _SCREENS: dict[RequestKind, type[RequestScreen]] = {
 
 
 class TuiDelivery:
-    """The machine's ComponentDelivery: a sheet may be revealed once, between show and hide.
+    """The machine's ComponentDelivery: a sheet may be revealed once per ``show``.
 
     ``show`` only allows the next display screen to reveal that sheet; the screen shows it on
     the custodian's key. A sheet asked again (a KCV typed back wrongly) is never shown again:
-    the screen opens at the KCV field. ``hide`` removes it from the screen if still there.
+    the screen opens at the KCV field. Showing it again is the engine's: after two approvals it
+    calls ``show`` once more, which allows exactly one more reveal. ``hide`` removes it from the
+    screen if still there.
     """
 
     def __init__(self) -> None:
@@ -160,6 +164,12 @@ class CeremonyRun:
         people = self.people
         if request.display is not None:
             return self._display(request, request.display)
+        if request.fingerprint is not None:
+            confirmation = _approval_number(request)
+            answered: Reply | None = self.bridge.ask(
+                lambda: ImportKeyScreen(request, people, confirmation=confirmation)
+            )
+            return answered if answered is not None else Reply("", None)
         if request.kind is RequestKind.APPROVAL:
             approval: Approval | None = self.bridge.ask(
                 lambda: ApprovalScreen(

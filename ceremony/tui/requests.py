@@ -18,6 +18,7 @@ _RUNBOOK = (
     ("roll-call", "Roll call"),
     ("clock", "Clock"),
     (f"approve/{Operation.CONFIRM_IMPORT_KEY.value}", "Import keys"),
+    ("import-key", "Import keys"),
     ("hsm", "HSM login"),
     ("component", "Component display"),
     ("entry", "Component entry"),

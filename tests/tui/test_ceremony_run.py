@@ -31,6 +31,7 @@ from ceremony.tui.screens.component_display import ComponentDisplayScreen, Phase
 from ceremony.tui.screens.component_entry import ComponentEntryScreen
 from ceremony.tui.screens.confirm import ConfirmScreen
 from ceremony.tui.screens.finish import FinishScreen
+from ceremony.tui.screens.import_key import ImportKeyScreen
 from ceremony.tui.screens.secret import SecretScreen
 from ceremony.tui.screens.text import TextScreen
 from ceremony.tui.screens.working import WorkingScreen
@@ -103,7 +104,7 @@ class Room:
             await burst(pilot, "same\n")
         elif isinstance(screen, ChoiceScreen):
             await pilot.press("enter")
-        elif isinstance(screen, ApprovalScreen):
+        elif isinstance(screen, ApprovalScreen | ImportKeyScreen):
             form = screen.query_one(ApprovalForm)
             names = [a.id for a in form.approvers]
             self.approvals.append((screen.step_title or "", names))
@@ -375,7 +376,7 @@ async def test_generate_export_then_destroy_through_the_tui(
         assert isinstance(finish, FinishScreen) and finish.view.finished, finish.view.reason
         assert finish.view.journal is not None
         entries = journal.verify(finish.view.journal.read_bytes(), require_closed=True).entries
-    # Each import key was confirmed by two people on their own approval screens, which showed
+    # Each import key was confirmed by two people on their own import-key screens, which showed
     # its fingerprint; nobody was offered twice.
     confirmations = [names for title, names in room.approvals if "import key" in title.lower()]
     assert len(confirmations) == 6

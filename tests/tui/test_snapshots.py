@@ -17,7 +17,7 @@ from textual.screen import Screen
 from ceremony.core import encoding
 from ceremony.core.ceremony_file import parse_ceremony_file
 from ceremony.core.rules import Operation, Role
-from ceremony.engine.requests import Request, RequestKind, Who
+from ceremony.engine.requests import FingerprintCheck, Request, RequestKind, Who
 from ceremony.errors import CeremonyError
 from ceremony.hsm.base import PinState
 from ceremony.hsm.pin import PinRequest, PinRole
@@ -29,6 +29,7 @@ from ceremony.tui.screens.component_entry import ComponentEntryScreen
 from ceremony.tui.screens.confirm import ConfirmScreen
 from ceremony.tui.screens.fingerprint import FingerprintScreen
 from ceremony.tui.screens.finish import FinishScreen, FinishView
+from ceremony.tui.screens.import_key import ImportKeyScreen
 from ceremony.tui.screens.pin import PinScreen
 from ceremony.tui.screens.secret import SecretScreen
 from ceremony.tui.screens.start import StartScreen
@@ -70,6 +71,28 @@ def request(kind: RequestKind, step: str, prompt: str, **extra: Any) -> Request:
 
 
 OFFICERS = Who(None, None, ("amartin", "bnoor"), "one security officer: Alice Martin, Bilal Noor")
+IMPORT_DETAILS = (
+    "Target aws-prod: AWS KMS, RSA_AES_KEY_WRAP_SHA_256, RSA-4096",
+    "Reference: arn:aws:kms:eu-west-1:111122223333:key/1234abcd",
+    "Valid until 2025-07-02T09:30:00Z",
+)
+
+
+def import_key(pinned: Any, kind: RequestKind, step: str) -> Request:
+    return request(
+        kind,
+        step,
+        "Approval 1 of 2 to confirm a cloud import key by its fingerprint (zmk-prod target "
+        "aws-prod).",
+        who=OFFICERS,
+        title="Import key for aws-prod",
+        operation=Operation.CONFIRM_IMPORT_KEY if kind is RequestKind.APPROVAL else None,
+        choices=("stop",) if kind is RequestKind.CHOICE else (),
+        fingerprint=FingerprintCheck(
+            "zmk-prod", "aws-prod", "AWS KMS", fixtures.FINGERPRINT, pinned, IMPORT_DETAILS
+        ),
+    )
+
 
 SCREENS: dict[str, Callable[[], Screen[Any]]] = {
     "component_display_privacy": lambda: ComponentDisplayScreen(
@@ -84,6 +107,40 @@ SCREENS: dict[str, Callable[[], Screen[Any]]] = {
         "AWS KMS",
         fixtures.FINGERPRINT,
         pinned=fixtures.OTHER_FINGERPRINT,
+    ),
+    "import_key_approval": lambda: ImportKeyScreen(
+        import_key(
+            fixtures.FINGERPRINT,
+            RequestKind.APPROVAL,
+            "approve/confirm-import-key/zmk-prod/aws-prod/2",
+        ),
+        PEOPLE,
+        confirmation=(2, 2),
+    ),
+    "import_key_pinned_mismatch": lambda: ImportKeyScreen(
+        import_key(
+            fixtures.OTHER_FINGERPRINT, RequestKind.CHOICE, "import-key/zmk-prod/aws-prod/mismatch"
+        ),
+        PEOPLE,
+    ),
+    "component_display_engine_typeback": lambda: ComponentDisplayScreen(
+        fixtures.EMMA,
+        "component 1 of 3 of key 'zmk-prod'",
+        None,
+        CHECK,
+        privacy_confirmed=True,
+        check_locally=False,
+    ),
+    "request_secret_pin_tries": lambda: SecretScreen(
+        request(
+            RequestKind.SECRET,
+            "hsm/user-pin",
+            "Security officer: type the user PIN of token 'payments-prod' (the others look away).",
+            who=OFFICERS,
+            title="HSM login",
+            pin_tries="ONE try left: a wrong PIN locks the token",
+        ),
+        PEOPLE,
     ),
     "approval": lambda: ApprovalScreen(
         "export key zmk-prod in clear to split it",

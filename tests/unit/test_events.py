@@ -85,6 +85,15 @@ def every_event() -> list[events.Event]:
             envelope="TE-1",
             confirmed=True,
         ),
+        events.component_shown_again(
+            key="zmk",
+            split_set="c1",
+            index=1,
+            custodian="ebrown",
+            approvers=["amartin", "cwright"],
+            shown=2,
+            backup="jlee",
+        ),
         events.envelope_sealed(key="zmk", index=1, custodian="ebrown", envelope="TE-1"),
         events.envelope_checked(
             key="zmk", index=1, custodian="ebrown", envelope="TE-1", intact=True, checked_by="x"

@@ -107,7 +107,8 @@ def test_no_approver_at_all() -> None:
 def _reference_dual_control(
     op: Operation, approvers: list[str], roster: Roster, involved: set[str]
 ) -> bool:
-    """Naive: distinct, known, allowed roles, two or more, not all involved, required role."""
+    """Naive: distinct, known, allowed roles, two or more, not all (or, if the policy says so,
+    none) involved, required role."""
     policy = APPROVAL_POLICY[op]
     if len(set(approvers)) != len(approvers):
         return False
@@ -119,6 +120,8 @@ def _reference_dual_control(
     if len(approvers) < policy.minimum:
         return False
     if involved and all(a in involved for a in approvers):
+        return False
+    if not policy.involved_may_approve and any(a in involved for a in approvers):
         return False
     return policy.needs_role is None or policy.needs_role in roles
 

@@ -140,6 +140,9 @@ class RequestScreen(StepScreen[Reply | None]):
             yield Static(request.prompt, id="request-prompt")
             if request.lines:
                 yield Static("\n".join(request.lines), id="request-lines")
+            if request.pin_tries is not None:
+                # What the token reports before anyone types: a last try is never a surprise.
+                yield Static(f"Tries left: {request.pin_tries}", id="pin-tries")
             if self.picks_who:
                 yield WhoPicker(self.people.candidates(request), id="who")
             yield from self.compose_answer()

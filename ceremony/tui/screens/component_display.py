@@ -5,7 +5,7 @@ even in the widget tree) -> SHOWN (grouped text, KCV, QR; only after the custodi
 -> HIDDEN (on any key or after the timeout the component widgets are removed, the terminal
 screen and scrollback are cleared) -> the custodian types the KCV back. This screen never shows
 the component a second time: it drops the text when hiding, and showing again is the engine's
-dual-control path, which gives a new screen.
+dual-control path (F6 answers ``again``), which gives a new screen.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from ceremony.core import kcv
+from ceremony.engine.requests import AGAIN
 from ceremony.errors import CeremonyError, CheckValueError
 from ceremony.tui.modals import ConfirmModal
 from ceremony.tui.screens.base import StepScreen
@@ -63,6 +64,7 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "show", "Show (custodian only)"),
         Binding("f4", "cannot_confirm", "Copy is wrong"),
+        Binding("f6", "show_again", "Show again (2 approvals)"),
     ]
     runbook = "Component display"
 
@@ -119,10 +121,15 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
     def _typeback(self) -> tuple[Vertical, Input]:
         name = self.keyboard.name if self.keyboard else "the custodian"
         field = Input(placeholder="hex digits", id="typeback-input", compact=True, max_length=16)
+        again = (
+            ""
+            if self.check_locally
+            else " To see it again, press F6: two approvers must agree, and it is journaled."
+        )
         box = Vertical(
             Static(
                 f"{self.what} is hidden and the screen was cleared. {name}: type the KCV "
-                f"from your copy ({self.check.method.label}, hex digits only), then Enter.",
+                f"from your copy ({self.check.method.label}, hex digits only), then Enter." + again,
                 classes="typeback-text",
             ),
             Horizontal(
@@ -234,7 +241,29 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
             return self.phase is Phase.PRIVACY
         if action == "cannot_confirm":
             return self.check_locally and self.phase is Phase.HIDDEN
+        if action == "show_again":
+            # Only the engine can show it again (dual control); a standalone screen cannot.
+            return not self.check_locally and self.phase is Phase.HIDDEN
         return True
+
+    def action_show_again(self) -> None:
+        if self.check_locally or self.phase is not Phase.HIDDEN:
+            return
+
+        def answered(again: bool | None) -> None:
+            if again:
+                self.dismiss(DisplayResult(None, None, AGAIN))
+
+        self.app.push_screen(
+            ConfirmModal(
+                "Show the component again?",
+                f"{self.what} is shown again only after two approvals by people who hold no "
+                "part of it (one a security officer), and the journal records it.",
+                yes="ask for the approvals",
+                no="type the KCV",
+            ),
+            answered,
+        )
 
     def action_cannot_confirm(self) -> None:
         if self.phase is not Phase.HIDDEN:

@@ -32,6 +32,45 @@ def group_lines(fingerprint: Fingerprint) -> list[str]:
     ]
 
 
+def pinned_mismatch(fingerprint: Fingerprint, pinned: Fingerprint | None) -> bool:
+    return pinned is not None and not hmac.compare_digest(pinned.digest, fingerprint.digest)
+
+
+def fingerprint_panels(fingerprint: Fingerprint, pinned: Fingerprint | None) -> ComposeResult:
+    """The fingerprint in hex groups and words; both fingerprints and the refusal on a mismatch.
+
+    Shared by this screen and the engine-driven import-key screen (``import_key.py``).
+    """
+    if pinned is not None and pinned_mismatch(fingerprint, pinned):
+        with Horizontal(id="fingerprint-compare"):
+            with Vertical(id="fingerprint-hex"):
+                yield Static("this key", classes="panel-title")
+                yield Static("\n".join(group_lines(fingerprint)), id="fingerprint-groups")
+            with Vertical(id="fingerprint-pinned"):
+                yield Static("pinned in the file", classes="panel-title")
+                yield Static("\n".join(group_lines(pinned)), id="fingerprint-pinned-groups")
+        yield Static(
+            "✗ This key is NOT the one pinned in the ceremony file, and it is refused.\n"
+            "  What to do: stop; get the right import key from the cloud console. Never "
+            "change the pin to fit a key.",
+            id="fingerprint-mismatch",
+        )
+        return
+    with Horizontal(id="fingerprint-row"):
+        with Vertical(id="fingerprint-hex"):
+            yield Static("hex", classes="panel-title")
+            yield Static("\n".join(group_lines(fingerprint)), id="fingerprint-groups")
+        with Vertical(id="fingerprint-words-box"):
+            yield Static("words", classes="panel-title")
+            yield Static("\n".join(fingerprint.word_lines()), id="fingerprint-words")
+    pin = (
+        "It also matches the fingerprint pinned in the file."
+        if pinned
+        else "Nothing pinned (rehearsal): the console is the only check."
+    )
+    yield Static(pin, id="fingerprint-pin")
+
+
 class FingerprintScreen(StepScreen[FingerprintAnswer]):
     """Y: it matches what the console shows; N: refuse. A pinned mismatch can only be refused."""
 
@@ -65,9 +104,7 @@ class FingerprintScreen(StepScreen[FingerprintAnswer]):
 
     @property
     def pinned_mismatch(self) -> bool:
-        return self.pinned is not None and not hmac.compare_digest(
-            self.pinned.digest, self.fingerprint.digest
-        )
+        return pinned_mismatch(self.fingerprint, self.pinned)
 
     def compose_body(self) -> ComposeResult:
         name = self.keyboard.name if self.keyboard else "the officer"
@@ -76,37 +113,7 @@ class FingerprintScreen(StepScreen[FingerprintAnswer]):
             "compare its SHA-256 with the cloud console.",
             classes="screen-intro",
         )
-        if self.pinned_mismatch:
-            assert self.pinned is not None
-            with Horizontal(id="fingerprint-compare"):
-                with Vertical(id="fingerprint-hex"):
-                    yield Static("this key", classes="panel-title")
-                    yield Static("\n".join(group_lines(self.fingerprint)), id="fingerprint-groups")
-                with Vertical(id="fingerprint-pinned"):
-                    yield Static("pinned in the file", classes="panel-title")
-                    yield Static(
-                        "\n".join(group_lines(self.pinned)), id="fingerprint-pinned-groups"
-                    )
-            yield Static(
-                "✗ This key is NOT the one pinned in the ceremony file, and it is refused.\n"
-                "  What to do: stop; get the right import key from the cloud console. Never "
-                "change the pin to fit a key.",
-                id="fingerprint-mismatch",
-            )
-            return
-        with Horizontal(id="fingerprint-row"):
-            with Vertical(id="fingerprint-hex"):
-                yield Static("hex", classes="panel-title")
-                yield Static("\n".join(group_lines(self.fingerprint)), id="fingerprint-groups")
-            with Vertical(id="fingerprint-words-box"):
-                yield Static("words", classes="panel-title")
-                yield Static("\n".join(self.fingerprint.word_lines()), id="fingerprint-words")
-        pin = (
-            "It also matches the fingerprint pinned in the file."
-            if self.pinned
-            else "Nothing pinned (rehearsal): the console is the only check."
-        )
-        yield Static(pin, id="fingerprint-pin")
+        yield from fingerprint_panels(self.fingerprint, self.pinned)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         refused_only = self.pinned_mismatch and parameters == ("matches",)

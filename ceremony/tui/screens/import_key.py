@@ -1,0 +1,132 @@
+"""Engine-driven import-key confirmation: one officer's own screen, fingerprint, then approval."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import OptionList, Static
+
+from ceremony.engine.requests import REFUSE, FingerprintCheck, Request
+from ceremony.tui.modals import ConfirmModal
+from ceremony.tui.requests import People, Reply
+from ceremony.tui.screens.base import StepScreen
+from ceremony.tui.screens.fingerprint import fingerprint_panels
+from ceremony.tui.state import AtKeyboard
+from ceremony.tui.widgets.approval import ApprovalForm
+from ceremony.tui.widgets.who import WhoPicker
+
+
+class ImportKeyScreen(StepScreen[Reply | None]):
+    """An import-key request with ``Request.fingerprint``: an approval, or a pinned mismatch.
+
+    Approval: the fingerprint in hex groups and words; the officer selects their own name and
+    types their passphrase when it matches what the cloud console shows, or presses F6 when it
+    does not (the engine stops the ceremony and journals who refused). Mismatch: both
+    fingerprints and the refusal; the only answer is stop.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f6", "refuse", "It does not match"),
+    ]
+    runbook = "Import keys"
+
+    def __init__(
+        self, request: Request, people: People, *, confirmation: tuple[int, int] = (1, 2)
+    ) -> None:
+        super().__init__()
+        assert request.fingerprint is not None
+        self.request = request
+        self.people = people
+        self.check: FingerprintCheck = request.fingerprint
+        self.mismatch = self.check.mismatch
+        self.confirmation = confirmation
+        self.stage = (request.stage, request.stages)
+        target = self.check.target
+        if self.mismatch:
+            self.keyboard = AtKeyboard("a security officer", "selecting their own name")
+            self.step_title = f"import key of {target}: NOT the key the file pins"
+        else:
+            self.keyboard = AtKeyboard("the next officer", "selecting their own name")
+            self.step_title = (
+                f"import key of {target}: confirmation {confirmation[0]} of {confirmation[1]}"
+            )
+
+    def compose_body(self) -> ComposeResult:
+        check = self.check
+        with VerticalScroll(id="request-scroll"):
+            if self.request.notices:
+                yield Static(
+                    "\n".join(f"• {notice}" for notice in self.request.notices),
+                    id="request-notices",
+                )
+            if self.mismatch:
+                yield Static(
+                    f"Import key of {check.target!r} ({check.provider}): NOT the key the "
+                    "ceremony file pins. A security officer selects their name, Enter: the "
+                    "ceremony stops.",
+                    id="request-prompt",
+                )
+            else:
+                n, of = self.confirmation
+                yield Static(
+                    f"Confirmation {n} of {of}, import key of {check.target!r} "
+                    f"({check.provider}): compare its SHA-256 with the cloud console. Matches: "
+                    "your name, then your passphrase. Does not: your name, then F6.",
+                    id="request-prompt",
+                )
+            yield from fingerprint_panels(check.fingerprint, check.pinned)
+            if check.details:
+                yield Static("\n".join(check.details), id="fingerprint-details")
+        # Outside the scroll: the answer keeps its place and the fingerprint stays in view.
+        candidates = self.people.candidates(self.request)
+        if self.mismatch:
+            yield WhoPicker(candidates, id="who")
+        else:
+            yield ApprovalForm(candidates, id="approval")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.mismatch:
+            self.query_one("#who-list", OptionList).focus()
+
+    @on(ApprovalForm.Submitted)
+    def _approved(self, event: ApprovalForm.Submitted) -> None:
+        self.dismiss(Reply(event.passphrase, event.participant))
+
+    @on(OptionList.OptionSelected, "#who-list")
+    def _stop(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(Reply("stop", str(event.option.id)))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "refuse":
+            return not self.mismatch
+        return True
+
+    def action_refuse(self) -> None:
+        if self.mismatch:
+            return
+        officer = self.query_one(ApprovalForm).chosen
+        if officer is None:
+            self.notify("Select your own name first.", severity="warning")
+            return
+        name = self.people.approver(officer).name
+
+        def answered(refuse: bool | None) -> None:
+            if refuse:
+                self.dismiss(Reply(REFUSE, officer))
+
+        self.app.push_screen(
+            ConfirmModal(
+                "The fingerprint does not match",
+                f"{name}: the import key of {self.check.target!r} does not match what the cloud "
+                "console shows? The ceremony stops, and the journal records that you refused it.",
+                yes="it does not match: stop",
+                no="back to the fingerprint",
+            ),
+            answered,
+        )
