@@ -105,6 +105,9 @@ class Room:
         elif isinstance(screen, ChoiceScreen):
             await pilot.press("enter")
         elif isinstance(screen, ApprovalScreen | ImportKeyScreen):
+            if isinstance(screen, ImportKeyScreen):
+                await pilot.press("y")  # the fingerprint matches the console
+                await pilot.pause()
             form = screen.query_one(ApprovalForm)
             names = [a.id for a in form.approvers]
             self.approvals.append((screen.step_title or "", names))

@@ -296,3 +296,9 @@ def test_abort_modal(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
 def test_help_modal(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     app = app_with(SCREENS["request_confirm"])
     assert snap_compare(app, terminal_size=size, press=["f1"])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_import_key_matches_then_approval(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    app = app_with(SCREENS["import_key_approval"])
+    assert snap_compare(app, terminal_size=size, press=["y"])

@@ -166,6 +166,10 @@ async def test_an_officer_refuses_with_f6_and_the_ceremony_stops(tmp_path: Path)
         await pilot.pause()
         await pilot.press("f5")
         screen = await until(app, pilot, room, lambda s: isinstance(s, ImportKeyScreen))
+        assert not screen.query_one(ApprovalForm).display  # the fingerprint comes first
+        await pilot.press("f6")  # asks who refuses
+        await pilot.pause()
+        assert screen.query_one(ApprovalForm).display
         await pilot.press("enter")  # the first officer selects their name
         await pilot.pause()
         chosen = screen.query_one(ApprovalForm).chosen

@@ -23,13 +23,15 @@ from ceremony.tui.widgets.who import WhoPicker
 class ImportKeyScreen(StepScreen[Reply | None]):
     """An import-key request with ``Request.fingerprint``: an approval, or a pinned mismatch.
 
-    Approval: the fingerprint in hex groups and words; the officer selects their own name and
-    types their passphrase when it matches what the cloud console shows, or presses F6 when it
-    does not (the engine stops the ceremony and journals who refused). Mismatch: both
-    fingerprints and the refusal; the only answer is stop.
+    Approval: the whole fingerprint in hex groups and words first (the approval form stays
+    hidden, so at 80x24 nothing pushes the words out of view); Y when it matches what the cloud
+    console shows brings the form for the officer's name and passphrase, F6 when it does not
+    (the engine stops the ceremony and journals who refused). Mismatch: both fingerprints and
+    the refusal; the only answer is stop.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "matches", "It matches: approve"),
         Binding("f6", "refuse", "It does not match"),
     ]
     runbook = "Import keys"
@@ -74,8 +76,8 @@ class ImportKeyScreen(StepScreen[Reply | None]):
                 n, of = self.confirmation
                 yield Static(
                     f"Confirmation {n} of {of}, import key of {check.target!r} "
-                    f"({check.provider}): compare its SHA-256 with the cloud console. Matches: "
-                    "your name, then your passphrase. Does not: your name, then F6.",
+                    f"({check.provider}): compare its SHA-256 with the cloud console. It "
+                    "matches: Y, then your name and passphrase. It does not: F6.",
                     id="request-prompt",
                 )
             yield from fingerprint_panels(check.fingerprint, check.pinned)
@@ -86,12 +88,23 @@ class ImportKeyScreen(StepScreen[Reply | None]):
         if self.mismatch:
             yield WhoPicker(candidates, id="who")
         else:
-            yield ApprovalForm(candidates, id="approval")
+            form = ApprovalForm(candidates, id="approval")
+            form.display = False  # until the officer has compared the whole fingerprint
+            yield form
 
     def on_mount(self) -> None:
         super().on_mount()
         if self.mismatch:
             self.query_one("#who-list", OptionList).focus()
+        else:
+            self.query_one("#request-scroll", VerticalScroll).focus()
+
+    def _show_form(self) -> ApprovalForm:
+        form = self.query_one(ApprovalForm)
+        if not form.display:
+            form.display = True
+            form.query_one(OptionList).focus()
+        return form
 
     @on(ApprovalForm.Submitted)
     def _approved(self, event: ApprovalForm.Submitted) -> None:
@@ -105,14 +118,23 @@ class ImportKeyScreen(StepScreen[Reply | None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "refuse":
             return not self.mismatch
+        if action == "matches":
+            return not self.mismatch and not self.query_one(ApprovalForm).display
         return True
+
+    def action_matches(self) -> None:
+        self._show_form()
+        self.refresh_bindings()
 
     def action_refuse(self) -> None:
         if self.mismatch:
             return
-        officer = self.query_one(ApprovalForm).chosen
+        form = self.query_one(ApprovalForm)
+        officer = form.chosen if form.display else None
         if officer is None:
-            self.notify("Select your own name first.", severity="warning")
+            self._show_form()
+            self.refresh_bindings()
+            self.notify("Select your own name, then press F6 again.", severity="warning")
             return
         name = self.people.approver(officer).name
 
