@@ -17,6 +17,8 @@ _RUNBOOK = (
     ("airgap", "Air gap"),
     ("roll-call", "Roll call"),
     ("clock", "Clock"),
+    ("printer", "Clock"),  # section 6: clock and printer
+    (f"approve/{Operation.PRINTER_OVERRIDE.value}", "Clock"),
     (f"approve/{Operation.CONFIRM_IMPORT_KEY.value}", "Import keys"),
     ("import-key", "Import keys"),
     ("hsm", "HSM login"),

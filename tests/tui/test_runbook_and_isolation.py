@@ -75,7 +75,10 @@ def test_every_request_step_has_its_runbook_section() -> None:
         "airgap/choice",
         "roll-call/amartin/present",
         "clock",
+        "printer/choice",
+        "approve/printer-override/1",
         "approve/confirm-import-key/zmk/aws",
+        "import-key/zmk/aws/mismatch",
         "hsm/user-pin/half-1",
         "approve/show-component/zmk/1/1",
         "component/zmk/1/privacy",
@@ -85,3 +88,4 @@ def test_every_request_step_has_its_runbook_section() -> None:
     for step in steps:
         title = runbook_for(step)
         assert title is not None and runbook.section(title) is not None, step
+    assert runbook_for("printer/choice") == runbook_for("approve/printer-override/1") == "Clock"
