@@ -1080,14 +1080,7 @@ class Context:
             if value.strip().lower() == AGAIN:
                 self.require_show_again_possible(key, spec)
                 return False
-            text = value.strip().upper().replace(" ", "")
-            text = text.removeprefix("KCV:").removeprefix(check.method.label.upper())
-            if text != check.hex:
-                raise AnswerRefused(
-                    "that is not this component's KCV",
-                    hint=f"read the {check.method.label} value on the screen and type its "
-                    f"{len(check.hex)} hex digits",
-                )
+            require_typed_back(value, check, "on the screen")
             return True
 
         delivery.show(sheet)
@@ -1306,14 +1299,7 @@ class Context:
         )
 
         def typed_back(value: str, by: str) -> bool:
-            text = value.strip().upper().replace(" ", "")
-            text = text.removeprefix("KCV:").removeprefix(check.method.label.upper())
-            if text != check.hex:
-                raise AnswerRefused(
-                    "that is not the KCV of this component",
-                    hint=f"read the {check.method.label} value on your printed form and type "
-                    f"its {len(check.hex)} hex digits; a misprinted form means stop",
-                )
+            require_typed_back(value, check, "on your printed form (a misprinted form: stop)")
             return True
 
         yield from self.ask(
@@ -1746,6 +1732,18 @@ class Context:
         )
         self.count("wrap(s)")
         self.notice(f"Key {key.label} wrapped for {spec.label} ({where}).")
+
+
+def require_typed_back(value: str, check: CheckValue, where: str) -> None:
+    """The custodian typed back this component's KCV (with or without its method label)."""
+    text = value.strip().upper().replace(" ", "")
+    text = text.removeprefix("KCV:").removeprefix(check.method.label.upper())
+    if text != check.hex:
+        raise AnswerRefused(
+            "that is not this component's KCV",
+            hint=f"read the {check.method.label} value {where} and type its "
+            f"{len(check.hex)} hex digits",
+        )
 
 
 def attributes(a: KeyAttributes) -> dict[str, JournalValue]:
