@@ -1107,7 +1107,22 @@ class Context:
                 delivery.show(sheet)
         finally:
             delivery.hide(sheet)
-        actors = [spec.custodian, *([spec.backup] if spec.backup else [])]
+        self.journal_issued(key, split_set, component, spec, check, delivery="screen")
+        if self.rehearsal:
+            self.write_rehearsal_form(key, component, spec.custodian, spec.envelope)
+        yield from self.seal_envelope(key, component.index, spec)
+
+    def journal_issued(
+        self,
+        key: KeySpec,
+        split_set: str,
+        component: Component,
+        spec: ComponentSpec,
+        check: CheckValue,
+        *,
+        delivery: str,
+    ) -> None:
+        """``component_issued``: the custodian has the component and typed its KCV back."""
         self.journal(
             events.component_issued(
                 key=key.label,
@@ -1121,13 +1136,11 @@ class Context:
                 kcv=check,
                 envelope=spec.envelope,
                 confirmed=True,
+                delivery=delivery,
             ),
-            actors,
+            [spec.custodian, *([spec.backup] if spec.backup else [])],
         )
         self.count("component(s) issued")
-        if self.rehearsal:
-            self.write_rehearsal_form(key, component, spec.custodian, spec.envelope)
-        yield from self.seal_envelope(key, component.index, spec)
 
     def seal_envelope(self, key: KeySpec, index: int, spec: ComponentSpec) -> Flow[None]:
         """The custodian seals the form in the envelope the file lists and types its serial."""
@@ -1312,24 +1325,7 @@ class Context:
             ),
             typed_back,
         )
-        self.journal(
-            events.component_issued(
-                key=key.label,
-                split_set=split_set,
-                scheme=component.scheme,
-                index=component.index,
-                count=component.count,
-                threshold=component.threshold,
-                custodian=spec.custodian,
-                backup=spec.backup,
-                kcv=check,
-                envelope=spec.envelope,
-                confirmed=True,
-                delivery="printed",
-            ),
-            actors,
-        )
-        self.count("component(s) issued")
+        self.journal_issued(key, split_set, component, spec, check, delivery="printed")
         self.count("component form(s) printed")
         yield from self.seal_envelope(key, component.index, spec)
 
