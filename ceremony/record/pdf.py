@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,9 +40,21 @@ from ceremony.record.model import Model
 
 LAYOUT = "ceremony record layout 1"
 JOURNAL_NAME = "journal.jsonl"
+# A preflight line as the HSM layer journals it: "can    <what>" or "cannot <what>".
+_PREFLIGHT_LINE = re.compile(r"(?P<can>can|cannot)\s*:?\s+(?P<what>.+)", re.DOTALL)
 PAGE = A4
 MARGIN = 15 * mm
 WIDTH = PAGE[0] - 2 * MARGIN
+
+
+def preflight_rows(lines: list[str]) -> list[tuple[str, str]]:
+    """(verdict, what) per journaled preflight line; a line of another shape keeps no verdict."""
+    rows = []
+    for line in lines:
+        verdict = _PREFLIGHT_LINE.match(line)
+        rows.append((verdict["can"], verdict["what"].strip()) if verdict else ("", line))
+    return rows
+
 
 _TYPE_TEXT = {
     "generate-export": "generate keys inside the HSM and export them wrapped for cloud import",
@@ -57,7 +70,7 @@ AUDITOR_CHECKS = (
     "Every line must read PASS.",
     "The certificate SHA-256 printed on the cover equals the one in the HSM inventory and on the "
     "paper copy signed in the room.",
-    "The final hash below, read as words, equals the words read aloud and signed at the close "
+    "The final hash above, read as words, equals the words read aloud and signed at the close "
     "of the ceremony.",
     "Every manual clear-text operation (section 6) has two distinct approvers, present at roll "
     "call, and not only the custodian concerned.",
@@ -400,15 +413,10 @@ class _Renderer:
             lines = M.texts(d, "preflight")
             if lines:
                 out.append(Spacer(1, 2 * mm))
+                verdicts = preflight_rows(lines)
                 prows: list[list[Any]] = [["", "mechanism preflight (probed with throw-away keys)"]]
-                alerts: list[int] = []
-                for i, line in enumerate(lines, start=1):
-                    can, _, what = line.partition(":")
-                    if can.strip().lower() not in ("can", "cannot"):
-                        can, what = "", line
-                    prows.append([can.strip(), what.strip()])
-                    if can.strip().lower() == "cannot":
-                        alerts.append(i)
+                prows += [[can, what] for can, what in verdicts]
+                alerts = [i for i, (can, _) in enumerate(verdicts, start=1) if can == "cannot"]
                 out.append(L.grid(prows, [18 * mm, WIDTH - 18 * mm], alert_rows=alerts))
         out.append(L.markup("Randomness", L.H3))
         if not m.random_sources:

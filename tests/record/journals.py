@@ -20,6 +20,7 @@ from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.core.providers.common import Fingerprint
 from ceremony.core.rules import PassphraseRecord
 from ceremony.core.secret import Secret
+from ceremony.hsm.base import Capability, CapabilityStatus
 
 T0 = datetime(2025, 6, 2, 8, 55, tzinfo=UTC)
 TOOL_VERSION = "0.1.0"
@@ -200,12 +201,18 @@ class Journal:
                 "manufacturer": Text("SoftHSM project"),
                 "firmware": Label("2.6"),
                 "library": Text("Implementation of PKCS11 2.6.1"),
+                # The lines exactly as the engine journals them (Preflight.lines()).
                 "preflight": [
-                    Text("can: AES-CMAC check values in the token"),
-                    Text("can: RSA-OAEP with SHA-1 (probed)"),
-                    Text("can: RFC 5649 key wrap with padding (CKM_AES_KEY_WRAP_KWP)"),
-                    Text("cannot: RSA-OAEP with SHA-256 (the token reports it as unsupported)"),
-                    Text("cannot: CKM_RSA_AES_KEY_WRAP (two-step wrap is used instead)"),
+                    Text(line.line())
+                    for line in (
+                        CapabilityStatus(Capability.KCV_AES_CMAC, True, "CKM_AES_CMAC"),
+                        CapabilityStatus(Capability.OAEP_SHA1, True, "CKM_RSA_PKCS_OAEP"),
+                        CapabilityStatus(Capability.AES_KWP, True, "CKM_AES_KEY_WRAP_PAD"),
+                        CapabilityStatus(
+                            Capability.OAEP_SHA256, False, detail="the probe was refused"
+                        ),
+                        CapabilityStatus(Capability.RSA_AES_KEY_WRAP_SHA1, False),
+                    )
                 ],
                 "login": Label("split-pin"),
                 "officers": [Label(o) for o in officers],

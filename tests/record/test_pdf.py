@@ -107,6 +107,19 @@ def test_sections_hold_the_journal_facts(records: dict[str, bytes]) -> None:
         assert expected in generate
 
 
+def test_preflight_table_takes_the_verdict_from_the_lines_the_engine_journals() -> None:
+    from ceremony.hsm.base import Capability, CapabilityStatus
+
+    can = CapabilityStatus(Capability.OAEP_SHA1, True, "CKM_RSA_PKCS_OAEP").line()
+    cannot = CapabilityStatus(Capability.OAEP_SHA256, False, detail="refused").line()
+    assert pdf.preflight_rows([can, cannot, "can: an older line", "a note"]) == [
+        ("can", Capability.OAEP_SHA1.value + " [CKM_RSA_PKCS_OAEP]"),
+        ("cannot", Capability.OAEP_SHA256.value + " (refused)"),
+        ("can", "an older line"),
+        ("", "a note"),
+    ]
+
+
 def test_component_kcvs_listed_never_components(
     built: dict[str, journals.Built], records: dict[str, bytes]
 ) -> None:
