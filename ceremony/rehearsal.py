@@ -121,10 +121,11 @@ def demo_ceremony(ceremony_id: str, token_label: str, module: str, key_label: st
         f'[[participants]]\nid = "{i}"\nname = "{n}"\nrole = "{r}"\nid_reference = "{d}"\n'
         for i, n, r, d in _PEOPLE
     )
+    custodians = [i for i, _, role, _ in _PEOPLE if role == "key-custodian"]
+    # Envelope serials, so the rehearsal practises sealing and the record lists them.
     shares = "\n".join(
-        f'[[keys.split.components]]\ncustodian = "{i}"\n'
-        for i, _, role, _ in _PEOPLE
-        if role == "key-custodian"
+        f'[[keys.split.components]]\ncustodian = "{i}"\nenvelope = "REHEARSAL-ENV-{n:03d}"\n'
+        for n, i in enumerate(custodians, start=1)
     )
     return f"""# REHEARSAL ceremony written by `ceremony rehearse`: never for real keys.
 [ceremony]
