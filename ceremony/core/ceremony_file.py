@@ -839,6 +839,7 @@ class CeremonyFile:
                 target_labels[target.label] = f"{path}.targets[{j}].label"
             self._validate_key_for_type(key, path)
             self._validate_people(key, path, roster)
+            self._require_envelopes(key, path)
         for path, key, split, split_set in self.split_sets():
             # In a re-split, whoever enters an old component already holds one of this key.
             old = key.split if split is key.new_split else None
@@ -925,6 +926,22 @@ class CeremonyFile:
                 path="participants",
             )
         return roster
+
+    def _require_envelopes(self, key: KeySpec, path: str) -> None:
+        """A production ceremony seals every component it issues in a serialised envelope."""
+        kind = self.ceremony.type
+        issued = {CeremonyType.SPLIT_BACKUP: "split", CeremonyType.RE_SPLIT: "new_split"}.get(kind)
+        split = getattr(key, issued) if issued else None
+        if self.rehearsal or split is None:
+            return
+        for j, c in enumerate(split.components):
+            if c.envelope is None:
+                raise FileError(
+                    f"{path}.{issued}.components[{j}].envelope",
+                    "is missing: a production ceremony seals every component it issues in a "
+                    "tamper-evident envelope whose serial the file lists (PCI PIN 9-4)",
+                    hint='add envelope = "<serial>" from the envelope log to each component',
+                )
 
     def _validate_people(self, key: KeySpec, path: str, roster: Roster) -> None:
         for name, split in (("split", key.split), ("new_split", key.new_split)):

@@ -778,6 +778,22 @@ def test_rehearsal_allows_missing_fingerprint_and_no_witness() -> None:
     assert "REHEARSAL" in joined and "No pinned fingerprint" in joined
 
 
+@pytest.mark.parametrize(
+    ("name", "issued"),
+    [("split-backup", "keys.0.split.components.2"), ("re-split", "keys.0.new_split.components.1")],
+)
+def test_production_seals_every_issued_component_in_a_listed_envelope(
+    name: str, issued: str
+) -> None:
+    text = build(name, drop(f"{issued}.envelope"))
+    path = issued.replace(".components.", ".components[").replace(".0.", "[0].") + "].envelope"
+    with pytest.raises(FileError) as caught:
+        parse_ceremony_file(text)
+    assert caught.value.path == path
+    assert "tamper-evident envelope" in caught.value.message
+    parse_ceremony_file(build(name, drop(f"{issued}.envelope"), put("ceremony.rehearsal", True)))
+
+
 def test_backup_custodian_may_enter_an_existing_component() -> None:
     # Re-split after a custodian left: the backup who held share 2 enters it.
     text = build(
@@ -875,7 +891,10 @@ def test_summary_reads_aloud() -> None:
     joined = "\n".join(lines)
     assert "Shamir into 3 shares; any 2 rebuild the key; 2 listed here" in joined
     assert "made in ceremony 2025-07-zmk-shamir" in joined
-    assert "Component 1: held by Hiro Sato (hsato), backup Jia Lee (jlee)." in joined
+    assert (
+        "Component 1: held by Hiro Sato (hsato), backup Jia Lee (jlee), envelope TE-2025-000401."
+        in joined
+    )
     assert "enter component 3 of key 'zmk-prod'" in joined
     assert all("\n" not in line for line in lines)
 
