@@ -106,6 +106,9 @@ class HsmSigner:
             key_label=self.label,
             signing_cert=asn1_x509.Certificate.load(self._certificate),
             use_raw_mechanism=True,
+            # The certificate is self-signed: as a "root" pyHanko would embed it a second
+            # time, and a copy no validator checks can be altered unnoticed by some readers.
+            embed_roots=False,
         )
 
 

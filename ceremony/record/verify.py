@@ -37,6 +37,8 @@ from ceremony.record.sign import (
 REHEARSAL_TOKEN = "ceremony-rehearsal"  # noqa: S105 - a token label
 REHEARSAL_ORGANIZATION = "ceremony (rehearsal)"
 MAX_PDF = 64 * 1024 * 1024
+CONTENT_CHECK = "record matches journal"
+SIGNER_CHECK = "signer = certificate at HSM login"
 
 
 @dataclass(frozen=True)
@@ -155,15 +157,18 @@ def _load_anchor(path: Path) -> bytes:
 
 
 def _page_streams(root: Any) -> Iterator[bytes]:
-    def walk(node: Any) -> Iterator[Any]:
+    def walk(node: Any, depth: int) -> Iterator[Any]:
+        # A damaged or hostile page tree can loop back on itself.
+        if depth > 64:
+            raise ValueError("the page tree is too deep")
         node = node.get_object()
         if node.get("/Type") == "/Pages":
             for kid in node["/Kids"]:
-                yield from walk(kid)
+                yield from walk(kid, depth + 1)
         else:
             yield node
 
-    for page in walk(root["/Pages"]):
+    for page in walk(root["/Pages"], 0):
         contents = page.get("/Contents")
         if contents is None:
             yield b""
@@ -183,6 +188,17 @@ def _attachment(root: Any, name: str) -> bytes | None:
             data: bytes = names[i + 1].get_object()["/EF"]["/F"].get_object().data
             return data
     return None
+
+
+def _kind(ex: BaseException) -> str:
+    """``zlib.error``, ``KeyError``: what broke, never the bytes it broke on."""
+    module = type(ex).__module__
+    name = type(ex).__qualname__
+    return name if module == "builtins" else f"{module}.{name}"
+
+
+def _damaged(ex: BaseException) -> str:
+    return f"the PDF is damaged and cannot be read ({_kind(ex)})"
 
 
 def _certificate_text(der: bytes) -> str:
@@ -205,20 +221,88 @@ def _is_issued_by(der: bytes, anchor_der: bytes) -> bool:
     return True
 
 
+def _cms_extras(embedded: Any, signer_der: bytes) -> str | None:
+    """What the signature's /Contents carries besides what signing wrote, or None.
+
+    The padding, the CMS fields outside the signed attributes and the certificates are covered
+    by neither the document digest nor the signature value, so validation does not see a change
+    there; another reader (pdfsig) still reads them, and they could hide data.
+    """
+    from asn1crypto import cms
+
+    contents: bytes = embedded.pkcs7_content
+    info = cms.ContentInfo.load(contents)
+    padding = contents[len(info.dump()) :]
+    if padding.strip(b"\x00"):
+        return (
+            "the signature's /Contents holds bytes after the CMS where only zero padding "
+            "belongs: the file changed after signing, outside what the signature covers"
+        )
+    shape = _cms_shape(info)
+    if shape is not None:
+        return (
+            f"the signature's CMS is not the one this tool writes ({shape}): a part the "
+            "signature value does not cover was changed after signing"
+        )
+    others: list[str] = []
+    for choice in embedded.signed_data["certificates"] or ():
+        der: bytes = choice.dump() if choice.name != "certificate" else choice.chosen.dump()
+        if der != signer_der:
+            others.append(_certificate_text(der))
+    if not others:
+        return None
+    # The signer's certificate once is all a record carries: validation reads only the
+    # signer's copy, so a second, different one would travel unchecked.
+    return (
+        f"the signature carries {len(others)} certificate(s) besides the signer's: "
+        f"{'; '.join(others)}; a record carries the signer's certificate only (a damaged, "
+        "added or substituted copy)"
+    )
+
+
+def _cms_shape(info: Any) -> str | None:
+    """The first CMS field that differs from what PAdES B-B signing writes, or None.
+
+    These fields sit outside the signed attributes, so validation ignores them; the record's
+    CMS has exactly one shape, and a changed field means the file was altered.
+    """
+    if info["content_type"].native != "signed_data":
+        return "content type"
+    data = info["content"]
+    signers = data["signer_infos"]
+    if len(signers) != 1:
+        return f"{len(signers)} signer infos"
+    signer = signers[0]
+    encapsulated = data["encap_content_info"]
+    checks = {
+        "version": data["version"].native == "v1",
+        "digest algorithms": [a.dump() for a in data["digest_algorithms"]]
+        == [signer["digest_algorithm"].dump()],
+        "encapsulated content": encapsulated["content_type"].native == "data"
+        and encapsulated["content"].native is None,
+        "revocation lists": not data["crls"],
+        "signer info version": signer["version"].native == "v1",
+        "unsigned attributes": not signer["unsigned_attrs"],
+    }
+    wrong = [name for name, ok in checks.items() if not ok]
+    return ", ".join(wrong) if wrong else None
+
+
 def _check_pdf(report: Report, data: bytes, anchor: bytes | None) -> _Signed:
-    from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko.sign.validation.errors import SignatureValidationError
     from pyhanko_certvalidator import ValidationContext
-    from pyhanko_certvalidator.errors import PathValidationError
 
+    # pyHanko reads a damaged file lazily and fails with whatever the broken layer raises
+    # (zlib.error, struct.error, AttributeError, ...): each step below turns any of them into
+    # its own FAIL line, so the checks that do not need the PDF still run.
     signed = _Signed()
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         signatures = reader.embedded_signatures
-    except (PdfError, ValueError, KeyError, TypeError, IndexError) as ex:
-        report.add("PDF signature", False, f"the PDF does not parse ({type(ex).__name__})")
+    except Exception as ex:
+        report.add("PDF signature", False, f"the PDF does not parse: {_damaged(ex)}")
+        report.add("embedded journal", False, "not read: the PDF does not parse")
         return signed
     if len(signatures) != 1:
         report.add(
@@ -241,9 +325,45 @@ def _check_pdf(report: Report, data: bytes, anchor: bytes | None) -> _Signed:
             moment=claimed,
         )
         status = validate_pdf_signature(embedded, context)
-    except (SignatureValidationError, PathValidationError, PdfError, ValueError) as ex:
-        report.add("PDF signature", False, f"the signature cannot be validated: {ex}")
+        extra = _cms_extras(embedded, signer_der)
+    except Exception as ex:
+        report.add("PDF signature", False, _signature_failure(ex))
+        status, extra = None, None
+    if status is not None:
+        _signature_line(report, signed, status, extra, anchor)
+    try:
+        root = reader.get_historical_root(embedded.signed_revision)
+    except Exception as ex:
+        report.add("embedded journal", False, f"the signed revision cannot be read: {_damaged(ex)}")
         return signed
+    try:
+        signed.journal_data = _attachment(root, JOURNAL_NAME)
+    except Exception as ex:
+        report.add("embedded journal", False, f"the attachment cannot be read: {_damaged(ex)}")
+    else:
+        if signed.journal_data is None:
+            report.add("embedded journal", False, f"the record has no {JOURNAL_NAME} attachment")
+    try:
+        signed.page_streams = list(_page_streams(root))
+    except Exception as ex:
+        report.add(CONTENT_CHECK, False, f"the signed pages cannot be read: {_damaged(ex)}")
+    return signed
+
+
+def _signature_failure(ex: Exception) -> str:
+    from pyhanko.sign.validation.errors import SignatureValidationError
+    from pyhanko_certvalidator.errors import PathValidationError
+
+    if isinstance(ex, SignatureValidationError | PathValidationError):
+        return f"the signature cannot be validated: {ex}"
+    return f"the signature cannot be validated: {_damaged(ex)}"
+
+
+def _signature_line(
+    report: Report, signed: _Signed, status: Any, extra: str | None, anchor: bytes | None
+) -> None:
+    signer_der = signed.signer_der
+    assert signer_der is not None  # set before validation
     who = _certificate_text(signer_der)
     if not status.intact:
         report.add(
@@ -261,6 +381,8 @@ def _check_pdf(report: Report, data: bytes, anchor: bytes | None) -> _Signed:
             "bytes were added after the signature (an incremental update the signature does "
             "not cover)",
         )
+    elif extra is not None:
+        report.add("PDF signature", False, extra)
     elif anchor is not None and not (status.trusted and _is_issued_by(signer_der, anchor)):
         report.add(
             "PDF signature",
@@ -280,18 +402,6 @@ def _check_pdf(report: Report, data: bytes, anchor: bytes | None) -> _Signed:
             f"PAdES signature intact and valid, covers the whole file; signed by {who}; {anchored}",
         )
         signed.signature_ok = True
-    try:
-        root = reader.get_historical_root(embedded.signed_revision)
-        signed.journal_data = _attachment(root, JOURNAL_NAME)
-        signed.page_streams = list(_page_streams(root))
-    except (PdfError, ValueError, KeyError, TypeError, IndexError) as ex:
-        report.add(
-            "embedded journal", False, f"the signed revision cannot be read ({type(ex).__name__})"
-        )
-        return signed
-    if signed.journal_data is None:
-        report.add("embedded journal", False, f"the record has no {JOURNAL_NAME} attachment")
-    return signed
 
 
 def _order_reason(data: bytes, fallback: str) -> str:
@@ -348,14 +458,17 @@ def _content(report: Report, verified: Verified, data: bytes, signed: _Signed) -
 
     try:
         again = record_pdf.render_record(data, signed.signer_der)
+        fresh = list(_page_streams(PdfFileReader(io.BytesIO(again), strict=False).root))
     except CeremonyError as ex:
-        report.add("record matches journal", False, f"cannot render the journal: {ex.message}")
+        report.add(CONTENT_CHECK, False, f"cannot render the journal: {ex.message}")
         return
-    fresh = list(_page_streams(PdfFileReader(io.BytesIO(again), strict=False).root))
+    except Exception as ex:  # the signer's certificate comes from the PDF and may be damaged
+        report.add(CONTENT_CHECK, False, f"cannot render the journal again ({_kind(ex)})")
+        return
     pages = signed.page_streams or []
     if len(fresh) != len(pages):
         report.add(
-            "record matches journal",
+            CONTENT_CHECK,
             False,
             f"the record has {len(pages)} pages; the journal renders to {len(fresh)}",
         )
@@ -363,7 +476,7 @@ def _content(report: Report, verified: Verified, data: bytes, signed: _Signed) -
     for n, (a, b) in enumerate(zip(pages, fresh, strict=True), start=1):
         if a != b:
             report.add(
-                "record matches journal",
+                CONTENT_CHECK,
                 False,
                 f"page {n} differs from a fresh rendering of the embedded journal: the record's "
                 f"tables do not show what the journal holds (or it was made by another layout "
@@ -371,7 +484,7 @@ def _content(report: Report, verified: Verified, data: bytes, signed: _Signed) -
             )
             return
     report.add(
-        "record matches journal",
+        CONTENT_CHECK,
         True,
         f"all {len(pages)} pages are drawn exactly as a fresh rendering of the embedded "
         f"journal ({record_pdf.LAYOUT})",
@@ -419,9 +532,6 @@ def _journal_signature(
             f"ECDSA signature over ceremony {sig.ceremony_id}, {sig.entries} entries, final "
             f"hash {sig.final_hash}, by {who}",
         )
-
-
-SIGNER_CHECK = "signer = certificate at HSM login"
 
 
 def _signer_at_login(
@@ -561,18 +671,47 @@ def _outputs(report: Report, folder: Path, model: M.Model) -> None:
         report.add(f"file {name}", False, "in the bundle but not named in the journal")
 
 
+def _organizations(der: bytes) -> set[str] | None:
+    """The certificate subject's O values, or None when it does not parse."""
+    try:
+        subject = x509.load_der_x509_certificate(der).subject
+        return {
+            str(a.value) for a in subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)
+        }
+    except ValueError:
+        return None
+
+
 def _mixing(report: Report, model: M.Model, signer: bytes | None, folder: Path | None) -> None:
     rehearsal = model.rehearsal
     problems: list[str] = []
     tokens = {M.text(d, "token_label") for _, d in model.hsm}
-    if signer is not None:
-        try:
-            names = x509.load_der_x509_certificate(signer).subject
-            orgs = {a.value for a in names.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)}
-        except ValueError:
-            orgs = set()
-        if not rehearsal and REHEARSAL_ORGANIZATION in orgs:
-            problems.append("a production record is signed with a rehearsal certificate")
+    sig: JournalSignature | None = None
+    if folder is not None and (folder / SIGNATURE_NAME).is_file():
+        with contextlib.suppress(VerifyError):  # an unreadable journal.sig fails its own line
+            sig = JournalSignature.parse(_read(folder / SIGNATURE_NAME, "a signature"))
+    signers = [(RECORD_NAME, signer)] if signer is not None else []
+    if sig is not None:
+        signers.append((SIGNATURE_NAME, sig.certificate_der))
+    # A rehearsal runs only on the project's SoftHSM store (the engine refuses any other
+    # token) and every signing certificate made there carries this organization
+    # (ceremony.hsm.signing): so the organization decides both ways. The token label cannot
+    # decide the rehearsal way: a rehearsal may use any label in that store.
+    wrong = [
+        what
+        for what, der in signers
+        if (orgs := _organizations(der)) is not None  # unparseable: the signature lines fail
+        and (REHEARSAL_ORGANIZATION in orgs) != rehearsal
+    ]
+    files = f"{' and '.join(wrong)} {'are' if len(wrong) > 1 else 'is'}"
+    if wrong and not rehearsal:
+        problems.append(f"a production ceremony's {files} signed with a rehearsal certificate")
+    elif wrong:
+        problems.append(
+            f"a rehearsal's {files} signed with a certificate that is not a "
+            f"rehearsal certificate (no O={REHEARSAL_ORGANIZATION} in its subject): a production "
+            "or outside key signed it"
+        )
     if not rehearsal and REHEARSAL_TOKEN in tokens:
         problems.append(f"a production ceremony ran on the rehearsal token {REHEARSAL_TOKEN!r}")
     if not rehearsal:
@@ -581,19 +720,15 @@ def _mixing(report: Report, model: M.Model, signer: bytes | None, folder: Path |
             problems.append(
                 f"a production ceremony wrote component forms to disk ({', '.join(forms)})"
             )
-    if folder is not None and (folder / SIGNATURE_NAME).is_file():
-        try:
-            sig = JournalSignature.parse(_read(folder / SIGNATURE_NAME, "a signature"))
-        except VerifyError:
-            sig = None
-        if sig is not None and sig.rehearsal != rehearsal:
-            problems.append(f"{SIGNATURE_NAME} and the journal differ in mode")
+    if sig is not None and sig.rehearsal != rehearsal:
+        problems.append(f"{SIGNATURE_NAME} and the journal differ in mode")
     mode = "rehearsal" if rehearsal else "production"
     if problems:
         report.add("rehearsal / production", False, "; ".join(problems))
     else:
         detail = (
-            "rehearsal throughout: watermarked record, rehearsal journal"
+            "rehearsal throughout: watermarked record, rehearsal journal, signed with a "
+            "rehearsal certificate"
             if rehearsal
             else "production throughout: no rehearsal token, certificate or on-disk form"
         )
@@ -608,6 +743,23 @@ def verify_evidence(path: Path | str, trust_anchor: Path | str | None = None) ->
     folder = path if path.is_dir() else None
     if folder is None and not path.is_file():
         raise VerifyError(f"{path} does not exist", hint="give a bundle folder or a record.pdf")
+    try:
+        _verify_into(report, path, folder, anchor)
+    except CeremonyError:
+        raise
+    except Exception as ex:
+        # Last resort: evidence is hostile input, and a reader's surprise must still end in a
+        # failing table (and --report), never a traceback.
+        report.add(
+            "verification completed",
+            False,
+            f"the checks stopped early on unexpected input ({_kind(ex)}): the lines above are "
+            "all that could be checked",
+        )
+    return report
+
+
+def _verify_into(report: Report, path: Path, folder: Path | None, anchor: bytes | None) -> None:
     pdf_path = folder / RECORD_NAME if folder is not None else path
     signed = _Signed()
     if pdf_path.is_file():
@@ -644,7 +796,9 @@ def verify_evidence(path: Path | str, trust_anchor: Path | str | None = None) ->
                             f" the record to {verified.ceremony_id}"
                         )
                     report.add(f"{JOURNAL_NAME} = record's journal", False, reason)
-            elif bundle_verified is not None:
+            if verified is None and bundle_verified is not None:
+                # The record's journal is unreadable or broken (its lines fail): the bundle's
+                # intact copy still lets the rules and outputs be checked.
                 verified, data = bundle_verified, bundle_journal
         else:
             report.add(f"{JOURNAL_NAME}", False, f"{JOURNAL_NAME} is missing from the bundle")
@@ -654,8 +808,15 @@ def verify_evidence(path: Path | str, trust_anchor: Path | str | None = None) ->
         report.final_hash = verified.final_hash
         model = M.build(verified)
         report.rehearsal = model.rehearsal
-        if signed.page_streams is not None and signed.journal_data is not None:
+        if signed.page_streams is not None and data is signed.journal_data:
             _content(report, verified, data, signed)
+        elif pdf_path.is_file() and not any(line.check == CONTENT_CHECK for line in report.lines):
+            report.add(
+                CONTENT_CHECK,
+                False,
+                "not checked: the record's signed pages or its embedded journal could not be "
+                "read or do not verify (see above)",
+            )
         sig_path = folder / SIGNATURE_NAME if folder is not None else None
         if sig_path is not None and sig_path.is_file():
             _journal_signature(
@@ -693,7 +854,6 @@ def verify_evidence(path: Path | str, trust_anchor: Path | str | None = None) ->
         if folder is not None:
             _outputs(report, folder, model)
         _mixing(report, model, signed.signer_der, folder)
-    return report
 
 
 __all__ = ["Line", "Report", "verify_evidence"]

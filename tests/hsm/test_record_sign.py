@@ -42,6 +42,17 @@ def test_pyhanko_validates_the_pades_signature(
     assert embedded.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
 
 
+def test_the_cms_carries_the_signing_certificate_once(
+    signed: tuple[journals.Built, sign.SignedRecord, bytes],
+) -> None:
+    # pyHanko's default (embed_roots=True) embedded the self-signed certificate a second time.
+    _, record, certificate = signed
+    (embedded,) = PdfFileReader(io.BytesIO(record.record_pdf)).embedded_signatures
+    certificates = [c.chosen.dump() for c in embedded.signed_data["certificates"]]
+    assert certificates == [certificate]
+    assert record.record_pdf.count(certificate.hex().upper().encode()) == 1
+
+
 def test_pdfsig_validates_the_signature(
     signed: tuple[journals.Built, sign.SignedRecord, bytes], tmp_path: Path
 ) -> None:

@@ -77,6 +77,8 @@ def test_signed_bundle_passes(made: dict[str, object]) -> None:
         checks = [line.check for line in report.lines]
         assert "PDF signature" in checks and "record matches journal" in checks
         assert "journal.sig (signed final hash)" in checks
+        (mixing,) = [line for line in report.lines if line.check == "rehearsal / production"]
+        assert "signed with a rehearsal certificate" in mixing.reason  # the token's own
 
 
 def test_signer_is_the_certificate_journaled_at_login(made: dict[str, object]) -> None:
@@ -280,6 +282,21 @@ def test_production_on_the_rehearsal_token_is_mixed(hsm: HsmUnderTest, tmp_path:
     reason = failed["rehearsal / production"]
     assert "production ceremony ran on the rehearsal token" in reason
     assert "signed with a rehearsal certificate" in reason
+
+
+def test_rehearsal_signed_by_a_production_key_is_mixed(
+    bundle: Path, made: dict[str, object]
+) -> None:
+    built = made["gen_built"]
+    assert isinstance(built, journals.Built)
+    # A key outside the rehearsal store: its certificate is not the rehearsal token's.
+    forged = sign.build_signed_record(built.data, SoftwareSigner())
+    (bundle / "record.pdf").write_bytes(forged.record_pdf)
+    reason = _failed(verify_evidence(bundle))["rehearsal / production"]
+    assert "a rehearsal's record.pdf is signed with a certificate that is not a rehearsal" in (
+        reason
+    )
+    assert "journal.sig" not in reason  # still the token's rehearsal certificate
 
 
 def test_dual_control_and_split_knowledge_breaches(hsm: HsmUnderTest, tmp_path: Path) -> None:
