@@ -800,6 +800,13 @@ class Context:
         self.journal(
             events.random_source(f"PKCS#11 C_GenerateRandom on {token.model}", token.serial)
         )
+        yield from self.confirm(
+            "hsm/preflight",
+            self.officers(),
+            f"Security officer: read aloud what {token.describe()} can and cannot do (checked "
+            "with throw-away keys before login); type yes.",
+            preflight_summary(preflight),
+        )
 
     def _signing_certificate(self, session: HsmSession) -> tuple[bytes | None, str | None]:
         """The certificate ``sign_record`` will sign with, and its subject CN (if readable)."""
@@ -1080,7 +1087,7 @@ class Context:
             if value.strip().lower() == AGAIN:
                 self.require_show_again_possible(key, spec)
                 return False
-            require_typed_back(value, check, "on the screen")
+            require_typed_back(value, check, "on the form you copied it onto")
             return True
 
         delivery.show(sheet)
@@ -1728,6 +1735,17 @@ class Context:
         )
         self.count("wrap(s)")
         self.notice(f"Key {key.label} wrapped for {spec.label} ({where}).")
+
+
+def preflight_summary(preflight: Preflight) -> list[str]:
+    """The preflight in plain words: what the token cannot do first, then what it can."""
+    cannot = [s.capability.value for s in preflight.statuses if not s.supported]
+    can = [s.capability.value for s in preflight.statuses if s.supported]
+    lines = ["Everything this ceremony needs, the token can do (checked before login)."]
+    if cannot:
+        lines += ["", "This token CANNOT:", *(f"  ✗ {what}" for what in cannot)]
+    lines += ["", "This token can:", *(f"  ✓ {what}" for what in can)]
+    return lines
 
 
 def require_typed_back(value: str, check: CheckValue, where: str) -> None:

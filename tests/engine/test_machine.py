@@ -100,6 +100,18 @@ def test_split_backup_end_to_end(tmp_path: Path) -> None:
     assert scan([tmp_path], secrets) == []
 
 
+def test_after_login_an_officer_reads_what_the_token_cannot_do(tmp_path: Path) -> None:
+    doc = doc_for("split-backup")
+    machine, _, fake = machine_for(tmp_path, doc)
+    preflight = drive(machine, script_for(doc, PINS), until="hsm/preflight")
+    assert preflight is not None and preflight.kind is RequestKind.CONFIRMATION
+    assert preflight.who.candidates and preflight.who.participant is None  # an officer
+    cannot = [s.capability.value for s in fake.preflight().statuses if not s.supported]
+    text = "\n".join(preflight.lines)
+    assert "This token CANNOT:" in text and cannot and all(what in text for what in cannot)
+    assert text.index("CANNOT") < text.index("This token can:")
+
+
 def test_generate_export_wraps_in_the_hsm_and_in_software_under_dual_control(
     tmp_path: Path,
 ) -> None:
