@@ -158,6 +158,9 @@ def test_the_console_script_runs_a_rehearsal_in_a_terminal(
             who = {"Alice": "amartin", "Bilal": "bnoor", "Chloe": "cwright"}[first.group(1)]
             terminal.choose_first()
             terminal.type(OFFICER_PASSPHRASE.format(who))
+        elif "can and cannot do" in text:  # the preflight, read aloud after login
+            terminal.choose_first()
+            terminal.keys("y")
         elif "type yes when nobody else can see the screen" in text:
             terminal.keys("y")
             shown = terminal.wait_for("Press any key to hide it")
