@@ -377,6 +377,8 @@ def test_typed_at_the_terminal(
         "same",
         "amartin",
         hsm.user_pin,
+        "amartin",  # reads the preflight aloud after login
+        "yes",
         "amartin",
         PASSPHRASE.format("amartin"),
         "amartin",  # refused: the same person never approves twice
