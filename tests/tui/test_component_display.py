@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+
+import pytest
+from textual.widgets import Input
 
 from ceremony.core import encoding
 from ceremony.tui.app import CLEAR_SCREEN_AND_SCROLLBACK
+from ceremony.tui.screens import component_display
 from ceremony.tui.screens.component_display import (
     ComponentDisplayScreen,
     ComponentView,
@@ -41,6 +46,13 @@ def screen(reveal: Reveal, timeout: float = 120.0) -> ComponentDisplayScreen:
     return ComponentDisplayScreen(fixtures.EMMA, WHAT, reveal, CHECK, timeout=timeout)
 
 
+@pytest.fixture
+def no_key_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Keys hide the component at once (the guard has its own test)."""
+    monkeypatch.setattr(ComponentDisplayScreen, "KEY_GUARD", 0.0)
+    yield
+
+
 def shows_component(text: str) -> bool:
     return any(group in text for group in VALUE_HEX) or "CEREMONY-COMPONENT" in text
 
@@ -68,7 +80,9 @@ async def test_the_component_never_appears_before_its_custodian_presses_s() -> N
         assert app.screen.query("#component-qr")  # 120x40 has room for the QR code
 
 
-async def test_hiding_clears_the_screen_and_the_scrollback(driver_output: DriverOutput) -> None:
+async def test_hiding_clears_the_screen_and_the_scrollback(
+    driver_output: DriverOutput, no_key_guard: None
+) -> None:
     reveal = Reveal()
     app = app_with(lambda: screen(reveal))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -95,6 +109,46 @@ async def test_hiding_clears_the_screen_and_the_scrollback(driver_output: Driver
         assert not shows_component(screen_text(app))
 
 
+class Clock:
+    """A monotonic clock the test moves by hand (the screen reads ``time.monotonic``)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+async def test_the_rest_of_a_typed_word_does_not_hide_the_component(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A custodian typing y-e-s on the privacy confirmation: Y confirms, E and S arrive here.
+    clock = Clock()
+    monkeypatch.setattr(component_display, "time", clock)
+    monkeypatch.setattr(ComponentDisplayScreen, "KEY_GUARD", 0.5)
+    reveal = Reveal()
+    app = app_with(
+        lambda: ComponentDisplayScreen(fixtures.EMMA, WHAT, reveal, CHECK, privacy_confirmed=True)
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        display = app.screen
+        assert isinstance(display, ComponentDisplayScreen)
+        assert display.phase is Phase.SHOWN and reveal.calls == 1
+        clock.now += 0.4
+        await pilot.press("e", "s")
+        await pilot.pause()
+        assert display.phase is Phase.SHOWN
+        assert shows_component(screen_text(app))
+        assert not display.query("#typeback-input")  # "s" went nowhere
+        clock.now += 0.1
+        await pilot.press("space")  # after the guard, any key hides it
+        await pilot.pause()
+        assert display.phase is Phase.HIDDEN
+        assert not shows_component(screen_text(app))
+        assert display.query_one("#typeback-input", Input).value == ""
+
+
 async def test_the_component_hides_itself_after_the_timeout() -> None:
     reveal = Reveal()
     app = app_with(lambda: screen(reveal, timeout=1.5))
@@ -114,7 +168,7 @@ async def test_the_component_hides_itself_after_the_timeout() -> None:
         assert not shows_component(screen_text(app))
 
 
-async def test_the_kcv_typed_back_is_checked_without_revealing_it() -> None:
+async def test_the_kcv_typed_back_is_checked_without_revealing_it(no_key_guard: None) -> None:
     results: list[DisplayResult | None] = []
     reveal = Reveal()
     app = app_with(lambda: screen(reveal))

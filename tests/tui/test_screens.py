@@ -1,4 +1,4 @@
-"""Fingerprint, approval, PIN (whole and split through a worker) and start screens."""
+"""Confirmation, fingerprint, approval, PIN (whole and split through a worker), start, finish."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ from typing import Any
 from textual import work
 from textual.widgets import Input, OptionList
 
+from ceremony.core.ceremony_file import parse_ceremony_file
+from ceremony.core.rules import Role
 from ceremony.core.secret import Secret
+from ceremony.engine.requests import Request, RequestKind, Who
 from ceremony.hsm.base import PinState
 from ceremony.hsm.pin import PinRequest, PinRole
 from ceremony.tui.app import CeremonyApp
 from ceremony.tui.bridge import ScreenBridge, TuiPinPrompter
 from ceremony.tui.modals import ErrorModal
+from ceremony.tui.requests import People, Reply
 from ceremony.tui.screens.approval import Approval, ApprovalScreen
+from ceremony.tui.screens.confirm import ConfirmScreen, as_keypress
 from ceremony.tui.screens.fingerprint import FingerprintAnswer, FingerprintScreen
 from ceremony.tui.screens.pin import PinScreen
 from ceremony.tui.screens.start import StartChoice, StartScreen
@@ -39,6 +44,42 @@ def capture(app: CeremonyApp) -> list[Any]:
     results: list[Any] = []
     app.screen.dismiss = lambda result=None: results.append(result)  # type: ignore[method-assign,assignment]
     return results
+
+
+def test_type_yes_reads_press_y_and_nothing_else_changes() -> None:
+    assert as_keypress("Emma Brown: type yes when nobody else can see the screen.") == (
+        "Emma Brown: press Y when nobody else can see the screen."
+    )
+    assert as_keypress("A wrong PIN locks it. Type yes to use the last try.") == (
+        "A wrong PIN locks it. Press Y to use the last try."
+    )
+    assert as_keypress("type yesterday's time; say yes aloud") == (
+        "type yesterday's time; say yes aloud"
+    )
+
+
+async def test_a_confirmation_says_press_y_and_takes_the_one_key() -> None:
+    people = People(parse_ceremony_file((DATA / "rehearsal.toml").read_bytes()).roster)
+    confirmation = Request(
+        step="roll-call/ebrown/present",
+        stage=2,
+        stages=12,
+        title="Roll call: Emma Brown",
+        who=Who("ebrown", Role.KEY_CUSTODIAN, ("ebrown",), "Emma Brown"),
+        kind=RequestKind.CONFIRMATION,
+        prompt="Emma Brown: show staff badge 0211 to the security officer, then type yes to "
+        "confirm you are Emma Brown (ebrown) and take part as key custodian.",
+    )
+    app = app_with(lambda: ConfirmScreen(confirmation, people))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        results = capture(app)
+        prompt = static_text(app, "#request-prompt")
+        assert "then press Y to confirm you are Emma Brown (ebrown)" in prompt
+        assert "type yes" not in screen_text(app)
+        await pilot.press("y")
+        await pilot.pause()
+        assert results == [Reply("yes", "ebrown")]
 
 
 async def test_a_fingerprint_that_matches_is_confirmed_with_y() -> None:

@@ -263,7 +263,10 @@ def test_component_shown(snap_compare: SnapCompare, size: tuple[int, int]) -> No
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_component_hidden_kcv_typed_back(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+def test_component_hidden_kcv_typed_back(
+    snap_compare: SnapCompare, size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ComponentDisplayScreen, "KEY_GUARD", 0.0)  # X hides it at once
     app = app_with(SCREENS["component_display_privacy"])
     assert snap_compare(app, terminal_size=size, press=["s", "x", "1", "2"])
 

@@ -135,11 +135,14 @@ class RequestScreen(StepScreen[Reply | None]):
         with VerticalScroll(id="request-scroll"):
             if request.notices:
                 yield Static(
-                    "\n".join(f"• {notice}" for notice in request.notices), id="request-notices"
+                    "\n".join(f"• {self.present(notice)}" for notice in request.notices),
+                    id="request-notices",
                 )
-            yield Static(request.prompt, id="request-prompt")
+            yield Static(self.present(request.prompt), id="request-prompt")
             if request.lines:
-                yield Static("\n".join(request.lines), id="request-lines")
+                yield Static(
+                    "\n".join(self.present(line) for line in request.lines), id="request-lines"
+                )
             if request.pin_tries is not None:
                 # What the token reports before anyone types: a last try is never a surprise.
                 yield Static(f"Tries left: {request.pin_tries}", id="pin-tries")
@@ -149,6 +152,11 @@ class RequestScreen(StepScreen[Reply | None]):
 
     def compose_answer(self) -> ComposeResult:
         yield from ()
+
+    def present(self, text: str) -> str:
+        """The engine's text as this screen shows it: how to answer may read differently here
+        (a key instead of a typed word), what is asked never does."""
+        return text
 
     answer_selector: str | None = None  # the widget that takes the answer
 

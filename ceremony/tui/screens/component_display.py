@@ -3,14 +3,17 @@
 Phases: PRIVACY (everyone but the custodian looks away; nothing secret exists on screen, not
 even in the widget tree) -> SHOWN (grouped text, KCV, QR; only after the custodian presses S)
 -> HIDDEN (on any key or after the timeout the component widgets are removed, the terminal
-screen and scrollback are cleared) -> the custodian types the KCV back. This screen never shows
-the component a second time: it drops the text when hiding, and showing again is the engine's
-dual-control path (F6 answers ``again``), which gives a new screen.
+screen and scrollback are cleared) -> the custodian types the KCV back. Keys in the first
+``KEY_GUARD`` seconds of SHOWN are ignored: they are the rest of a word typed on the screen
+before, not the custodian's "I have copied it". This screen never shows the component a second
+time: it drops the text when hiding, and showing again is the engine's dual-control path (F6
+answers ``again``), which gives a new screen.
 """
 
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -67,6 +70,9 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
         Binding("f6", "show_again", "Show again (2 approvals)"),
     ]
     runbook = "Component display"
+    # Seconds after the component appears during which keys are ignored: the rest of a word
+    # typed on the screen before (y-e-s) must not hide it before the custodian has seen it.
+    KEY_GUARD: ClassVar[float] = 1.0
 
     def __init__(
         self,
@@ -98,6 +104,7 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
         self.timeout = timeout
         self.phase = Phase.PRIVACY
         self._timer: Timer | None = None
+        self._shown_at = 0.0  # time.monotonic() when the component appeared
         self.revealed_count = 0
 
     def compose_body(self) -> ComposeResult:
@@ -152,6 +159,7 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
         self.revealed_count += 1
         self._reveal = _spent
         self.phase = Phase.SHOWN
+        self._shown_at = time.monotonic()
         self.add_class("revealing")  # the journal panel makes room for the QR code
         self.query_one("#privacy").display = False
         self.refresh_bindings()
@@ -187,7 +195,8 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
         if self.phase is Phase.SHOWN:
             event.stop()
             event.prevent_default()
-            self.hide()
+            if time.monotonic() - self._shown_at >= self.KEY_GUARD:
+                self.hide()
 
     # ---- hide --------------------------------------------------------------------------------
 
