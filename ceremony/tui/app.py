@@ -150,6 +150,17 @@ class CeremonyApp(App[int]):
 
     # ---- help and abort -----------------------------------------------------------------------
 
+    @property
+    def ceremony_over(self) -> bool:
+        """A screen that ends the run (the finish screen) is up, maybe under a modal."""
+        from ceremony.tui.screens.base import StepScreen
+
+        return any(isinstance(s, StepScreen) and s.ceremony_over for s in self.screen_stack)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # After the finish nothing is left to abort, and nothing would journal it.
+        return not (action == "abort" and self.ceremony_over)
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpModal):
             self.screen.dismiss(None)
@@ -158,7 +169,7 @@ class CeremonyApp(App[int]):
         self.push_screen(HelpModal(self._shell.runbook))
 
     def action_abort(self) -> None:
-        if self._aborting or isinstance(self.screen, AbortModal):
+        if self._aborting or self.ceremony_over or isinstance(self.screen, AbortModal):
             return
         self._aborting = True
         self._cover()

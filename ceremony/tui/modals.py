@@ -1,4 +1,4 @@
-"""The modals: the one error modal, abort confirmation, a yes/no question, and F1 help."""
+"""The modals: the one error modal, abort confirmation, a yes/no question, F1 help, a report."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import ScrollableContainer, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown, Static
 
@@ -115,6 +115,35 @@ class HelpModal(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#help-scroll", VerticalScroll).focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ReportModal(ModalScreen[None]):
+    """A long read-only text (the verify report) as it was printed: lines are never re-wrapped,
+    the arrow keys scroll it both ways."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        Binding("v", "close", "Close", show=False),
+        Binding("q", "close", "Close", show=False),
+    ]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__(classes="modal")
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="report-box", classes="modal-box"):
+            yield Static(self.title_text, classes="modal-title")
+            with ScrollableContainer(id="report-scroll"):
+                yield Static(self.text, id="report-text", markup=False)
+            yield Static("Esc or V: back", classes="modal-keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#report-scroll", ScrollableContainer).focus()
 
     def action_close(self) -> None:
         self.dismiss(None)

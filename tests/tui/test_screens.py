@@ -9,6 +9,7 @@ from typing import Any
 from textual import work
 from textual.widgets import Input, OptionList
 
+from ceremony.core import journal
 from ceremony.core.ceremony_file import parse_ceremony_file
 from ceremony.core.rules import Role
 from ceremony.core.secret import Secret
@@ -17,15 +18,17 @@ from ceremony.hsm.base import PinState
 from ceremony.hsm.pin import PinRequest, PinRole
 from ceremony.tui.app import CeremonyApp
 from ceremony.tui.bridge import ScreenBridge, TuiPinPrompter
-from ceremony.tui.modals import ErrorModal
+from ceremony.tui.modals import ErrorModal, ReportModal
 from ceremony.tui.requests import People, Reply
 from ceremony.tui.screens.approval import Approval, ApprovalScreen
 from ceremony.tui.screens.confirm import ConfirmScreen, as_keypress
 from ceremony.tui.screens.fingerprint import FingerprintAnswer, FingerprintScreen
+from ceremony.tui.screens.finish import FinishScreen, FinishView
 from ceremony.tui.screens.pin import PinScreen
 from ceremony.tui.screens.start import StartChoice, StartScreen
 from ceremony.tui.state import AtKeyboard
 from ceremony.tui.widgets.approval import Approver
+from ceremony.tui.widgets.journal_panel import hash_lines
 from tests.tui import fixtures
 from tests.tui.conftest import app_with, burst
 from tests.tui.screen_text import screen_text, static_text
@@ -252,3 +255,64 @@ async def test_start_copies_a_template_and_never_overwrites(tmp_path: Path) -> N
         assert isinstance(app.screen, ErrorModal)
         assert "already exists; it was not overwritten" in static_text(app, "#error-message")
         assert copy.read_text().startswith("# edited")
+
+
+REPORT = "\n".join(
+    [
+        "ceremony verify: FAIL (1 of 37 checks failed)",
+        "ceremony verify: out",
+        "",
+        *(f"PASS  check number {i:<20}  the reason it passed" for i in range(36)),
+        "FAIL  record signature          the signature does not match the record",
+    ]
+)
+
+
+async def test_finish_reads_hash_words_qr_then_the_verdict_and_the_report_behind_v() -> None:
+    final = fixtures.entries()[-1].hash
+    view = FinishView(
+        True,
+        None,
+        final,
+        Path("out/x.journal.jsonl"),
+        Path("out"),
+        ("bundle/REHEARSAL.txt",),
+    )
+    app = app_with(lambda: FinishScreen(view, verify=lambda: (REPORT, False)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        finish = app.screen
+        assert isinstance(finish, FinishScreen)
+        text = screen_text(app)
+        # At 80x24 the hash in hex and in words is on the first screen, not pushed down.
+        assert all(line in text for line in hash_lines(final))
+        assert journal.hash_word_lines(final)[-1].strip() in text
+        order = [
+            w.id
+            for w in finish.query_one("#finish-scroll").query("*")
+            if w.id and w.id.startswith("finish-") and w.id != "finish-hash-row"
+        ]
+        assert order == [
+            "finish-hash",
+            "finish-hex",
+            "finish-words",
+            "finish-qr",
+            "finish-verify",
+            "finish-journal",
+            "finish-outputs",
+        ]
+        # The verdict is one line; the table is not on the screen.
+        assert static_text(app, "#finish-verify") == "ceremony verify: FAIL (1 of 37 checks failed)"
+        assert "check number" not in text
+        await pilot.press("v")
+        await pilot.pause()
+        assert isinstance(app.screen, ReportModal)
+        assert static_text(app, "#report-text") == REPORT
+        assert "FAIL  record signature" not in screen_text(app)  # below: scrolls
+        await pilot.press("end")
+        await pilot.pause()
+        assert "FAIL  record signature" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is finish

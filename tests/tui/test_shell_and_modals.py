@@ -1,8 +1,9 @@
-"""The shell on every screen, the error modal, abort (confirmed) and F1 help."""
+"""The shell on every screen, the error modal, abort (confirmed, never after the finish) and F1."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from textual.widgets import Markdown
 
@@ -10,6 +11,7 @@ from ceremony.errors import CeremonyError
 from ceremony.tui import runbook
 from ceremony.tui.modals import AbortModal, ErrorModal, HelpModal
 from ceremony.tui.screens.component_entry import ComponentEntryScreen
+from ceremony.tui.screens.finish import FinishScreen, FinishView
 from ceremony.tui.widgets.journal_panel import JournalPanel, hash_lines
 from tests.tui import fixtures
 from tests.tui.conftest import app_with
@@ -111,6 +113,29 @@ async def test_abort_without_an_engine_leaves_with_code_3() -> None:
         await pilot.press("f10", "y")
         await pilot.pause()
     assert app.return_code == 3 and app.return_value == 3
+
+
+async def test_the_finish_screen_offers_no_abort() -> None:
+    reasons: list[str] = []
+    view = FinishView(True, None, fixtures.entries()[-1].hash, Path("x.journal.jsonl"), None, ())
+    app = app_with(lambda: FinishScreen(view), on_abort=reasons.append)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "Abort" not in screen_text(app).splitlines()[-1]  # the footer
+        assert "Leave" in screen_text(app).splitlines()[-1]
+        await pilot.press("f10")
+        await pilot.pause()
+        await pilot.press("ctrl+q", "ctrl+c")
+        await pilot.pause()
+        assert isinstance(app.screen, FinishScreen)
+        assert reasons == [] and app.aborted_reason is None
+        await pilot.press("f1")  # under a modal too
+        await pilot.pause()
+        assert isinstance(app.screen, HelpModal)
+        await pilot.press("f10")
+        await pilot.pause()
+        assert not any(isinstance(s, AbortModal) for s in app.screen_stack)
+        assert reasons == []
 
 
 async def test_f1_shows_the_runbook_for_the_current_step() -> None:

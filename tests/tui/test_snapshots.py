@@ -218,7 +218,10 @@ SCREENS: dict[str, Callable[[], Screen[Any]]] = {
             output_folder=Path("out"),
             outputs=("bundle/REHEARSAL.txt",),
         ),
-        verify=lambda: ("The journal verifies: 20 entries, closed with 'finished'.", True),
+        verify=lambda: (
+            "ceremony verify: PASS (37 checks)\nceremony verify: out\n\nPASS  journal chain  ...",
+            True,
+        ),
     ),
 }
 
@@ -305,3 +308,15 @@ def test_help_modal(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
 def test_import_key_matches_then_approval(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     app = app_with(SCREENS["import_key_approval"])
     assert snap_compare(app, terminal_size=size, press=["y"])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_verify_report_modal(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    async def report(pilot: Pilot[Any]) -> None:
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("v")
+        await pilot.pause()
+
+    app = app_with(SCREENS["finish"])
+    assert snap_compare(app, terminal_size=size, run_before=report)

@@ -36,6 +36,7 @@ class StepScreen(Screen[ResultT]):
     runbook: int | str | None = None
     step_title: str | None = None
     stage: tuple[int, int] | None = None  # "step i of n" from the engine
+    ceremony_over = False  # True: the run has ended, there is nothing left to abort
 
     def compose(self) -> ComposeResult:
         yield CeremonyHeader(id="header")
