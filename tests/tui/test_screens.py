@@ -316,3 +316,28 @@ async def test_finish_reads_hash_words_qr_then_the_verdict_and_the_report_behind
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is finish
+
+
+async def test_what_is_approved_stays_on_screen_with_many_names() -> None:
+    many = [Approver(f"p{i}", f"Person {i}", "witness") for i in range(8)]
+    prompt = (
+        "Approval 1 of 2 to show a component on screen (demo-zmk component 1): the approver "
+        "chooses themselves and types their approval passphrase."
+    )
+    app = app_with(lambda: ApprovalScreen("show a component on screen", many, prompt=prompt))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        summary = app.screen.query_one("#approval-summary")
+        assert summary.parent is app.screen.query_one("#body")  # not in the scrolling part
+        assert static_text(app, "#approval-summary") == (
+            "Approval 1 of 2 to show a component on screen (demo-zmk component 1)"
+        )
+        assert "The approver chooses themselves" in screen_text(app)
+        await pilot.press(*["down"] * 7, "enter")  # the last name: the list scrolls in itself
+        await pilot.pause()
+        text = screen_text(app)
+        assert "(demo-zmk component 1)" in text
+        assert "Person 7: type your passphrase." in text
+        names = app.screen.query_one("#approver-list", OptionList)
+        assert names.region.height < 10 and names.max_scroll_y > 0
+        assert app.screen.focused is app.screen.query_one("#approval-passphrase", Input)
