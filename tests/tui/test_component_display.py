@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from textual.containers import VerticalScroll
 from textual.widgets import Input
 
 from ceremony.core import encoding
@@ -17,6 +18,7 @@ from ceremony.tui.screens.component_display import (
     DisplayResult,
     Phase,
 )
+from ceremony.tui.widgets.journal_panel import entry_line
 from tests.tui import fixtures
 from tests.tui.conftest import DriverOutput, app_with, keys_for
 from tests.tui.screen_text import screen_text
@@ -204,3 +206,27 @@ async def test_help_or_abort_while_shown_hides_the_component_first() -> None:
         assert display.phase is Phase.HIDDEN
         assert not display.query("#shown")
         assert not re.search("|".join(VALUE_HEX), screen_text(app))
+
+
+async def test_the_journal_panel_still_shows_the_newest_entry_after_the_display(
+    no_key_guard: None,
+) -> None:
+    # The panel is hidden while the component is shown (room for the QR code); shown at once
+    # after the privacy confirmation, it must not come back at the genesis entry.
+    entries = fixtures.entries(30)
+    app = app_with(
+        lambda: ComponentDisplayScreen(
+            fixtures.EMMA, WHAT, Reveal(), CHECK, privacy_confirmed=True
+        ),
+        journal=entries,
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("space")
+        await pilot.pause()
+        await pilot.pause()
+        scroll = app.screen.query_one("#journal-scroll", VerticalScroll)
+        assert scroll.max_scroll_y > 0 and scroll.scroll_y == scroll.max_scroll_y
+        text = screen_text(app)
+        assert entry_line(entries[-1]).plain[:20] in text
+        assert entry_line(entries[0]).plain not in text  # the genesis entry is scrolled away

@@ -52,6 +52,11 @@ class JournalPanel(Vertical):
     def on_mount(self) -> None:
         self._show()
 
+    def on_resize(self) -> None:
+        # The panel is hidden while a component is shown: its height was 0 and the scroll went
+        # back to the genesis entry. Laid out again, it shows the newest entry.
+        self._scroll_to_newest()
+
     @property
     def entries(self) -> tuple[Entry, ...]:
         return tuple(self._entries)
@@ -79,4 +84,7 @@ class JournalPanel(Vertical):
             else "(the journal starts\nwith the genesis entry)"
         )
         self.query_one("#journal-hash", Static).update(final)
+        self._scroll_to_newest()
+
+    def _scroll_to_newest(self) -> None:
         self.query_one("#journal-scroll", VerticalScroll).scroll_end(animate=False)
