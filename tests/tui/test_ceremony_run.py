@@ -4,8 +4,9 @@ A rehearsal split-backup (an AES key drawn from the token's random generator, tw
 components for two custodians) runs from the start screen to the finish screen; the journal the
 TUI wrote verifies and ``ceremony verify`` passes on the signed record. Another run is aborted
 with F10 and its journal verifies as aborted. A reconstitute takes the components back through
-the entry screen (one typed, one scanned); a generate-export confirms three cloud import keys
-and wraps inside the HSM; a destroy removes that key.
+the entry screen (one typed, one scanned), and a re-split issues them anew; a generate-export
+confirms three cloud import keys and wraps inside the HSM; a destroy removes that key. After
+each of these runs, ``ceremony verify`` passes on the output folder the TUI wrote.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ceremony.core import journal, rules
 from ceremony.engine import context
 from ceremony.hsm import config
 from ceremony.tui.main import MainApp
+from ceremony.tui.modals import ErrorModal
 from ceremony.tui.screens.approval import ApprovalScreen
 from ceremony.tui.screens.base import RequestScreen
 from ceremony.tui.screens.choice import ChoiceScreen
@@ -37,6 +39,7 @@ from ceremony.tui.screens.text import TextScreen
 from ceremony.tui.screens.working import WorkingScreen
 from ceremony.tui.widgets.approval import ApprovalForm
 from ceremony.tui.widgets.journal_panel import hash_lines
+from ceremony.tui.widgets.who import WhoPicker
 from tests.hsm.conftest import FixedPinPrompter
 from tests.tui.conftest import TOKEN_LABEL, burst
 from tests.tui.screen_text import screen_text, static_text
@@ -67,16 +70,44 @@ def ceremony_file(folder: Path, name: str = "rehearsal.toml", **replace: str) ->
     return path
 
 
-class Room:
-    """The people at the keyboard: answers each screen as its person would."""
+def ceremony_verify(folder: Path | None) -> str:
+    """Run ``ceremony verify`` (the auditor's command) on a folder the TUI wrote; it must pass."""
+    assert folder is not None and folder.is_dir(), folder
+    result = subprocess.run(
+        [sys.executable, "-m", "ceremony", "verify", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert "PASS" in result.stdout, out
+    return result.stdout
 
-    def __init__(self, pins: FixedPinPrompter) -> None:
+
+class Room:
+    """The people at the keyboard: answers each screen as its person would.
+
+    A PIN asked in halves (``login = "split-pin"``) is typed half by half, each half by whoever
+    its screen offers first. An envelope is sealed under the serial the ceremony file gives it
+    and recorded in ``envelopes``; a checker later reads the serial from there. A step listed in
+    ``misread`` is answered wrong once, and the error modal that refuses it is expected.
+    """
+
+    def __init__(self, pins: FixedPinPrompter, *, misread: tuple[str, ...] = ()) -> None:
         self.pins = pins
         self.approvals: list[tuple[str, list[str]]] = []  # (step title, names offered)
         self.shown: dict[int, list[str]] = {}  # component index -> lines copied down
         self.component_texts: dict[int, str] = {}
         self.entered: list[int] = []
         self.screens: list[str] = []
+        self.steps: list[str] = []  # each request step answered, in order (asked again: twice)
+        self.offered: dict[str, list[str]] = {}  # step -> who its picker offered (last time)
+        self.answered_by: dict[str, str] = {}  # step -> who picked themselves
+        self.envelopes: dict[str, str] = {}  # "key/index" -> the serial printed on the envelope
+        self.typed: dict[str, list[str]] = {}  # public step -> each value typed
+        self.misread = set(misread)
+        self.refusals: list[tuple[str, str]] = []  # (step refused, the error modal's message)
+        self._refusal_due: str | None = None
 
     async def answer(self, pilot: object, app: MainApp) -> None:
         from textual.pilot import Pilot
@@ -84,9 +115,24 @@ class Room:
         assert isinstance(pilot, Pilot)
         screen = app.screen
         self.screens.append(type(screen).__name__)
+        if isinstance(screen, ErrorModal):
+            message = static_text(app, "#error-message")
+            assert self._refusal_due is not None, f"unexpected error modal: {message}"
+            self.refusals.append((self._refusal_due, message))
+            self._refusal_due = None
+            await pilot.press("enter")
+            await pilot.pause()
+            return
+        if isinstance(screen, RequestScreen):
+            self.steps.append(screen.request.step)
         if isinstance(screen, RequestScreen) and screen.picks_who:
+            step = screen.request.step
+            self.offered[step] = [c.id for c in screen.query_one(WhoPicker).candidates]
             await pilot.press("enter")  # the first candidate answers
             await pilot.pause()
+            chosen = screen.answerer()
+            assert chosen is not None
+            self.answered_by[step] = chosen
         if isinstance(screen, ConfirmScreen):
             await pilot.press("y")
         elif isinstance(screen, SecretScreen):
@@ -96,12 +142,33 @@ class Room:
                 await burst(pilot, passphrase(person) + "\n")
             elif step.startswith("hsm/"):
                 pin = self.pins.so_pin if "/so-pin" in step else self.pins.user_pin
+                if step.endswith("/half-1"):  # the halves join, in order, into the PIN
+                    pin = pin[: len(pin) // 2]
+                elif step.endswith("/half-2"):
+                    pin = pin[len(pin) // 2 :]
                 await burst(pilot, pin + "\n")
             else:
                 raise AssertionError(f"unexpected secret step {step}")
         elif isinstance(screen, TextScreen):
-            assert screen.request.step == "clock", screen.request.step
-            await burst(pilot, "same\n")
+            step = screen.request.step
+            if step == "clock":
+                value = "same"
+            elif step.startswith("component/") and step.endswith("/envelope"):
+                # The custodian seals the form in the envelope the file lists, types its serial.
+                assert screen.request.envelope is not None
+                value = screen.request.envelope
+                self.envelopes[step.split("/", 1)[1].rsplit("/", 1)[0]] = value
+            elif step.startswith("entry/") and step.endswith("/envelope-serial"):
+                # A checker reads the serial printed on the envelope the custodian brought.
+                value = self.envelopes[step.split("/", 1)[1].rsplit("/", 1)[0]]
+            else:
+                raise AssertionError(f"unexpected text step {step}")
+            if step in self.misread:  # read wrong once: the machine refuses it
+                self.misread.discard(step)
+                value = value[:-1] + ("7" if value[-1] != "7" else "1")
+                self._refusal_due = step
+            self.typed.setdefault(step, []).append(value)
+            await burst(pilot, value + "\n")
         elif isinstance(screen, ChoiceScreen):
             await pilot.press("enter")
         elif isinstance(screen, ApprovalScreen | ImportKeyScreen):
@@ -122,6 +189,8 @@ class Room:
             index = len(self.shown) + 1
             lines = [line for line in text.splitlines() if re.match(r"^ (\d\d|SUM): ", line)]
             self.shown[index] = [line.strip() for line in lines]
+            # The custodian copies it down; a key in the first KEY_GUARD seconds would be ignored.
+            await pilot.pause(screen.KEY_GUARD)
             await pilot.press("space")  # hide it
             await pilot.pause()
             assert screen.phase is Phase.HIDDEN
@@ -189,7 +258,7 @@ async def test_a_rehearsal_split_backup_end_to_end(token: FixedPinPrompter, tmp_
         verify = static_text(app, "#finish-verify")
         # The engine signed the record in the token: `ceremony verify` checks the whole folder.
         assert finish.view.signed_record is not None
-        assert verify.startswith(f"ceremony verify {finish.view.output_folder}: PASS"), verify
+        assert verify.startswith("ceremony verify: PASS ("), verify  # the verdict, one line
     # Each custodian saw their own component, and the second approval never offered the first
     # approver again.
     assert sorted(room.shown) == [1, 2]
@@ -206,12 +275,7 @@ async def test_a_rehearsal_split_backup_end_to_end(token: FixedPinPrompter, tmp_
     events = [e.event for e in verified.entries]
     assert events.count("component_issued") == 2 and events.count("approval") == 3
     # And `ceremony verify` (the auditor's command) passes on what the TUI wrote.
-    result = subprocess.run(
-        [sys.executable, "-m", "ceremony", "verify", str(finish.view.output_folder)],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    ceremony_verify(finish.view.output_folder)
     # The components typed back parse, and the key they make has the journaled KCV.
     texts = ["\n".join(lines) for lines in room.shown.values()]
     assert all(len(t.splitlines()) == 3 for t in texts)  # 2 value lines and SUM
@@ -261,9 +325,8 @@ rehearsal = true
 """
 
 
-async def test_reconstitute_and_re_split_take_components_through_the_entry_screen(
-    token: FixedPinPrompter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def copy_forms(monkeypatch: pytest.MonkeyPatch) -> dict[int, str]:
+    """Each component the TUI shows, as its custodian copies it onto the paper form (by index)."""
     from ceremony.tui.driver import TuiDelivery
 
     texts: dict[int, str] = {}
@@ -274,6 +337,51 @@ async def test_reconstitute_and_re_split_take_components_through_the_entry_scree
         show(self, sheet)
 
     monkeypatch.setattr(TuiDelivery, "show", copy_down)
+    return texts
+
+
+def recorded_kcv(split_journal: Path) -> str:
+    """The KCV the split-backup journaled for its key ("method value"), for the rebuild file."""
+    entries = journal.verify(split_journal.read_bytes(), require_closed=True).entries
+    generated = next(e for e in entries if e.event == "key_generated").data["kcvs"]
+    assert isinstance(generated, list) and isinstance(generated[0], dict)
+    return f"{generated[0]['kcv_method']} {generated[0]['kcv']}"
+
+
+def rebuild_file(
+    folder: Path,
+    split: Path,
+    recorded: str,
+    *,
+    label: str = "demo-zmk",
+    envelopes: tuple[str | None, str | None] = (None, None),
+) -> Path:
+    """A reconstitute of the key ``split`` backed up, by the same people, from its components."""
+    people = split.read_text("utf-8").split("[[participants]]", 1)[1].split("[hsm]")[0]
+    components = "".join(
+        f'\n[[keys.split.components]]\ncustodian = "{custodian}"\n'
+        + (f'envelope = "{envelope}"\n' if envelope else "")
+        for custodian, envelope in zip(("ebrown", "fgarcia"), envelopes, strict=True)
+    )
+    rebuild = folder / "rebuild.toml"
+    rebuild.write_text(
+        RECONSTITUTE
+        + "\n[[participants]]"
+        + people
+        + '[hsm]\nmodule = "/usr/lib/softhsm/libsofthsm2.so"\ntoken_label = "ceremony-tui"\n\n'
+        + f'[[keys]]\nlabel = "{label}"\ntype = "AES"\nbits = 128\nkcv = "{recorded}"\n'
+        + "store_in_hsm = true\n\n"
+        + '[keys.split]\nscheme = "xor"\nmade_in = "2025-07-tui-rehearsal"\n'
+        + components,
+        "utf-8",
+    )
+    return rebuild
+
+
+async def test_reconstitute_and_re_split_take_components_through_the_entry_screen(
+    token: FixedPinPrompter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = copy_forms(monkeypatch)
     # 1. The split-backup, through the TUI.
     split = ceremony_file(tmp_path)
     app = MainApp(split)
@@ -282,27 +390,13 @@ async def test_reconstitute_and_re_split_take_components_through_the_entry_scree
         await pilot.press("f5")
         await run_to_finish(app, Room(token), pilot)
         finish = app.screen
-        assert isinstance(finish, FinishScreen) and finish.view.journal is not None
+        assert isinstance(finish, FinishScreen)
+        assert finish.view.finished, finish.view.reason
+        assert finish.view.journal is not None
         split_journal = finish.view.journal
-    entries = journal.verify(split_journal.read_bytes(), require_closed=True).entries
-    generated = next(e for e in entries if e.event == "key_generated").data["kcvs"]
-    assert isinstance(generated, list) and isinstance(generated[0], dict)
-    recorded = f"{generated[0]['kcv_method']} {generated[0]['kcv']}"
+        ceremony_verify(finish.view.output_folder)
     # 2. The reconstitute: custodian 1 types their form, custodian 2 scans its QR code.
-    people = split.read_text("utf-8").split("[[participants]]", 1)[1].split("[hsm]")[0]
-    rebuild = tmp_path / "rebuild.toml"
-    rebuild.write_text(
-        RECONSTITUTE
-        + "\n[[participants]]"
-        + people
-        + '[hsm]\nmodule = "/usr/lib/softhsm/libsofthsm2.so"\ntoken_label = "ceremony-tui"\n\n'
-        + f'[[keys]]\nlabel = "demo-zmk"\ntype = "AES"\nbits = 128\nkcv = "{recorded}"\n'
-        + "store_in_hsm = true\n\n"
-        + '[keys.split]\nscheme = "xor"\nmade_in = "2025-07-tui-rehearsal"\n\n'
-        + '[[keys.split.components]]\ncustodian = "ebrown"\n\n'
-        + '[[keys.split.components]]\ncustodian = "fgarcia"\n',
-        "utf-8",
-    )
+    rebuild = rebuild_file(tmp_path, split, recorded_kcv(split_journal))
     room = Room(token)
     room.component_texts = texts
     app = MainApp(rebuild)
@@ -311,9 +405,11 @@ async def test_reconstitute_and_re_split_take_components_through_the_entry_scree
         await pilot.press("f5")
         await run_to_finish(app, room, pilot)
         finish = app.screen
-        assert isinstance(finish, FinishScreen) and finish.view.finished, finish.view.reason
+        assert isinstance(finish, FinishScreen)
+        assert finish.view.finished, finish.view.reason
         assert finish.view.journal is not None
         verified = journal.verify(finish.view.journal.read_bytes(), require_closed=True)
+        ceremony_verify(finish.view.output_folder)
     assert room.entered == [1, 2]
     events = [e.event for e in verified.entries]
     assert events.count("component_entered") == 2
@@ -347,9 +443,11 @@ async def test_reconstitute_and_re_split_take_components_through_the_entry_scree
         await pilot.press("f5")
         await run_to_finish(app, room, pilot)
         finish = app.screen
-        assert isinstance(finish, FinishScreen) and finish.view.finished, finish.view.reason
+        assert isinstance(finish, FinishScreen)
+        assert finish.view.finished, finish.view.reason
         assert finish.view.journal is not None
         verified = journal.verify(finish.view.journal.read_bytes(), require_closed=True)
+        ceremony_verify(finish.view.output_folder)
     events = [e.event for e in verified.entries]
     assert events.count("component_entered") == 2 and events.count("component_issued") == 2
     issued = [e.data["custodian"] for e in verified.entries if e.event == "component_issued"]
@@ -376,9 +474,11 @@ async def test_generate_export_then_destroy_through_the_tui(
         await pilot.press("f5")
         await run_to_finish(app, room, pilot)
         finish = app.screen
-        assert isinstance(finish, FinishScreen) and finish.view.finished, finish.view.reason
+        assert isinstance(finish, FinishScreen)
+        assert finish.view.finished, finish.view.reason
         assert finish.view.journal is not None
         entries = journal.verify(finish.view.journal.read_bytes(), require_closed=True).entries
+        ceremony_verify(finish.view.output_folder)
     # Each import key was confirmed by two people on their own import-key screens, which showed
     # its fingerprint; nobody was offered twice.
     confirmations = [names for title, names in room.approvals if "import key" in title.lower()]
@@ -409,7 +509,9 @@ async def test_generate_export_then_destroy_through_the_tui(
         await pilot.press("f5")
         await run_to_finish(app, Room(token), pilot)
         finish = app.screen
-        assert isinstance(finish, FinishScreen) and finish.view.finished, finish.view.reason
+        assert isinstance(finish, FinishScreen)
+        assert finish.view.finished, finish.view.reason
         assert finish.view.journal is not None
         entries = journal.verify(finish.view.journal.read_bytes(), require_closed=True).entries
+        ceremony_verify(finish.view.output_folder)
     assert any(e.event == "key_destroyed" for e in entries)
