@@ -18,6 +18,7 @@ import pytest
 
 from ceremony.core import journal
 from ceremony.hsm import config
+from ceremony.tui.screens.component_display import ComponentDisplayScreen
 from tests.hsm.conftest import FixedPinPrompter
 
 pytestmark = [pytest.mark.hsm, pytest.mark.slow]
@@ -161,13 +162,14 @@ def test_the_console_script_runs_a_rehearsal_in_a_terminal(
         elif "can and cannot do" in text:  # the preflight, read aloud after login
             terminal.choose_first()
             terminal.keys("y")
-        elif "type yes when nobody else can see the screen" in text:
+        elif "when nobody else can see the screen" in text:
             terminal.keys("y")
             shown = terminal.wait_for("Press any key to hide it")
             kcv = re.search(r"KCV: AES-CMAC ([0-9A-F]{6})", shown)
             value = re.search(r"^ 01: ([0-9A-F ]+ [G-Z])", shown, re.MULTILINE)
             assert kcv is not None and value is not None
             components.append(value.group(1))
+            time.sleep(ComponentDisplayScreen.KEY_GUARD + 0.3)  # keys at once are ignored
             terminal.keys("Space")
             hidden = terminal.wait_for("is hidden and the screen was cleared")
             assert value.group(1) not in hidden
