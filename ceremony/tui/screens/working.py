@@ -32,3 +32,10 @@ class WorkingScreen(StepScreen[None]):
         self.notices += notices
         self.query_one("#working-notices", Static).update("\n".join(f"• {n}" for n in self.notices))
         self.query_one("#working-notices-box", VerticalScroll).scroll_end(animate=False)
+
+    def on_unmount(self) -> None:
+        # The app is closing while the engine's worker may wait for an answer: wake it, so it
+        # journals the abort and the thread (and the process) can end instead of waiting forever.
+        run = getattr(self.app, "ceremony_run", None)
+        if run is not None:
+            run.request_abort("the ceremony screens were closed before the ceremony ended")
