@@ -1581,6 +1581,23 @@ class Context:
                 )
             return typed, by
 
+        def journal_check(typed: str, by: str, *, intact: bool | None) -> None:
+            """``envelope_checked``; ``intact`` None: the serial differed, the seal unjudged."""
+            self.journal(
+                events.envelope_checked(
+                    key=key.label,
+                    index=spec.index,
+                    custodian=spec.custodian,
+                    envelope=typed,
+                    checked_by=by,
+                    intact=intact,
+                    serial_matches=typed == recorded,
+                    recorded=recorded,
+                    recorded_in=recorded_in,
+                ),
+                [by, spec.custodian],
+            )
+
         while True:
             typed, by = yield from self.ask(
                 self.request(
@@ -1599,20 +1616,7 @@ class Context:
                 break
             misses += 1
             if misses >= MAX_SERIAL_MISMATCHES:
-                self.journal(
-                    events.envelope_checked(
-                        key=key.label,
-                        index=spec.index,
-                        custodian=spec.custodian,
-                        envelope=typed,
-                        checked_by=by,
-                        intact=None,
-                        serial_matches=False,
-                        recorded=recorded,
-                        recorded_in=recorded_in,
-                    ),
-                    [by, spec.custodian],
-                )
+                journal_check(typed, by, intact=None)
                 raise RuleViolation(
                     f"the envelope of component {spec.index} of key {key.label!r} "
                     f"({custodian.describe()}) bears serial {typed}, not {recorded} as recorded: "
@@ -1645,20 +1649,7 @@ class Context:
             ),
             look,
         )
-        self.journal(
-            events.envelope_checked(
-                key=key.label,
-                index=spec.index,
-                custodian=spec.custodian,
-                envelope=typed,
-                checked_by=by,
-                intact=intact,
-                serial_matches=True,
-                recorded=recorded,
-                recorded_in=recorded_in,
-            ),
-            [by, spec.custodian],
-        )
+        journal_check(typed, by, intact=intact)
         if not intact:
             raise RuleViolation(
                 f"envelope {recorded} of component {spec.index} of key {key.label!r} is "

@@ -30,9 +30,14 @@ class SoftwareIdentity:
         )
 
 
-def software_identity(common_name: str = "someone else") -> SoftwareIdentity:
+def software_identity(
+    common_name: str = "someone else", organization: str | None = None
+) -> SoftwareIdentity:
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    if organization is not None:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    name = x509.Name(attributes)
     now = datetime.now(UTC)
     cert = (
         x509.CertificateBuilder()

@@ -7,14 +7,9 @@ token's, so the untouched bundle passes and every failure below comes from the d
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from ceremony.cli import main
 from ceremony.record import sign
@@ -24,31 +19,14 @@ from ceremony.record.verify import (
     verify_evidence,
 )
 from tests.record import journals
-from tests.record.certs import SoftwareIdentity, SoftwareSigner
+from tests.record.certs import SoftwareIdentity, SoftwareSigner, software_identity
 
 CHAIN = "journal hash chain (journal.jsonl)"
 MIXING = "rehearsal / production"
 
 
 def _identity(organization: str | None) -> SoftwareIdentity:
-    key = ec.generate_private_key(ec.SECP256R1())
-    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, "ceremony signing key")]
-    if organization is not None:
-        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
-    name = x509.Name(attributes)
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return SoftwareIdentity(key, cert.public_bytes(serialization.Encoding.DER))
+    return software_identity("ceremony signing key", organization)
 
 
 class _OneCertificateSigner(SoftwareSigner):
