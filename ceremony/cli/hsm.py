@@ -72,9 +72,9 @@ def _table(rows: list[tuple[str, str]]) -> str:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from ceremony.hsm import config, softhsm
+    from ceremony.hsm import bootstrap, config
 
-    result = softhsm.init_rehearsal_token(
+    result = bootstrap.init_rehearsal_token(
         config.resolve(), pin_prompter(), if_missing=args.if_missing
     )
     if not result.created_token and not result.created_signing_key:
@@ -92,7 +92,7 @@ def _init(args: argparse.Namespace) -> int:
 
 def _info(args: argparse.Namespace) -> int:
     from ceremony.hsm import config, softhsm
-    from ceremony.hsm.pkcs11_backend import Pkcs11Backend
+    from ceremony.hsm.pkcs11 import Pkcs11Backend
 
     hsm_config = config.resolve()
     backend = Pkcs11Backend(hsm_config)

@@ -30,7 +30,7 @@ def _record(args: argparse.Namespace) -> int:
     from ceremony.cli.hsm import pin_prompter
     from ceremony.errors import RecordError
     from ceremony.hsm import config
-    from ceremony.hsm.pkcs11_backend import Pkcs11Backend
+    from ceremony.hsm.pkcs11 import Pkcs11Backend
     from ceremony.record import sign
 
     folder = Path(args.bundle)

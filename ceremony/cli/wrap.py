@@ -360,7 +360,7 @@ def _wrap_in_hsm(
 ) -> list[providers.BundleFile]:
     from ceremony.cli.hsm import pin_prompter
     from ceremony.hsm import config
-    from ceremony.hsm.pkcs11_backend import Pkcs11Backend
+    from ceremony.hsm.pkcs11 import Pkcs11Backend
 
     backend = Pkcs11Backend(config.resolve(args.module, args.token_label))
     preflight = backend.preflight()

@@ -93,13 +93,14 @@ from ceremony.hsm.base import (
     HsmConfig,
     HsmSession,
     KeyAttributes,
+    PinRequest,
+    PinRole,
     PinState,
     Preflight,
     TrustRequest,
     WrapConstruction,
 )
 from ceremony.hsm.base import KeySpec as TokenKeySpec
-from ceremony.hsm.pin import PinRequest, PinRole
 from ceremony.output import write_bundle
 from ceremony.record.printer import PrinterKind, PrinterOverride, classify
 

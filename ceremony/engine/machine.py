@@ -84,7 +84,7 @@ def default_services(
     """The real machine: PKCS#11, this machine's air gap, the system clock."""
 
     def pkcs11(config: HsmConfig) -> HsmBackend:
-        from ceremony.hsm.pkcs11_backend import Pkcs11Backend
+        from ceremony.hsm.pkcs11 import Pkcs11Backend
 
         return Pkcs11Backend(config)
 

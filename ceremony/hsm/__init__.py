@@ -13,7 +13,7 @@ def rehearsal_random_source() -> Iterator[tuple[RandomBytes, str]]:
     """C_GenerateRandom of the configured (by default the rehearsal) token, for rng.installed."""
     # Deferred: importing ceremony.hsm must not load pkcs11 until a token is really used.
     from ceremony.hsm import config
-    from ceremony.hsm.pkcs11_backend import Pkcs11Backend
+    from ceremony.hsm.pkcs11 import Pkcs11Backend
 
     with Pkcs11Backend(config.resolve()).public_random() as pair:
         yield pair

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import enum
-import hmac
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from ceremony.core.component import KeyAlgorithm
 from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.core.providers import WrapMethod
 from ceremony.core.secret import Secret
-from ceremony.core.split_checks import is_zero
 from ceremony.core.wrap import OaepHash
-from ceremony.errors import MechanismNotSupportedError, RuleViolation, ShareError
-
-if TYPE_CHECKING:
-    from ceremony.hsm.pin import PinPrompter
+from ceremony.errors import MechanismNotSupportedError
 
 RandomBytes = Callable[[int], bytes]
 
@@ -130,6 +125,26 @@ class Capability(enum.Enum):
     WRAP_WITH_TRUSTED = "restrict wrapping to SO-trusted keys (CKA_WRAP_WITH_TRUSTED)"
     ECDSA_RAW = "sign with raw ECDSA over a given digest (CKM_ECDSA)"
     ECDSA_SHA256 = "sign with ECDSA-SHA256 in one call (CKM_ECDSA_SHA256)"
+
+    @classmethod
+    def for_oaep(cls, oaep_hash: OaepHash) -> Capability:
+        """RSA-OAEP with ``oaep_hash`` (and MGF1 of the same hash)."""
+        return _OAEP_CAPABILITY[oaep_hash]
+
+    @classmethod
+    def for_rsa_aes(cls, oaep_hash: OaepHash) -> Capability:
+        """CKM_RSA_AES_KEY_WRAP in one call with ``oaep_hash``."""
+        return _RSA_AES_CAPABILITY[oaep_hash]
+
+
+_OAEP_CAPABILITY: Mapping[OaepHash, Capability] = {
+    OaepHash.SHA1: Capability.OAEP_SHA1,
+    OaepHash.SHA256: Capability.OAEP_SHA256,
+}
+_RSA_AES_CAPABILITY: Mapping[OaepHash, Capability] = {
+    OaepHash.SHA1: Capability.RSA_AES_KEY_WRAP_SHA1,
+    OaepHash.SHA256: Capability.RSA_AES_KEY_WRAP_SHA256,
+}
 
 
 @dataclass(frozen=True)
@@ -311,9 +326,8 @@ class KeyRecord:
 
 
 class ImportPath(enum.Enum):
-    """How components became a key in the token; the record names the path taken."""
+    """How clear key material became a key in the token; the record names the path taken."""
 
-    IN_TOKEN_XOR = "combined inside the token with CKM_XOR_BASE_AND_DATA"  # noqa: S105
     HOST_MEMORY = (
         "combined in process memory and created with CKA_CHECK_VALUE (manual clear-text operation)"
     )
@@ -323,64 +337,6 @@ class ImportPath(enum.Enum):
 class ImportResult:
     path: ImportPath
     key: KeyRecord
-
-
-def component_length(components: Sequence[Secret]) -> int:
-    """The length all XOR components share; ShareError unless there are two or more alike."""
-    if len(components) < 2:
-        raise ShareError(
-            f"an XOR import needs at least 2 components, got {len(components)}",
-            hint="enter every custodian's component",
-        )
-    length = len(components[0])
-    for index, component in enumerate(components, start=1):
-        if len(component) != length:
-            raise ShareError(
-                f"component #{index} is {len(component)} bytes, component #1 is {length}",
-                hint="re-enter that component; every component has the key's length",
-            )
-    return length
-
-
-def require_strong_components(components: Sequence[Secret], label: str) -> None:
-    """Split-knowledge rules that need no combined key (core.xor.combine applies the same)."""
-    values = [c.reveal() for c in components]
-    for a, first in enumerate(values, start=1):
-        if is_zero(first):
-            raise RuleViolation(
-                f"component #{a} of {label!r} is all zero bytes",
-                hint="a zero component gives its custodian nothing to hide; re-split the key",
-            )
-        for b, second in enumerate(values[a:], start=a + 1):
-            if hmac.compare_digest(first, second):
-                raise ShareError(
-                    f"components #{a} and #{b} of {label!r} are identical",
-                    hint="one component was probably entered twice; re-enter both",
-                )
-
-
-def xor_in_memory(components: Sequence[Secret], label: str) -> Secret:
-    """The components XORed in process memory, as a Secret the caller closes."""
-    combined = Secret(bytes(len(components[0])), label)
-    try:
-        acc = combined.reveal()
-        for component in components:
-            for i, b in enumerate(component.reveal()):
-                acc[i] ^= b
-    except BaseException:
-        combined.close()
-        raise
-    return combined
-
-
-def require_no_component_is_key(components: Sequence[Secret], key: Secret, label: str) -> None:
-    """Refuse a component equal to the combined key: its custodian knew the whole key."""
-    for index, component in enumerate(components, start=1):
-        if hmac.compare_digest(component.reveal(), key.reveal()):
-            raise RuleViolation(
-                f"component #{index} of {label!r} equals the combined key",
-                hint="its custodian knew the whole key; treat the key as compromised",
-            )
 
 
 class WrapConstruction(enum.Enum):
@@ -456,6 +412,36 @@ class HsmConfig:
         return f"token {who} in {self.module_path}"
 
 
+class PinRole(enum.Enum):
+    USER = "user"
+    SO = "security officer"
+
+
+@dataclass(frozen=True)
+class PinRequest:
+    """What a prompter is asked for; carries no secret, so it may be shown and logged."""
+
+    role: PinRole
+    token_label: str
+    module_path: str
+    token: TokenInfo | None = None  # None while the token is being created
+    new: bool = False  # choosing a PIN for a new token: ask twice
+
+    def describe(self) -> str:
+        verb = "choose the new" if self.new else "enter the"
+        return f"{verb} {self.role.value} PIN for token {self.token_label!r}"
+
+
+class PinPrompter(Protocol):
+    """Gets a PIN for one login; the caller wipes the returned Secret straight after use."""
+
+    def pin(self, request: PinRequest) -> Secret: ...
+
+    def confirm_final_try(self, request: PinRequest) -> bool:
+        """Whether to spend the token's last PIN try (the token locks on a wrong PIN)."""
+        ...
+
+
 class HsmSession(Protocol):
     """A logged-in session on one token; a context manager that logs out and closes."""
 
@@ -490,16 +476,6 @@ class HsmSession(Protocol):
         extractable: bool = False,
     ) -> ImportResult: ...
 
-    def import_components(
-        self,
-        label: str,
-        algorithm: KeyAlgorithm,
-        components: Sequence[Secret],
-        *,
-        expected: CheckValue,
-        extractable: bool = False,
-    ) -> ImportResult: ...
-
     def export_clear(self, label: str) -> Secret: ...
 
     def wrap_for_public_key(
@@ -520,6 +496,13 @@ class HsmSession(Protocol):
     ) -> bytes: ...
 
     def destroy(self, label: str) -> DestroyRecord: ...
+
+    def pkcs11_session(self) -> object:
+        """The PKCS#11 library session under this login, opaque, for a PKCS#11 signer (pyHanko).
+
+        HsmError on a token that has none (the fake).
+        """
+        ...
 
     def close(self) -> None: ...
 

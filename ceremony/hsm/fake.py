@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -45,6 +45,9 @@ from ceremony.hsm.base import (
     KeyKind,
     KeyRecord,
     KeySpec,
+    PinPrompter,
+    PinRequest,
+    PinRole,
     PinState,
     Preflight,
     RandomBytes,
@@ -54,12 +57,7 @@ from ceremony.hsm.base import (
     TrustRequest,
     WrapConstruction,
     WrapResult,
-    component_length,
-    require_no_component_is_key,
-    require_strong_components,
-    xor_in_memory,
 )
-from ceremony.hsm.pin import PinPrompter, PinRequest, PinRole
 
 # What SoftHSM 2.6.1 can do, so upper layers meet the same refusals as on the rehearsal token.
 SOFTHSM_2_6_1: Mapping[Capability, bool] = {
@@ -300,25 +298,6 @@ class FakeSession:
     ) -> ImportResult:
         return self._import(label, algorithm, key, expected, extractable, ImportPath.HOST_MEMORY)
 
-    def import_components(
-        self,
-        label: str,
-        algorithm: KeyAlgorithm,
-        components: Sequence[Secret],
-        *,
-        expected: CheckValue,
-        extractable: bool = False,
-    ) -> ImportResult:
-        component_length(components)
-        require_strong_components(components, label)
-        # Like a real token: only a combine in memory can see a component equal to the key.
-        in_token = self._state.capabilities.get(Capability.XOR_COMBINE)
-        with xor_in_memory(components, label) as combined:
-            if not in_token:
-                require_no_component_is_key(components, combined, label)
-            path = ImportPath.IN_TOKEN_XOR if in_token else ImportPath.HOST_MEMORY
-            return self._import(label, algorithm, combined, expected, extractable, path)
-
     def _import(
         self,
         label: str,
@@ -391,8 +370,7 @@ class FakeSession:
         if not isinstance(public, rsa.RSAPublicKey):
             raise ImportKeyError("the import key is not RSA", hint="check the file")
         preflight = self.preflight()
-        oaep_cap = Capability.OAEP_SHA1 if oaep_hash is OaepHash.SHA1 else Capability.OAEP_SHA256
-        preflight.require(oaep_cap, f"wrapping {label!r}")
+        preflight.require(Capability.for_oaep(oaep_hash), f"wrapping {label!r}")
         key = self._key(label)
         self._require_extractable(key)
         fingerprint = hashlib.sha256(import_key_der).hexdigest()
@@ -457,6 +435,12 @@ class FakeSession:
             key.value.close()
         kinds = ("secret key",) if key.value is not None else ("private key", "public key")
         return DestroyRecord(label, key.key_id.hex(), kinds, values, public_sha)
+
+    def pkcs11_session(self) -> object:
+        raise HsmError(
+            "the fake token has no PKCS#11 session to sign with",
+            hint="sign records on a real token (SoftHSM2 for rehearsals)",
+        )
 
     def close(self) -> None:
         if not self._closed:

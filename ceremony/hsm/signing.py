@@ -6,6 +6,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -15,14 +16,38 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ceremony.errors import HsmError, KeyNotFoundError
-from ceremony.hsm.base import KeySpec, SignatureFormat
-from ceremony.hsm.pkcs11_backend import Pkcs11Session
+from ceremony.hsm.base import KeyAttributes, KeyRecord, KeySpec, SignatureFormat, TokenInfo
 
 log = logging.getLogger(__name__)
 
 SIGNING_LABEL = "ceremony-signing"
 # Long enough for a rehearsal record to stay verifiable; a production key gets its own policy.
 VALIDITY = timedelta(days=5 * 365)
+
+
+class SigningSession(Protocol):
+    """What making and reading the signing identity needs of a logged-in session."""
+
+    @property
+    def token(self) -> TokenInfo: ...
+
+    def random_bytes(self, length: int) -> bytes: ...
+
+    def key_attributes(self, label: str) -> KeyAttributes: ...
+
+    def generate_key(
+        self, label: str, spec: KeySpec, *, extractable: bool = False
+    ) -> KeyRecord: ...
+
+    def public_key(self, label: str) -> bytes: ...
+
+    def sign_digest(
+        self, label: str, digest: bytes, fmt: SignatureFormat = SignatureFormat.DER
+    ) -> bytes: ...
+
+    def certificate(self, label: str) -> bytes | None: ...
+
+    def store_certificate(self, label: str, der: bytes) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -46,7 +71,7 @@ def _time(moment: datetime) -> asn1_x509.Time:
 
 
 def self_signed_certificate(
-    session: Pkcs11Session,
+    session: SigningSession,
     label: str,
     common_name: str,
     now: datetime,
@@ -126,7 +151,7 @@ def _verify(der: bytes, spki_der: bytes) -> None:
         ) from ex
 
 
-def signing_identity(session: Pkcs11Session, label: str = SIGNING_LABEL) -> SigningIdentity | None:
+def signing_identity(session: SigningSession, label: str = SIGNING_LABEL) -> SigningIdentity | None:
     """The stored key pair and certificate, or None if the certificate is missing."""
     cert = session.certificate(label)
     if cert is None:
@@ -136,7 +161,7 @@ def signing_identity(session: Pkcs11Session, label: str = SIGNING_LABEL) -> Sign
 
 
 def ensure_signing_identity(
-    session: Pkcs11Session,
+    session: SigningSession,
     label: str = SIGNING_LABEL,
     common_name: str | None = None,
     now: datetime | None = None,

@@ -8,9 +8,10 @@ Two signatures, both by the EC P-256 key ``ceremony-signing`` (``ceremony.hsm.si
 - ``journal.sig``: the journal's final hash signed on its own, so the journal can be checked
   without the PDF (and with ``openssl`` alone, see docs/evidence.md).
 
-One PKCS#11 session: the signer borrows the ceremony's logged-in ``Pkcs11Session`` (pyHanko
-gets its python-pkcs11 session), so no second login and no fight over the one session per
-token and process the backend allows. Sign before the ceremony session is closed.
+One PKCS#11 session: the signer borrows the ceremony's logged-in ``HsmSession`` (pyHanko gets
+its python-pkcs11 session from ``HsmSession.pkcs11_session()``), so no second login and no fight
+over the one session per token and process the backend allows. Sign before the ceremony
+session is closed.
 
 pyHanko is asyncio-based. ``build_signed_record`` and ``sign_pdf`` call ``asyncio.run``, so
 they must not run on an event loop's thread: a Textual app calls them from a worker thread
@@ -26,7 +27,7 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -36,7 +37,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from ceremony.core.providers.common import BundleFile
 from ceremony.errors import CeremonyError, RecordError, VerifyError
+from ceremony.hsm.base import HsmSession, SignatureFormat
+from ceremony.hsm.signing import SIGNING_LABEL
 from ceremony.record import pdf as record_pdf
+
+if TYPE_CHECKING:
+    from pkcs11 import Session
 
 RECORD_NAME = "record.pdf"
 SIGNATURE_NAME = "journal.sig"
@@ -74,9 +80,7 @@ class RecordSigner(Protocol):
 class HsmSigner:
     """The ceremony signing key in the token, through the ceremony's open session."""
 
-    def __init__(self, session: Any, label: str | None = None) -> None:
-        from ceremony.hsm.signing import SIGNING_LABEL
-
+    def __init__(self, session: HsmSession, label: str | None = None) -> None:
         self._session = session
         self.label = label or SIGNING_LABEL
         certificate = session.certificate(self.label)
@@ -93,16 +97,14 @@ class HsmSigner:
         return self._certificate
 
     def sign_digest(self, digest: bytes) -> bytes:
-        from ceremony.hsm.base import SignatureFormat
-
-        signature: bytes = self._session.sign_digest(self.label, digest, SignatureFormat.DER)
-        return signature
+        return self._session.sign_digest(self.label, digest, SignatureFormat.DER)
 
     def pyhanko_signer(self) -> Any:
         from pyhanko.sign.pkcs11 import PKCS11Signer
 
         return PKCS11Signer(
-            self._session.pkcs11_session,
+            # The PKCS#11 backend's session is a python-pkcs11 Session; the fake has none.
+            cast("Session", self._session.pkcs11_session()),
             key_label=self.label,
             signing_cert=asn1_x509.Certificate.load(self._certificate),
             use_raw_mechanism=True,

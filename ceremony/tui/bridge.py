@@ -9,20 +9,14 @@ blocks until the screen is dismissed. An abort confirmed on the UI thread wakes 
 
 from __future__ import annotations
 
-import hmac
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from textual.screen import Screen
 
-from ceremony.core.secret import Secret
-from ceremony.errors import CeremonyError, HsmError
-from ceremony.hsm.base import PinState
-from ceremony.hsm.pin import PinRequest, PinRole, SplitPinPrompter
+from ceremony.errors import CeremonyError
 from ceremony.tui.modals import ConfirmModal, ErrorModal
-from ceremony.tui.screens.pin import PinScreen
-from ceremony.tui.state import AtKeyboard
 
 if TYPE_CHECKING:
     from ceremony.tui.app import CeremonyApp
@@ -100,87 +94,3 @@ class ScreenBridge:
     def call(self, function: Callable[[], T]) -> T:
         """Run ``function`` on the UI thread (e.g. to update the shell) and return its result."""
         return self.app.call_from_thread(function)
-
-
-def _state(request: PinRequest) -> PinState | None:
-    if request.token is None:
-        return None
-    return request.token.user_pin if request.role is PinRole.USER else request.token.so_pin
-
-
-class TuiPinPrompter:
-    """A PinPrompter (``ceremony.hsm.pin``) that asks on PIN screens, from the engine's worker.
-
-    With two or more officers the PIN is split: each officer types their half on their own
-    screen, and ``SplitPinPrompter`` joins the halves in order, as on the command line.
-    """
-
-    def __init__(self, bridge: ScreenBridge, officers: Sequence[AtKeyboard] = ()) -> None:
-        self.bridge = bridge
-        self.officers = tuple(officers)
-        self._asked = 0
-
-    def pin(self, request: PinRequest) -> Secret:
-        if len(self.officers) >= 2:
-            self._asked = 0
-            split = SplitPinPrompter(
-                [o.name for o in self.officers],
-                read=lambda _prompt: self._half(request),
-                ask=lambda _prompt: "",
-            )
-            return split.pin(request)
-        officer = self.officers[0] if self.officers else None
-        first = self._screen(request, officer, None, again=False)
-        if not request.new:
-            return first
-        second = self._screen(request, officer, None, again=True)
-        with second:
-            if not hmac.compare_digest(first.reveal(), second.reveal()):
-                first.close()
-                raise HsmError(
-                    f"the two entries of the new {request.role.value} PIN differ",
-                    hint="start again and type the same PIN twice",
-                )
-        return first
-
-    def _half(self, request: PinRequest) -> str:
-        # SplitPinPrompter reads the halves in officer order (twice each for a new PIN).
-        per_officer = 2 if request.new else 1
-        index, repeat = divmod(self._asked, per_officer)
-        self._asked += 1
-        officer = self.officers[index]
-        secret = self._screen(request, officer, (index + 1, len(self.officers)), again=repeat == 1)
-        with secret:
-            # SplitPinPrompter takes text (as getpass gives it); it wraps it in a Secret at once.
-            return secret.reveal().decode("utf-8")
-
-    def _screen(
-        self,
-        request: PinRequest,
-        officer: AtKeyboard | None,
-        half: tuple[int, int] | None,
-        *,
-        again: bool,
-    ) -> Secret:
-        result = self.bridge.ask(
-            lambda: PinScreen(
-                request, officer=officer, half=half, state=_state(request), again=again
-            )
-        )
-        if result is None:
-            raise HsmError("no PIN was entered", hint="type the PIN on the PIN screen")
-        return result
-
-    def confirm_final_try(self, request: PinRequest) -> bool:
-        text = (
-            f"The token reports ONE {request.role.value} PIN try left: a wrong PIN now locks it "
-            "and the security officer must unblock it."
-        )
-        if len(self.officers) >= 2:
-            return all(
-                self.bridge.confirm(
-                    f"{o.name}: use the last PIN try?", text, yes="use it", no="stop"
-                )
-                for o in self.officers
-            )
-        return self.bridge.confirm("Use the last PIN try?", text, yes="use it", no="stop")

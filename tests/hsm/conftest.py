@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 
 from ceremony.core.secret import Secret
-from ceremony.hsm import config, softhsm
-from ceremony.hsm.base import Capability, HsmConfig, Preflight
-from ceremony.hsm.pin import PinRequest, PinRole
-from ceremony.hsm.pkcs11_backend import Pkcs11Backend, Pkcs11Session
+from ceremony.hsm import bootstrap, config, softhsm
+from ceremony.hsm.base import Capability, HsmConfig, PinRequest, PinRole, Preflight
+from ceremony.hsm.pkcs11 import Pkcs11Backend, Pkcs11Session
 
 _ENV_KEYS = (
     config.ENV_STATE_DIR,
@@ -93,7 +92,7 @@ def hsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HsmUnderTest]:
                 f"user-{secrets.token_hex(8)}", f"so-{secrets.token_hex(8)}"
             )
             hsm_config = config.resolve()
-            softhsm.init_rehearsal_token(hsm_config, prompter)
+            bootstrap.init_rehearsal_token(hsm_config, prompter)
             store: Path | None = softhsm.store_dir()
         else:
             user, so = (

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ceremony.errors import LabelExistsError
-from ceremony.hsm import config, softhsm
-from ceremony.hsm.pkcs11_backend import Pkcs11Session
+from ceremony.hsm import bootstrap, config, softhsm
+from ceremony.hsm.pkcs11 import Pkcs11Session
 from ceremony.hsm.signing import SIGNING_LABEL, signing_identity
 from tests.hsm.conftest import FixedPinPrompter, HsmUnderTest
 
@@ -67,12 +67,12 @@ def test_signing_key_and_self_signed_certificate(session: Pkcs11Session) -> None
 
 def test_init_refuses_an_existing_token(hsm: HsmUnderTest, softhsm_only: Path) -> None:
     with pytest.raises(LabelExistsError, match="already exists"):
-        softhsm.init_rehearsal_token(hsm.config, hsm.prompter)
+        bootstrap.init_rehearsal_token(hsm.config, hsm.prompter)
 
 
 def test_init_if_missing_asks_for_no_pin(hsm: HsmUnderTest, softhsm_only: Path) -> None:
     prompter = FixedPinPrompter("unused", "unused")
-    result = softhsm.init_rehearsal_token(hsm.config, prompter, if_missing=True)
+    result = bootstrap.init_rehearsal_token(hsm.config, prompter, if_missing=True)
     assert not result.created_token and not result.created_signing_key
     assert prompter.asked == []
 
@@ -101,7 +101,7 @@ def test_a_second_token_in_the_same_store(hsm: HsmUnderTest, softhsm_only: Path)
     os.environ.pop(config.ENV_TOKEN_LABEL)
     try:
         other = config.resolve(token_label="second")
-        result = softhsm.init_rehearsal_token(other, hsm.prompter)
+        result = bootstrap.init_rehearsal_token(other, hsm.prompter)
     finally:
         os.environ[config.ENV_TOKEN_LABEL] = hsm.config.token_label or ""
     assert result.created_token and result.created_signing_key

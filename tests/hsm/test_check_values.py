@@ -11,7 +11,7 @@ from ceremony.core.component import KeyAlgorithm
 from ceremony.core.kcv import KcvMethod
 from ceremony.core.secret import Secret
 from ceremony.hsm.base import Capability
-from ceremony.hsm.pkcs11_backend import Pkcs11Session
+from ceremony.hsm.pkcs11 import Pkcs11Session
 from tests.hsm.conftest import requires
 
 pytestmark = pytest.mark.hsm

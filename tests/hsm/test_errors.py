@@ -21,9 +21,12 @@ from ceremony.errors import (
     TokenNotFoundError,
     TokenRemovedError,
 )
-from ceremony.hsm import config, pkcs11_backend, softhsm
+from ceremony.hsm import bootstrap, config
 from ceremony.hsm.base import KeySpec, PinState
-from ceremony.hsm.pkcs11_backend import Pkcs11Backend, Pkcs11Session
+from ceremony.hsm.pkcs11 import Pkcs11Backend, Pkcs11Session
+from ceremony.hsm.pkcs11 import backend as pkcs11_backend
+from ceremony.hsm.pkcs11.errors import translated
+from ceremony.hsm.pkcs11.module import load_module, token_info
 from tests.hsm.conftest import FixedPinPrompter, HsmUnderTest
 
 pytestmark = pytest.mark.hsm
@@ -47,7 +50,7 @@ def test_wrong_pin(hsm: HsmUnderTest) -> None:
 def pin_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[PinState]]:
     """Make the token report a PIN state (SoftHSM never reports FINAL_TRY or LOCKED)."""
     forced: list[PinState] = []
-    real = pkcs11_backend.token_info
+    real = token_info
 
     def patched(module, token):  # type: ignore[no-untyped-def]
         info = real(module, token)
@@ -101,7 +104,7 @@ def test_unknown_token(hsm: HsmUnderTest) -> None:
 
 def test_missing_module() -> None:
     with pytest.raises(HsmError, match="does not exist"):
-        pkcs11_backend.load_module("/nonexistent/libvendor-pkcs11.so")
+        load_module("/nonexistent/libvendor-pkcs11.so")
 
 
 # python-pkcs11 cannot end a search the library no longer knows; it reports that on GC.
@@ -133,7 +136,7 @@ def removable(
     before = set(tokens.iterdir())
     monkeypatch.delenv(config.ENV_TOKEN_LABEL)
     removable_config = config.resolve(token_label="removable")
-    softhsm.init_rehearsal_token(removable_config, hsm.prompter)
+    bootstrap.init_rehearsal_token(removable_config, hsm.prompter)
     (folder,) = set(tokens.iterdir()) - before
     yield Pkcs11Backend(removable_config), folder
     # SoftHSM keeps failing on a vanished token until the library re-reads its store.
@@ -173,7 +176,7 @@ def test_token_folder_deleted_mid_step(
 def test_translation_of_pkcs11_errors(raised: Exception, expected: type[HsmError]) -> None:
     with (
         pytest.raises(expected) as caught,
-        pkcs11_backend._translated("a step", "token", lambda: True),
+        translated("a step", "token", lambda: True),
     ):
         raise raised
     assert caught.value.__cause__ is raised
@@ -181,9 +184,9 @@ def test_translation_of_pkcs11_errors(raised: Exception, expected: type[HsmError
 
 
 def test_general_error_of_a_vanished_token_is_a_removal() -> None:
-    with pytest.raises(TokenRemovedError), pkcs11_backend._translated("a step", "t", lambda: False):
+    with pytest.raises(TokenRemovedError), translated("a step", "t", lambda: False):
         raise p11.GeneralError()
-    with pytest.raises(HsmError) as caught, pkcs11_backend._translated("a step", "t", lambda: True):
+    with pytest.raises(HsmError) as caught, translated("a step", "t", lambda: True):
         raise p11.GeneralError()
     assert not isinstance(caught.value, TokenRemovedError)
 

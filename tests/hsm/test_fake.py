@@ -21,8 +21,6 @@ from ceremony.errors import (
     PinFinalTryError,
     PinIncorrectError,
     PinLockedError,
-    RuleViolation,
-    ShareError,
     TokenRemovedError,
 )
 from ceremony.hsm.base import (
@@ -89,48 +87,19 @@ def test_wrap_like_softhsm(provider: rsa.RSAPrivateKey) -> None:
     assert kcv.check_value(key, KcvMethod.AES_CMAC) == record.check_values.of(KcvMethod.AES_CMAC)
 
 
-def test_import_paths_and_export() -> None:
+def test_import_path_and_export() -> None:
     with Secret(secrets.token_bytes(16)) as key:
         expected = kcv.check_value(key, KcvMethod.AES_CMAC)
-        halves = [Secret(secrets.token_bytes(16))]
-        halves.append(
-            Secret(bytes(a ^ b for a, b in zip(key.reveal(), halves[0].reveal(), strict=True)))
-        )
-    with FakeBackend(FakeToken(capabilities=EVERYTHING)).open(
-        RIGHT, trust=TrustRequest(exports=1)
-    ) as session:
-        result = session.import_components("k", KeyAlgorithm.AES, halves, expected=expected)
-        assert result.path is ImportPath.IN_TOKEN_XOR
-        with pytest.raises(KeyNotExtractableError):
-            session.export_clear("k")
-        session.import_components(
-            "x", KeyAlgorithm.AES, halves, expected=expected, extractable=True
-        )
-        with session.export_clear("x") as clear:
-            assert kcv.check_value(clear, KcvMethod.AES_CMAC) == expected
-
-
-def test_components_are_checked_as_a_real_token_checks_them() -> None:
-    one = Secret(secrets.token_bytes(16))
-    key = Secret(secrets.token_bytes(16))
-    expected = kcv.check_value(key, KcvMethod.AES_CMAC)
-    other = bytes(a ^ 1 for a in one.reveal())
-    cases = [
-        ([one], ShareError, "at least 2 components"),
-        ([one, Secret(bytes(32))], ShareError, "component #2 is 32 bytes"),
-        ([Secret(bytes(16)), one], RuleViolation, "all zero"),
-        ([one, Secret(one.reveal())], ShareError, "identical"),
-        # #2 ^ #3 ^ #4 = 0, so the combined key is #1 itself (the default fake combines in memory).
-        (
-            [key, one, Secret(other), Secret(b"\x01" * 16)],
-            RuleViolation,
-            "equals the combined key",
-        ),
-    ]
-    with FakeBackend().open(RIGHT) as session:
-        for components, error, text in cases:
-            with pytest.raises(error, match=text):
-                session.import_components("k", KeyAlgorithm.AES, components, expected=expected)
+        with FakeBackend(FakeToken(capabilities=EVERYTHING)).open(
+            RIGHT, trust=TrustRequest(exports=1)
+        ) as session:
+            result = session.import_key("k", KeyAlgorithm.AES, key, expected=expected)
+            assert result.path is ImportPath.HOST_MEMORY
+            with pytest.raises(KeyNotExtractableError):
+                session.export_clear("k")
+            session.import_key("x", KeyAlgorithm.AES, key, expected=expected, extractable=True)
+            with session.export_clear("x") as clear:
+                assert kcv.check_value(clear, KcvMethod.AES_CMAC) == expected
 
 
 def test_removed_token() -> None:

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from ceremony.core.kcv import KcvMethod
 from ceremony.errors import KeyNotFoundError, LabelExistsError, MechanismNotSupportedError
 from ceremony.hsm.base import Capability, KeyKind, KeySpec
-from ceremony.hsm.pkcs11_backend import Pkcs11Session
+from ceremony.hsm.pkcs11 import Pkcs11Session
 from tests.hsm.conftest import HsmUnderTest, requires
 
 pytestmark = pytest.mark.hsm

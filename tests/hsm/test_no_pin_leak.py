@@ -10,10 +10,10 @@ import pytest
 
 from ceremony.core.secret import Secret
 from ceremony.errors import CeremonyError
-from ceremony.hsm import config, softhsm
+from ceremony.hsm import bootstrap, config, softhsm
 from ceremony.hsm.base import KeySpec, TrustRequest
 from ceremony.hsm.pin import ENV_SO_PIN, ENV_USER_PIN, EnvironmentPinPrompter
-from ceremony.hsm.pkcs11_backend import Pkcs11Backend
+from ceremony.hsm.pkcs11 import Pkcs11Backend
 from tests.hsm.conftest import FixedPinPrompter, HsmUnderTest
 
 pytestmark = pytest.mark.hsm
@@ -40,7 +40,7 @@ def test_no_pin_in_logs_or_errors(
     monkeypatch.delenv(config.ENV_TOKEN_LABEL)
     leak_config = config.resolve(token_label="leak-check")
     prompter = EnvironmentPinPrompter()
-    softhsm.init_rehearsal_token(leak_config, prompter)
+    bootstrap.init_rehearsal_token(leak_config, prompter)
     backend = Pkcs11Backend(leak_config)
     errors: list[BaseException] = []
     with backend.open(prompter, trust=TrustRequest(exports=1)) as session:

@@ -1,4 +1,4 @@
-"""PIN prompters: getpass, split PIN under dual control, environment for the rehearsal token."""
+"""PIN prompters: getpass, and the environment for the rehearsal token."""
 
 from __future__ import annotations
 
@@ -8,13 +8,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from ceremony.errors import HsmError, RuleViolation
-from ceremony.hsm.pin import (
-    EnvironmentPinPrompter,
-    GetpassPinPrompter,
-    PinRequest,
-    PinRole,
-    SplitPinPrompter,
-)
+from ceremony.hsm.base import PinRequest, PinRole
+from ceremony.hsm.pin import EnvironmentPinPrompter, GetpassPinPrompter
 
 REQUEST = PinRequest(PinRole.USER, "tok", "/usr/lib/softhsm/libsofthsm2.so")
 NEW = PinRequest(PinRole.SO, "tok", "/usr/lib/softhsm/libsofthsm2.so", new=True)
@@ -57,33 +52,6 @@ def test_final_try_needs_a_typed_yes() -> None:
     assert GetpassPinPrompter(ask=lambda _: "YES", out=out).confirm_final_try(REQUEST)
     assert not GetpassPinPrompter(ask=lambda _: "yes please", out=out).confirm_final_try(REQUEST)
     assert "ONE user PIN try left" in out.getvalue()
-
-
-def test_split_pin_joins_halves_in_officer_order() -> None:
-    read, prompts = _typing("12", "34")
-    prompter = SplitPinPrompter(("Alice", "Bob"), read=read)
-    with prompter.pin(REQUEST) as pin:
-        assert bytes(pin.reveal()) == b"1234"
-    assert prompts[0].startswith("Alice, type half 1 of 2")
-    assert prompts[1].startswith("Bob, type half 2 of 2")
-    assert all("look away" in p for p in prompts)
-
-
-def test_split_new_pin_confirms_each_half() -> None:
-    read, prompts = _typing("12", "12", "34", "34")
-    assert bytes(SplitPinPrompter(read=read).pin(NEW).reveal()) == b"1234"
-    assert len(prompts) == 4
-
-
-def test_split_final_try_needs_every_officer() -> None:
-    answers = iter(["YES", "no"])
-    prompter = SplitPinPrompter(("A", "B"), ask=lambda _: next(answers), out=io.StringIO())
-    assert not prompter.confirm_final_try(REQUEST)
-
-
-def test_split_pin_needs_two_officers() -> None:
-    with pytest.raises(RuleViolation):
-        SplitPinPrompter(("only one",))
 
 
 def test_environment_prompter_refuses_a_vendor_module() -> None:

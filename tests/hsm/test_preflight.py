@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ceremony.hsm.base import Capability, PinState
-from ceremony.hsm.pkcs11_backend import Pkcs11Session
+from ceremony.hsm.pkcs11 import Pkcs11Session
 from tests.hsm.conftest import HsmUnderTest
 
 pytestmark = pytest.mark.hsm

@@ -13,7 +13,7 @@ from ceremony.core import rng
 from ceremony.core.secret import Secret
 from ceremony.hsm import rehearsal_random_source
 from ceremony.hsm.base import Capability, SignatureFormat
-from ceremony.hsm.pkcs11_backend import Pkcs11Session
+from ceremony.hsm.pkcs11 import Pkcs11Session
 from ceremony.hsm.signing import SIGNING_LABEL
 from tests.hsm.conftest import HsmUnderTest, requires
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -21,7 +22,7 @@ from ceremony.errors import (
     WrapError,
 )
 from ceremony.hsm.base import Capability, KeySpec, TrustRequest, WrapConstruction
-from ceremony.hsm.pkcs11_backend import Pkcs11Session
+from ceremony.hsm.pkcs11 import Pkcs11Session
 from tests.hsm.conftest import HsmUnderTest, requires
 from tests.hsm.oracles import ProviderKey, cryptography_kwp_unwrap, openssl_kwp_unwrap
 
@@ -170,7 +171,7 @@ def test_the_token_itself_enforces_wrap_with_trusted(session: Pkcs11Session, lab
     from pkcs11.exceptions import KeyNotWrappable
 
     _aes_key(session, label)
-    raw = session.pkcs11_session
+    raw: Any = session.pkcs11_session()
     target = next(
         raw.get_objects({Attribute.LABEL: label, Attribute.CLASS: ObjectClass.SECRET_KEY})
     )

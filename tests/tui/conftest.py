@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input
 
-from ceremony.hsm import config, softhsm
+from ceremony.hsm import bootstrap, config, softhsm
 from ceremony.tui.app import CeremonyApp
 from tests.hsm.conftest import FixedPinPrompter
 from tests.tui import fixtures
@@ -50,7 +50,7 @@ def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FixedPinPrompter
         os.environ[config.ENV_TOKEN_LABEL] = TOKEN_LABEL
         os.environ.pop(config.ENV_TOKEN_SERIAL, None)
         prompter = FixedPinPrompter(f"user-{secrets.token_hex(6)}", f"so-{secrets.token_hex(6)}")
-        softhsm.init_rehearsal_token(config.resolve(), prompter)
+        bootstrap.init_rehearsal_token(config.resolve(), prompter)
         yield prompter
     finally:
         for key, value in saved.items():

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from textual import work
 from textual.widgets import Input, OptionList
 
 from ceremony.core import journal
@@ -14,10 +13,8 @@ from ceremony.core.ceremony_file import parse_ceremony_file
 from ceremony.core.rules import Role
 from ceremony.core.secret import Secret
 from ceremony.engine.requests import Request, RequestKind, Who
-from ceremony.hsm.base import PinState
-from ceremony.hsm.pin import PinRequest, PinRole
+from ceremony.hsm.base import PinRequest, PinRole, PinState
 from ceremony.tui.app import CeremonyApp
-from ceremony.tui.bridge import ScreenBridge, TuiPinPrompter
 from ceremony.tui.modals import ErrorModal, ReportModal
 from ceremony.tui.requests import People, Reply
 from ceremony.tui.screens.approval import Approval, ApprovalScreen
@@ -26,7 +23,6 @@ from ceremony.tui.screens.fingerprint import FingerprintAnswer, FingerprintScree
 from ceremony.tui.screens.finish import FinishScreen, FinishView
 from ceremony.tui.screens.pin import PinScreen
 from ceremony.tui.screens.start import StartChoice, StartScreen
-from ceremony.tui.state import AtKeyboard
 from ceremony.tui.widgets.approval import Approver
 from ceremony.tui.widgets.journal_panel import hash_lines
 from tests.tui import fixtures
@@ -161,52 +157,6 @@ async def test_a_pin_is_masked_and_never_empty() -> None:
         await pilot.pause()
         (secret,) = results
         assert isinstance(secret, Secret) and secret.reveal() == b"1234-5678"
-
-
-class PinHarness(CeremonyApp):
-    """Runs a TuiPinPrompter in a thread worker, as the engine would during a login."""
-
-    def __init__(self, officers: list[AtKeyboard]) -> None:
-        super().__init__(shell=fixtures.SHELL)
-        self.officers = officers
-        self.result: bytes | None = None
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.login()
-
-    @work(thread=True)
-    def login(self) -> None:
-        prompter = TuiPinPrompter(ScreenBridge(self), self.officers)
-        with prompter.pin(REQUEST) as secret:
-            self.result = bytes(secret.reveal())
-
-
-async def test_split_pin_halves_each_on_its_own_screen_for_its_own_officer() -> None:
-    bilal = AtKeyboard("Bilal Noor", "security officer")
-    app = PinHarness([fixtures.ALICE, bilal])
-    async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(50):
-            await pilot.pause(0.1)
-            if isinstance(app.screen, PinScreen):
-                break
-        assert isinstance(app.screen, PinScreen)
-        text = screen_text(app)
-        assert "Now at the keyboard: Alice Martin, security officer" in text
-        assert "half 1 of 2 of the user PIN" in text
-        first = app.screen
-        await burst(pilot, "left-half\n")
-        for _ in range(50):
-            await pilot.pause(0.1)
-            if isinstance(app.screen, PinScreen) and app.screen is not first:
-                break
-        assert isinstance(app.screen, PinScreen) and app.screen is not first
-        text = screen_text(app)
-        assert "Now at the keyboard: Bilal Noor, security officer" in text
-        assert "half 2 of 2 of the user PIN" in text
-        await burst(pilot, "right-half\n")
-        await app.workers.wait_for_complete()
-    assert app.result == b"left-halfright-half"
 
 
 async def test_start_shows_the_summary_and_checks_the_mode(tmp_path: Path) -> None:

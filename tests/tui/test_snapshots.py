@@ -19,8 +19,7 @@ from ceremony.core.ceremony_file import parse_ceremony_file
 from ceremony.core.rules import Operation, Role
 from ceremony.engine.requests import FingerprintCheck, Request, RequestKind, Who
 from ceremony.errors import CeremonyError
-from ceremony.hsm.base import PinState
-from ceremony.hsm.pin import PinRequest, PinRole
+from ceremony.hsm.base import PinRequest, PinRole, PinState
 from ceremony.tui.requests import People
 from ceremony.tui.screens.approval import ApprovalScreen
 from ceremony.tui.screens.choice import ChoiceScreen

@@ -8,8 +8,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
 from ceremony.core.secret import Secret
-from ceremony.hsm.base import PinState
-from ceremony.hsm.pin import PinRequest
+from ceremony.hsm.base import PinRequest, PinState
 from ceremony.tui.screens.base import StepScreen
 from ceremony.tui.state import AtKeyboard
 

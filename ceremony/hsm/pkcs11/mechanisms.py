@@ -22,8 +22,10 @@ from cryptography.hazmat.primitives.keywrap import (
 from pkcs11 import MGF, Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.exceptions import PKCS11Error
 
-from ceremony.hsm import _cryptoki
 from ceremony.hsm.base import Capability, CapabilityStatus, Preflight, TokenInfo
+from ceremony.hsm.pkcs11 import _cryptoki
+from ceremony.hsm.pkcs11.errors import error_name
+from ceremony.hsm.pkcs11.templates import rsa_public_template
 
 log = logging.getLogger(__name__)
 
@@ -52,49 +54,10 @@ def mechanism_name(value: int) -> str:
         return f"CKM_0x{value:08X}"
 
 
-def error_name(ex: BaseException) -> str:
-    """``CKR_...`` style name of a pkcs11 or ctypes failure, for messages and the record."""
-    if isinstance(ex, _cryptoki.CryptokiError):
-        return ex.name
-    name = type(ex).__name__
-    if name == "PKCS11Error" and "not initialized" in str(ex):
-        return "CKR_CRYPTOKI_NOT_INITIALIZED"
-    special = {
-        "SlotIDInvalid": "CKR_SLOT_ID_INVALID",
-        "TokenNotRecognised": "CKR_TOKEN_NOT_RECOGNIZED",
-        "FunctionCancelled": "CKR_FUNCTION_CANCELED",
-    }
-    if name in special:
-        return special[name]
-    snake = "".join(f"_{c}" if c.isupper() and i else c for i, c in enumerate(name)).upper()
-    return f"CKR_{snake}"
-
-
 @lru_cache(maxsize=1)
 def _probe_rsa_key() -> rsa.RSAPrivateKey:
     # A software key whose private half lets us check the token's OAEP output; never leaves here.
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def rsa_public_template(
-    public: rsa.RSAPublicKey, label: str, *, encrypt: bool = False, trusted: bool = False
-) -> dict[Any, Any]:
-    """A session RSA public key to wrap under; only the SO may create it ``trusted``."""
-    numbers = public.public_numbers()
-    template: dict[Any, Any] = {
-        Attribute.CLASS: ObjectClass.PUBLIC_KEY,
-        Attribute.KEY_TYPE: KeyType.RSA,
-        Attribute.MODULUS: numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big"),
-        Attribute.PUBLIC_EXPONENT: numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big"),
-        Attribute.TOKEN: False,
-        Attribute.PRIVATE: False,
-        Attribute.LABEL: label,
-        Attribute.WRAP: True,
-        Attribute.ENCRYPT: encrypt,
-    }
-    if trusted:
-        template[Attribute.TRUSTED] = True
-    return template
 
 
 class _Probe:

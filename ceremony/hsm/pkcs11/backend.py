@@ -1,0 +1,221 @@
+"""The token found by label or serial in a PKCS#11 module, and opening ceremony sessions on it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from pkcs11 import Attribute, ObjectClass, TokenFlag
+
+from ceremony.core.secret import Secret
+from ceremony.errors import CeremonyError, HsmError, TokenNotFoundError
+from ceremony.hsm.base import (
+    HsmBackend,
+    HsmConfig,
+    PinPrompter,
+    PinRequest,
+    PinRole,
+    Preflight,
+    RandomBytes,
+    TokenInfo,
+    TrustRequest,
+)
+from ceremony.hsm.pkcs11 import _cryptoki, mechanisms
+from ceremony.hsm.pkcs11.errors import translated
+from ceremony.hsm.pkcs11.link import Link, PreflightCache, Trusted, close_quietly
+from ceremony.hsm.pkcs11.login import OPEN, login, make_trusted
+from ceremony.hsm.pkcs11.module import LoadedModule, load_module, token_info
+from ceremony.hsm.pkcs11.session import Pkcs11Session
+from ceremony.hsm.pkcs11.templates import SOFTHSM2, TokenTraits
+
+log = logging.getLogger(__name__)
+
+
+class Pkcs11Backend:
+    """A token found by label or serial in a PKCS#11 module; slot ids are never used."""
+
+    def __init__(self, config: HsmConfig, traits: TokenTraits = SOFTHSM2) -> None:
+        self.config = config
+        self.traits = traits
+        self._cache = PreflightCache()
+
+    @property
+    def _where(self) -> str:
+        return self.config.describe()
+
+    def module(self) -> LoadedModule:
+        return load_module(self.config.module_path)
+
+    def token_present(self) -> bool:
+        try:
+            self.find_token()
+        except CeremonyError:
+            return False
+        return True
+
+    def find_token(self) -> Any:
+        """The python-pkcs11 Token, looked up afresh (flags change after every login)."""
+        module = self.module()
+        serial = self.config.token_serial.encode("ascii") if self.config.token_serial else None
+        with translated("looking for the token", self._where, lambda: True):
+            tokens = list(
+                module.lib.get_tokens(token_label=self.config.token_label, token_serial=serial)
+            )
+        if not tokens:
+            raise TokenNotFoundError(
+                f"no {self._where} is present",
+                hint="connect the token; for the rehearsal token run 'ceremony hsm init'; "
+                "check CEREMONY_TOKEN_LABEL / CEREMONY_TOKEN_SERIAL",
+            )
+        if len(tokens) > 1:
+            raise HsmError(
+                f"{len(tokens)} tokens match {self._where}",
+                hint="select the token by its serial number as well",
+            )
+        return tokens[0]
+
+    def describe(self) -> TokenInfo:
+        return token_info(self.module(), self.find_token())
+
+    def preflight(self) -> Preflight:
+        """Capabilities from a public session (no PIN); cached for this backend."""
+        if self._cache.value is None:
+            token = self.find_token()
+            info = token_info(self.module(), token)
+            with (
+                translated("opening a session for the preflight", self._where, self.token_present),
+                token.open(rw=True) as session,
+            ):
+                self._cache.value = mechanisms.probe(
+                    session, token.slot, info, self.module().cryptoki
+                )
+        return self._cache.value
+
+    @contextmanager
+    def public_random(self) -> Iterator[tuple[RandomBytes, str]]:
+        """``(source, name)`` from C_GenerateRandom in a public session: no PIN needed."""
+        token = self.find_token()
+        info = token_info(self.module(), token)
+        with translated("opening a session for randomness", self._where, self.token_present):
+            session = token.open()
+        try:
+
+            def source(length: int) -> bytes:
+                with translated("drawing random bytes", self._where, self.token_present):
+                    return bytes(session.generate_random(length * 8)) if length > 0 else b""
+
+            yield source, f"PKCS#11 C_GenerateRandom on {info.model} serial {info.serial}"
+        finally:
+            close_quietly(session)
+
+    def open(
+        self,
+        prompter: PinPrompter,
+        *,
+        trust: TrustRequest | None = None,
+    ) -> Pkcs11Session:
+        """Log in as the user (after the SO, if ``trust`` asks for trusted objects)."""
+        module = self.module()
+        token = self.find_token()
+        info = token_info(module, token)
+        key = (module.path, info.serial)
+        if key in OPEN:
+            raise HsmError(
+                f"a ceremony session on {info.describe()} is already open in this process",
+                hint="close it first: PKCS#11 logins are shared by all sessions of a process",
+            )
+        with translated("opening a session", self._where, self.token_present):
+            session = token.open(rw=True)
+        trusted = Trusted()
+        try:
+            if trust is not None and not trust.empty:
+                self._login(module, session, PinRole.SO, prompter)
+                try:
+                    make_trusted(module, session, trust, trusted, self._where, self.traits)
+                finally:
+                    with translated("logging the security officer out", self._where, lambda: True):
+                        module.cryptoki.logout(session.handle)
+            self._login(module, session, PinRole.USER, prompter)
+        except BaseException:
+            trusted.wipe()
+            close_quietly(session)
+            raise
+        OPEN.add(key)
+        link = Link(
+            module, token, session, info, trusted, self.token_present, self._cache, self.traits
+        )
+        return Pkcs11Session(link, key)
+
+    def _login(
+        self, module: LoadedModule, session: Any, role: PinRole, prompter: PinPrompter
+    ) -> None:
+        def describe() -> TokenInfo:
+            return token_info(module, self.find_token())
+
+        login(module, session, role, prompter, describe, self._where, self.token_present)
+
+    # -- the rehearsal token's birth (ceremony hsm init)
+
+    def init_token(self, label: str, prompter: PinPrompter) -> Secret:
+        """C_InitToken on a free slot, then C_InitPIN in an SO session; returns the user PIN."""
+        module = self.module()
+        where = f"the new token {label!r}"
+        with translated("looking for a free slot", where, lambda: True):
+            free = [
+                slot
+                for slot in module.lib.get_slots(token_present=True)
+                if not slot.get_token().flags & TokenFlag.TOKEN_INITIALIZED
+            ]
+        if not free:
+            raise HsmError(
+                f"SoftHSM offers no free slot for {where}",
+                hint="check the SoftHSM store in the state folder",
+            )
+        so_pin = prompter.pin(PinRequest(PinRole.SO, label, module.path, None, new=True))
+        user_pin: Secret | None = None
+        try:
+            user_pin = prompter.pin(PinRequest(PinRole.USER, label, module.path, None, new=True))
+            with translated("initialising the token", where, lambda: True):
+                module.cryptoki.init_token(free[0].slot_id, so_pin.reveal(), label)
+            token = self.find_token()
+            with translated("setting the user PIN", where, lambda: True):
+                session = token.open(rw=True)
+                try:
+                    module.cryptoki.login(session.handle, _cryptoki.CKU_SO, so_pin.reveal())
+                    module.cryptoki.init_pin(session.handle, user_pin.reveal())
+                    module.cryptoki.logout(session.handle)
+                finally:
+                    session.close()
+        except BaseException:
+            if user_pin is not None:
+                user_pin.close()
+            raise
+        finally:
+            so_pin.close()
+        log.info("initialised SoftHSM token %r", label)
+        return user_pin
+
+    def has_certificate(self, label: str) -> bool:
+        """Whether a certificate ``label`` is visible in a public session (no PIN asked)."""
+        token = self.find_token()
+        try:
+            with (
+                translated("looking for the certificate", label, lambda: True),
+                token.open() as session,
+            ):
+                found = list(
+                    session.get_objects(
+                        {Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.LABEL: label}
+                    )
+                )
+        except CeremonyError:
+            return False
+        return bool(found)
+
+
+if TYPE_CHECKING:
+    # mypy proves the backend keeps to the interface.
+    def _conforms(backend: Pkcs11Backend) -> HsmBackend:
+        return backend

@@ -1,0 +1,111 @@
+"""Loading a PKCS#11 module once per process, and the public facts a token reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pkcs11
+from pkcs11 import TokenFlag
+from pkcs11.exceptions import PKCS11Error
+
+from ceremony.errors import HsmError
+from ceremony.hsm import softhsm
+from ceremony.hsm.base import PinRole, PinState, TokenInfo
+from ceremony.hsm.pkcs11 import _cryptoki
+
+
+@dataclass
+class LoadedModule:
+    path: str
+    lib: Any
+    cryptoki: _cryptoki.Cryptoki
+    softhsm_conf: str | None
+
+
+_MODULES: dict[str, LoadedModule] = {}
+
+
+def load_module(module_path: str) -> LoadedModule:
+    """Load (once per process) and initialise a PKCS#11 module; SoftHSM gets our private conf."""
+    path = str(Path(module_path))
+    if not Path(path).is_file():
+        raise HsmError(
+            f"PKCS#11 module {path} does not exist",
+            hint="install the token vendor's module, or set CEREMONY_PKCS11_MODULE to its path",
+        )
+    # SoftHSM reads SOFTHSM2_CONF in C_Initialize, so it must point at our store before that.
+    conf = str(softhsm.activate()) if softhsm.is_softhsm_module(path) else None
+    loaded = _MODULES.get(path)
+    try:
+        if loaded is None:
+            loaded = LoadedModule(path, pkcs11.lib(path), _cryptoki.Cryptoki(path), conf)
+            _MODULES[path] = loaded
+        elif not loaded.lib.initialized or loaded.softhsm_conf != conf:
+            if loaded.lib.initialized:
+                loaded.lib.finalize()
+            loaded.lib.initialize()
+            loaded.softhsm_conf = conf
+    except (PKCS11Error, _cryptoki.CryptokiError, OSError) as ex:
+        raise HsmError(
+            f"cannot load the PKCS#11 module {path} ({type(ex).__name__})",
+            hint="check the module path and that it matches this machine's architecture",
+        ) from ex
+    return loaded
+
+
+def _version(v: tuple[int, int]) -> str:
+    return f"{v[0]}.{v[1]}"
+
+
+# Per PIN: the flag that says it is set, then its locked, final-try and count-low flags.
+_PIN_FLAGS = {
+    PinRole.USER: (
+        TokenFlag.USER_PIN_INITIALIZED,
+        TokenFlag.USER_PIN_LOCKED,
+        TokenFlag.USER_PIN_FINAL_TRY,
+        TokenFlag.USER_PIN_COUNT_LOW,
+    ),
+    PinRole.SO: (
+        TokenFlag.TOKEN_INITIALIZED,
+        TokenFlag.SO_PIN_LOCKED,
+        TokenFlag.SO_PIN_FINAL_TRY,
+        TokenFlag.SO_PIN_COUNT_LOW,
+    ),
+}
+
+
+def _pin_state(flags: int, role: PinRole) -> PinState:
+    initialized, locked, final, low = _PIN_FLAGS[role]
+    if not flags & initialized:
+        return PinState.NOT_INITIALIZED
+    if flags & locked:
+        return PinState.LOCKED
+    if flags & final:
+        return PinState.FINAL_TRY
+    if flags & low:
+        return PinState.COUNT_LOW
+    return PinState.OK
+
+
+def token_info(module: LoadedModule, token: Any) -> TokenInfo:
+    """Public facts about a token and its library, for the record and for prompts."""
+    lib = module.lib
+    flags = int(token.flags)
+    return TokenInfo(
+        label=token.label,
+        serial=token.serial.decode("ascii", "replace").strip(),
+        model=token.model,
+        manufacturer=token.manufacturer_id,
+        hardware_version=_version(token.hardware_version),
+        firmware_version=_version(token.firmware_version),
+        library_description=lib.library_description,
+        library_manufacturer=lib.manufacturer_id,
+        library_version=_version(lib.library_version),
+        cryptoki_version=_version(lib.cryptoki_version),
+        module_path=module.path,
+        user_pin=_pin_state(flags, PinRole.USER),
+        so_pin=_pin_state(flags, PinRole.SO),
+        flags=tuple(f.name for f in TokenFlag if f.name and f.value and flags & f == f),
+    )
