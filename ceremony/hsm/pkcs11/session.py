@@ -43,11 +43,6 @@ class Pkcs11Session:
     def token(self) -> TokenInfo:
         return self._link.info
 
-    @property
-    def handle(self) -> int:
-        """The PKCS#11 session handle (for tests)."""
-        return int(self._link.session.handle)
-
     def pkcs11_session(self) -> object:
         """The python-pkcs11 ``Session`` under this login, for pyHanko's PKCS#11 signer."""
         return self._link.session
