@@ -16,6 +16,7 @@ from ceremony.core import keylengths
 from ceremony.core.component import KeyAlgorithm, KeyIdentity, Scheme
 from ceremony.core.journal import looks_secret
 from ceremony.core.kcv import CheckValue, default_method, parse_check_value
+from ceremony.core.labels import LABEL_RULE, is_label
 from ceremony.core.providers import aws, azure, gcp
 from ceremony.core.providers.common import (
     Fingerprint,
@@ -46,7 +47,6 @@ from ceremony.core.xor import MAX_COMPONENTS, MIN_COMPONENTS
 from ceremony.errors import CeremonyError, ConfigError
 
 MAX_FILE = 256 * 1024  # bytes; a ceremony file is a page or two
-_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # A CUPS queue name, as ceremony.record.printer accepts it (core cannot import record).
 _QUEUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
 # Any key naming a PIN, password or secret is refused before anything else is read.
@@ -187,11 +187,11 @@ _RSA_BITS = (2048, 3072, 4096)
 
 
 def _require_label(path: str, value: str, what: str = "a label") -> None:
-    if not _LABEL.fullmatch(value):
+    if not is_label(value):
         raise FileError(
             path,
             f"is {_show(value)}, not {what}",
-            hint="use 1-64 letters, digits, '.', '-' or '_', starting with a letter or digit",
+            hint=f"use {LABEL_RULE}",
         )
     if looks_secret(value):
         raise FileError(path, "looks like key material", hint="use a descriptive name")

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ceremony.core import pgpwords
+from ceremony.core.labels import LABEL_RULE, is_label
 from ceremony.core.secret import Secret
 from ceremony.core.wrap import OaepHash, modulus_bytes, oaep_max_payload
 from ceremony.errors import ImportKeyError, KeyMaterialError, WrapError
@@ -669,16 +670,10 @@ class BundleFile:
         return hashlib.sha256(self.data).hexdigest()
 
 
-_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-
 def require_label(text: str, what: str) -> str:
     """A folder-safe name: letters, digits, dot, dash, underscore; up to 64 characters."""
-    if not _LABEL.fullmatch(text):
-        raise WrapError(
-            f"{what} {text[:70]!r} cannot name a folder",
-            hint="use 1-64 letters, digits, '.', '-' or '_', starting with a letter or digit",
-        )
+    if not is_label(text):
+        raise WrapError(f"{what} {text[:70]!r} cannot name a folder", hint=f"use {LABEL_RULE}")
     return text
 
 
