@@ -24,6 +24,7 @@ from ceremony.core import journal
 from ceremony.core.journal import JournalOrderError, JournalVerifyError, Verified
 from ceremony.core.rules import SPLIT_KNOWLEDGE
 from ceremony.errors import CeremonyError, VerifyError
+from ceremony.record import fields as F
 from ceremony.record import model as M
 from ceremony.record import pdf as record_pdf
 from ceremony.record.sign import (
@@ -651,9 +652,9 @@ def _outputs(report: Report, folder: Path, model: M.Model) -> None:
             report.add(check, True, f"SHA-256 {digest} as recorded in journal entry {seq}")
     if not model.all_files:
         report.add("output files", True, "the journal names no output file")
-    ceremony_file = M.text(model.genesis, "ceremony_file_sha256")
+    ceremony_file = F.text(model.genesis, "ceremony_file_sha256")
     registry = {
-        M.text(e.data, field)
+        F.text(e.data, field)
         for e in model.entries
         if e.event == "registry_updated"
         for field in ("sha256", "previous_sha256")
@@ -685,7 +686,7 @@ def _organizations(der: bytes) -> set[str] | None:
 def _mixing(report: Report, model: M.Model, signer: bytes | None, folder: Path | None) -> None:
     rehearsal = model.rehearsal
     problems: list[str] = []
-    tokens = {M.text(d, "token_label") for _, d in model.hsm}
+    tokens = {F.text(d, "token_label") for _, d in model.hsm}
     sig: JournalSignature | None = None
     if folder is not None and (folder / SIGNATURE_NAME).is_file():
         with contextlib.suppress(VerifyError):  # an unreadable journal.sig fails its own line
@@ -842,12 +843,12 @@ def _verify_into(report: Report, path: Path, folder: Path | None, anchor: bytes 
         )
         end = verified.last
         if end.event == journal.FINISHED:
-            report.add("ceremony outcome", True, f"finished: {M.text(end.data, 'summary')}")
+            report.add("ceremony outcome", True, f"finished: {F.text(end.data, 'summary')}")
         else:
             report.add(
                 "ceremony outcome",
                 False,
-                f"ABORTED: {M.text(end.data, 'reason')}; nothing from this ceremony is to be "
+                f"ABORTED: {F.text(end.data, 'reason')}; nothing from this ceremony is to be "
                 "relied on",
             )
         _rules(report, model)
