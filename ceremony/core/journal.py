@@ -30,7 +30,7 @@ from typing import Any, TypeAlias
 from ceremony.core import pgpwords
 from ceremony.core.kcv import CheckValue
 from ceremony.core.labels import LABEL_RULE, is_label
-from ceremony.core.providers.common import Fingerprint
+from ceremony.core.providers.import_key import Fingerprint
 from ceremony.core.rules import PassphraseRecord
 from ceremony.core.secret import Secret
 from ceremony.errors import JournalError

@@ -39,12 +39,8 @@ from ceremony.core.ceremony_file.vocabulary import (
 )
 from ceremony.core.component import Scheme
 from ceremony.core.kcv import CheckValue, parse_check_value
-from ceremony.core.providers.common import (
-    Provider,
-    WrapMethod,
-    parse_fingerprint,
-    parse_method,
-)
+from ceremony.core.providers.import_key import parse_fingerprint
+from ceremony.core.providers.methods import Provider, WrapMethod, parse_method
 from ceremony.core.registry import Registry
 from ceremony.core.rules import (
     Participant,

@@ -26,9 +26,7 @@ from ceremony.core.ceremony_file.vocabulary import (
 from ceremony.core.component import KeyAlgorithm, KeyIdentity, Scheme
 from ceremony.core.journal import looks_secret
 from ceremony.core.kcv import CheckValue, default_method
-from ceremony.core.providers.common import (
-    MaterialKind,
-)
+from ceremony.core.providers.methods import MaterialKind
 from ceremony.core.rules import (
     Assignment,
     Participant,

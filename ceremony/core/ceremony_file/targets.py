@@ -13,14 +13,9 @@ from ceremony.core.ceremony_file.vocabulary import (
     _show,
 )
 from ceremony.core.providers import aws, azure, gcp
-from ceremony.core.providers.common import (
-    Fingerprint,
-    ImportKey,
-    MaterialInfo,
-    MaterialKind,
-    Provider,
-    WrapMethod,
-)
+from ceremony.core.providers.common import MaterialInfo
+from ceremony.core.providers.import_key import Fingerprint, ImportKey
+from ceremony.core.providers.methods import MaterialKind, Provider, WrapMethod
 from ceremony.errors import CeremonyError
 
 

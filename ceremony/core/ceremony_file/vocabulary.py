@@ -7,10 +7,7 @@ from types import MappingProxyType
 
 from ceremony.core.journal import looks_secret
 from ceremony.core.labels import LABEL_RULE, is_label
-from ceremony.core.providers.common import (
-    MaterialKind,
-    Provider,
-)
+from ceremony.core.providers.methods import MaterialKind, Provider
 from ceremony.core.rules import (
     Role,
 )
