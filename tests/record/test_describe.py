@@ -20,12 +20,12 @@ def test_every_documented_event_has_a_description() -> None:
 
 
 def test_an_event_missing_from_the_table_is_named_as_unknown() -> None:
-    entry = journal.verify(journals.ALL["split-backup"]().data).entries[0]
+    entry = journal.verify(journals.split_backup().data).entries[0]
     unknown = dataclasses.replace(entry, event="key_teleported", data={})
     assert describe(unknown) == "key_teleported (an event this record version does not describe)"
 
 
 def test_a_missing_field_reads_as_unknown_and_a_missing_list_as_empty() -> None:
-    entry = journal.verify(journals.ALL["split-backup"]().data).entries[0]
+    entry = journal.verify(journals.split_backup().data).entries[0]
     bare = dataclasses.replace(entry, event="approval", data={})
     assert describe(bare) == "approved ? of ? by "
