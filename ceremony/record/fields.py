@@ -1,7 +1,4 @@
-"""The journal's ``data`` read defensively: a missing or mistyped field shows as "?".
-
-The journal is plain JSON from a file that may be hostile; nothing here raises on its content.
-"""
+"""The journal's ``data`` (plain JSON, maybe hostile) read defensively: a bad field reads "?"."""
 
 from __future__ import annotations
 

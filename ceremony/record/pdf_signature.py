@@ -1,8 +1,4 @@
-"""The signed record's PDF: its one PAdES signature, the CMS around it, and the signed revision.
-
-Nothing here trusts the PDF's pictures: it hands back the signer's certificate, the journal
-attachment and the page content streams of the revision the signature covers.
-"""
+"""The signed record's PDF: its one PAdES signature, the CMS around it, the signed revision."""
 
 from __future__ import annotations
 

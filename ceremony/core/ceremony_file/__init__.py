@@ -1,9 +1,7 @@
-"""The ceremony file: strict TOML into frozen dataclasses, validated section by section.
+"""The ceremony file: strict TOML into frozen dataclasses, validated section by section."""
 
-``parsing`` reads the TOML, ``vocabulary``, ``sections`` and ``targets`` hold the tables,
-``document`` the whole file and its rules, ``per_type`` what each ceremony type takes,
-``read_aloud`` the summary a witness reads.
-"""
+# parsing reads the TOML; vocabulary, sections and targets hold its tables; document is the
+# whole file and its rules; per_type what each ceremony type takes; read_aloud the summary.
 
 from __future__ import annotations
 

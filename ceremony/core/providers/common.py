@@ -1,8 +1,4 @@
-"""What the three clouds share: time, the key material's checks, targets and bundle files.
-
-The vocabulary is ``methods``, the wrapping keys ``import_key``; ``Fingerprint`` and ``Provider``
-are re-exported here for importers outside the core.
-"""
+"""What the three clouds share: time, the key material's checks, targets and bundle files."""
 
 from __future__ import annotations
 
@@ -19,10 +15,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ceremony.core.labels import LABEL_RULE, is_label
-from ceremony.core.providers.import_key import Fingerprint as Fingerprint  # re-exported
+
+# Fingerprint and Provider are re-exported: the engine and the TUI import them from here.
+from ceremony.core.providers.import_key import Fingerprint as Fingerprint
 from ceremony.core.providers.import_key import ImportKey, looks_like_base64
 from ceremony.core.providers.methods import MaterialKind, WrapMethod
-from ceremony.core.providers.methods import Provider as Provider  # re-exported
+from ceremony.core.providers.methods import Provider as Provider
 from ceremony.core.secret import Secret
 from ceremony.core.wrap import oaep_max_payload
 from ceremony.errors import ImportKeyError, KeyMaterialError, WrapError
