@@ -25,7 +25,7 @@ from ceremony.core.journal import (
     looks_secret,
 )
 from ceremony.core.kcv import CheckValue
-from ceremony.core.providers.common import Fingerprint
+from ceremony.core.providers.import_key import Fingerprint
 from ceremony.core.rules import Operation, Participant, PassphraseRecord
 from ceremony.errors import JournalError
 

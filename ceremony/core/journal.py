@@ -29,7 +29,8 @@ from typing import Any, TypeAlias
 
 from ceremony.core import pgpwords
 from ceremony.core.kcv import CheckValue
-from ceremony.core.providers.common import Fingerprint
+from ceremony.core.labels import LABEL_RULE, is_label
+from ceremony.core.providers.import_key import Fingerprint
 from ceremony.core.rules import PassphraseRecord
 from ceremony.core.secret import Secret
 from ceremony.errors import JournalError
@@ -50,7 +51,6 @@ _HASH_RE = re.compile(r"[0-9a-f]{64}")
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 _EVENT_RE = re.compile(r"[a-z][a-z0-9_]{0,47}")
 _FIELD_RE = re.compile(r"[a-z][a-z0-9_]{0,47}")
-_LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _HEX_RUN = re.compile(r"[0-9A-Fa-f]{16,}")
 _HEX_BYTES = re.compile(r"(?:[0-9A-Fa-f]{2}[:-]){7,}[0-9A-Fa-f]{2}")
 _B64_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{24,}")
@@ -115,10 +115,9 @@ def looks_secret(text: str) -> str | None:
 
 def require_label(text: str, what: str = "label") -> str:
     """A label (1-64 of letters, digits, '.', '-', '_'; not hex-like), else JournalError."""
-    if not isinstance(text, str) or not _LABEL_RE.fullmatch(text):
+    if not is_label(text):
         raise JournalError(
-            f"{what} must be 1-64 letters, digits, '.', '-' or '_', starting with a letter "
-            "or digit",
+            f"{what} must be {LABEL_RULE}",
             hint="this is a bug in the caller; labels come from the ceremony file",
         )
     if looks_secret(text):
@@ -532,11 +531,9 @@ def parse_entry(line: bytes, expected_seq: int) -> Entry:
         raise bad("seq is not a number")
     if not isinstance(time, str) or not _TIME_RE.fullmatch(time):
         raise bad("time is not a UTC time")
-    if not isinstance(ceremony, str) or not _LABEL_RE.fullmatch(ceremony):
+    if not is_label(ceremony):
         raise bad("the ceremony id is malformed")
-    if not isinstance(actors, list) or not all(
-        isinstance(a, str) and _LABEL_RE.fullmatch(a) for a in actors
-    ):
+    if not isinstance(actors, list) or not all(is_label(a) for a in actors):
         raise bad("actors are malformed")
     if not isinstance(event, str) or not _EVENT_RE.fullmatch(event):
         raise bad("the event name is malformed")

@@ -12,6 +12,7 @@ from typing import Any
 
 from ceremony.core.component import Scheme
 from ceremony.core.journal import format_time, looks_secret
+from ceremony.core.labels import is_label
 from ceremony.core.rules import (
     SPLIT_KNOWLEDGE,
     Assignment,
@@ -24,7 +25,6 @@ from ceremony.errors import ConfigError
 
 FORMAT = "ceremony custodian registry 1"
 MAX_REGISTRY = 8 * 1024 * 1024  # bytes; far above any real registry
-_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 _RECORD_FIELDS = (
     "ceremony",
@@ -91,7 +91,7 @@ class RegistryRecord:
         """Raise ConfigError naming ``path`` when a field is malformed."""
         for name in ("ceremony", "key", "set", "person"):
             value = getattr(self, name)
-            if not isinstance(value, str) or not _LABEL.fullmatch(value) or looks_secret(value):
+            if not is_label(value) or looks_secret(value):
                 raise ConfigError(
                     f"{path}.{name} is not a label", hint="letters, digits, '.', '-', '_'"
                 )

@@ -23,10 +23,10 @@ from ceremony.core.ceremony_file import (
     CeremonyFile,
     ComponentSpec,
     HsmLogin,
-    KeySpec,
+    KeyEntry,
     KeyType,
     SplitSpec,
-    TargetSpec,
+    TargetEntry,
     WrapPlace,
 )
 from ceremony.core.component import Component, KeyIdentity, Scheme
@@ -127,7 +127,7 @@ class Stopped(Exception):
 class LoadedTarget:
     """A ceremony-file target with the provider's import key read from its file."""
 
-    spec: TargetSpec
+    spec: TargetEntry
     target: ProviderTarget
 
 
@@ -593,7 +593,7 @@ class Context:
             for loaded in self.targets.get(key.label, []):
                 yield from self._confirm_import_key(key, loaded)
 
-    def _confirm_import_key(self, key: KeySpec, loaded: LoadedTarget) -> Flow[None]:
+    def _confirm_import_key(self, key: KeyEntry, loaded: LoadedTarget) -> Flow[None]:
         spec, target = loaded.spec, loaded.target
         self.stage(f"import-key/{key.label}/{spec.label}")
         import_key = target.import_key
@@ -901,7 +901,7 @@ class Context:
         return written
 
     def write_rehearsal_form(
-        self, key: KeySpec, component: Component, custodian: str, envelope: str | None
+        self, key: KeyEntry, component: Component, custodian: str, envelope: str | None
     ) -> None:
         """In rehearsal the custodian form goes into the bundle, REHEARSAL on every page.
 
@@ -973,13 +973,13 @@ class Context:
 
     # ---- keys and attributes --------------------------------------------------------------
 
-    def holders(self, key: KeySpec) -> frozenset[str]:
+    def holders(self, key: KeyEntry) -> frozenset[str]:
         people = set(key.split.holders())
         if key.new_split is not None:
             people |= key.new_split.holders()
         return frozenset(people)
 
-    def require_split_knowledge(self, key: KeySpec, split: SplitSpec, split_set: str) -> None:
+    def require_split_knowledge(self, key: KeyEntry, split: SplitSpec, split_set: str) -> None:
         """The split-knowledge rules again, at the step (file and registry as read at start)."""
         from ceremony.core.registry import Registry, check_assignments
 
@@ -1002,7 +1002,7 @@ class Context:
 
     def record_set(
         self,
-        key: KeySpec,
+        key: KeyEntry,
         split: SplitSpec,
         split_set: str,
         event: RecordEvent,
@@ -1028,7 +1028,7 @@ class Context:
     # ---- components: show -----------------------------------------------------------------
 
     def show_component(
-        self, key: KeySpec, split: SplitSpec, split_set: str, component: Component
+        self, key: KeyEntry, split: SplitSpec, split_set: str, component: Component
     ) -> Flow[None]:
         spec = next(c for c in split.components if c.index == component.index)
         self.stage(f"component/{key.label}/{component.index}")
@@ -1122,7 +1122,7 @@ class Context:
 
     def journal_issued(
         self,
-        key: KeySpec,
+        key: KeyEntry,
         split_set: str,
         component: Component,
         spec: ComponentSpec,
@@ -1150,7 +1150,7 @@ class Context:
         )
         self.count("component(s) issued")
 
-    def seal_envelope(self, key: KeySpec, index: int, spec: ComponentSpec) -> Flow[None]:
+    def seal_envelope(self, key: KeyEntry, index: int, spec: ComponentSpec) -> Flow[None]:
         """The custodian seals the form in the envelope the file lists and types its serial."""
         if not spec.envelope:
             return
@@ -1286,7 +1286,7 @@ class Context:
 
     def print_component(
         self,
-        key: KeySpec,
+        key: KeyEntry,
         split_set: str,
         component: Component,
         spec: ComponentSpec,
@@ -1337,7 +1337,7 @@ class Context:
         self.count("component form(s) printed")
         yield from self.seal_envelope(key, component.index, spec)
 
-    def require_show_again_possible(self, key: KeySpec, spec: ComponentSpec) -> None:
+    def require_show_again_possible(self, key: KeyEntry, spec: ComponentSpec) -> None:
         """Refuse the request to see a component again when nobody here could approve it."""
         planned = PlannedOperation(
             Operation.SHOW_COMPONENT_AGAIN,
@@ -1353,7 +1353,7 @@ class Context:
             ) from None
 
     def show_again(
-        self, key: KeySpec, spec: ComponentSpec, split_set: str, sheet: ComponentSheet, shown: int
+        self, key: KeyEntry, spec: ComponentSpec, split_set: str, sheet: ComponentSheet, shown: int
     ) -> Flow[None]:
         """Two approvals and the privacy confirmation again, journaled just before it is shown."""
         custodian = self.roster.get(spec.custodian)
@@ -1385,7 +1385,7 @@ class Context:
     # ---- components: enter ----------------------------------------------------------------
 
     def envelope_on_record(
-        self, key: KeySpec, split: SplitSpec, spec: ComponentSpec
+        self, key: KeyEntry, split: SplitSpec, spec: ComponentSpec
     ) -> tuple[str | None, str]:
         """The serial component ``spec`` must be in, and where it is recorded (PCI PIN 8-1, 9-2).
 
@@ -1418,13 +1418,13 @@ class Context:
             )
         return spec.envelope, "registry" if sealed is not None else "ceremony-file"
 
-    def check_envelopes(self, key: KeySpec, split: SplitSpec) -> None:
+    def check_envelopes(self, key: KeyEntry, split: SplitSpec) -> None:
         """Every envelope of ``split`` against the registry, before the first one is opened."""
         for spec in split.components:
             self.envelope_on_record(key, split, spec)
 
     def enter_component(
-        self, key: KeySpec, split: SplitSpec, spec: ComponentSpec
+        self, key: KeyEntry, split: SplitSpec, spec: ComponentSpec
     ) -> Flow[Component]:
         assert key.algorithm is not None and key.length is not None and split.made_in is not None
         self.stage(f"entry/{key.label}/{spec.index}")
@@ -1561,7 +1561,7 @@ class Context:
         return component
 
     def _check_envelope(
-        self, key: KeySpec, spec: ComponentSpec, recorded: str, recorded_in: str
+        self, key: KeyEntry, spec: ComponentSpec, recorded: str, recorded_in: str
     ) -> Flow[None]:
         """The checker types the serial they read; only a matching envelope is judged and opened."""
         custodian = self.roster.get(spec.custodian)
@@ -1662,7 +1662,7 @@ class Context:
 
     def wrap_target(
         self,
-        key: KeySpec,
+        key: KeyEntry,
         loaded: LoadedTarget,
         material: Secret | None,
         key_kcv: CheckValue | None,
@@ -1773,7 +1773,7 @@ def attributes(a: KeyAttributes) -> dict[str, JournalValue]:
     }
 
 
-def token_key_spec(key: KeySpec) -> TokenKeySpec:
+def token_key_spec(key: KeyEntry) -> TokenKeySpec:
     """The HSM backend's spec for a ceremony-file key."""
     try:
         if key.type is KeyType.AES:
@@ -1792,7 +1792,7 @@ def token_key_spec(key: KeySpec) -> TokenKeySpec:
     )
 
 
-def key_kcv_method(key: KeySpec) -> kcv.KcvMethod | None:
+def key_kcv_method(key: KeyEntry) -> kcv.KcvMethod | None:
     if key.algorithm is None or key.length is None:
         return None
     return kcv.default_method(key.algorithm, key.length)

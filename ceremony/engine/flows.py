@@ -13,8 +13,8 @@ from ceremony.core import events, kcv, shamir, xor
 from ceremony.core.ceremony_file import (
     CeremonyFile,
     CeremonyType,
+    KeyEntry,
     KeySource,
-    KeySpec,
     SplitSpec,
     WrapPlace,
 )
@@ -93,7 +93,7 @@ def ceremony(ctx: Context) -> Flow[None]:
 # ---- generate-export ------------------------------------------------------------------------
 
 
-def generate_export(ctx: Context, key: KeySpec) -> Flow[None]:
+def generate_export(ctx: Context, key: KeyEntry) -> Flow[None]:
     ctx.stage(f"key/{key.label}")
     extractable = bool(key.targets)
     key_kcv = _generate_in_hsm(ctx, key, extractable)
@@ -108,7 +108,7 @@ def generate_export(ctx: Context, key: KeySpec) -> Flow[None]:
             material.close()
 
 
-def _generate_in_hsm(ctx: Context, key: KeySpec, extractable: bool) -> CheckValue | None:
+def _generate_in_hsm(ctx: Context, key: KeyEntry, extractable: bool) -> CheckValue | None:
     record = ctx.hsm.generate_key(key.label, token_key_spec(key), extractable=extractable)
     kcvs = list(record.check_values.values) if record.check_values is not None else []
     method = key_kcv_method(key)
@@ -132,7 +132,7 @@ def _generate_in_hsm(ctx: Context, key: KeySpec, extractable: bool) -> CheckValu
     return key_kcv
 
 
-def _export(ctx: Context, key: KeySpec, expected: CheckValue | None) -> Flow[Secret]:
+def _export(ctx: Context, key: KeyEntry, expected: CheckValue | None) -> Flow[Secret]:
     """A clear export under dual control, checked against the token's KCV."""
     yield from ctx.approve(Operation.CLEAR_EXPORT, key.label, involved=ctx.holders(key))
     material = ctx.keep(ctx.hsm.export_clear(key.label))
@@ -151,7 +151,7 @@ def _export(ctx: Context, key: KeySpec, expected: CheckValue | None) -> Flow[Sec
 # ---- split-backup ---------------------------------------------------------------------------
 
 
-def split_backup(ctx: Context, key: KeySpec) -> Flow[None]:
+def split_backup(ctx: Context, key: KeyEntry) -> Flow[None]:
     ctx.stage(f"key/{key.label}")
     ctx.require_split_knowledge(key, key.split, ctx.ceremony_id)
     assert key.algorithm is not None and key.length is not None
@@ -191,7 +191,9 @@ def split_backup(ctx: Context, key: KeySpec) -> Flow[None]:
     del components
 
 
-def _split(ctx: Context, key: KeySpec, split: SplitSpec, material: Secret) -> Flow[list[Component]]:
+def _split(
+    ctx: Context, key: KeyEntry, split: SplitSpec, material: Secret
+) -> Flow[list[Component]]:
     """Split ``material`` for ``split`` (a new set named by this ceremony) and issue each part."""
     identity = key.identity(ctx.ceremony_id)
     with ctx.token_random():
@@ -209,7 +211,7 @@ def _split(ctx: Context, key: KeySpec, split: SplitSpec, material: Secret) -> Fl
 
 
 def _store_and_wrap(
-    ctx: Context, key: KeySpec, material: Secret | None, key_kcv: CheckValue | None
+    ctx: Context, key: KeyEntry, material: Secret | None, key_kcv: CheckValue | None
 ) -> Flow[None]:
     if key.store_in_hsm:
         ctx.stage(f"store/{key.label}")
@@ -236,7 +238,7 @@ def _store_and_wrap(
 # ---- reconstitute and re-split --------------------------------------------------------------
 
 
-def _assemble(ctx: Context, key: KeySpec) -> Flow[tuple[Secret, CheckValue]]:
+def _assemble(ctx: Context, key: KeyEntry) -> Flow[tuple[Secret, CheckValue]]:
     split = key.split
     assert split.made_in is not None and key.kcv is not None
     entered: list[Component] = []
@@ -267,13 +269,13 @@ def _assemble(ctx: Context, key: KeySpec) -> Flow[tuple[Secret, CheckValue]]:
     return material, computed
 
 
-def reconstitute(ctx: Context, key: KeySpec) -> Flow[None]:
+def reconstitute(ctx: Context, key: KeyEntry) -> Flow[None]:
     material, key_kcv = yield from _assemble(ctx, key)
     yield from _store_and_wrap(ctx, key, material, key_kcv)
     material.close()
 
 
-def re_split(ctx: Context, key: KeySpec) -> Flow[None]:
+def re_split(ctx: Context, key: KeyEntry) -> Flow[None]:
     material, key_kcv = yield from _assemble(ctx, key)
     new = key.new_split
     assert new is not None and key.split.made_in is not None
@@ -283,7 +285,7 @@ def re_split(ctx: Context, key: KeySpec) -> Flow[None]:
     _old_components_to_destroy(ctx, key)
 
 
-def _old_components_to_destroy(ctx: Context, key: KeySpec) -> None:
+def _old_components_to_destroy(ctx: Context, key: KeyEntry) -> None:
     split = key.split
     assert split.made_in is not None
     listed = {c.index: c for c in split.components}
@@ -311,7 +313,7 @@ def _old_components_to_destroy(ctx: Context, key: KeySpec) -> None:
 # ---- destroy --------------------------------------------------------------------------------
 
 
-def destroy(ctx: Context, key: KeySpec) -> Flow[None]:
+def destroy(ctx: Context, key: KeyEntry) -> Flow[None]:
     ctx.stage(f"destroy/{key.label}")
     attrs = ctx.hsm.key_attributes(key.label)
     method = key_kcv_method(key)

@@ -29,7 +29,7 @@ from ceremony.core.ceremony_file import (
     AzureFields,
     CeremonyFile,
     GcpFields,
-    TargetSpec,
+    TargetEntry,
 )
 from ceremony.core.journal import FileDigest, looks_secret
 from ceremony.core.providers import AwsTarget, AzureTarget, GcpTarget
@@ -404,7 +404,7 @@ def _read(base: Path, name: str, path: str) -> bytes:
         ) from None
 
 
-def _load_target(spec: TargetSpec, base: Path, path: str) -> AwsTarget | AzureTarget | GcpTarget:
+def _load_target(spec: TargetEntry, base: Path, path: str) -> AwsTarget | AzureTarget | GcpTarget:
     data = _read(base, spec.import_key, f"{path}.import_key")
     f = spec.fields
     try:

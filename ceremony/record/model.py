@@ -12,7 +12,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ceremony.core import journal
 from ceremony.core.component import Scheme
 from ceremony.core.journal import Entry, JsonValue, Verified
 from ceremony.core.rules import (
@@ -24,8 +23,17 @@ from ceremony.core.rules import (
     Role,
     knowledge_limit,
 )
+from ceremony.record.describe import describe
+from ceremony.record.fields import (
+    UNKNOWN,
+    kcv_list,
+    kcv_text,
+    mapping,
+    number,
+    text,
+    texts,
+)
 
-UNKNOWN = "?"
 # Manual clear-text events and the approved operations that may cover them.
 _CLEAR_EVENTS: Mapping[str, tuple[Operation, ...]] = {
     "component_issued": (Operation.SHOW_COMPONENT, Operation.PRINT_COMPONENT),
@@ -43,64 +51,6 @@ _INDEX_RES = (
     re.compile(r"#(\d{1,3})\b"),
     re.compile(r"\b(\d{1,3})\s*(?:of|/)\s*\d{1,3}\b", re.IGNORECASE),
 )
-
-
-# ---- reading plain JSON safely -----------------------------------------------------------------
-
-
-def text(data: Mapping[str, JsonValue], name: str) -> str:
-    value = data.get(name)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, str | int):
-        return str(value)
-    return UNKNOWN
-
-
-def number(data: Mapping[str, JsonValue], name: str) -> int | None:
-    value = data.get(name)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def flag(data: Mapping[str, JsonValue], name: str) -> bool | None:
-    value = data.get(name)
-    return value if isinstance(value, bool) else None
-
-
-def texts(data: Mapping[str, JsonValue], name: str) -> list[str]:
-    value = data.get(name)
-    if not isinstance(value, list):
-        return []
-    return [v if isinstance(v, str) else UNKNOWN for v in value]
-
-
-def mapping(data: Mapping[str, JsonValue], name: str) -> dict[str, JsonValue]:
-    value = data.get(name)
-    return dict(value) if isinstance(value, dict) else {}
-
-
-def kcv_text(data: Mapping[str, JsonValue]) -> str:
-    """``AES-CMAC 08793E`` from the two journal fields."""
-    return f"{text(data, 'kcv_method')} {text(data, 'kcv')}"
-
-
-def kcv_list(data: Mapping[str, JsonValue], name: str = "kcvs") -> list[str]:
-    value = data.get(name)
-    if not isinstance(value, list):
-        return []
-    return [kcv_text(v) if isinstance(v, dict) else UNKNOWN for v in value]
-
-
-def show_value(value: JsonValue) -> str:
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if value is None:
-        return "-"
-    if isinstance(value, str | int):
-        return str(value)
-    if isinstance(value, list):
-        return ", ".join(show_value(v) for v in value)
-    return ", ".join(f"{k}={show_value(v)}" for k, v in sorted(value.items()))
 
 
 # ---- the model ---------------------------------------------------------------------------------
@@ -312,118 +262,6 @@ def _approval_names(data: Mapping[str, JsonValue], key: str, index: int | None) 
     return subject_names(text(data, "subject"), key, index)
 
 
-def _describe(entry: Entry, model: Model) -> str:
-    d = entry.data
-    e = entry.event
-    if e == journal.GENESIS:
-        return (
-            f"ceremony {entry.ceremony} opened: {text(d, 'ceremony_type')}, "
-            f"{'REHEARSAL' if d.get('rehearsal') is True else 'production'}"
-        )
-    if e == "run_started":
-        return (
-            f"run {text(d, 'run')} started: the ceremony starts again from the beginning after "
-            "the aborted run"
-        )
-    if e == "time_attested":
-        return f"wall clock attested: {text(d, 'attested_time')} (system {text(d, 'system_time')})"
-    if e == "airgap_checked":
-        state = "isolated" if d.get("isolated") is True else "NOT isolated"
-        extra = f"; override by {', '.join(texts(d, 'override_by'))}" if "override_by" in d else ""
-        return f"air gap checked: {state}{extra}"
-    if e == "participant_present":
-        return (
-            f"present: {text(d, 'name')} ({text(d, 'participant')}), {text(d, 'role')}, "
-            f"{text(d, 'id_reference')}"
-        )
-    if e == "hsm_opened":
-        return (
-            f"HSM opened: {text(d, 'model')} serial {text(d, 'serial')}, token "
-            f"{text(d, 'token_label')}, login {text(d, 'login')}"
-        )
-    if e == "random_source":
-        return f"randomness: {text(d, 'source')}"
-    if e == "approval":
-        return (
-            f"approved {text(d, 'operation')} of {text(d, 'subject')} by "
-            f"{', '.join(texts(d, 'approvers'))}"
-        )
-    if e == "key_generated":
-        size = text(d, "bits") + " bits" if "bits" in d else text(d, "curve")
-        return f"key {text(d, 'key')} generated ({text(d, 'type')} {size}) in {text(d, 'where')}"
-    if e in ("component_issued", "component_entered"):
-        verb = "issued to" if e == "component_issued" else "entered by"
-        return (
-            f"component {text(d, 'index')} of key {text(d, 'key')} {verb} "
-            f"{text(d, 'custodian')}, KCV {kcv_text(d)}"
-        )
-    if e == "component_shown_again":
-        return (
-            f"component {text(d, 'index')} of key {text(d, 'key')} shown again to "
-            f"{text(d, 'custodian')}, approved by {', '.join(texts(d, 'approvers'))}"
-        )
-    if e in ("envelope_sealed", "envelope_checked"):
-        state = ""
-        if e == "envelope_checked":
-            state = ", intact" if d.get("intact") is True else ", NOT INTACT"
-            if d.get("serial_matches") is False:
-                state = f", serial NOT {text(d, 'recorded')} as recorded: not opened"
-        verb = "sealed" if e == "envelope_sealed" else "checked"
-        return (
-            f"envelope {text(d, 'envelope')} {verb} for component {text(d, 'index')} of key "
-            f"{text(d, 'key')} ({text(d, 'custodian')}){state}"
-        )
-    if e == "key_combined":
-        match = "matches" if d.get("matches_recorded") is True else "DOES NOT match"
-        return (
-            f"key {text(d, 'key')} combined {text(d, 'path')}, KCV {kcv_text(d)} {match} "
-            "the recorded KCV"
-        )
-    if e == "key_imported":
-        return f"key {text(d, 'key')} imported into the HSM ({text(d, 'path')})"
-    if e == "key_exported":
-        return f"key {text(d, 'key')} exported in clear for splitting"
-    if e == "import_key_confirmed":
-        return (
-            f"import key of {text(d, 'target')} ({text(d, 'provider')}) confirmed by "
-            f"{', '.join(texts(d, 'confirmed_by'))}"
-        )
-    if e == "wrapped":
-        files = d.get("files")
-        n = len(files) if isinstance(files, list) else 0
-        return (
-            f"key {text(d, 'key')} wrapped for {text(d, 'target')} in {text(d, 'where')} "
-            f"({text(d, 'method')}), {n} file(s)"
-        )
-    if e == "output_written":
-        return f"output {text(d, 'name')} ({text(d, 'kind')}) written"
-    if e == "component_to_destroy":
-        return (
-            f"component {text(d, 'index')} of key {text(d, 'key')} held by "
-            f"{text(d, 'custodian')} must be destroyed"
-        )
-    if e == "key_destroyed":
-        return f"key {text(d, 'key')} destroyed in the HSM"
-    if e == "registry_updated":
-        return f"custodian registry written ({text(d, 'records')} records)"
-    if e == "printer_checked":
-        return f"printer {text(d, 'printer')} checked: {text(d, 'kind')} ({text(d, 'device_uri')})"
-    if e == "printer_override":
-        return f"network printer {text(d, 'printer')} allowed by {', '.join(texts(d, 'approvers'))}"
-    if e == "component_printed":
-        return (
-            f"form of component {text(d, 'index')} of key {text(d, 'key')} printed for "
-            f"{text(d, 'custodian')} on {text(d, 'printer')} (job {text(d, 'job')})"
-        )
-    if e == "step_failed":
-        return f"step {text(d, 'step')} failed: {text(d, 'error')}"
-    if e == journal.FINISHED:
-        return f"finished: {text(d, 'summary')}"
-    if e == journal.ABORTED:
-        return f"ABORTED: {text(d, 'reason')}"
-    return f"{e} (an event this record version does not describe)"
-
-
 def _is_manual(entry: Entry) -> bool:
     d = entry.data
     if d.get("manual_cleartext") is True:
@@ -465,7 +303,7 @@ class _Builder:
                     entry.time,
                     entry.event,
                     entry.actors,
-                    _describe(entry, self.m),
+                    describe(entry),
                     _is_manual(entry),
                     tuple(rules),
                 )
@@ -656,7 +494,7 @@ class _Builder:
             "key_exported",
             "key_destroyed",
         ):
-            k.history.append((entry.seq, _describe(entry, self.m)))
+            k.history.append((entry.seq, describe(entry)))
 
     def target(self, entry: Entry) -> None:
         d = entry.data

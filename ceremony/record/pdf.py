@@ -34,6 +34,7 @@ from reportlab.platypus import (
 from ceremony.core import journal
 from ceremony.core.journal import JournalVerifyError, JsonValue, Verified
 from ceremony.errors import RecordError
+from ceremony.record import fields as F
 from ceremony.record import layout as L
 from ceremony.record import model as M
 from ceremony.record.model import Model
@@ -250,9 +251,9 @@ class _Renderer:
         attested = "not attested"
         if m.attested is not None:
             attested = (
-                f"{_time(M.text(m.attested, 'attested_time'))} read from an independent clock by "
-                f"{', '.join(M.texts(m.attested, 'attested_by'))}; system clock "
-                f"{_time(M.text(m.attested, 'system_time'))}"
+                f"{_time(F.text(m.attested, 'attested_time'))} read from an independent clock by "
+                f"{', '.join(F.texts(m.attested, 'attested_by'))}; system clock "
+                f"{_time(F.text(m.attested, 'system_time'))}"
             )
         end = m.last
         ended = f"{_time(end.time)} ({'finished' if end.event == journal.FINISHED else 'ABORTED'})"
@@ -266,16 +267,16 @@ class _Renderer:
             ("Ceremony id", m.ceremony_id),
             ("Type", m.ceremony_type),
             ("Mode", mode),
-            ("Site", M.text(g, "site")),
-            ("Purpose", M.text(g, "purpose")),
-            ("Started (system clock)", _time(M.text(g, "system_time"))),
+            ("Site", F.text(g, "site")),
+            ("Purpose", F.text(g, "purpose")),
+            ("Started (system clock)", _time(F.text(g, "system_time"))),
             ("Wall clock attested", attested),
             ("Ended", ended),
-            ("Workstation", M.text(g, "workstation")),
-            ("Tool version", M.text(g, "tool_version")),
+            ("Workstation", F.text(g, "workstation")),
+            ("Tool version", F.text(g, "tool_version")),
             (
                 "Ceremony file SHA-256",
-                L.para(_groups(M.text(g, "ceremony_file_sha256")), L.CELL_MONO),
+                L.para(_groups(F.text(g, "ceremony_file_sha256")), L.CELL_MONO),
             ),
             ("Journal", f"{len(m.entries)} entries, embedded in this PDF as {JOURNAL_NAME}"),
             ("Journal final hash", L.para(_groups(m.final_hash), L.CELL_MONO)),
@@ -284,7 +285,7 @@ class _Renderer:
         ]
         out.append(L.pairs(rows, (45 * mm, WIDTH - 45 * mm)))
         out.append(Spacer(1, 6 * mm))
-        summary = M.text(end.data, "summary" if end.event == journal.FINISHED else "reason")
+        summary = F.text(end.data, "summary" if end.event == journal.FINISHED else "reason")
         out.append(L.markup("Outcome", L.H3))
         out.append(L.para(summary, L.BODY))
         manual = [c for c in m.clear_operations if c.manual_cleartext]
@@ -383,34 +384,34 @@ class _Renderer:
             isolated = d.get("isolated") is True
             rows: list[tuple[str, Any]] = [
                 ("Result", "isolated" if isolated else "NOT ISOLATED"),
-                ("Findings", "; ".join(M.texts(d, "findings")) or "-"),
+                ("Findings", "; ".join(F.texts(d, "findings")) or "-"),
                 ("Entry", str(seq)),
             ]
             if "override_by" in d:
-                rows.append(("Override by", ", ".join(m.who(o) for o in M.texts(d, "override_by"))))
+                rows.append(("Override by", ", ".join(m.who(o) for o in F.texts(d, "override_by"))))
             out.append(L.pairs(rows, (35 * mm, WIDTH - 35 * mm)))
         out.append(L.markup("HSM", L.H3))
         if not m.hsm:
             out.append(L.para("No HSM session was opened in this ceremony.", L.NOTE))
         for seq, d in m.hsm:
             rows = [
-                ("Model", M.text(d, "model")),
-                ("Manufacturer", M.text(d, "manufacturer")),
-                ("Serial", M.text(d, "serial")),
-                ("Firmware", M.text(d, "firmware")),
-                ("Library", M.text(d, "library")),
-                ("Module", M.text(d, "module")),
-                ("Token label", M.text(d, "token_label")),
+                ("Model", F.text(d, "model")),
+                ("Manufacturer", F.text(d, "manufacturer")),
+                ("Serial", F.text(d, "serial")),
+                ("Firmware", F.text(d, "firmware")),
+                ("Library", F.text(d, "library")),
+                ("Module", F.text(d, "module")),
+                ("Token label", F.text(d, "token_label")),
                 (
                     "Login",
-                    f"{M.text(d, 'login')} by "
-                    + ", ".join(m.who(o) for o in M.texts(d, "officers")),
+                    f"{F.text(d, 'login')} by "
+                    + ", ".join(m.who(o) for o in F.texts(d, "officers")),
                 ),
                 ("Signing certificate", self._signer_at_login(d)),
                 ("Entry", str(seq)),
             ]
             out.append(L.pairs(rows, (35 * mm, WIDTH - 35 * mm)))
-            lines = M.texts(d, "preflight")
+            lines = F.texts(d, "preflight")
             if lines:
                 out.append(Spacer(1, 2 * mm))
                 verdicts = preflight_rows(lines)
@@ -428,15 +429,15 @@ class _Renderer:
         for seq, event, d in m.printers:
             if event == "printer_checked":
                 rows = [
-                    ("Queue", M.text(d, "printer")),
-                    ("Device", M.text(d, "device_uri")),
-                    ("Kind", M.text(d, "kind")),
+                    ("Queue", F.text(d, "printer")),
+                    ("Device", F.text(d, "device_uri")),
+                    ("Kind", F.text(d, "kind")),
                     ("Entry", str(seq)),
                 ]
             else:
                 rows = [
-                    ("Override", f"network printer {M.text(d, 'printer')} allowed"),
-                    ("Approved by", ", ".join(m.who(o) for o in M.texts(d, "approvers"))),
+                    ("Override", f"network printer {F.text(d, 'printer')} allowed"),
+                    ("Approved by", ", ".join(m.who(o) for o in F.texts(d, "approvers"))),
                     ("Entry", str(seq)),
                 ]
             out.append(L.pairs(rows, (35 * mm, WIDTH - 35 * mm)))
@@ -453,7 +454,7 @@ class _Renderer:
                 ("Label", k.label),
                 (
                     "Type and length",
-                    f"{k.type} {k.size}" if k.type != M.UNKNOWN else "not stated in this journal",
+                    f"{k.type} {k.size}" if k.type != F.UNKNOWN else "not stated in this journal",
                 ),
                 ("Born", k.where),
                 ("Check values", "; ".join(k.kcvs) or "-"),
@@ -465,11 +466,11 @@ class _Renderer:
                 arows: list[list[Any]] = [["PKCS#11 attribute", "before", "after"]]
                 for name in names:
                     before = (
-                        M.show_value(k.attributes_before[name])
+                        F.show_value(k.attributes_before[name])
                         if name in k.attributes_before
                         else "-"
                     )
-                    after = M.show_value(k.attributes[name]) if name in k.attributes else "-"
+                    after = F.show_value(k.attributes[name]) if name in k.attributes else "-"
                     arows.append([name, before, after])
                 out.append(Spacer(1, 2 * mm))
                 out.append(L.grid(arows, [60 * mm, 60 * mm, 60 * mm]))
@@ -491,7 +492,7 @@ class _Renderer:
                             c.event,
                             c.index + (f" of {c.count}" if c.count else ""),
                             c.scheme,
-                            m.who(c.custodian) if c.custodian != M.UNKNOWN else M.UNKNOWN,
+                            m.who(c.custodian) if c.custodian != F.UNKNOWN else F.UNKNOWN,
                             c.kcv,
                             c.envelope,
                             c.note,

@@ -12,7 +12,7 @@ from reportlab.platypus import SimpleDocTemplate, Spacer
 
 from ceremony import __version__
 from ceremony.record import layout as L
-from ceremony.record.verify import Report
+from ceremony.record.verdict import Report
 
 MARGIN = 15 * mm
 WIDTH = A4[0] - 2 * MARGIN

@@ -12,11 +12,7 @@ import contextlib
 import hashlib
 import io
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 
@@ -24,8 +20,18 @@ from ceremony.core import journal
 from ceremony.core.journal import JournalOrderError, JournalVerifyError, Verified
 from ceremony.core.rules import SPLIT_KNOWLEDGE
 from ceremony.errors import CeremonyError, VerifyError
+from ceremony.record import fields as F
 from ceremony.record import model as M
 from ceremony.record import pdf as record_pdf
+from ceremony.record.pdf_signature import (
+    CONTENT_CHECK,
+    Signed,
+    certificate_text,
+    check_pdf,
+    error_kind,
+    is_issued_by,
+    page_streams,
+)
 from ceremony.record.sign import (
     JOURNAL_NAME,
     RECORD_NAME,
@@ -33,98 +39,15 @@ from ceremony.record.sign import (
     JournalSignature,
     journal_path,
 )
+from ceremony.record.verdict import Line, Report
 
 REHEARSAL_TOKEN = "ceremony-rehearsal"  # noqa: S105 - a token label
 REHEARSAL_ORGANIZATION = "ceremony (rehearsal)"
 MAX_PDF = 64 * 1024 * 1024
-CONTENT_CHECK = "record matches journal"
 SIGNER_CHECK = "signer = certificate at HSM login"
 
 
-@dataclass(frozen=True)
-class Line:
-    check: str
-    ok: bool
-    reason: str
-    # False: the evidence holds nothing to check this against (an older journal); the line
-    # reads N/A and does not fail the verdict.
-    checkable: bool = True
-
-    @property
-    def result(self) -> str:
-        if not self.checkable:
-            return "N/A"
-        return "PASS" if self.ok else "FAIL"
-
-
-@dataclass
-class Report:
-    subject: str
-    lines: list[Line] = field(default_factory=list)
-    ceremony_id: str | None = None
-    final_hash: str | None = None
-    rehearsal: bool | None = None
-
-    def add(self, check: str, ok: bool, reason: str) -> bool:
-        self.lines.append(Line(check, ok, reason))
-        return ok
-
-    def not_checkable(self, check: str, reason: str) -> None:
-        self.lines.append(Line(check, True, reason, checkable=False))
-
-    def summary(self) -> str:
-        """``PASS: 12 passed, 0 failed`` (and how many lines could not be checked)."""
-        verdict = "PASS" if self.ok else "FAIL"
-        passed = sum(1 for line in self.lines if line.ok and line.checkable)
-        failed = sum(1 for line in self.lines if not line.ok)
-        unchecked = sum(1 for line in self.lines if not line.checkable)
-        more = f", {unchecked} not checkable" if unchecked else ""
-        return f"{verdict}: {passed} passed, {failed} failed{more}"
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.lines) and all(line.ok for line in self.lines)
-
-    @property
-    def failures(self) -> list[Line]:
-        return [line for line in self.lines if not line.ok]
-
-    def text(self, width: int = 100) -> str:
-        """The PASS/FAIL table for a terminal: result, check, reason (wrapped)."""
-        import textwrap
-
-        check_width = min(36, max((len(line.check) for line in self.lines), default=10))
-        indent = " " * (6 + check_width + 2)
-        out = [f"ceremony verify: {self.subject}", ""]
-        for line in self.lines:
-            reason = textwrap.wrap(
-                line.reason,
-                max(30, width - len(indent)),
-                break_long_words=False,
-                break_on_hyphens=False,
-            ) or [""]
-            if len(line.check) > check_width:
-                out.append(f"{line.result:<6}{line.check}")
-                out.extend(indent + more for more in reason)
-                continue
-            out.append(f"{line.result:<6}{line.check:<{check_width}}  {reason[0]}")
-            out.extend(indent + more for more in reason[1:])
-        out.append("")
-        out.append(self.summary())
-        return "\n".join(out)
-
-
 # ---- reading the evidence ----------------------------------------------------------------------
-
-
-@dataclass
-class _Signed:
-    """What the PDF's signature says, and the signed revision's content."""
-
-    signer_der: bytes | None = None
-    journal_data: bytes | None = None
-    page_streams: list[bytes] | None = None
-    signature_ok: bool = False
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -154,254 +77,6 @@ def _load_anchor(path: Path) -> bytes:
     from cryptography.hazmat.primitives.serialization import Encoding
 
     return cert.public_bytes(Encoding.DER)
-
-
-def _page_streams(root: Any) -> Iterator[bytes]:
-    def walk(node: Any, depth: int) -> Iterator[Any]:
-        # A damaged or hostile page tree can loop back on itself.
-        if depth > 64:
-            raise ValueError("the page tree is too deep")
-        node = node.get_object()
-        if node.get("/Type") == "/Pages":
-            for kid in node["/Kids"]:
-                yield from walk(kid, depth + 1)
-        else:
-            yield node
-
-    for page in walk(root["/Pages"], 0):
-        contents = page.get("/Contents")
-        if contents is None:
-            yield b""
-            continue
-        contents = contents.get_object()
-        parts = contents if isinstance(contents, list) else [contents]
-        yield b"\n".join(part.get_object().data for part in parts)
-
-
-def _attachment(root: Any, name: str) -> bytes | None:
-    try:
-        names = root["/Names"]["/EmbeddedFiles"]["/Names"]
-    except KeyError:
-        return None
-    for i in range(0, len(names) - 1, 2):
-        if str(names[i]) == name:
-            data: bytes = names[i + 1].get_object()["/EF"]["/F"].get_object().data
-            return data
-    return None
-
-
-def _kind(ex: BaseException) -> str:
-    """``zlib.error``, ``KeyError``: what broke, never the bytes it broke on."""
-    module = type(ex).__module__
-    name = type(ex).__qualname__
-    return name if module == "builtins" else f"{module}.{name}"
-
-
-def _damaged(ex: BaseException) -> str:
-    return f"the PDF is damaged and cannot be read ({_kind(ex)})"
-
-
-def _certificate_text(der: bytes) -> str:
-    try:
-        cert = x509.load_der_x509_certificate(der)
-        subject = cert.subject.rfc4514_string()
-    except ValueError:
-        subject = "an unreadable certificate"
-    return f"{subject}, SHA-256 {hashlib.sha256(der).hexdigest()}"
-
-
-def _is_issued_by(der: bytes, anchor_der: bytes) -> bool:
-    if der == anchor_der:
-        return True
-    try:
-        cert = x509.load_der_x509_certificate(der)
-        cert.verify_directly_issued_by(x509.load_der_x509_certificate(anchor_der))
-    except Exception:  # any failure (parse, key type, signature) means "not issued by it"
-        return False
-    return True
-
-
-def _cms_extras(embedded: Any, signer_der: bytes) -> str | None:
-    """What the signature's /Contents carries besides what signing wrote, or None.
-
-    The padding, the CMS fields outside the signed attributes and the certificates are covered
-    by neither the document digest nor the signature value, so validation does not see a change
-    there; another reader (pdfsig) still reads them, and they could hide data.
-    """
-    from asn1crypto import cms
-
-    contents: bytes = embedded.pkcs7_content
-    info = cms.ContentInfo.load(contents)
-    padding = contents[len(info.dump()) :]
-    if padding.strip(b"\x00"):
-        return (
-            "the signature's /Contents holds bytes after the CMS where only zero padding "
-            "belongs: the file changed after signing, outside what the signature covers"
-        )
-    shape = _cms_shape(info)
-    if shape is not None:
-        return (
-            f"the signature's CMS is not the one this tool writes ({shape}): a part the "
-            "signature value does not cover was changed after signing"
-        )
-    others: list[str] = []
-    for choice in embedded.signed_data["certificates"] or ():
-        der: bytes = choice.dump() if choice.name != "certificate" else choice.chosen.dump()
-        if der != signer_der:
-            others.append(_certificate_text(der))
-    if not others:
-        return None
-    # The signer's certificate once is all a record carries: validation reads only the
-    # signer's copy, so a second, different one would travel unchecked.
-    return (
-        f"the signature carries {len(others)} certificate(s) besides the signer's: "
-        f"{'; '.join(others)}; a record carries the signer's certificate only (a damaged, "
-        "added or substituted copy)"
-    )
-
-
-def _cms_shape(info: Any) -> str | None:
-    """The first CMS field that differs from what PAdES B-B signing writes, or None.
-
-    These fields sit outside the signed attributes, so validation ignores them; the record's
-    CMS has exactly one shape, and a changed field means the file was altered.
-    """
-    if info["content_type"].native != "signed_data":
-        return "content type"
-    data = info["content"]
-    signers = data["signer_infos"]
-    if len(signers) != 1:
-        return f"{len(signers)} signer infos"
-    signer = signers[0]
-    encapsulated = data["encap_content_info"]
-    checks = {
-        "version": data["version"].native == "v1",
-        "digest algorithms": [a.dump() for a in data["digest_algorithms"]]
-        == [signer["digest_algorithm"].dump()],
-        "encapsulated content": encapsulated["content_type"].native == "data"
-        and encapsulated["content"].native is None,
-        "revocation lists": not data["crls"],
-        "signer info version": signer["version"].native == "v1",
-        "unsigned attributes": not signer["unsigned_attrs"],
-    }
-    wrong = [name for name, ok in checks.items() if not ok]
-    return ", ".join(wrong) if wrong else None
-
-
-def _check_pdf(report: Report, data: bytes, anchor: bytes | None) -> _Signed:
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
-
-    # pyHanko reads a damaged file lazily and fails with whatever the broken layer raises
-    # (zlib.error, struct.error, AttributeError, ...): each step below turns any of them into
-    # its own FAIL line, so the checks that do not need the PDF still run.
-    signed = _Signed()
-    try:
-        reader = PdfFileReader(io.BytesIO(data), strict=False)
-        signatures = reader.embedded_signatures
-    except Exception as ex:
-        report.add("PDF signature", False, f"the PDF does not parse: {_damaged(ex)}")
-        report.add("embedded journal", False, "not read: the PDF does not parse")
-        return signed
-    if len(signatures) != 1:
-        report.add(
-            "PDF signature",
-            False,
-            f"the record carries {len(signatures)} signatures; exactly one is expected",
-        )
-        return signed
-    embedded = signatures[0]
-    try:
-        signer_der: bytes = embedded.signer_cert.dump()
-        signed.signer_der = signer_der
-        trust = anchor if anchor is not None else signer_der
-        from asn1crypto import x509 as asn1_x509
-
-        claimed = embedded.self_reported_timestamp or datetime.now(UTC)
-        context = ValidationContext(
-            trust_roots=[asn1_x509.Certificate.load(trust)],
-            allow_fetching=False,
-            moment=claimed,
-        )
-        status = validate_pdf_signature(embedded, context)
-        extra = _cms_extras(embedded, signer_der)
-    except Exception as ex:
-        report.add("PDF signature", False, _signature_failure(ex))
-        status, extra = None, None
-    if status is not None:
-        _signature_line(report, signed, status, extra, anchor)
-    try:
-        root = reader.get_historical_root(embedded.signed_revision)
-    except Exception as ex:
-        report.add("embedded journal", False, f"the signed revision cannot be read: {_damaged(ex)}")
-        return signed
-    try:
-        signed.journal_data = _attachment(root, JOURNAL_NAME)
-    except Exception as ex:
-        report.add("embedded journal", False, f"the attachment cannot be read: {_damaged(ex)}")
-    else:
-        if signed.journal_data is None:
-            report.add("embedded journal", False, f"the record has no {JOURNAL_NAME} attachment")
-    try:
-        signed.page_streams = list(_page_streams(root))
-    except Exception as ex:
-        report.add(CONTENT_CHECK, False, f"the signed pages cannot be read: {_damaged(ex)}")
-    return signed
-
-
-def _signature_failure(ex: Exception) -> str:
-    from pyhanko.sign.validation.errors import SignatureValidationError
-    from pyhanko_certvalidator.errors import PathValidationError
-
-    if isinstance(ex, SignatureValidationError | PathValidationError):
-        return f"the signature cannot be validated: {ex}"
-    return f"the signature cannot be validated: {_damaged(ex)}"
-
-
-def _signature_line(
-    report: Report, signed: _Signed, status: Any, extra: str | None, anchor: bytes | None
-) -> None:
-    signer_der = signed.signer_der
-    assert signer_der is not None  # set before validation
-    who = _certificate_text(signer_der)
-    if not status.intact:
-        report.add(
-            "PDF signature",
-            False,
-            "the signed bytes changed after signing: their SHA-256 no longer matches the one "
-            "the signature covers",
-        )
-    elif not status.valid:
-        report.add("PDF signature", False, f"the signature value does not verify with {who}")
-    elif status.coverage is None or status.coverage.name != "ENTIRE_FILE":
-        report.add(
-            "PDF signature",
-            False,
-            "bytes were added after the signature (an incremental update the signature does "
-            "not cover)",
-        )
-    elif extra is not None:
-        report.add("PDF signature", False, extra)
-    elif anchor is not None and not (status.trusted and _is_issued_by(signer_der, anchor)):
-        report.add(
-            "PDF signature",
-            False,
-            f"signed by {who}, which is not the trust anchor "
-            f"(SHA-256 {hashlib.sha256(anchor).hexdigest()}) nor issued by it",
-        )
-    else:
-        anchored = (
-            "the auditor's trust anchor"
-            if anchor is not None
-            else "no trust anchor given: compare this fingerprint with the HSM inventory"
-        )
-        report.add(
-            "PDF signature",
-            True,
-            f"PAdES signature intact and valid, covers the whole file; signed by {who}; {anchored}",
-        )
-        signed.signature_ok = True
 
 
 def _order_reason(data: bytes, fallback: str) -> str:
@@ -453,17 +128,17 @@ def _chain(report: Report, label: str, data: bytes) -> Verified | None:
     return verified
 
 
-def _content(report: Report, verified: Verified, data: bytes, signed: _Signed) -> None:
+def _content(report: Report, verified: Verified, data: bytes, signed: Signed) -> None:
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     try:
         again = record_pdf.render_record(data, signed.signer_der)
-        fresh = list(_page_streams(PdfFileReader(io.BytesIO(again), strict=False).root))
+        fresh = list(page_streams(PdfFileReader(io.BytesIO(again), strict=False).root))
     except CeremonyError as ex:
         report.add(CONTENT_CHECK, False, f"cannot render the journal: {ex.message}")
         return
     except Exception as ex:  # the signer's certificate comes from the PDF and may be damaged
-        report.add(CONTENT_CHECK, False, f"cannot render the journal again ({_kind(ex)})")
+        report.add(CONTENT_CHECK, False, f"cannot render the journal again ({error_kind(ex)})")
         return
     pages = signed.page_streams or []
     if len(fresh) != len(pages):
@@ -505,7 +180,7 @@ def _journal_signature(
     except VerifyError as ex:
         report.add(check, False, ex.message)
         return
-    who = _certificate_text(sig.certificate_der)
+    who = certificate_text(sig.certificate_der)
     problems: list[str] = []
     if verified is not None:
         if sig.ceremony_id != verified.ceremony_id:
@@ -521,7 +196,7 @@ def _journal_signature(
             problems.append("its mode (rehearsal or production) differs from the journal's")
     if signer is not None and sig.certificate_der != signer:
         problems.append(f"it was signed by {who}, the PDF by another certificate")
-    if anchor is not None and not _is_issued_by(sig.certificate_der, anchor):
+    if anchor is not None and not is_issued_by(sig.certificate_der, anchor):
         problems.append(f"its signer {who} is not the trust anchor nor issued by it")
     if problems:
         report.add(check, False, "; ".join(problems))
@@ -581,7 +256,7 @@ def _signer_at_login(
         sha = hashlib.sha256(der).hexdigest()
         if at_login.names(sha) is None:
             problems.append(
-                f"{what} is signed by {_certificate_text(der)}, not the ceremony certificate "
+                f"{what} is signed by {certificate_text(der)}, not the ceremony certificate "
                 f"journaled at HSM login, sha256 {journaled}: it was signed with another key"
             )
     if problems:
@@ -651,9 +326,9 @@ def _outputs(report: Report, folder: Path, model: M.Model) -> None:
             report.add(check, True, f"SHA-256 {digest} as recorded in journal entry {seq}")
     if not model.all_files:
         report.add("output files", True, "the journal names no output file")
-    ceremony_file = M.text(model.genesis, "ceremony_file_sha256")
+    ceremony_file = F.text(model.genesis, "ceremony_file_sha256")
     registry = {
-        M.text(e.data, field)
+        F.text(e.data, field)
         for e in model.entries
         if e.event == "registry_updated"
         for field in ("sha256", "previous_sha256")
@@ -685,7 +360,7 @@ def _organizations(der: bytes) -> set[str] | None:
 def _mixing(report: Report, model: M.Model, signer: bytes | None, folder: Path | None) -> None:
     rehearsal = model.rehearsal
     problems: list[str] = []
-    tokens = {M.text(d, "token_label") for _, d in model.hsm}
+    tokens = {F.text(d, "token_label") for _, d in model.hsm}
     sig: JournalSignature | None = None
     if folder is not None and (folder / SIGNATURE_NAME).is_file():
         with contextlib.suppress(VerifyError):  # an unreadable journal.sig fails its own line
@@ -753,7 +428,7 @@ def verify_evidence(path: Path | str, trust_anchor: Path | str | None = None) ->
         report.add(
             "verification completed",
             False,
-            f"the checks stopped early on unexpected input ({_kind(ex)}): the lines above are "
+            f"the checks stopped early on unexpected input ({error_kind(ex)}): the lines above are "
             "all that could be checked",
         )
     return report
@@ -761,9 +436,9 @@ def verify_evidence(path: Path | str, trust_anchor: Path | str | None = None) ->
 
 def _verify_into(report: Report, path: Path, folder: Path | None, anchor: bytes | None) -> None:
     pdf_path = folder / RECORD_NAME if folder is not None else path
-    signed = _Signed()
+    signed = Signed()
     if pdf_path.is_file():
-        signed = _check_pdf(report, _read(pdf_path, "a PDF"), anchor)
+        signed = check_pdf(report, _read(pdf_path, "a PDF"), anchor)
     else:
         report.add("PDF signature", False, f"{RECORD_NAME} is missing from the bundle")
 
@@ -842,12 +517,12 @@ def _verify_into(report: Report, path: Path, folder: Path | None, anchor: bytes 
         )
         end = verified.last
         if end.event == journal.FINISHED:
-            report.add("ceremony outcome", True, f"finished: {M.text(end.data, 'summary')}")
+            report.add("ceremony outcome", True, f"finished: {F.text(end.data, 'summary')}")
         else:
             report.add(
                 "ceremony outcome",
                 False,
-                f"ABORTED: {M.text(end.data, 'reason')}; nothing from this ceremony is to be "
+                f"ABORTED: {F.text(end.data, 'reason')}; nothing from this ceremony is to be "
                 "relied on",
             )
         _rules(report, model)

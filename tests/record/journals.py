@@ -17,7 +17,7 @@ from ceremony.core import encoding, journal, kcv, rng, shamir, xor
 from ceremony.core.component import Component, KeyAlgorithm, KeyIdentity
 from ceremony.core.journal import Entry, FileDigest, JournalValue, Label, Text
 from ceremony.core.kcv import CheckValue, KcvMethod
-from ceremony.core.providers.common import Fingerprint
+from ceremony.core.providers.import_key import Fingerprint
 from ceremony.core.rules import PassphraseRecord
 from ceremony.core.secret import Secret
 from ceremony.hsm.base import Capability, CapabilityStatus

@@ -993,3 +993,12 @@ def test_import_keys_need_two_officers_to_confirm() -> None:
     with pytest.raises(RuleBreach, match="confirm a cloud import key") as caught:
         parse_ceremony_file(text)
     assert caught.value.path == "keys[0].targets[0].import_key"
+
+
+def test_every_key_rule_names_only_the_ceremony_type_and_the_key_type() -> None:
+    from ceremony.core.ceremony_file import per_type
+
+    assert per_type.KEY_RULES
+    for rule in per_type.KEY_RULES:
+        text = rule.problem.format(kind="re-split", type="EC")
+        assert "{" not in text and "}" not in text, rule.problem

@@ -12,7 +12,7 @@ from ceremony.core import events, journal
 from ceremony.core.component import Scheme
 from ceremony.core.journal import FileDigest, PublicId
 from ceremony.core.kcv import CheckValue, KcvMethod
-from ceremony.core.providers.common import Fingerprint
+from ceremony.core.providers.import_key import Fingerprint
 from ceremony.core.rules import Operation, Participant, PassphraseRecord, Role
 from ceremony.errors import JournalError
 

@@ -31,7 +31,7 @@ from ceremony.core.journal import (
     verify,
 )
 from ceremony.core.kcv import CheckValue, KcvMethod, check_value
-from ceremony.core.providers.common import Fingerprint
+from ceremony.core.providers.import_key import Fingerprint
 from ceremony.core.rules import PassphraseRecord
 from ceremony.core.secret import Secret
 from ceremony.errors import JournalError

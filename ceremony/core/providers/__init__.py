@@ -7,19 +7,14 @@ from ceremony.core.providers.azure import AzureTarget, parse_kek
 from ceremony.core.providers.bundle import assemble_bundle, build_bundle, preflight, wrap_for
 from ceremony.core.providers.common import (
     BundleFile,
-    Fingerprint,
-    ImportKey,
     MaterialInfo,
-    MaterialKind,
-    Provider,
     Target,
-    WrapMethod,
     inspect_material,
     material_for_hsm,
-    parse_fingerprint,
-    parse_method,
 )
 from ceremony.core.providers.gcp import GcpTarget, parse_import_job
+from ceremony.core.providers.import_key import Fingerprint, ImportKey, parse_fingerprint
+from ceremony.core.providers.methods import MaterialKind, Provider, WrapMethod, parse_method
 
 TargetSpec = AwsTarget | AzureTarget | GcpTarget
 

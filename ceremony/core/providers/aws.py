@@ -9,28 +9,28 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from ceremony.core.providers.common import (
-    ImportKey,
     MaterialInfo,
-    MaterialKind,
-    Provider,
     Target,
-    WrapMethod,
-    as_bytes,
-    decode_base64,
     iso,
-    json_string,
-    load_json_object,
-    load_rsa_public_key,
-    looks_like_base64,
     material_line,
     online_intro,
     parse_time,
-    parsing,
     require_aware,
     shell_block,
     shell_command,
     unsupported,
 )
+from ceremony.core.providers.import_key import (
+    ImportKey,
+    as_bytes,
+    decode_base64,
+    json_string,
+    load_json_object,
+    load_rsa_public_key,
+    looks_like_base64,
+    parsing,
+)
+from ceremony.core.providers.methods import MaterialKind, Provider, WrapMethod
 from ceremony.errors import ImportKeyError, WrapError
 
 ENCRYPTED_KEY_MATERIAL = "EncryptedKeyMaterial.bin"

@@ -12,22 +12,17 @@ from typing import ClassVar
 
 from ceremony import __version__
 from ceremony.core.providers.common import (
-    ImportKey,
     MaterialInfo,
-    MaterialKind,
-    Provider,
     Target,
-    WrapMethod,
-    as_bytes,
-    load_rsa_public_key,
     material_line,
     online_intro,
-    parsing,
     require_label,
     shell_block,
     shell_command,
     unsupported,
 )
+from ceremony.core.providers.import_key import ImportKey, as_bytes, load_rsa_public_key, parsing
+from ceremony.core.providers.methods import MaterialKind, Provider, WrapMethod
 from ceremony.errors import ImportKeyError, WrapError
 
 SCHEMA_VERSION = "1.0.0"

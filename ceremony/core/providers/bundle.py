@@ -12,7 +12,6 @@ from ceremony.core import rng
 from ceremony.core.providers.common import (
     BundleFile,
     MaterialInfo,
-    MaterialKind,
     Target,
     inspect_material,
     iso,
@@ -20,6 +19,7 @@ from ceremony.core.providers.common import (
     require_aware,
     require_label,
 )
+from ceremony.core.providers.methods import MaterialKind
 from ceremony.core.secret import Secret
 from ceremony.core.wrap import check_blob_shape, direct_wrap, rsa_aes_wrap
 from ceremony.errors import WrapError

@@ -1,200 +1,29 @@
-"""What the three clouds share: methods, material kinds, import keys, fingerprints, bundle files."""
+"""What the three clouds share: time, the key material's checks, targets and bundle files."""
 
 from __future__ import annotations
 
 import abc
-import base64
-import binascii
-import codecs
-import enum
 import hashlib
-import hmac
-import json
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import MappingProxyType
 from typing import ClassVar
 
-from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ceremony.core import pgpwords
+from ceremony.core.labels import LABEL_RULE, is_label
+
+# Fingerprint and Provider are re-exported: the engine and the TUI import them from here.
+from ceremony.core.providers.import_key import Fingerprint as Fingerprint
+from ceremony.core.providers.import_key import ImportKey, looks_like_base64
+from ceremony.core.providers.methods import MaterialKind, WrapMethod
+from ceremony.core.providers.methods import Provider as Provider
 from ceremony.core.secret import Secret
-from ceremony.core.wrap import OaepHash, modulus_bytes, oaep_max_payload
+from ceremony.core.wrap import oaep_max_payload
 from ceremony.errors import ImportKeyError, KeyMaterialError, WrapError
-
-# Bigger inputs are not a provider's key file; refusing early keeps parsers fast.
-MAX_KEY_FILE = 64 * 1024
-
-
-class Provider(enum.Enum):
-    AWS = "AWS KMS"
-    AZURE = "Azure Key Vault"
-    GCP = "Google Cloud KMS"
-
-
-class MaterialKind(enum.Enum):
-    """The key being imported, which fixes its encoding: raw bytes or PKCS#8 DER."""
-
-    AES_128 = "AES-128"
-    AES_192 = "AES-192"
-    AES_256 = "AES-256"
-    HMAC_SHA1 = "HMAC-SHA1"
-    HMAC_SHA224 = "HMAC-SHA224"
-    HMAC_SHA256 = "HMAC-SHA256"
-    HMAC_SHA384 = "HMAC-SHA384"
-    HMAC_SHA512 = "HMAC-SHA512"
-    EC_P256 = "EC P-256"
-    EC_P384 = "EC P-384"
-    EC_P521 = "EC P-521"
-    EC_SECP256K1 = "EC secp256k1"
-    RSA_2048 = "RSA-2048"
-    RSA_3072 = "RSA-3072"
-    RSA_4096 = "RSA-4096"
-
-    @property
-    def raw_length(self) -> int | None:
-        """Bytes of a symmetric key (HMAC keys are digest length); None for PKCS#8 keys."""
-        return _RAW_LENGTHS.get(self)
-
-    @property
-    def is_symmetric(self) -> bool:
-        return self in _RAW_LENGTHS
-
-    @property
-    def is_rsa(self) -> bool:
-        return self.name.startswith("RSA_")
-
-    @property
-    def is_ec(self) -> bool:
-        return self.name.startswith("EC_")
-
-    @property
-    def rsa_bits(self) -> int | None:
-        return int(self.name[4:]) if self.is_rsa else None
-
-    @property
-    def curve(self) -> str | None:
-        """The curve's SEC name as pyca reports it."""
-        return _CURVES.get(self)
-
-
-_RAW_LENGTHS = MappingProxyType(
-    {
-        MaterialKind.AES_128: 16,
-        MaterialKind.AES_192: 24,
-        MaterialKind.AES_256: 32,
-        MaterialKind.HMAC_SHA1: 20,
-        MaterialKind.HMAC_SHA224: 28,
-        MaterialKind.HMAC_SHA256: 32,
-        MaterialKind.HMAC_SHA384: 48,
-        MaterialKind.HMAC_SHA512: 64,
-    }
-)
-_CURVES = MappingProxyType(
-    {
-        MaterialKind.EC_P256: "secp256r1",
-        MaterialKind.EC_P384: "secp384r1",
-        MaterialKind.EC_P521: "secp521r1",
-        MaterialKind.EC_SECP256K1: "secp256k1",
-    }
-)
-
-
-class WrapMethod(enum.Enum):
-    """The 11 import formats; each value is the provider's own name for it."""
-
-    AWS_RSAES_OAEP_SHA_1 = "RSAES_OAEP_SHA_1"
-    AWS_RSAES_OAEP_SHA_256 = "RSAES_OAEP_SHA_256"
-    AWS_RSA_AES_KEY_WRAP_SHA_1 = "RSA_AES_KEY_WRAP_SHA_1"
-    AWS_RSA_AES_KEY_WRAP_SHA_256 = "RSA_AES_KEY_WRAP_SHA_256"
-    AZURE_BYOK = "CKM_RSA_AES_KEY_WRAP"
-    GCP_RSA_OAEP_3072_SHA1_AES_256 = "RSA_OAEP_3072_SHA1_AES_256"
-    GCP_RSA_OAEP_4096_SHA1_AES_256 = "RSA_OAEP_4096_SHA1_AES_256"
-    GCP_RSA_OAEP_3072_SHA256_AES_256 = "RSA_OAEP_3072_SHA256_AES_256"
-    GCP_RSA_OAEP_4096_SHA256_AES_256 = "RSA_OAEP_4096_SHA256_AES_256"
-    GCP_RSA_OAEP_3072_SHA256 = "RSA_OAEP_3072_SHA256"
-    GCP_RSA_OAEP_4096_SHA256 = "RSA_OAEP_4096_SHA256"
-
-    @property
-    def spec(self) -> MethodSpec:
-        return _METHOD_SPECS[self]
-
-    @property
-    def provider(self) -> Provider:
-        return self.spec.provider
-
-    @property
-    def oaep_hash(self) -> OaepHash:
-        return self.spec.oaep_hash
-
-    @property
-    def composite(self) -> bool:
-        """True for OAEP(ephemeral AES-256) || KWP(material); False for OAEP of the material."""
-        return self.spec.composite
-
-
-@dataclass(frozen=True)
-class MethodSpec:
-    provider: Provider
-    oaep_hash: OaepHash
-    composite: bool
-    key_bits: tuple[int, ...]
-
-
-_SHA1, _SHA256 = OaepHash.SHA1, OaepHash.SHA256
-_ANY_BITS = (2048, 3072, 4096)
-_METHOD_SPECS = MappingProxyType(
-    {
-        WrapMethod.AWS_RSAES_OAEP_SHA_1: MethodSpec(Provider.AWS, _SHA1, False, _ANY_BITS),
-        WrapMethod.AWS_RSAES_OAEP_SHA_256: MethodSpec(Provider.AWS, _SHA256, False, _ANY_BITS),
-        WrapMethod.AWS_RSA_AES_KEY_WRAP_SHA_1: MethodSpec(Provider.AWS, _SHA1, True, _ANY_BITS),
-        WrapMethod.AWS_RSA_AES_KEY_WRAP_SHA_256: MethodSpec(Provider.AWS, _SHA256, True, _ANY_BITS),
-        # Azure's spec names RSA-OAEP with SHA-1; vendors use MGF1-SHA1 and no label.
-        WrapMethod.AZURE_BYOK: MethodSpec(Provider.AZURE, _SHA1, True, _ANY_BITS),
-        WrapMethod.GCP_RSA_OAEP_3072_SHA1_AES_256: MethodSpec(Provider.GCP, _SHA1, True, (3072,)),
-        WrapMethod.GCP_RSA_OAEP_4096_SHA1_AES_256: MethodSpec(Provider.GCP, _SHA1, True, (4096,)),
-        WrapMethod.GCP_RSA_OAEP_3072_SHA256_AES_256: MethodSpec(
-            Provider.GCP, _SHA256, True, (3072,)
-        ),
-        WrapMethod.GCP_RSA_OAEP_4096_SHA256_AES_256: MethodSpec(
-            Provider.GCP, _SHA256, True, (4096,)
-        ),
-        WrapMethod.GCP_RSA_OAEP_3072_SHA256: MethodSpec(Provider.GCP, _SHA256, False, (3072,)),
-        WrapMethod.GCP_RSA_OAEP_4096_SHA256: MethodSpec(Provider.GCP, _SHA256, False, (4096,)),
-    }
-)
-
-_REFUSED_METHODS = {
-    "RSAES_PKCS1_V1_5": (
-        "RSAES_PKCS1_V1_5 is refused: PKCS#1 v1.5 encryption is open to padding-oracle attacks "
-        "and AWS KMS stopped supporting it on 2023-10-10",
-        "request parameters for RSAES_OAEP_SHA_256 or RSA_AES_KEY_WRAP_SHA_256 instead",
-    ),
-    "SM2PKE": (
-        "SM2PKE (AWS China Regions) is not supported by this tool",
-        "use an RSA wrapping key spec with RSA_AES_KEY_WRAP_SHA_256 or RSAES_OAEP_SHA_256",
-    ),
-}
-
-
-def parse_method(text: str, provider: Provider | None = None) -> WrapMethod:
-    """A method from its spelling (``RSA_AES_KEY_WRAP_SHA_256``, ``rsa-oaep-3072-sha256``)."""
-    name = text.strip().upper().replace("-", "_")
-    if name in _REFUSED_METHODS:
-        message, hint = _REFUSED_METHODS[name]
-        raise WrapError(message, hint=hint)
-    for method in WrapMethod:
-        if method.value == name and (provider is None or method.provider is provider):
-            return method
-    choices = ", ".join(m.value for m in WrapMethod if provider is None or m.provider is provider)
-    raise WrapError(f"unknown wrapping method {text.strip()[:60]!r}", hint=f"pick one of {choices}")
-
 
 # ---- time -------------------------------------------------------------------------------------
 
@@ -259,275 +88,6 @@ def check_expiry(
             "the import must be done before then"
         ]
     return []
-
-
-# ---- import (wrapping) keys -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Fingerprint:
-    """SHA-256 of a DER SubjectPublicKeyInfo, in hex groups and as PGP words to read aloud."""
-
-    digest: bytes
-
-    @classmethod
-    def of_spki(cls, spki_der: bytes) -> Fingerprint:
-        return cls(hashlib.sha256(spki_der).digest())
-
-    @property
-    def hex(self) -> str:
-        return self.digest.hex()
-
-    def groups(self) -> str:
-        """``3F41 9E1C ...``: 16 groups of four hex digits."""
-        text = self.digest.hex().upper()
-        return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
-
-    def words(self) -> tuple[str, ...]:
-        return pgpwords.encode(self.digest)
-
-    def word_lines(self, per_line: int = 4) -> list[str]:
-        """Numbered lines of four words, so a reader can say "line 5"."""
-        words = self.words()
-        return [
-            f"{i + 1:2d}  " + " ".join(words[i : i + per_line])
-            for i in range(0, len(words), per_line)
-        ]
-
-    def __str__(self) -> str:
-        return f"SHA-256 {self.groups()}"
-
-
-def parse_fingerprint(text: str) -> bytes:
-    """A pinned fingerprint from hex (any case, spaces or colons) or from the 32 PGP words."""
-    cleaned = text.strip()
-    for prefix in ("sha-256", "sha256"):
-        if cleaned.lower().startswith(prefix):
-            cleaned = cleaned[len(prefix) :].lstrip(" :=")
-    hex_digits = re.sub(r"[\s:\-]", "", cleaned)
-    if re.fullmatch(r"[0-9A-Fa-f]{64}", hex_digits):
-        return bytes.fromhex(hex_digits)
-    words = re.split(r"[\s,\-]+", cleaned)
-    words = [w for w in words if w and not w.isdigit()]
-    if len(words) == 32:
-        try:
-            return pgpwords.decode(words)
-        except ValueError as ex:
-            raise ImportKeyError(
-                f"pinned fingerprint: {ex}", hint="copy the 32 words again, in order"
-            ) from None
-    raise ImportKeyError(
-        "the pinned fingerprint is neither 64 hex digits nor 32 PGP words",
-        hint="copy the SHA-256 fingerprint of the wrapping key from the ceremony file",
-    )
-
-
-@dataclass(frozen=True)
-class ImportKey:
-    """A provider's RSA wrapping key as parsed from its own download, with what came along."""
-
-    provider: Provider
-    public_key: rsa.RSAPublicKey
-    spki_der: bytes
-    valid_to: datetime | None = None
-    reference: str = ""  # AWS KeyId ARN, Azure versioned KEK id, GCP import job name
-    import_token: bytes | None = None  # AWS only; passed through byte for byte
-    method: WrapMethod | None = None  # the method the provider states (GCP importMethod)
-    state: str | None = None  # GCP import job state
-    protection_level: str | None = None  # GCP import job protection level
-
-    @property
-    def key_bits(self) -> int:
-        return self.public_key.key_size
-
-    @property
-    def modulus_length(self) -> int:
-        return modulus_bytes(self.public_key)
-
-    @property
-    def fingerprint(self) -> Fingerprint:
-        return Fingerprint.of_spki(self.spki_der)
-
-    def require_fingerprint(self, expected: str) -> None:
-        """Stop the ceremony unless the key is the one the ceremony file pins."""
-        wanted = parse_fingerprint(expected)
-        if not hmac.compare_digest(wanted, self.fingerprint.digest):
-            raise ImportKeyError(
-                f"the {self.provider.value} wrapping key is not the pinned one: it is "
-                f"{self.fingerprint.groups()}, the ceremony file pins "
-                f"{Fingerprint(wanted).groups()}",
-                hint="stop: download the wrapping key again and compare it with the cloud console",
-            )
-
-
-@contextmanager
-def parsing(what: str) -> Iterator[None]:
-    """Translate any library or decoding error into ImportKeyError naming ``what``."""
-    try:
-        yield
-    except (
-        ValueError,
-        TypeError,
-        KeyError,
-        IndexError,
-        AttributeError,
-        UnicodeError,
-        RecursionError,
-        OverflowError,
-        UnsupportedAlgorithm,
-    ) as ex:
-        raise ImportKeyError(
-            f"{what} does not parse ({type(ex).__name__})",
-            hint="give the provider's file unchanged, in one of the forms the docs list",
-        ) from None
-
-
-def as_bytes(data: bytes | bytearray | str, what: str) -> bytes:
-    if isinstance(data, str):
-        data = data.encode("utf-8", "surrogatepass")
-    data = bytes(data)
-    # PowerShell 5 redirects write UTF-16 with a BOM; Notepad may add a UTF-8 BOM.
-    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        with parsing(what):
-            data = data.decode("utf-16").encode("utf-8")
-    data = data.removeprefix(codecs.BOM_UTF8)
-    if not data.strip():
-        raise ImportKeyError(f"{what} is empty", hint="give the provider's file")
-    if len(data) > MAX_KEY_FILE:
-        raise ImportKeyError(
-            f"{what} is {len(data)} bytes, too big for a wrapping key file",
-            hint="give the provider's public key file, not another file",
-        )
-    return data
-
-
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
-_BASE64_TEXT = re.compile(rb"[A-Za-z0-9+/=\s]+")
-
-
-def decode_base64(text: bytes | str, what: str) -> bytes:
-    """Strict standard base64 (whitespace allowed), as the AWS CLI prints blobs."""
-    raw = text.encode("ascii", "replace") if isinstance(text, str) else text
-    compact = re.sub(rb"\s", b"", raw)
-    try:
-        decoded = base64.b64decode(compact, validate=True)
-    except (binascii.Error, ValueError):
-        raise ImportKeyError(
-            f"{what} is not valid base64", hint="copy the value unchanged from the CLI output"
-        ) from None
-    if not decoded:
-        raise ImportKeyError(f"{what} is empty", hint="copy the value from the CLI output")
-    return decoded
-
-
-def looks_like_base64(data: bytes) -> bool:
-    return _BASE64_TEXT.fullmatch(data) is not None
-
-
-def _refuse_not_public(data: bytes, what: str) -> None:
-    """Name what the file is when it is a certificate or a private key instead of a public key."""
-    try:
-        x509.load_der_x509_certificate(data)
-    except ValueError:
-        pass
-    else:
-        raise ImportKeyError(
-            f"{what} is a certificate, not a public key",
-            hint="give the wrapping public key exactly as the provider hands it out",
-        )
-    try:
-        serialization.load_der_private_key(data, None, unsafe_skip_rsa_key_validation=True)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        return
-    raise ImportKeyError(
-        f"{what} is a private key; the wrapping key is public",
-        hint="never bring private keys of the cloud into the ceremony; download the public key",
-    )
-
-
-def load_rsa_public_key(
-    data: bytes, what: str, allowed_bits: tuple[int, ...] = _ANY_BITS
-) -> tuple[rsa.RSAPublicKey, bytes]:
-    """An RSA public key from SPKI PEM or DER; returns it with its canonical SPKI DER."""
-    blocks = _PEM_BLOCK.findall(data)
-    if b"-----BEGIN" in data:
-        if len(blocks) != 1:
-            raise ImportKeyError(
-                f"{what}: expected exactly one complete PEM block, found {len(blocks)}",
-                hint="the file is truncated or holds several keys; download it again",
-            )
-        label = blocks[0][0].decode("ascii")
-        if label == "CERTIFICATE":
-            raise ImportKeyError(
-                f"{what} is a certificate, not a public key",
-                hint="give the wrapping public key exactly as the provider hands it out",
-            )
-        if "PRIVATE KEY" in label:
-            raise ImportKeyError(
-                f"{what} is a private key; the wrapping key is public",
-                hint="never bring private keys of the cloud into the ceremony",
-            )
-        if label not in ("PUBLIC KEY", "RSA PUBLIC KEY"):
-            raise ImportKeyError(
-                f"{what} is a PEM {label!r}, not a public key", hint="give the public key file"
-            )
-        try:
-            key = serialization.load_pem_public_key(data)
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            raise ImportKeyError(
-                f"{what}: the PEM public key does not decode",
-                hint="the file is damaged or truncated; download it again",
-            ) from None
-    else:
-        try:
-            key = serialization.load_der_public_key(data)
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            _refuse_not_public(data, what)
-            raise ImportKeyError(
-                f"{what} is not a DER or PEM public key",
-                hint="give the provider's public key file unchanged",
-            ) from None
-    if not isinstance(key, rsa.RSAPublicKey):
-        kind = "an EC" if isinstance(key, ec.EllipticCurvePublicKey) else "a non-RSA"
-        raise ImportKeyError(
-            f"{what} is {kind} key; cloud wrapping keys are RSA",
-            hint="request an RSA wrapping key (RSA_2048/3072/4096, RSA-HSM, or an import job)",
-        )
-    if key.key_size not in allowed_bits:
-        raise ImportKeyError(
-            f"{what} is RSA-{key.key_size}; this method needs RSA-"
-            + " or RSA-".join(str(b) for b in allowed_bits),
-            hint="request a wrapping key of a supported size",
-        )
-    spki = key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return key, spki
-
-
-def load_json_object(data: bytes, what: str) -> dict[str, object] | None:
-    """The JSON object in ``data``, or None when ``data`` is not JSON at all."""
-    stripped = data.strip()
-    if not stripped.startswith(b"{"):
-        return None
-    with parsing(what):
-        doc = json.loads(stripped.decode("utf-8"), parse_constant=_no_constant)
-    if not isinstance(doc, dict):
-        raise ImportKeyError(f"{what} is not a JSON object", hint="give the CLI's JSON output")
-    return doc
-
-
-def _no_constant(name: str) -> object:
-    raise ValueError(f"JSON constant {name} is not allowed")
-
-
-def json_string(doc: dict[str, object], field: str, what: str) -> str:
-    value = doc.get(field)
-    if not isinstance(value, str) or not value:
-        raise ImportKeyError(
-            f"{what} has no {field!r} text field", hint="give the CLI's unchanged JSON output"
-        )
-    return value
 
 
 # ---- key material -----------------------------------------------------------------------------
@@ -604,7 +164,7 @@ def _refuse_text(buf: bytearray, kind: MaterialKind) -> None:
             hint="give raw bytes (PKCS#8 DER for private keys); never PEM, hex or base64",
         )
     # A random key of 16 bytes or more is all-hex or all-base64 with chance below 2^-31.
-    if _HEX_TEXT.fullmatch(buf) or _BASE64_TEXT.fullmatch(buf):
+    if _HEX_TEXT.fullmatch(buf) or looks_like_base64(buf):
         raise KeyMaterialError(
             f"the {kind.value} key reads as hex or base64 text, not raw bytes",
             hint="decode it to raw bytes first; the clouds never take encoded key material",
@@ -669,16 +229,10 @@ class BundleFile:
         return hashlib.sha256(self.data).hexdigest()
 
 
-_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-
 def require_label(text: str, what: str) -> str:
     """A folder-safe name: letters, digits, dot, dash, underscore; up to 64 characters."""
-    if not _LABEL.fullmatch(text):
-        raise WrapError(
-            f"{what} {text[:70]!r} cannot name a folder",
-            hint="use 1-64 letters, digits, '.', '-' or '_', starting with a letter or digit",
-        )
+    if not is_label(text):
+        raise WrapError(f"{what} {text[:70]!r} cannot name a folder", hint=f"use {LABEL_RULE}")
     return text
 
 

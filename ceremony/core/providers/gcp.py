@@ -9,26 +9,25 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from ceremony.core.providers.common import (
-    ImportKey,
     MaterialInfo,
-    MaterialKind,
-    Provider,
     Target,
-    WrapMethod,
-    as_bytes,
     iso,
-    json_string,
-    load_json_object,
-    load_rsa_public_key,
     material_line,
     online_intro,
-    parse_method,
     parse_time,
-    parsing,
     shell_block,
     shell_command,
     unsupported,
 )
+from ceremony.core.providers.import_key import (
+    ImportKey,
+    as_bytes,
+    json_string,
+    load_json_object,
+    load_rsa_public_key,
+    parsing,
+)
+from ceremony.core.providers.methods import MaterialKind, Provider, WrapMethod, parse_method
 from ceremony.errors import ImportKeyError, WrapError
 
 WRAPPED_KEY = "wrapped-key.bin"

@@ -1,0 +1,276 @@
+"""The whole ceremony file: its sections, the plan of clear-text operations and every rule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ceremony.core.ceremony_file import per_type
+from ceremony.core.ceremony_file.sections import (
+    CeremonyInfo,
+    ComponentSpec,
+    HsmSpec,
+    KeyEntry,
+    PrinterSpec,
+    SplitSpec,
+    validate_participant,
+)
+from ceremony.core.ceremony_file.vocabulary import (
+    _CUSTODIAN_ROLE,
+    _HOLDER_ROLES,
+    CeremonyType,
+    FileError,
+    HsmLogin,
+    KeySource,
+    WrapPlace,
+    _show,
+)
+from ceremony.core.component import Scheme
+from ceremony.core.registry import Registry, check_assignments, check_identities
+from ceremony.core.rules import (
+    DUAL_CONTROL,
+    ONE_PERSON_ONE_ROLE,
+    ROLES,
+    Operation,
+    Participant,
+    PlannedOperation,
+    Role,
+    Roster,
+    RuleBreach,
+    require_dual_control_possible,
+)
+
+# ---- the whole file ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CeremonyFile:
+    """A parsed ceremony file; ``validate()`` checks every section and every rule."""
+
+    ceremony: CeremonyInfo
+    participants: tuple[Participant, ...]
+    hsm: HsmSpec
+    keys: tuple[KeyEntry, ...]
+    printer: PrinterSpec | None = None
+
+    @property
+    def roster(self) -> Roster:
+        return Roster(self.participants)
+
+    @property
+    def rehearsal(self) -> bool:
+        return self.ceremony.rehearsal
+
+    @property
+    def issues_components(self) -> bool:
+        """Whether custodians receive new components (split-backup, re-split)."""
+        return self.ceremony.type in (CeremonyType.SPLIT_BACKUP, CeremonyType.RE_SPLIT)
+
+    def prints_forms(self, rehearsal: bool | None = None) -> bool:
+        """Whether component forms go to the printer: production, with a ``[printer]``.
+
+        A rehearsal never prints: its forms go into the bundle with the REHEARSAL watermark.
+        ``rehearsal`` overrides the file's flag (``ceremony run --rehearsal``).
+        """
+        practice = self.rehearsal if rehearsal is None else rehearsal
+        return self.printer is not None and self.issues_components and not practice
+
+    def split_sets(self) -> Iterator[tuple[str, KeyEntry, SplitSpec, str]]:
+        """(path, key, split, set id) for every split; a new set is named by this ceremony."""
+        for i, key in enumerate(self.keys):
+            for name, split in (("split", key.split), ("new_split", key.new_split)):
+                if split is not None and split.scheme is not None:
+                    yield f"keys[{i}].{name}", key, split, split.made_in or self.ceremony.id
+
+    def planned_operations(self) -> tuple[PlannedOperation, ...]:
+        """Every manual clear-text operation this ceremony will need two approvals for."""
+        return tuple(op for _, op in self._plan())
+
+    def _plan(self) -> list[tuple[str, PlannedOperation]]:
+        plan: list[tuple[str, PlannedOperation]] = []
+        kind = self.ceremony.type
+        for i, key in enumerate(self.keys):
+            path = f"keys[{i}]"
+            holders = key.split.holders() | (key.new_split.holders() if key.new_split else set())
+
+            def add(
+                operation: Operation,
+                where: str = path,
+                component: ComponentSpec | None = None,
+                split_set: str | None = None,
+                key: KeyEntry = key,
+                holders: frozenset[str] = frozenset(holders),
+            ) -> None:
+                involved = frozenset(component.holders) if component is not None else holders
+                index = component.index if component is not None else None
+                plan.append(
+                    (where, PlannedOperation(operation, key.label, index, split_set, involved))
+                )
+
+            if key.source is KeySource.HSM_RANDOM:
+                add(Operation.GENERATE_OUTSIDE_HSM)
+            exported = key.source in (KeySource.HSM_KEY, KeySource.HSM)
+            if exported and kind is CeremonyType.SPLIT_BACKUP:
+                add(Operation.CLEAR_EXPORT)
+            if kind in (CeremonyType.RECONSTITUTE, CeremonyType.RE_SPLIT):
+                old_set = key.split.made_in or self.ceremony.id
+                for j, c in enumerate(key.split.components):
+                    add(Operation.ENTER_COMPONENT, f"{path}.split.components[{j}]", c, old_set)
+                add(Operation.ASSEMBLE_KEY)
+            new = key.split if kind is CeremonyType.SPLIT_BACKUP else key.new_split
+            if kind in (CeremonyType.SPLIT_BACKUP, CeremonyType.RE_SPLIT) and new is not None:
+                name = "split" if kind is CeremonyType.SPLIT_BACKUP else "new_split"
+                issue = (
+                    Operation.PRINT_COMPONENT if self.prints_forms() else Operation.SHOW_COMPONENT
+                )
+                for j, c in enumerate(new.components):
+                    add(
+                        issue,
+                        f"{path}.{name}.components[{j}]",
+                        c,
+                        self.ceremony.id,
+                    )
+            software = [j for j, t in enumerate(key.targets) if t.wrap is WrapPlace.SOFTWARE]
+            if software and kind is CeremonyType.GENERATE_EXPORT:
+                add(Operation.CLEAR_EXPORT, f"{path}.targets[{software[0]}].wrap")
+            for j in software:
+                add(Operation.SOFTWARE_WRAP, f"{path}.targets[{j}].wrap")
+            if kind is CeremonyType.DESTROY:
+                add(Operation.DESTROY)
+        return plan
+
+    def validate(self, registry: Registry | None = None) -> None:
+        """Every section, then the rules: roles, split knowledge (with the registry), dual
+        control. Raises FileError (ConfigError) or RuleBreach, both naming the dotted path."""
+        self.ceremony.validate("ceremony")
+        self.hsm.validate("hsm")
+        if self.printer is not None:
+            self.printer.validate("printer")
+            if not self.issues_components:
+                raise FileError(
+                    "printer",
+                    f"is not used in a {self.ceremony.type.value} ceremony: it issues no component",
+                    hint="remove the [printer] section",
+                )
+        roster = self._validate_participants()
+        if not self.keys:
+            raise FileError("keys", "is empty", hint="declare at least one [[keys]] entry")
+        labels: dict[str, int] = {}
+        target_labels: dict[str, str] = {}
+        for i, key in enumerate(self.keys):
+            path = f"keys[{i}]"
+            per_type.check_shape(self.ceremony.type, key, path)
+            key.validate(path)
+            if key.label in labels:
+                raise FileError(f"{path}.label", f"repeats keys[{labels[key.label]}].label")
+            labels[key.label] = i
+            for j, target in enumerate(key.targets):
+                if target.label in target_labels:
+                    raise FileError(
+                        f"{path}.targets[{j}].label",
+                        f"repeats {target_labels[target.label]}",
+                        hint="each target label names its own bundle folder",
+                    )
+                target_labels[target.label] = f"{path}.targets[{j}].label"
+            per_type.check_key(self.ceremony.type, key, path, self.rehearsal)
+            self._validate_people(key, path, roster)
+            per_type.require_envelopes(self.ceremony.type, key, path, self.rehearsal)
+        for path, key, split, split_set in self.split_sets():
+            # In a re-split, whoever enters an old component already holds one of this key.
+            old = key.split if split is key.new_split else None
+            also_held = {p: {old.made_in or self.ceremony.id} for p in old.holders()} if old else {}
+            try:
+                check_assignments(
+                    registry or Registry(),
+                    key.label,
+                    split_set,
+                    split.scheme or Scheme.XOR,
+                    split.k,
+                    split.assignments,
+                    roster,
+                    count=split.count,
+                    # Whoever holds an existing component enters it, backups included.
+                    custodian_roles=_HOLDER_ROLES if split.made_in else _CUSTODIAN_ROLE,
+                    also_held=also_held,
+                )
+            except RuleBreach as ex:
+                where = f"{path}.components[{ex.component - 1}]" if ex.component else path
+                raise ex.at(where) from None
+        if registry is not None:
+            try:
+                check_identities(registry, roster)
+            except RuleBreach as ex:
+                raise ex.at("participants") from None
+        checks = list(self._plan())
+        for i, key in enumerate(self.keys):
+            for j in range(len(key.targets)):
+                confirm = PlannedOperation(Operation.CONFIRM_IMPORT_KEY, key.label)
+                checks.append((f"keys[{i}].targets[{j}].import_key", confirm))
+        for where, planned in checks:
+            try:
+                require_dual_control_possible(planned, roster)
+            except RuleBreach as ex:
+                raise ex.at(where) from None
+        if (
+            self.hsm.login is HsmLogin.SPLIT_PIN
+            and len(roster.with_role(Role.SECURITY_OFFICER)) < 2
+        ):
+            raise RuleBreach(
+                f"hsm.login: {DUAL_CONTROL}: a split PIN needs two security officers, one per half",
+                rule=DUAL_CONTROL,
+                hint="add a second security officer, or use login = 'pin'",
+                path="hsm.login",
+            )
+
+    def _validate_participants(self) -> Roster:
+        if not self.participants:
+            raise FileError("participants", "is empty", hint="list everyone who takes part")
+        seen: dict[tuple[str, str], int] = {}
+        for i, person in enumerate(self.participants):
+            path = f"participants[{i}]"
+            validate_participant(person, path)
+            for name, value in (
+                ("id", person.id),
+                ("name", " ".join(person.name.casefold().split())),
+                ("id_reference", " ".join(person.id_reference.casefold().split())),
+            ):
+                if (name, value) in seen:
+                    other = self.participants[seen[(name, value)]]
+                    raise RuleBreach(
+                        f"{path}.{name}: {ONE_PERSON_ONE_ROLE}: {person.describe()} has the same "
+                        f"{name} as participants[{seen[(name, value)]}] ({other.describe()})",
+                        rule=ONE_PERSON_ONE_ROLE,
+                        people=(other.id, person.id),
+                        hint="each person is listed once, with one role",
+                        path=f"{path}.{name}",
+                    )
+                seen[(name, value)] = i
+        roster = Roster(self.participants)
+        if not roster.with_role(Role.SECURITY_OFFICER):
+            raise RuleBreach(
+                f"participants: {ROLES}: no security officer is listed",
+                rule=ROLES,
+                hint="a security officer (ceremony administrator) runs every ceremony",
+                path="participants",
+            )
+        if not self.rehearsal and not roster.with_role(Role.WITNESS):
+            raise RuleBreach(
+                f"participants: {ROLES}: a production ceremony needs a witness",
+                rule=ROLES,
+                hint="add a participant with role witness, or mark the file rehearsal = true",
+                path="participants",
+            )
+        return roster
+
+    def _validate_people(self, key: KeyEntry, path: str, roster: Roster) -> None:
+        for name, split in (("split", key.split), ("new_split", key.new_split)):
+            if split is None:
+                continue
+            for j, c in enumerate(split.components):
+                for field_name, person in (("custodian", c.custodian), ("backup", c.backup)):
+                    if person is not None and person not in roster:
+                        raise FileError(
+                            f"{path}.{name}.components[{j}].{field_name}",
+                            f"is {_show(person)}, who is not in participants",
+                            hint="use the id of a listed participant",
+                        )

@@ -1,0 +1,219 @@
+"""What each ceremony type takes in a ``[[keys]]`` table: sections, fields and envelopes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from ceremony.core.ceremony_file.sections import KeyEntry
+from ceremony.core.ceremony_file.vocabulary import (
+    _NEW_KEY_TYPES,
+    _SOURCES,
+    CeremonyType,
+    FileError,
+    KeySource,
+    KeyType,
+    WrapPlace,
+)
+
+_EXISTING = frozenset({CeremonyType.RECONSTITUTE, CeremonyType.RE_SPLIT})
+_SPLIT = frozenset({CeremonyType.SPLIT_BACKUP, CeremonyType.RECONSTITUTE, CeremonyType.RE_SPLIT})
+_ON_HSM = frozenset({KeySource.HSM, KeySource.HSM_KEY})
+# The types that take EC and RSA keys, and the types where a rebuilt key has nowhere to go.
+_ANY_KEY_TYPE = frozenset({CeremonyType.GENERATE_EXPORT, CeremonyType.DESTROY})
+_ISSUED = {CeremonyType.SPLIT_BACKUP: "split", CeremonyType.RE_SPLIT: "new_split"}
+
+
+def check_shape(kind: CeremonyType, key: KeyEntry, path: str) -> None:
+    """Name the sections a ceremony type does not use before their contents are checked."""
+    allowed = _SOURCES[kind]
+    if key.source not in allowed:
+        raise FileError(
+            f"{path}.source",
+            f"is {key.source.value}; a {kind.value} ceremony takes "
+            + " or ".join(s.value for s in allowed),
+            hint="remove source to use the default, " + allowed[0].value,
+        )
+    split_needed = kind in _SPLIT
+    if split_needed and key.split.scheme is None:
+        raise FileError(f"{path}.split", f"is missing; a {kind.value} ceremony splits every key")
+    if not split_needed and key.split.scheme is not None:
+        raise FileError(
+            f"{path}.split", f"is not used in a {kind.value} ceremony", hint="remove it"
+        )
+    if kind is CeremonyType.RE_SPLIT:
+        if key.new_split is None or key.new_split.scheme is None:
+            raise FileError(f"{path}.new_split", "is missing; give the new set of custodians")
+    elif key.new_split is not None:
+        raise FileError(f"{path}.new_split", "is only for re-split ceremonies")
+    if kind is CeremonyType.DESTROY and key.targets:
+        raise FileError(f"{path}.targets", "are not used in a destroy ceremony")
+    if kind is CeremonyType.GENERATE_EXPORT and not key.targets:
+        raise FileError(f"{path}.targets", "is empty; name where the key is imported")
+
+
+@dataclass(frozen=True)
+class _Key:
+    """A ``[[keys]]`` table seen from its ceremony: what the rules below ask about."""
+
+    kind: CeremonyType
+    key: KeyEntry
+    rehearsal: bool
+
+    @property
+    def existing(self) -> bool:
+        """Whether its components exist already (reconstitute, re-split)."""
+        return self.kind in _EXISTING
+
+    @property
+    def in_hsm(self) -> bool:
+        return self.key.source in _ON_HSM or self.key.store_in_hsm
+
+    def new_components_with_kcv(self) -> Iterator[str]:
+        sets = [("new_split", self.key.new_split)] if self.key.new_split is not None else []
+        if not self.existing:
+            sets.append(("split", self.key.split))
+        for name, split in sets:
+            for j, c in enumerate(split.components):
+                if c.kcv is not None:
+                    yield f"{name}.components[{j}].kcv"
+
+    def targets(self, broken: Callable[[_Key, int], bool], field: str) -> Iterator[str]:
+        for j in range(len(self.key.targets)):
+            if broken(self, j):
+                yield f"targets[{j}].{field}"
+
+
+def _when(where: str, broken: Callable[[_Key], bool]) -> Callable[[_Key], Iterator[str]]:
+    def check(k: _Key) -> Iterator[str]:
+        if broken(k):
+            yield where
+
+    return check
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One thing a ceremony type refuses in a key: where it breaks (paths under ``keys[i]``,
+    "" for the key itself) and what to say; ``{kind}`` and ``{type}`` name the ceremony type
+    and the key type."""
+
+    breaks_at: Callable[[_Key], Iterator[str]]
+    problem: str
+    hint: str | None = None
+
+
+def _hsm_wrap(k: _Key, j: int) -> bool:
+    return k.key.targets[j].wrap is WrapPlace.HSM and not k.in_hsm
+
+
+def _unpinned(k: _Key, j: int) -> bool:
+    return k.key.targets[j].fingerprint is None and not k.rehearsal
+
+
+# In the order they are checked: the first broken rule is the one reported.
+KEY_RULES: tuple[_Rule, ...] = (
+    _Rule(
+        _when("split.made_in", lambda k: k.existing and k.key.split.made_in is None),
+        "is missing; name the ceremony that made these components",
+        "copy it from the components' CEREMONY line",
+    ),
+    _Rule(
+        _when("split.made_in", lambda k: not k.existing and k.key.split.made_in is not None),
+        "is only for existing components (reconstitute, re-split)",
+        "new components are named by this ceremony's id",
+    ),
+    _Rule(
+        _when("kcv", lambda k: k.existing and k.key.kcv is None),
+        "is missing; the rebuilt key is checked against its recorded KCV",
+        "copy it with its method from the record, e.g. 'AES-CMAC 08793E'",
+    ),
+    _Rule(
+        _when(
+            "new_split.made_in",
+            lambda k: k.key.new_split is not None and k.key.new_split.made_in is not None,
+        ),
+        "is not used; the set is new",
+    ),
+    _Rule(
+        _when("kcv", lambda k: k.kind is CeremonyType.GENERATE_EXPORT and k.key.kcv is not None),
+        "is not known before the key is generated",
+    ),
+    _Rule(
+        _when("kcv", lambda k: k.key.source is KeySource.HSM_RANDOM and k.key.kcv is not None),
+        "is not known before the key is drawn",
+    ),
+    _Rule(_Key.new_components_with_kcv, "is not known before the component is made"),
+    _Rule(
+        _when("store_in_hsm", lambda k: k.key.store_in_hsm and k.kind in _ANY_KEY_TYPE),
+        "is not used in a {kind} ceremony",
+    ),
+    _Rule(
+        _when("store_in_hsm", lambda k: k.key.store_in_hsm and k.key.source in _ON_HSM),
+        "is not used: the key is already on the HSM",
+    ),
+    _Rule(
+        _when("kcv", lambda k: k.key.source is KeySource.HSM and k.key.kcv is not None),
+        "is not known before the key is generated",
+    ),
+    _Rule(
+        _when(
+            "",
+            lambda k: (
+                k.kind is CeremonyType.RECONSTITUTE and not k.key.targets and not k.key.store_in_hsm
+            ),
+        ),
+        "neither stores the rebuilt key in the HSM nor wraps it for a target",
+        "set store_in_hsm = true, or add [[keys.targets]]",
+    ),
+    _Rule(
+        _when("type", lambda k: not k.key.type.symmetric and k.kind not in _ANY_KEY_TYPE),
+        "is {type}; a {kind} ceremony handles AES, HMAC and TDES keys",
+    ),
+    _Rule(
+        _when(
+            "bits",
+            lambda k: k.key.type is KeyType.TDES and k.key.bits == 64 and k.kind in _NEW_KEY_TYPES,
+        ),
+        "is 64: single-length DES is kept only to rebuild and retire old keys",
+        "use 128 or 192",
+    ),
+    _Rule(
+        lambda k: k.targets(_hsm_wrap, "wrap"),
+        "is hsm, but the key is never on the HSM",
+        "set store_in_hsm = true, or wrap = 'software'",
+    ),
+    _Rule(
+        lambda k: k.targets(_unpinned, "fingerprint"),
+        "is missing; a production ceremony pins every wrapping key",
+        "copy the SHA-256 fingerprint shown by the cloud console or CLI",
+    ),
+)
+
+
+def check_key(kind: CeremonyType, key: KeyEntry, path: str, rehearsal: bool) -> None:
+    """Raise FileError at the first of ``KEY_RULES`` the key breaks in a ``kind`` ceremony."""
+    seen = _Key(kind, key, rehearsal)
+    for rule in KEY_RULES:
+        for where in rule.breaks_at(seen):
+            raise FileError(
+                f"{path}.{where}" if where else path,
+                rule.problem.format(kind=kind.value, type=key.type.value),
+                hint=rule.hint,
+            )
+
+
+def require_envelopes(kind: CeremonyType, key: KeyEntry, path: str, rehearsal: bool) -> None:
+    """A production ceremony seals every component it issues in a serialised envelope."""
+    issued = _ISSUED.get(kind)
+    split = getattr(key, issued) if issued else None
+    if rehearsal or split is None:
+        return
+    for j, c in enumerate(split.components):
+        if c.envelope is None:
+            raise FileError(
+                f"{path}.{issued}.components[{j}].envelope",
+                "is missing: a production ceremony seals every component it issues in a "
+                "tamper-evident envelope whose serial the file lists (PCI PIN 9-4)",
+                hint='add envelope = "<serial>" from the envelope log to each component',
+            )

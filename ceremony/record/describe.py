@@ -1,0 +1,154 @@
+"""One line per journal event for the record's steps and key histories, by event name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+from ceremony.core import journal
+from ceremony.core.journal import Entry
+from ceremony.record.fields import kcv_text, text, texts
+
+
+def _opened(entry: Entry) -> str:
+    d = entry.data
+    mode = "REHEARSAL" if d.get("rehearsal") is True else "production"
+    return f"ceremony {entry.ceremony} opened: {text(d, 'ceremony_type')}, {mode}"
+
+
+def _airgap(entry: Entry) -> str:
+    d = entry.data
+    state = "isolated" if d.get("isolated") is True else "NOT isolated"
+    extra = f"; override by {', '.join(texts(d, 'override_by'))}" if "override_by" in d else ""
+    return f"air gap checked: {state}{extra}"
+
+
+def _generated(entry: Entry) -> str:
+    d = entry.data
+    size = text(d, "bits") + " bits" if "bits" in d else text(d, "curve")
+    return f"key {text(d, 'key')} generated ({text(d, 'type')} {size}) in {text(d, 'where')}"
+
+
+def _component(verb: str) -> Callable[[Entry], str]:
+    def describe(entry: Entry) -> str:
+        d = entry.data
+        return (
+            f"component {text(d, 'index')} of key {text(d, 'key')} {verb} "
+            f"{text(d, 'custodian')}, KCV {kcv_text(d)}"
+        )
+
+    return describe
+
+
+def _envelope(entry: Entry) -> str:
+    d = entry.data
+    state = ""
+    if entry.event == "envelope_checked":
+        state = ", intact" if d.get("intact") is True else ", NOT INTACT"
+        if d.get("serial_matches") is False:
+            state = f", serial NOT {text(d, 'recorded')} as recorded: not opened"
+    verb = "sealed" if entry.event == "envelope_sealed" else "checked"
+    return (
+        f"envelope {text(d, 'envelope')} {verb} for component {text(d, 'index')} of key "
+        f"{text(d, 'key')} ({text(d, 'custodian')}){state}"
+    )
+
+
+def _combined(entry: Entry) -> str:
+    d = entry.data
+    match = "matches" if d.get("matches_recorded") is True else "DOES NOT match"
+    return (
+        f"key {text(d, 'key')} combined {text(d, 'path')}, KCV {kcv_text(d)} {match} "
+        "the recorded KCV"
+    )
+
+
+def _wrapped(entry: Entry) -> str:
+    d = entry.data
+    files = d.get("files")
+    n = len(files) if isinstance(files, list) else 0
+    return (
+        f"key {text(d, 'key')} wrapped for {text(d, 'target')} in {text(d, 'where')} "
+        f"({text(d, 'method')}), {n} file(s)"
+    )
+
+
+def _with(template: str, lists: tuple[str, ...] = ()) -> Callable[[Entry], str]:
+    """``template`` with each ``{field}`` read as text, the fields in ``lists`` joined by commas."""
+
+    def describe(entry: Entry) -> str:
+        d = entry.data
+        values = {name: text(d, name) for name in d}
+        values.update({name: ", ".join(texts(d, name)) for name in lists})
+        return template.format_map(_Unknown(values))
+
+    return describe
+
+
+class _Unknown(dict[str, str]):
+    """A field the entry lacks reads as "?", as ``text`` reads it."""
+
+    def __missing__(self, key: str) -> str:
+        return text({}, key)
+
+
+# Every event of docs/journal-events.md; an event not here is named as one this version
+# does not describe.
+DESCRIPTIONS: Mapping[str, Callable[[Entry], str]] = MappingProxyType(
+    {
+        journal.GENESIS: _opened,
+        "run_started": _with(
+            "run {run} started: the ceremony starts again from the beginning after the aborted run"
+        ),
+        "time_attested": _with("wall clock attested: {attested_time} (system {system_time})"),
+        "airgap_checked": _airgap,
+        "participant_present": _with("present: {name} ({participant}), {role}, {id_reference}"),
+        "hsm_opened": _with(
+            "HSM opened: {model} serial {serial}, token {token_label}, login {login}"
+        ),
+        "random_source": _with("randomness: {source}"),
+        "approval": _with("approved {operation} of {subject} by {approvers}", lists=("approvers",)),
+        "key_generated": _generated,
+        "component_issued": _component("issued to"),
+        "component_entered": _component("entered by"),
+        "component_shown_again": _with(
+            "component {index} of key {key} shown again to {custodian}, approved by {approvers}",
+            lists=("approvers",),
+        ),
+        "envelope_sealed": _envelope,
+        "envelope_checked": _envelope,
+        "key_combined": _combined,
+        "key_imported": _with("key {key} imported into the HSM ({path})"),
+        "key_exported": _with("key {key} exported in clear for splitting"),
+        "import_key_confirmed": _with(
+            "import key of {target} ({provider}) confirmed by {confirmed_by}",
+            lists=("confirmed_by",),
+        ),
+        "wrapped": _wrapped,
+        "output_written": _with("output {name} ({kind}) written"),
+        "component_to_destroy": _with(
+            "component {index} of key {key} held by {custodian} must be destroyed"
+        ),
+        "key_destroyed": _with("key {key} destroyed in the HSM"),
+        "registry_updated": _with("custodian registry written ({records} records)"),
+        "printer_checked": _with("printer {printer} checked: {kind} ({device_uri})"),
+        "printer_override": _with(
+            "network printer {printer} allowed by {approvers}", lists=("approvers",)
+        ),
+        "component_printed": _with(
+            "form of component {index} of key {key} printed for {custodian} on {printer} "
+            "(job {job})"
+        ),
+        "step_failed": _with("step {step} failed: {error}"),
+        journal.FINISHED: _with("finished: {summary}"),
+        journal.ABORTED: _with("ABORTED: {reason}"),
+    }
+)
+
+
+def describe(entry: Entry) -> str:
+    """What the entry did, in one line; an unknown event is named as such."""
+    found = DESCRIPTIONS.get(entry.event)
+    if found is None:
+        return f"{entry.event} (an event this record version does not describe)"
+    return found(entry)
