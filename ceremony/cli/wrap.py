@@ -20,7 +20,7 @@ from ceremony.errors import ConfigError, RuleViolation
 
 # hsm.base is plain data and protocols; pkcs11 itself loads only when a token is opened.
 from ceremony.hsm.base import Capability, HsmSession, TrustRequest, WrapConstruction
-from ceremony.output import write_bundle
+from ceremony.output import rehearsal_marker, write_bundle
 
 _TARGET_HELP = (
     "one cloud target as comma-separated key=value pairs: "
@@ -40,7 +40,6 @@ _CAPABILITY_FOR_HASH = {
     OaepHash.SHA1: Capability.OAEP_SHA1,
     OaepHash.SHA256: Capability.OAEP_SHA256,
 }
-REHEARSAL_NOTE = b"REHEARSAL output: made for practice, never import it into a production key.\n"
 
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -103,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
             )
         files = _wrap_components(args, [t.target for t in key_targets], now)
     if args.rehearsal:
-        files.append(providers.BundleFile("REHEARSAL.txt", REHEARSAL_NOTE))
+        files.append(rehearsal_marker())
     written = write_bundle(args.out, files)
     print(f"\nBundle written to {args.out} ({len(written)} files):")
     for bundle_file in files:
