@@ -115,9 +115,19 @@ class StepId:
             approval=approval,
         )
 
-    def then(self, action: Action | None = None, **fields: int | str | None) -> StepId:
-        """This stage's step ``action`` (``fields``: pin, half, again, line)."""
-        return dataclasses.replace(self, action=action, **fields)  # type: ignore[arg-type]
+    def then(
+        self,
+        action: Action | None = None,
+        *,
+        pin: PinName | None = None,
+        half: int | None = None,
+        again: int | None = None,
+        line: int | None = None,
+    ) -> StepId:
+        """The step ``action`` within this step's stage."""
+        return dataclasses.replace(
+            self.stage, action=action, pin=pin, half=half, again=again, line=line
+        )
 
     @property
     def stage(self) -> StepId:
@@ -181,28 +191,33 @@ def _parse(parts: list[str]) -> StepId:
         if rest:
             raise ValueError("extra parts")
         return StepId(Family.APPROVE, None, key, index, target, operation, approval)
-    fields: dict[str, int | str | None] = {}
-    for name in _PARTS.get(family, ()):
-        fields[name] = int(rest.pop(0)) if name == "index" else _segment(rest.pop(0))
+    named = {name: _segment(rest.pop(0)) for name in _PARTS.get(family, ())}
+    position = named.get("index")
+    stage = StepId(
+        family,
+        person=named.get("person"),
+        key=named.get("key"),
+        index=int(position) if position is not None else None,
+        target=named.get("target"),
+    )
+    pin: PinName | None = None
     if rest and _PIN.fullmatch(rest[0]):
-        fields["pin"] = rest.pop(0).removesuffix("-pin")
+        pin = "so" if rest.pop(0) == "so-pin" else "user"
     action: Action | None = None
+    numbers: dict[str, int] = {}
     for part in rest:
         numbered = _NUMBERED.fullmatch(part)
         if numbered is not None:
             name, number = numbered.group(1), int(numbered.group(2))
-            if name == "line":
-                action = Action.LINE
-            elif name == "privacy-again":
-                action = Action.PRIVACY
-            fields[name.removeprefix("privacy-")] = number
+            action = {"line": Action.LINE, "privacy-again": Action.PRIVACY}.get(name, action)
+            numbers[name.removeprefix("privacy-")] = number
         elif part == "sum":
-            action, fields["line"] = Action.LINE, 0
-        else:
-            if action is not None:
-                raise ValueError("two actions")
+            action, numbers["line"] = Action.LINE, 0
+        elif action is None:
             action = Action(part)
-    return StepId(family).then(action, **fields)
+        else:
+            raise ValueError("two actions")
+    return stage.then(action, pin=pin, **numbers)
 
 
 def _segment(part: str) -> str:
