@@ -1,9 +1,4 @@
-"""What every step shares: the run's file and people, the journal, asking, the secrets, the HSM.
-
-Steps (``ceremony.engine.steps``) are generators: each ``yield`` hands a ``Request`` to the
-machine and receives the ``Answer``; a ``Refusal`` refuses the last answer and asks again.
-Nothing here reads a terminal, prints or sleeps.
-"""
+"""What every step shares: the run's file and people, the journal, asking, secrets, the HSM."""
 
 from __future__ import annotations
 
@@ -38,6 +33,8 @@ from ceremony.hsm.base import HsmBackend, HsmConfig, HsmSession
 from ceremony.record.printer import PrinterOverride
 
 T = TypeVar("T")
+# A step: each yield hands the machine a Request (or a Refusal: the last answer refused, ask
+# again) and receives the Answer. No step reads a terminal, prints or sleeps.
 Flow = Generator[Request | Refusal, Answer, T]
 ProviderTarget = providers.AwsTarget | providers.AzureTarget | providers.GcpTarget
 
