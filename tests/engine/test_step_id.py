@@ -148,6 +148,16 @@ def test_the_texts_of_answers_files_are_unchanged(text: str) -> None:
     assert str(StepId.parse(text)) == text
 
 
+def test_a_step_is_built_from_its_stage() -> None:
+    hsm = StepId(Family.HSM)
+    assert str(hsm.then(pin="so", half=1)) == "hsm/so-pin/half-1"
+    assert str(hsm.then(Action.LAST_TRY, pin="user")) == "hsm/user-pin/last-try"
+    kcv = StepId.of(Family.COMPONENT, "zmk-prod", 1).then(Action.KCV, again=2)
+    assert str(kcv) == "component/zmk-prod/1/kcv/again-2"
+    # ``then`` starts from the stage: nothing of the step it is called on is kept.
+    assert kcv.then(Action.ENVELOPE) == StepId.parse("component/zmk-prod/1/envelope")
+
+
 def test_fields_say_what_the_text_said() -> None:
     half = StepId.parse("hsm/so-pin/half-2")
     assert (half.family, half.pin, half.half, half.stage) == (

@@ -205,7 +205,7 @@ def _signing_certificate(session: HsmSession) -> tuple[bytes | None, str | None]
 def _collect_pin(
     ctx: Context, role: PinRole, token_label: str, refused: AnswerRefused | None, state: PinState
 ) -> Flow[tuple[Secret, list[str]]]:
-    step = STAGE.then(pin=_pin_name(role))
+    name = _pin_name(role)
     tries = pin_tries(state)
 
     def accept(value: str, by: str) -> tuple[Secret, str]:
@@ -215,7 +215,7 @@ def _collect_pin(
 
     if ctx.cf.hsm.login is HsmLogin.PIN:
         pin, by = yield from ctx.ask_for(
-            step,
+            STAGE.then(pin=name),
             ctx.officers(),
             RequestKind.SECRET,
             f"Security officer: type the {role.value} PIN of token {token_label!r} (the "
@@ -230,7 +230,7 @@ def _collect_pin(
     try:
         for half in (1, 2):
             part, by = yield from ctx.ask_for(
-                step.then(half=half),
+                STAGE.then(pin=name, half=half),
                 ctx.officers(exclude=officers),
                 RequestKind.SECRET,
                 f"Security officer: type half {half} of 2 of the {role.value} PIN of token "
