@@ -16,6 +16,12 @@ _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXE
 # Filesystems without hard links (FAT/exFAT USB sticks) answer link() with one of these.
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV, errno.ENOSYS}
 _PARTIAL = ".partial"
+REHEARSAL_NOTE = b"REHEARSAL output: made for practice, never import it into a production key.\n"
+
+
+def rehearsal_marker() -> BundleFile:
+    """``REHEARSAL.txt``: the file that marks a rehearsal's bundle (ceremony and wrap alike)."""
+    return BundleFile("REHEARSAL.txt", REHEARSAL_NOTE)
 
 
 def _split(name: str) -> list[str]:

@@ -15,12 +15,11 @@ from pathlib import Path
 from ceremony.core import encoding, kcv, providers, shamir, xor
 from ceremony.core.component import Component, KeyAlgorithm, Scheme
 from ceremony.core.providers import MaterialKind, TargetSpec, WrapMethod
-from ceremony.core.wrap import OaepHash
 from ceremony.errors import ConfigError, RuleViolation
 
 # hsm.base is plain data and protocols; pkcs11 itself loads only when a token is opened.
 from ceremony.hsm.base import Capability, HsmSession, TrustRequest, WrapConstruction
-from ceremony.output import write_bundle
+from ceremony.output import rehearsal_marker, write_bundle
 
 _TARGET_HELP = (
     "one cloud target as comma-separated key=value pairs: "
@@ -36,11 +35,6 @@ _TARGET_KEYS = {
     "gcp": {"method", "import-key", "import-job", "key", "algorithm"},
 }
 _COMMON_TARGET_KEYS = {"label", "fingerprint", "for"}
-_CAPABILITY_FOR_HASH = {
-    OaepHash.SHA1: Capability.OAEP_SHA1,
-    OaepHash.SHA256: Capability.OAEP_SHA256,
-}
-REHEARSAL_NOTE = b"REHEARSAL output: made for practice, never import it into a production key.\n"
 
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -103,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
             )
         files = _wrap_components(args, [t.target for t in key_targets], now)
     if args.rehearsal:
-        files.append(providers.BundleFile("REHEARSAL.txt", REHEARSAL_NOTE))
+        files.append(rehearsal_marker())
     written = write_bundle(args.out, files)
     print(f"\nBundle written to {args.out} ({len(written)} files):")
     for bundle_file in files:
@@ -368,7 +362,7 @@ def _wrap_in_hsm(
     # Every wrap is checked against the token before any work, so nothing half-happens.
     for _, target in pairs:
         preflight.require(
-            _CAPABILITY_FOR_HASH[target.method.oaep_hash],
+            Capability.for_oaep(target.method.oaep_hash),
             f"target {target.label} ({target.method.value})",
             alternatives=_alternatives(target.method),
         )

@@ -1,4 +1,4 @@
-"""The five ceremony types as flows over the shared steps (``context.py``).
+"""The five ceremony types as flows over the shared steps (``ceremony.engine.steps``).
 
 Every flow runs: air-gap check, roll call, (air-gap override), clock, (printer check),
 import-key confirmations, HSM login, the type's own steps key by key, then outputs and the
@@ -24,57 +24,91 @@ from ceremony.core.kcv import CheckValue
 from ceremony.core.registry import RecordEvent
 from ceremony.core.rules import Operation
 from ceremony.core.secret import Secret
-from ceremony.engine.context import Context, Flow, attributes, key_kcv_method, token_key_spec
+from ceremony.engine.context import Context, Flow
+from ceremony.engine.step_id import Family, StepId
+from ceremony.engine.steps import (
+    airgap,
+    clock,
+    envelopes,
+    evidence,
+    hsm_login,
+    import_keys,
+    people,
+    printer,
+    shown,
+    wraps,
+)
+from ceremony.engine.steps.components import record_set, require_split_knowledge
+from ceremony.engine.steps.entered import enter_component
+from ceremony.engine.steps.keys import attributes, key_kcv_method, token_key_spec
 from ceremony.errors import CheckValueError, RuleViolation
 
 
-def plan(cf: CeremonyFile, rehearsal: bool | None = None) -> list[tuple[str, str]]:
-    """The ceremony's stages in order, for "stage i of n"; the flows name the same ids."""
-    stages = [("airgap", "Air-gap check")]
-    stages += [(f"roll-call/{p.id}", f"Roll call: {p.name}") for p in cf.participants]
-    stages.append(("clock", "Clock"))
+def plan(cf: CeremonyFile, rehearsal: bool | None = None) -> list[tuple[StepId, str]]:
+    """The ceremony's stages in order, for "stage i of n"; the flows enter the same ids."""
+    stages = [(StepId(Family.AIRGAP), "Air-gap check")]
+    stages += [
+        (StepId(Family.ROLL_CALL, person=p.id), f"Roll call: {p.name}") for p in cf.participants
+    ]
+    stages.append((StepId(Family.CLOCK), "Clock"))
     if cf.prints_forms(rehearsal):
-        stages.append(("printer", "Printer check"))
+        stages.append((StepId(Family.PRINTER), "Printer check"))
     for key in cf.keys:
         for t in key.targets:
-            stages.append((f"import-key/{key.label}/{t.label}", f"Import key of {t.label}"))
-    stages.append(("hsm", "HSM login"))
+            stages.append(
+                (
+                    StepId(Family.IMPORT_KEY, key=key.label, target=t.label),
+                    f"Import key of {t.label}",
+                )
+            )
+    stages.append((StepId(Family.HSM), "HSM login"))
     kind = cf.ceremony.type
     for key in cf.keys:
         label = key.label
         if kind in (CeremonyType.GENERATE_EXPORT, CeremonyType.SPLIT_BACKUP):
-            stages.append((f"key/{label}", f"Key {label}"))
+            stages.append((StepId.of(Family.KEY, label), f"Key {label}"))
         if kind in (CeremonyType.RECONSTITUTE, CeremonyType.RE_SPLIT):
             for c in key.split.components:
                 stages.append(
-                    (f"entry/{label}/{c.index}", f"Key {label}: component {c.index} entered")
+                    (
+                        StepId.of(Family.ENTRY, label, c.index),
+                        f"Key {label}: component {c.index} entered",
+                    )
                 )
-            stages.append((f"assemble/{label}", f"Key {label}: assembled"))
+            stages.append((StepId.of(Family.ASSEMBLE, label), f"Key {label}: assembled"))
         new = key.new_split if kind is CeremonyType.RE_SPLIT else key.split
         if kind in (CeremonyType.SPLIT_BACKUP, CeremonyType.RE_SPLIT) and new is not None:
             for c in new.components:
                 stages.append(
-                    (f"component/{label}/{c.index}", f"Key {label}: component {c.index} issued")
+                    (
+                        StepId.of(Family.COMPONENT, label, c.index),
+                        f"Key {label}: component {c.index} issued",
+                    )
                 )
         if key.store_in_hsm:
-            stages.append((f"store/{label}", f"Key {label}: stored in the HSM"))
+            stages.append((StepId.of(Family.STORE, label), f"Key {label}: stored in the HSM"))
         for t in key.targets:
-            stages.append((f"wrap/{label}/{t.label}", f"Key {label}: wrapped for {t.label}"))
+            stages.append(
+                (
+                    StepId(Family.WRAP, key=label, target=t.label),
+                    f"Key {label}: wrapped for {t.label}",
+                )
+            )
         if kind is CeremonyType.DESTROY:
-            stages.append((f"destroy/{label}", f"Key {label}: destroyed"))
-    stages.append(("finish", "Outputs and journal"))
+            stages.append((StepId.of(Family.DESTROY, label), f"Key {label}: destroyed"))
+    stages.append((StepId(Family.FINISH), "Outputs and journal"))
     return stages
 
 
 def ceremony(ctx: Context) -> Flow[None]:
     """The whole ceremony, start to ``finished``."""
-    yield from ctx.airgap()
-    yield from ctx.roll_call()
-    yield from ctx.airgap_override()
-    yield from ctx.clock()
-    yield from ctx.check_printer()
-    yield from ctx.confirm_import_keys()
-    yield from ctx.hsm_login()
+    yield from airgap.airgap(ctx)
+    yield from people.roll_call(ctx)
+    yield from airgap.airgap_override(ctx)
+    yield from clock.clock(ctx)
+    yield from printer.check_printer(ctx)
+    yield from import_keys.confirm_import_keys(ctx)
+    yield from hsm_login.hsm_login(ctx)
     kind = ctx.cf.ceremony.type
     for key in ctx.cf.keys:
         if kind is CeremonyType.GENERATE_EXPORT:
@@ -87,14 +121,14 @@ def ceremony(ctx: Context) -> Flow[None]:
             yield from re_split(ctx, key)
         else:
             yield from destroy(ctx, key)
-    ctx.finish()
+    evidence.finish(ctx)
 
 
 # ---- generate-export ------------------------------------------------------------------------
 
 
 def generate_export(ctx: Context, key: KeyEntry) -> Flow[None]:
-    ctx.stage(f"key/{key.label}")
+    ctx.stage(StepId.of(Family.KEY, key.label))
     extractable = bool(key.targets)
     key_kcv = _generate_in_hsm(ctx, key, extractable)
     material: Secret | None = None
@@ -102,7 +136,7 @@ def generate_export(ctx: Context, key: KeyEntry) -> Flow[None]:
         material = yield from _export(ctx, key, key_kcv)
     try:
         for loaded in ctx.targets.get(key.label, []):
-            yield from ctx.wrap_target(key, loaded, material, key_kcv)
+            yield from wraps.wrap_target(ctx, key, loaded, material, key_kcv)
     finally:
         if material is not None:
             material.close()
@@ -134,7 +168,7 @@ def _generate_in_hsm(ctx: Context, key: KeyEntry, extractable: bool) -> CheckVal
 
 def _export(ctx: Context, key: KeyEntry, expected: CheckValue | None) -> Flow[Secret]:
     """A clear export under dual control, checked against the token's KCV."""
-    yield from ctx.approve(Operation.CLEAR_EXPORT, key.label, involved=ctx.holders(key))
+    yield from people.approve(ctx, Operation.CLEAR_EXPORT, key.label, involved=ctx.holders(key))
     material = ctx.keep(ctx.hsm.export_clear(key.label))
     method = key_kcv_method(key)
     kcvs: list[CheckValue] = []
@@ -152,12 +186,14 @@ def _export(ctx: Context, key: KeyEntry, expected: CheckValue | None) -> Flow[Se
 
 
 def split_backup(ctx: Context, key: KeyEntry) -> Flow[None]:
-    ctx.stage(f"key/{key.label}")
-    ctx.require_split_knowledge(key, key.split, ctx.ceremony_id)
+    ctx.stage(StepId.of(Family.KEY, key.label))
+    require_split_knowledge(ctx, key, key.split, ctx.ceremony_id)
     assert key.algorithm is not None and key.length is not None
     method = kcv.default_method(key.algorithm, key.length)
     if key.source is KeySource.HSM_RANDOM:
-        yield from ctx.approve(Operation.GENERATE_OUTSIDE_HSM, key.label, involved=ctx.holders(key))
+        yield from people.approve(
+            ctx, Operation.GENERATE_OUTSIDE_HSM, key.label, involved=ctx.holders(key)
+        )
         with ctx.token_random():
             material = ctx.keep(Secret.generate(key.length, key.label))
         key_kcv = kcv.check_value(material, method)
@@ -204,9 +240,9 @@ def _split(
     for c in components:
         ctx.keep(c.value)
     for component in components:
-        yield from ctx.show_component(key, split, ctx.ceremony_id, component)
+        yield from shown.show_component(ctx, key, split, ctx.ceremony_id, component)
         component.value.close()
-    ctx.record_set(key, split, ctx.ceremony_id, RecordEvent.ISSUED)
+    record_set(ctx, key, split, ctx.ceremony_id, RecordEvent.ISSUED)
     return components
 
 
@@ -214,7 +250,7 @@ def _store_and_wrap(
     ctx: Context, key: KeyEntry, material: Secret | None, key_kcv: CheckValue | None
 ) -> Flow[None]:
     if key.store_in_hsm:
-        ctx.stage(f"store/{key.label}")
+        ctx.stage(StepId.of(Family.STORE, key.label))
         assert key.algorithm is not None and material is not None and key_kcv is not None
         extractable = any(t.wrap is WrapPlace.HSM for t in key.targets)
         result = ctx.hsm.import_key(
@@ -232,7 +268,7 @@ def _store_and_wrap(
         ctx.notice(f"Key {key.label} stored in the HSM; KCV {key_kcv}.")
         ctx.count("key(s) stored in the HSM")
     for loaded in ctx.targets.get(key.label, []):
-        yield from ctx.wrap_target(key, loaded, material, key_kcv)
+        yield from wraps.wrap_target(ctx, key, loaded, material, key_kcv)
 
 
 # ---- reconstitute and re-split --------------------------------------------------------------
@@ -242,12 +278,14 @@ def _assemble(ctx: Context, key: KeyEntry) -> Flow[tuple[Secret, CheckValue]]:
     split = key.split
     assert split.made_in is not None and key.kcv is not None
     entered: list[Component] = []
-    ctx.check_envelopes(key, split)  # every serial against the registry before one is opened
+    envelopes.check_envelopes(
+        ctx, key, split
+    )  # every serial against the registry before one is opened
     for spec in split.components:
-        entered.append((yield from ctx.enter_component(key, split, spec)))
-    ctx.stage(f"assemble/{key.label}")
+        entered.append((yield from enter_component(ctx, key, split, spec)))
+    ctx.stage(StepId.of(Family.ASSEMBLE, key.label))
     holders = frozenset(p for c in split.components for p in c.holders)
-    yield from ctx.approve(Operation.ASSEMBLE_KEY, key.label, involved=holders)
+    yield from people.approve(ctx, Operation.ASSEMBLE_KEY, key.label, involved=holders)
     identity = key.identity(split.made_in)
     combine = xor.combine if split.scheme is Scheme.XOR else shamir.combine
     material = ctx.keep(combine(entered, expected=key.kcv, identity=identity))
@@ -265,7 +303,7 @@ def _assemble(ctx: Context, key: KeyEntry) -> Flow[tuple[Secret, CheckValue]]:
         sorted(holders),
     )
     ctx.notice(f"Key {key.label} assembled; its KCV {computed} matches the recorded one.")
-    ctx.record_set(key, split, split.made_in, RecordEvent.ENTERED)
+    record_set(ctx, key, split, split.made_in, RecordEvent.ENTERED)
     return material, computed
 
 
@@ -307,14 +345,14 @@ def _old_components_to_destroy(ctx: Context, key: KeyEntry) -> None:
                 [person],
             )
             ctx.count("old component(s) to destroy")
-    ctx.record_set(key, split, split.made_in, RecordEvent.TO_DESTROY)
+    record_set(ctx, key, split, split.made_in, RecordEvent.TO_DESTROY)
 
 
 # ---- destroy --------------------------------------------------------------------------------
 
 
 def destroy(ctx: Context, key: KeyEntry) -> Flow[None]:
-    ctx.stage(f"destroy/{key.label}")
+    ctx.stage(StepId.of(Family.DESTROY, key.label))
     attrs = ctx.hsm.key_attributes(key.label)
     method = key_kcv_method(key)
     lines = [f"Key {key.label}: {attrs.object_class}, {attrs.key_type}, id {attrs.id_hex}"]
@@ -330,7 +368,7 @@ def destroy(ctx: Context, key: KeyEntry) -> Flow[None]:
                     f"{ex.message}",
                     hint="stop: nothing was destroyed; check the label and the recorded KCV",
                 ) from None
-    yield from ctx.approve(Operation.DESTROY, key.label, lines=lines)
+    yield from people.approve(ctx, Operation.DESTROY, key.label, lines=lines)
     record = ctx.hsm.destroy(key.label)
     ctx.journal(
         events.key_destroyed(key=key.label, id=record.id_hex or "none", kcvs=record.check_values)

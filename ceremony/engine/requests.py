@@ -14,6 +14,7 @@ from typing import NamedTuple, Protocol
 from ceremony.core.kcv import CheckValue
 from ceremony.core.providers.common import Fingerprint
 from ceremony.core.rules import Operation, Role
+from ceremony.engine.step_id import StepId
 from ceremony.errors import CeremonyError
 
 # Typed at a component's KCV type-back instead of the KCV: show it again (dual control, journaled).
@@ -114,12 +115,13 @@ class FingerprintCheck:
 class Request:
     """What the machine needs next.
 
-    ``step`` is a stable id (for scripted answers and the journal); ``stage`` of ``stages``
+    ``step_id`` says which step this is; its text ``step`` is the stable id scripted answers
+    and the journal name. ``stage`` of ``stages``
     is the progress through the ceremony's planned stages; ``notices`` are what happened since
     the last answer (results the driver shows before the prompt).
     """
 
-    step: str
+    step_id: StepId
     stage: int
     stages: int
     title: str
@@ -135,6 +137,10 @@ class Request:
     pin_tries: str | None = None  # PIN requests: what the token reports about tries left
     fingerprint: FingerprintCheck | None = None  # import-key confirmation or pinned mismatch
     notices: tuple[str, ...] = ()
+
+    @property
+    def step(self) -> str:
+        return str(self.step_id)
 
     @property
     def secret(self) -> bool:

@@ -22,13 +22,13 @@ a rehearsal.
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ceremony.engine.requests import Request, RequestKind
+from ceremony.engine.step_id import Action, Family, StepId
 from ceremony.errors import ConfigError
 
 ENV_USER_PIN = "CEREMONY_REHEARSAL_USER_PIN"
@@ -133,13 +133,17 @@ class Script:
             if len(request.choices) == 1:  # e.g. "stop" on a pinned fingerprint that differs
                 return request.choices[0], by
             raise self._cannot(step)
-        if step.startswith("roll-call/"):
+        step_id = request.step_id
+        if step_id.family is Family.ROLL_CALL:
             return self._passphrase(person, step), by
-        if step.startswith("hsm/"):
-            return self._pin(step), by
-        if step == "clock":
+        if step_id.pin is not None:
+            return self._pin(step_id), by
+        if step_id.family is Family.CLOCK:
             return "same", by
-        if request.envelope is not None and step.endswith(("/envelope", "/envelope-serial")):
+        if request.envelope is not None and step_id.action in (
+            Action.ENVELOPE,
+            Action.ENVELOPE_SERIAL,
+        ):
             return request.envelope, by
         if request.display is not None:
             return request.display.kcv.hex, by
@@ -161,8 +165,8 @@ class Script:
             )
         return self.passphrases[person]
 
-    def _pin(self, step: str) -> str:
-        role = "so" if "/so-pin" in step else "user"
+    def _pin(self, step: StepId) -> str:
+        role = step.pin or "user"
         pin = self.pins.get(role) or self.environ.get(ENV_SO_PIN if role == "so" else ENV_USER_PIN)
         if not pin:
             raise ConfigError(
@@ -170,11 +174,10 @@ class Script:
                 hint=f"add [pins] {role} = '...' or export "
                 + (ENV_SO_PIN if role == "so" else ENV_USER_PIN),
             )
-        half = re.search(r"/half-([12])$", step)
-        if half is None:
+        if step.half is None:
             return pin
         middle = len(pin) // 2
-        return pin[:middle] if half.group(1) == "1" else pin[middle:]
+        return pin[:middle] if step.half == 1 else pin[middle:]
 
     def _entry_line(self, request: Request) -> str:
         entry = request.entry

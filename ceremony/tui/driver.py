@@ -28,7 +28,7 @@ from ceremony.engine.requests import AnswerRefused, ComponentSheet, Request, Req
 from ceremony.errors import CeremonyError
 from ceremony.tui.bridge import AbortRequested, ScreenBridge
 from ceremony.tui.messages import JournalAppended, WorkFinished, WorkStarted
-from ceremony.tui.requests import People, Reply
+from ceremony.tui.requests import People, Reply, runbook_for
 from ceremony.tui.screens.approval import Approval, ApprovalScreen
 from ceremony.tui.screens.base import RequestScreen
 from ceremony.tui.screens.choice import ChoiceScreen
@@ -231,7 +231,9 @@ class CeremonyRun:
                 if current is None or current.entry is None or current.entry.index != field.index:
                     break  # the machine moved on (it refused and asks something else)
                 answered = self._answer(current, Reply(value, None), quiet=True)
-                if answered is current or (answered is not None and answered.step == current.step):
+                if answered is current or (
+                    answered is not None and answered.step_id == current.step_id
+                ):
                     return answered  # refused: shown; ask again from the machine's request
                 current = answered
         finally:
@@ -301,12 +303,9 @@ class CeremonyRun:
 
 
 def _approval_number(request: Request) -> tuple[int, int]:
-    """Which approval of two this is: the machine's approval steps end in /1 and /2."""
-    last = request.step.rsplit("/", 1)[-1]
-    return (int(last), 2) if last in ("1", "2") else (1, 2)
+    """Which approval of two this is (1 of 2 for a step that is no approval)."""
+    return (request.step_id.approval or 1, 2)
 
 
 def _runbook(request: Request) -> str | None:
-    from ceremony.tui.requests import runbook_for
-
-    return runbook_for(request.step)
+    return runbook_for(request.step_id)

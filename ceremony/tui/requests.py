@@ -9,34 +9,37 @@ from dataclasses import dataclass, field
 
 from ceremony.core.rules import Operation, Role, Roster
 from ceremony.engine.requests import Request
+from ceremony.engine.step_id import Family, StepId
 from ceremony.tui.state import AtKeyboard
 from ceremony.tui.widgets.approval import Approver
 
-# Runbook section (title prefix) for each step id prefix; the first match wins.
-_RUNBOOK = (
-    ("airgap", "Air gap"),
-    ("roll-call", "Roll call"),
-    ("clock", "Clock"),
-    ("printer", "Clock"),  # section 6: clock and printer
-    (f"approve/{Operation.PRINTER_OVERRIDE.value}", "Clock"),
-    (f"approve/{Operation.CONFIRM_IMPORT_KEY.value}", "Import keys"),
-    ("import-key", "Import keys"),
-    ("hsm", "HSM login"),
-    ("component", "Component display"),
-    ("entry", "Component entry"),
-    ("approve", "Approvals"),
-    ("assemble", "Reconstitute"),
-    ("destroy", "Destroy"),
-    ("wrap", "Generate-export"),
-    ("finish", "Finish"),
-)
+# Runbook section (title prefix) for each step family; approvals by what they approve.
+_RUNBOOK = {
+    Family.AIRGAP: "Air gap",
+    Family.ROLL_CALL: "Roll call",
+    Family.CLOCK: "Clock",
+    Family.PRINTER: "Clock",  # section 6: clock and printer
+    Family.IMPORT_KEY: "Import keys",
+    Family.HSM: "HSM login",
+    Family.COMPONENT: "Component display",
+    Family.ENTRY: "Component entry",
+    Family.APPROVE: "Approvals",
+    Family.ASSEMBLE: "Reconstitute",
+    Family.DESTROY: "Destroy",
+    Family.WRAP: "Generate-export",
+    Family.FINISH: "Finish",
+}
+_RUNBOOK_APPROVALS = {
+    Operation.PRINTER_OVERRIDE: "Clock",
+    Operation.CONFIRM_IMPORT_KEY: "Import keys",
+}
 
 
-def runbook_for(step: str) -> str | None:
-    for prefix, section in _RUNBOOK:
-        if step == prefix or step.startswith(prefix + "/"):
-            return section
-    return None
+def runbook_for(step: StepId) -> str | None:
+    """The runbook section that explains ``step`` (None: no section of its own)."""
+    if step.operation is not None and step.operation in _RUNBOOK_APPROVALS:
+        return _RUNBOOK_APPROVALS[step.operation]
+    return _RUNBOOK.get(step.family)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ import pytest
 
 from ceremony.core import rules
 from ceremony.core.registry import Holding, RecordEvent, parse_registry
-from ceremony.engine import context
 from ceremony.engine.machine import Machine, Status
 from ceremony.engine.requests import AnswerRefused, RequestKind
+from ceremony.engine.steps import people
 from ceremony.errors import RuleViolation
 from ceremony.hsm.fake import FakeBackend, FakeSession, FakeToken
 from tests.engine.helpers import (
@@ -38,7 +38,7 @@ REGISTRY = "registry/custodians.json"
 @pytest.fixture(autouse=True)
 def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        context, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
+        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
     )
 
 

@@ -21,9 +21,9 @@ from ceremony.core.registry import (
     serialise_registry,
 )
 from ceremony.core.rules import RuleBreach
-from ceremony.engine import context
 from ceremony.engine.machine import CeremonyStopped, Machine, Status
 from ceremony.engine.requests import AnswerRefused, RequestKind
+from ceremony.engine.steps import people
 from ceremony.errors import RuleViolation
 from ceremony.hsm.fake import FakeBackend, FakeToken
 from tests.engine.helpers import (
@@ -48,7 +48,7 @@ PINS = {"user": "1234", "so": "5678"}
 def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     # The lowest work factor the rules accept; the engine's choice of 2**15 is tested in unit.
     monkeypatch.setattr(
-        context, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
+        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
     )
 
 

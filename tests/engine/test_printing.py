@@ -21,10 +21,10 @@ from pypdf import PdfReader
 
 from ceremony.core import journal, rules
 from ceremony.core.rules import DUAL_CONTROL
-from ceremony.engine import context
 from ceremony.engine.machine import CeremonyStopped, Machine, Status
 from ceremony.engine.printing import CupsPrinter
 from ceremony.engine.requests import AnswerRefused, Request
+from ceremony.engine.steps import people
 from ceremony.errors import PrintError
 from ceremony.hsm.fake import FakeBackend, FakeToken
 from ceremony.record import model
@@ -65,7 +65,7 @@ echo "device for $2: $FAKE_DEVICE_URI"
 @pytest.fixture(autouse=True)
 def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        context, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
+        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
     )
 
 

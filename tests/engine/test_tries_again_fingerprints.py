@@ -12,9 +12,9 @@ import pytest
 
 from ceremony.cli import run as runner
 from ceremony.core import journal, rules
-from ceremony.engine import context
 from ceremony.engine.machine import CeremonyStopped, Status
 from ceremony.engine.requests import AGAIN, REFUSE, AnswerRefused, RequestKind
+from ceremony.engine.steps import people
 from ceremony.errors import RuleViolation
 from ceremony.hsm.base import PinState
 from ceremony.hsm.fake import FakeBackend, FakeToken
@@ -26,7 +26,7 @@ from tests.engine.test_machine import PINS, _production, doc_for, drive_on, mach
 @pytest.fixture(autouse=True)
 def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        context, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
+        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
     )
 
 

@@ -17,8 +17,8 @@ import pytest
 from ceremony.core import journal, kcv, rules, xor
 from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.core.registry import RecordEvent, parse_registry
-from ceremony.engine import context
 from ceremony.engine.machine import Machine, Status, default_services
+from ceremony.engine.steps import people
 from ceremony.errors import KeyNotFoundError, LabelExistsError
 from ceremony.hsm.base import KeySpec
 from tests.engine.helpers import (
@@ -41,7 +41,7 @@ pytestmark = pytest.mark.hsm
 @pytest.fixture(autouse=True)
 def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        context, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
+        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
     )
 
 

@@ -17,8 +17,8 @@ import pytest
 from ceremony.core import journal, rules, xor
 from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.core.registry import parse_registry
-from ceremony.engine import context
 from ceremony.engine.machine import Machine, default_services
+from ceremony.engine.steps import people
 from ceremony.errors import KeyNotFoundError
 from tests.engine.helpers import (
     PASSPHRASE,
@@ -116,7 +116,7 @@ def test_answers_are_refused_outside_a_rehearsal(hsm: HsmUnderTest, tmp_path: Pa
 @pytest.fixture
 def cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        context, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
+        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
     )
 
 

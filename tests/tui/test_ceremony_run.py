@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from ceremony.core import journal, rules
-from ceremony.engine import context
+from ceremony.engine.steps import people
 from ceremony.hsm import config
 from ceremony.tui.main import MainApp
 from ceremony.tui.modals import ErrorModal
@@ -56,7 +56,7 @@ def passphrase(person: str) -> str:
 @pytest.fixture(autouse=True)
 def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        context, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
+        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
     )
 
 

@@ -13,6 +13,7 @@ from ceremony.core.ceremony_file import parse_ceremony_file
 from ceremony.core.rules import Role
 from ceremony.core.secret import Secret
 from ceremony.engine.requests import Request, RequestKind, Who
+from ceremony.engine.step_id import StepId
 from ceremony.hsm.base import PinRequest, PinRole, PinState
 from ceremony.tui.app import CeremonyApp
 from ceremony.tui.modals import ErrorModal, ReportModal
@@ -60,7 +61,7 @@ def test_type_yes_reads_press_y_and_nothing_else_changes() -> None:
 async def test_a_confirmation_says_press_y_and_takes_the_one_key() -> None:
     people = People(parse_ceremony_file((DATA / "rehearsal.toml").read_bytes()).roster)
     confirmation = Request(
-        step="roll-call/ebrown/present",
+        step_id=StepId.parse("roll-call/ebrown/present"),
         stage=2,
         stages=12,
         title="Roll call: Emma Brown",

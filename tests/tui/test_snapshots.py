@@ -18,6 +18,7 @@ from ceremony.core import encoding
 from ceremony.core.ceremony_file import parse_ceremony_file
 from ceremony.core.rules import Operation, Role
 from ceremony.engine.requests import FingerprintCheck, Request, RequestKind, Who
+from ceremony.engine.step_id import StepId
 from ceremony.errors import CeremonyError
 from ceremony.hsm.base import PinRequest, PinRole, PinState
 from ceremony.tui.requests import People
@@ -58,7 +59,7 @@ def view() -> ComponentView:
 def request(kind: RequestKind, step: str, prompt: str, **extra: Any) -> Request:
     who = extra.pop("who", None) or Who("ebrown", Role.KEY_CUSTODIAN, ("ebrown",), "Emma Brown")
     return Request(
-        step=step,
+        step_id=StepId.parse(step),
         stage=9,
         stages=11,
         title=extra.pop("title", "Roll call: Emma Brown"),

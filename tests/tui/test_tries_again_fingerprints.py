@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 
 from ceremony.core import journal, rules
 from ceremony.core.providers.common import Fingerprint
-from ceremony.engine import context
+from ceremony.engine.steps import people
 from ceremony.hsm.fake import FakeBackend, FakeToken
 from ceremony.tui import driver
 from ceremony.tui.main import MainApp
@@ -36,7 +36,7 @@ PINS = FixedPinPrompter("1234", "5678")
 @pytest.fixture(autouse=True)
 def _fake_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        context, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
+        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
     )
     # The display's guard against the rest of a typed word has its own test; here keys count.
     monkeypatch.setattr(ComponentDisplayScreen, "KEY_GUARD", 0.0)

@@ -123,7 +123,7 @@ class RequestScreen(StepScreen[Reply | None]):
         self.request = request
         self.people = people
         self.keyboard = people.keyboard(request)
-        self.runbook = runbook_for(request.step)
+        self.runbook = runbook_for(request.step_id)
         self.step_title = request.title
         self.stage = (request.stage, request.stages)
 

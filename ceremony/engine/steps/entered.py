@@ -1,0 +1,144 @@
+"""A component entered by its custodian: the envelope checked, then the KCV line and each line."""
+
+from __future__ import annotations
+
+from ceremony.core import encoding, events, kcv
+from ceremony.core.ceremony_file import ComponentSpec, KeyEntry, SplitSpec
+from ceremony.core.component import Component, KeyIdentity, Scheme
+from ceremony.core.kcv import CheckValue
+from ceremony.core.rules import Operation
+from ceremony.core.shamir import share_length
+from ceremony.engine.context import Context, Flow
+from ceremony.engine.requests import AnswerRefused, EntryField, RequestKind
+from ceremony.engine.step_id import Action, Family, StepId
+from ceremony.engine.steps.components import confirm_privacy, require_split_knowledge
+from ceremony.engine.steps.envelopes import check_envelope, envelope_on_record
+from ceremony.engine.steps.people import approve_component
+from ceremony.errors import CheckValueError, ComponentFormatError
+
+
+def enter_component(
+    ctx: Context, key: KeyEntry, split: SplitSpec, spec: ComponentSpec
+) -> Flow[Component]:
+    assert key.algorithm is not None and key.length is not None and split.made_in is not None
+    stage = StepId.of(Family.ENTRY, key.label, spec.index)
+    ctx.stage(stage)
+    custodian = ctx.roster.get(spec.custodian)
+    require_split_knowledge(ctx, key, split, split.made_in)
+    envelope, recorded_in = envelope_on_record(ctx, key, split, spec)
+    if envelope is not None:
+        yield from check_envelope(ctx, key, spec, envelope, recorded_in)
+    yield from approve_component(ctx, Operation.ENTER_COMPONENT, key, spec)
+    yield from confirm_privacy(
+        ctx,
+        stage.then(Action.PRIVACY),
+        spec,
+        f"Everyone except {custodian.describe()} turns away from the keyboard and screen.",
+        "",
+    )
+    scheme = split.scheme or Scheme.XOR
+    length = key.length if scheme is Scheme.XOR else share_length(key.length)
+    header = encoding.ComponentHeader(
+        KeyIdentity(split.made_in, key.label, key.algorithm, key.length),
+        scheme,
+        spec.index,
+        split.count,
+        split.k,
+        length,
+    )
+    method = encoding.kcv_method_for(key.algorithm, length)
+    structural = tuple(encoding.header_lines(header))
+    who = ctx.person(spec.custodian)
+    refused: AnswerRefused | None = None
+    while True:
+
+        def read_kcv(value: str, by: str) -> CheckValue:
+            text = value.strip()
+            if text.upper().startswith("KCV:"):
+                text = text[4:]
+            try:
+                check = kcv.parse_check_value(text)
+            except CheckValueError as ex:
+                raise AnswerRefused.of(ex) from None
+            if check.method is not method:
+                raise AnswerRefused(
+                    f"this component's KCV is made with {method.label}",
+                    hint="copy the KCV line of your form with its method",
+                )
+            if spec.kcv is not None:
+                try:
+                    kcv.require_match(spec.kcv, check, f"component {spec.index}")
+                except CheckValueError as ex:
+                    raise AnswerRefused(
+                        f"the KCV on this form is not the one the ceremony file records for "
+                        f"component {spec.index}",
+                        hint="is this the right form? " + (ex.hint or ""),
+                    ) from None
+            return check
+
+        check = yield from ctx.ask_for(
+            stage.then(Action.KCV),
+            who,
+            RequestKind.PUBLIC,
+            f"{custodian.name}: type the KCV line of your form (for example "
+            f"{method.label} followed by its hex digits).",
+            read_kcv,
+            refused,
+            lines=structural,
+            entry=EntryField(key.label, spec.index, None, header.line_count, structural),
+        )
+        typed: list[str] = []
+        for n in [*range(1, header.line_count + 1), 0]:
+            name = "SUM" if n == 0 else f"{n:02d}"
+
+            def read_line(value: str, by: str, n: int = n, name: str = name) -> str:
+                try:
+                    if n == 0:
+                        encoding.check_sum_line(header, value)
+                    else:
+                        encoding.check_line(header, n, value)
+                except ComponentFormatError as ex:
+                    raise AnswerRefused.of(ex) from None
+                body = value.strip()
+                prefix, colon, rest = body.partition(":")
+                if colon and prefix.strip().upper() == name:
+                    body = rest.strip()
+                return f"{name}: {body}"
+
+            typed.append(
+                (
+                    yield from ctx.ask_for(
+                        stage.then(Action.LINE, line=n),
+                        who,
+                        RequestKind.SECRET,
+                        f"{custodian.name}: type line {name} of your component.",
+                        read_line,
+                        entry=EntryField(key.label, spec.index, n, header.line_count, structural),
+                    )
+                )
+            )
+        text = "\n".join([*encoding.header_lines(header, check), *typed])
+        try:
+            component = encoding.from_text(text)
+        except (ComponentFormatError, CheckValueError) as ex:
+            refused = AnswerRefused(
+                f"component {spec.index} does not check: {ex.message}",
+                hint="type the component again from its KCV line",
+            )
+            continue
+        finally:
+            typed.clear()
+        ctx.keep(component.value)
+        break
+    ctx.journal(
+        events.component_entered(
+            key=key.label,
+            split_set=split.made_in,
+            index=spec.index,
+            custodian=spec.custodian,
+            kcv=check,
+        ),
+        [spec.custodian],
+    )
+    ctx.count("component(s) entered")
+    return component

@@ -1,0 +1,278 @@
+"""HSM login: the preflight, the PINs (whole or split between two officers), the session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+from ceremony.core import events
+from ceremony.core.ceremony_file import HsmLogin, KeyType, WrapPlace
+from ceremony.core.secret import Secret
+from ceremony.engine.context import Context, Flow
+from ceremony.engine.requests import AnswerRefused, RequestKind
+from ceremony.engine.step_id import Action, Family, PinName, StepId
+from ceremony.errors import HsmError, PinIncorrectError
+from ceremony.hsm.base import (
+    Capability,
+    HsmSession,
+    PinRequest,
+    PinRole,
+    PinState,
+    Preflight,
+    TrustRequest,
+)
+
+STAGE = StepId(Family.HSM)
+
+
+@dataclass
+class _Pins:
+    """Hands the PINs the officers typed to one login; wiped afterwards."""
+
+    pins: dict[PinRole, Secret] = field(default_factory=dict)
+    last_try: dict[PinRole, bool] = field(default_factory=dict)
+
+    def pin(self, request: PinRequest) -> Secret:
+        secret = self.pins.pop(request.role, None)
+        if secret is None:
+            raise HsmError(
+                f"no {request.role.value} PIN was typed for this login",
+                hint="this is a bug in the ceremony flow; start again",
+            )
+        return secret  # the backend wipes it right after C_Login
+
+    def confirm_final_try(self, request: PinRequest) -> bool:
+        return self.last_try.get(request.role, False)
+
+    def wipe(self) -> None:
+        for secret in self.pins.values():
+            secret.close()
+        self.pins.clear()
+
+
+def _pin_name(role: PinRole) -> PinName:
+    return "so" if role is PinRole.SO else "user"
+
+
+def hsm_login(ctx: Context) -> Flow[None]:
+    ctx.stage(STAGE)
+    backend = ctx.services.backend(ctx.hsm_config)
+    preflight = backend.preflight()
+    require_capabilities(ctx, preflight)
+    trust = trust_request(ctx)
+    refused: AnswerRefused | None = None
+    while True:
+        info = backend.describe()
+        pins = _Pins()
+        typed: list[str] = []
+        try:
+            roles = ([PinRole.SO] if not trust.empty else []) + [PinRole.USER]
+            for role in roles:
+                state = info.so_pin if role is PinRole.SO else info.user_pin
+                if state is PinState.FINAL_TRY:
+                    yield from ctx.confirm(
+                        STAGE.then(Action.LAST_TRY, pin=_pin_name(role)),
+                        ctx.officers(),
+                        f"The token reports ONE {role.value} PIN try left: a wrong PIN now "
+                        "locks it. Type yes to use the last try.",
+                    )
+                    pins.last_try[role] = True
+                pin, by = yield from _collect_pin(ctx, role, info.label, refused, state)
+                refused = None
+                pins.pins[role] = pin
+                typed += by
+            try:
+                session = backend.open(pins, trust=trust)
+            except PinIncorrectError as ex:
+                refused = AnswerRefused.of(ex)
+                continue
+        finally:
+            pins.wipe()
+        break
+    ctx.session = session
+    ctx.exit.callback(session.close)
+    token = session.token
+    officers = list(dict.fromkeys(typed))
+    certificate, cn = _signing_certificate(session)
+    ctx.journal(
+        events.hsm_opened(
+            module=token.module_path,
+            token_label=token.label,
+            serial=token.serial,
+            model=token.model,
+            manufacturer=token.manufacturer,
+            firmware=token.firmware_version,
+            library=f"{token.library_description} {token.library_version}",
+            preflight=preflight.lines(),
+            login=ctx.cf.hsm.login.value,
+            officers=officers,
+            signing_certificate=certificate,
+            signing_certificate_cn=cn,
+        ),
+        officers,
+    )
+    if certificate is None:
+        ctx.notice(
+            "The token holds no ceremony signing certificate: the "
+            "journal records that, and the record cannot be signed at the end."
+        )
+    ctx.notice(f"Logged in to {token.describe()}.")
+    source, _ = session.random_source()
+    del source
+    ctx.journal(events.random_source(f"PKCS#11 C_GenerateRandom on {token.model}", token.serial))
+    yield from ctx.confirm(
+        STAGE.then(Action.PREFLIGHT),
+        ctx.officers(),
+        f"Security officer: read aloud what {token.describe()} can and cannot do (checked "
+        "with throw-away keys before login); type yes.",
+        preflight_summary(preflight),
+    )
+
+
+def trust_request(ctx: Context) -> TrustRequest:
+    """What the SO lets this session do with untrusted keys: import keys, exports."""
+    import_keys: list[bytes] = []
+    composite = 0
+    exports = 0
+    kind = ctx.cf.ceremony.type.value
+    for key in ctx.cf.keys:
+        for loaded in ctx.targets.get(key.label, []):
+            if loaded.spec.wrap is WrapPlace.HSM:
+                import_keys.append(loaded.target.import_key.spki_der)
+                composite += 1 if loaded.target.method.composite else 0
+        software = any(t.wrap is WrapPlace.SOFTWARE for t in key.targets)
+        exported = kind == "split-backup" and key.source.value in ("hsm", "hsm-key")
+        if exported or (kind == "generate-export" and software):
+            exports += 1
+    return TrustRequest(tuple(dict.fromkeys(import_keys)), composite, exports)
+
+
+def require_capabilities(ctx: Context, preflight: Preflight) -> None:
+    kind = ctx.cf.ceremony.type.value
+    needs: list[tuple[Capability, str]] = []
+    for key in ctx.cf.keys:
+        what = f"key {key.label!r}"
+        if key.source.value == "hsm":
+            family = {
+                KeyType.AES: Capability.GENERATE_AES,
+                KeyType.HMAC: Capability.GENERATE_HMAC,
+                KeyType.EC: Capability.GENERATE_EC,
+                KeyType.RSA: Capability.GENERATE_RSA,
+            }[key.type]
+            needs.append((family, f"generating {what}"))
+        if key.type is KeyType.AES:
+            needs.append((Capability.KCV_AES_CMAC, f"check values of {what}"))
+        if key.type is KeyType.HMAC:
+            needs.append((Capability.KCV_HMAC, f"check values of {what}"))
+        if kind in ("split-backup", "re-split") or any(
+            t.wrap is WrapPlace.SOFTWARE for t in key.targets
+        ):
+            needs.append((Capability.RANDOM, f"randomness for {what}"))
+        if kind == "split-backup" and key.source.value in ("hsm", "hsm-key"):
+            needs.append((Capability.AES_KWP, f"exporting {what} to split it"))
+        for loaded in ctx.targets.get(key.label, []):
+            if loaded.spec.wrap is not WrapPlace.HSM:
+                continue
+            method = loaded.target.method
+            purpose = f"target {loaded.spec.label} ({method.value})"
+            needs.append((Capability.for_oaep(method.oaep_hash), purpose))
+            if method.composite:
+                needs.append((Capability.AES_KWP, purpose))
+    for capability, purpose in needs:
+        preflight.require(
+            capability,
+            purpose,
+            alternatives="choose a method this token can do, wrap = 'software' under dual "
+            "control, or another token; the tool never falls back on its own",
+        )
+
+
+def _signing_certificate(session: HsmSession) -> tuple[bytes | None, str | None]:
+    """The certificate ``sign_record`` will sign with, and its subject CN (if readable)."""
+    from ceremony.hsm.signing import SIGNING_LABEL  # deferred: loads python-pkcs11
+
+    der = session.certificate(SIGNING_LABEL)
+    if der is None:
+        return None, None
+    try:
+        names = x509.load_der_x509_certificate(der).subject
+        cns = names.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    except ValueError:
+        return der, None  # the digest still names it; verify reads the certificate itself
+    value = cns[0].value if cns else None
+    return der, value if isinstance(value, str) else None
+
+
+def _collect_pin(
+    ctx: Context, role: PinRole, token_label: str, refused: AnswerRefused | None, state: PinState
+) -> Flow[tuple[Secret, list[str]]]:
+    name = _pin_name(role)
+    tries = pin_tries(state)
+
+    def accept(value: str, by: str) -> tuple[Secret, str]:
+        if not value:
+            raise AnswerRefused("no PIN was typed", hint="an empty PIN is never sent to the token")
+        return Secret(value.encode("utf-8"), f"{role.value} PIN"), by
+
+    if ctx.cf.hsm.login is HsmLogin.PIN:
+        pin, by = yield from ctx.ask_for(
+            STAGE.then(pin=name),
+            ctx.officers(),
+            RequestKind.SECRET,
+            f"Security officer: type the {role.value} PIN of token {token_label!r} (the "
+            "others look away).",
+            accept,
+            refused,
+            pin_tries=tries,
+        )
+        return pin, [by]
+    halves: list[Secret] = []
+    officers: list[str] = []
+    try:
+        for half in (1, 2):
+            part, by = yield from ctx.ask_for(
+                STAGE.then(pin=name, half=half),
+                ctx.officers(exclude=officers),
+                RequestKind.SECRET,
+                f"Security officer: type half {half} of 2 of the {role.value} PIN of token "
+                f"{token_label!r} (the other officer looks away).",
+                accept,
+                refused if half == 1 else None,
+                pin_tries=tries,
+            )
+            halves.append(part)
+            officers.append(by)
+        joined = Secret(bytes(sum(len(h) for h in halves)), f"{role.value} PIN")
+        buffer = joined.reveal()
+        offset = 0
+        for part in halves:
+            buffer[offset : offset + len(part)] = part.reveal()
+            offset += len(part)
+        return joined, officers
+    finally:
+        for part in halves:
+            part.close()
+
+
+def preflight_summary(preflight: Preflight) -> list[str]:
+    """The preflight in plain words: what the token cannot do first, then what it can."""
+    cannot = [s.capability.value for s in preflight.statuses if not s.supported]
+    can = [s.capability.value for s in preflight.statuses if s.supported]
+    lines = ["Everything this ceremony needs, the token can do (checked before login)."]
+    if cannot:
+        lines += ["", "This token CANNOT:", *(f"  ✗ {what}" for what in cannot)]
+    lines += ["", "This token can:", *(f"  ✓ {what}" for what in can)]
+    return lines
+
+
+def pin_tries(state: PinState) -> str:
+    """What the token's PIN flags say about tries left, in plain words (PKCS#11 has no count)."""
+    return {
+        PinState.OK: "the token does not report tries left (it flags no failed try)",
+        PinState.COUNT_LOW: "the token reports fewer tries left than its maximum: a wrong PIN "
+        "was typed since the last good login",
+        PinState.FINAL_TRY: "ONE try left: a wrong PIN locks the token",
+        PinState.LOCKED: "none: the PIN is locked",
+        PinState.NOT_INITIALIZED: "the PIN is not initialised",
+    }[state]
