@@ -207,20 +207,12 @@ class StartScreen(StepScreen[StartChoice]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, name="demo")
     def _write_demo(self) -> None:
-        from ceremony.hsm import config
-        from ceremony.rehearsal import ThrowawayImportKeys, write_demo
+        from ceremony.engine.demo import write_rehearsal
 
         now = datetime.now(UTC)
         folder = self.workdir / "out" / f"rehearsal-{now.strftime('%Y%m%d-%H%M%S')}"
         try:
-            hsm = config.resolve()
-            path, _answers = write_demo(
-                folder,
-                now,
-                hsm.token_label or config.DEFAULT_TOKEN_LABEL,
-                hsm.module_path,
-                ThrowawayImportKeys.generate(),
-            )
+            path, _answers = write_rehearsal(folder, now)
         except CeremonyError as ex:
             self.app.call_from_thread(self._error, ex, "writing the demo rehearsal")
             return
