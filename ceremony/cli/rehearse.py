@@ -12,6 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ceremony.engine.ceremony_source import load_ceremony_file
 from ceremony.engine.machine import Machine, Status, default_services
 from ceremony.engine.script import Script
 
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Rehearsal folder: {folder}", file=out)
     script = Script.load(answers)
     machine = Machine(
-        ceremony_file,
+        load_ceremony_file(ceremony_file),
         services=default_services(delivery=TerminalDelivery(out, masked=True)),
         rehearsal=True,
     )

@@ -24,6 +24,7 @@ from ceremony.tui.modals import AbortModal, ErrorModal, HelpModal
 from ceremony.tui.state import ShellState
 
 if TYPE_CHECKING:
+    from ceremony.engine.ceremony_source import CheckedFile
     from ceremony.tui.driver import CeremonyRun
     from ceremony.tui.screens.finish import FinishScreen
 
@@ -175,11 +176,11 @@ class CeremonyApp(App[int]):
 
     # ---- a ceremony run -----------------------------------------------------------------------
 
-    def start_run(self, path: Path, *, rehearsal: bool) -> None:
-        """Run the ceremony file at ``path`` through the engine, in a thread worker."""
+    def start_run(self, file: CheckedFile, *, rehearsal: bool) -> None:
+        """Run ``file`` (the bytes approved on the start screen) through the engine, in a worker."""
         from ceremony.tui.driver import CeremonyRun  # the engine loads only for a run
 
-        run = CeremonyRun(self, path, rehearsal=rehearsal)
+        run = CeremonyRun(self, file, rehearsal=rehearsal)
         self.ceremony_run = run
         self.on_abort = run.request_abort
         self.push_screen(run.working)

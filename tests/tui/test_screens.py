@@ -118,7 +118,11 @@ async def test_start_shows_the_summary_and_checks_the_mode(tmp_path: Path) -> No
         await pilot.pause()
         (choice,) = results
         assert isinstance(choice, StartChoice)
-        assert choice.rehearsal and choice.path == path and choice.data == path.read_bytes()
+        assert choice.rehearsal and choice.file.path == path
+        # What the F5 hands on is what the summary's SHA-256 was computed from: the file's bytes.
+        assert choice.file.data == path.read_bytes()
+        assert choice.file.sha256 == journal.FileDigest.of(path.read_bytes())
+        assert "\n".join(choice.file.digest_lines()) in text
 
 
 async def test_start_copies_a_template_and_never_overwrites(tmp_path: Path) -> None:
