@@ -74,7 +74,14 @@ class CheckedFile:
             "the start screen), have the witness compare the SHA-256 with the reviewed "
             "printout, then start"
         )
-        now = _read_again(self.path, "ceremony file", hint)
+        try:
+            now = self.path.read_bytes()
+        except OSError as ex:
+            raise ConfigError(
+                f"cannot read the ceremony file {self.path} again to compare it with the one "
+                f"checked: {ex.strerror or ex}",
+                hint=hint,
+            ) from None
         if now != self.data:
             raise ConfigError(
                 f"the ceremony file {self.path} changed on disk after it was checked: approved "
@@ -110,17 +117,6 @@ def _digest(data: bytes | None) -> FileDigest | None:
 def _groups(digest: FileDigest | None) -> str:
     """A SHA-256 in the hex groups the witness reads, or that there was no file."""
     return f"SHA-256 {journal.hash_groups(digest.hex)}" if digest else "(no file)"
-
-
-def _read_again(path: Path, what: str, hint: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as ex:
-        raise ConfigError(
-            f"cannot read the {what} {path} again to compare it with the one checked: "
-            f"{ex.strerror or ex}",
-            hint=hint,
-        ) from None
 
 
 def load_ceremony_file(path: Path) -> CheckedFile:
