@@ -12,6 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ceremony.engine.ceremony_source import load_ceremony_file
 from ceremony.engine.machine import Machine, Status, default_services
 from ceremony.engine.script import Script
 
@@ -38,25 +39,17 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def run(args: argparse.Namespace) -> int:
     from ceremony.cli.run import TerminalDelivery, _scripted, drive
-    from ceremony.hsm import config
-    from ceremony.rehearsal import ThrowawayImportKeys, write_demo
+    from ceremony.engine.demo import write_rehearsal
 
     out = sys.stdout
     now = datetime.now(UTC)
     folder = args.folder or _fresh(Path("out") / f"rehearsal-{now.strftime('%Y%m%d-%H%M%S')}")
-    hsm = config.resolve()
     print("Making throw-away RSA import keys for the rehearsal (AWS, Azure, GCP)...", file=out)
-    ceremony_file, answers = write_demo(
-        folder,
-        now,
-        hsm.token_label or config.DEFAULT_TOKEN_LABEL,
-        hsm.module_path,
-        ThrowawayImportKeys.generate(),
-    )
+    ceremony_file, answers = write_rehearsal(folder, now)
     print(f"Rehearsal folder: {folder}", file=out)
     script = Script.load(answers)
     machine = Machine(
-        ceremony_file,
+        load_ceremony_file(ceremony_file),
         services=default_services(delivery=TerminalDelivery(out, masked=True)),
         rehearsal=True,
     )

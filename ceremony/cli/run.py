@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ceremony.core import journal
+from ceremony.engine.ceremony_source import load_ceremony_file
 from ceremony.engine.machine import Machine, Outcome, Status, default_services
 from ceremony.engine.requests import AnswerRefused, ComponentSheet, Request, RequestKind
 from ceremony.engine.script import Script
@@ -195,8 +196,13 @@ def run(args: argparse.Namespace) -> int:
         )
     script = Script.load(args.answers) if args.answers is not None else None
     delivery = TerminalDelivery(out, masked=script is not None)
+    # Read once: the machine runs these bytes and refuses to start if the file changes under it.
+    checked = load_ceremony_file(args.file)
+    print(f"Ceremony file {checked.path} (compare with the reviewed printout):", file=out)
+    for line in checked.digest_lines():
+        print(f"  {line}", file=out)
     machine = Machine(
-        args.file, services=default_services(delivery=delivery), rehearsal=args.rehearsal
+        checked, services=default_services(delivery=delivery), rehearsal=args.rehearsal
     )
     ask = _scripted(script, out) if script is not None else _interactive(out)
     outcome = drive(machine, ask, out, scripted=script is not None)

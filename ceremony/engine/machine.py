@@ -1,9 +1,14 @@
 """The ceremony state machine: one reviewed file in, an enforced sequence of requests, a journal.
 
-    machine = Machine("ceremony.toml", services=default_services(delivery=...))
+    machine = Machine(load_ceremony_file(path), services=default_services(delivery=...))
     request = machine.start()
     while request is not None:
         request = machine.answer(value, by=participant_id)   # AnswerRefused: ask machine.current
+
+The machine runs the bytes it is given (``CheckedFile``: what the witness approved by its
+SHA-256) and never reads the ceremony file's path again to use it: ``start`` refuses, naming
+both digests, when the file or its registry on disk no longer match them. Given a path, it
+reads the file once, at ``start``.
 
 The machine never reads a terminal, prints or sleeps. ``start``, ``answer`` and ``abort`` are
 serialised by a lock, so a TUI may call them from a worker thread. Any other ``CeremonyError``
@@ -31,14 +36,14 @@ from ceremony.core.ceremony_file import (
     GcpFields,
     TargetEntry,
 )
-from ceremony.core.journal import FileDigest, looks_secret
+from ceremony.core.journal import looks_secret
 from ceremony.core.providers import AwsTarget, AzureTarget, GcpTarget
 from ceremony.core.providers import aws as aws_formats
 from ceremony.core.providers import azure as azure_formats
 from ceremony.core.providers import gcp as gcp_formats
 from ceremony.core.providers.common import MaterialInfo, Provider, material_for_hsm
 from ceremony.engine import flows
-from ceremony.engine.ceremony_source import load_ceremony_file
+from ceremony.engine.ceremony_source import CheckedFile, load_ceremony_file
 from ceremony.engine.context import Context, Flow, LoadedTarget, Services, Stopped
 from ceremony.engine.journal_store import Recovery, start
 from ceremony.engine.printing import CupsPrinter
@@ -125,8 +130,14 @@ def journal_path(output: Path, ceremony_id: str) -> Path:
 class Machine:
     """One ceremony run from one ceremony file; see the module docstring for the answer flow."""
 
-    def __init__(self, path: Path | str, *, services: Services, rehearsal: bool = False) -> None:
-        self.path = Path(path)
+    def __init__(
+        self, source: CheckedFile | Path | str, *, services: Services, rehearsal: bool = False
+    ) -> None:
+        self._checked: CheckedFile | None = None
+        if isinstance(source, CheckedFile):
+            self.path, self._checked = source.path, source
+        else:
+            self.path = Path(source)
         self.services = services
         self._rehearsal_flag = rehearsal
         self._lock = threading.RLock()
@@ -285,10 +296,22 @@ class Machine:
             ctx.wipe()
             ctx.store.close()
 
+    @property
+    def checked(self) -> CheckedFile | None:
+        """The bytes this machine runs (None before ``start`` when it was given a path)."""
+        return self._checked
+
+    def _load(self) -> CheckedFile:
+        if self._checked is None:
+            self._checked = load_ceremony_file(self.path)  # the one read: nothing approved it
+        else:
+            self._checked.refuse_if_changed()
+        return self._checked
+
     def _prepare(self) -> Context:
         services = self.services
-        checked = load_ceremony_file(self.path)
-        cf, data, base, registry = checked.ceremony, checked.data, checked.base, checked.registry
+        checked = self._load()
+        cf, base, registry = checked.ceremony, checked.base, checked.registry
         self.ceremony = cf
         rehearsal = self.rehearsal
         spec = cf.hsm
@@ -329,7 +352,7 @@ class Machine:
         started = start(
             journal_path(output, cf.ceremony.id),
             ceremony_id=cf.ceremony.id,
-            ceremony_file=FileDigest.of(data),
+            ceremony_file=checked.sha256,
             clock=services.clock,
             data=genesis.data,
         )

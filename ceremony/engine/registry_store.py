@@ -23,6 +23,11 @@ class RegistryFile:
     registry: Registry
     data: bytes | None
 
+    @property
+    def sha256(self) -> FileDigest | None:
+        """The digest of the bytes read (None: there was no file)."""
+        return FileDigest.of(self.data) if self.data is not None else None
+
     @classmethod
     def read(cls, path: Path) -> RegistryFile:
         try:

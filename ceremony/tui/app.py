@@ -8,7 +8,6 @@ error modal. It holds no ceremony rule: screens ask, the engine decides and jour
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -20,17 +19,12 @@ from textual.signal import Signal
 
 from ceremony.core.journal import Entry
 from ceremony.errors import CeremonyError
-from ceremony.tui.messages import (
-    JournalAppended,
-    WorkFailed,
-    WorkFinished,
-    WorkProgress,
-    WorkStarted,
-)
+from ceremony.tui.messages import JournalAppended, WorkFinished, WorkStarted
 from ceremony.tui.modals import AbortModal, ErrorModal, HelpModal
 from ceremony.tui.state import ShellState
 
 if TYPE_CHECKING:
+    from ceremony.engine.ceremony_source import CheckedFile
     from ceremony.tui.driver import CeremonyRun
     from ceremony.tui.screens.finish import FinishScreen
 
@@ -94,9 +88,6 @@ class CeremonyApp(App[int]):
         self._shell = state
         self.shell_changed.publish(state)
 
-    def set_step(self, step: int, steps: int, title: str = "") -> None:
-        self.shell = replace(self._shell, step=step, steps=steps, step_title=title)
-
     def append_journal(self, entry: Entry) -> None:
         self.journal.append(entry)
         self.journal_changed.publish(entry)
@@ -113,16 +104,8 @@ class CeremonyApp(App[int]):
     def on_work_started(self, message: WorkStarted) -> None:
         self._set_work(message.what)
 
-    def on_work_progress(self, message: WorkProgress) -> None:
-        count = f" ({message.done} of {message.total})" if message.total else ""
-        self._set_work(f"{message.what}{count}")
-
     def on_work_finished(self, message: WorkFinished) -> None:
         self._set_work(None)
-
-    def on_work_failed(self, message: WorkFailed) -> None:
-        self._set_work(None)
-        self.show_error(message.error, during=message.what)
 
     # ---- the one error modal ------------------------------------------------------------------
 
@@ -193,11 +176,11 @@ class CeremonyApp(App[int]):
 
     # ---- a ceremony run -----------------------------------------------------------------------
 
-    def start_run(self, path: Path, *, rehearsal: bool) -> None:
-        """Run the ceremony file at ``path`` through the engine, in a thread worker."""
+    def start_run(self, file: CheckedFile, *, rehearsal: bool) -> None:
+        """Run ``file`` (the bytes approved on the start screen) through the engine, in a worker."""
         from ceremony.tui.driver import CeremonyRun  # the engine loads only for a run
 
-        run = CeremonyRun(self, path, rehearsal=rehearsal)
+        run = CeremonyRun(self, file, rehearsal=rehearsal)
         self.ceremony_run = run
         self.on_abort = run.request_abort
         self.push_screen(run.working)

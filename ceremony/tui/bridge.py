@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 from textual.screen import Screen
 
 from ceremony.errors import CeremonyError
-from ceremony.tui.modals import ConfirmModal, ErrorModal
+from ceremony.tui.modals import ErrorModal
 
 if TYPE_CHECKING:
     from ceremony.tui.app import CeremonyApp
@@ -40,10 +40,6 @@ class ScreenBridge:
         self._lock = threading.Lock()
         self._waiting: threading.Event | None = None
         self._abort: str | None = None
-
-    @property
-    def abort_reason(self) -> str | None:
-        return self._abort
 
     def ask(self, make_screen: Callable[[], Screen[T]]) -> T:
         """The screen's result; raises AbortRequested if an abort was confirmed meanwhile."""
@@ -87,9 +83,6 @@ class ScreenBridge:
     ) -> None:
         """The error modal, from the worker; returns when it is dismissed."""
         self.ask(lambda: ErrorModal(error, during=during, title=title))
-
-    def confirm(self, title: str, text: str, *, yes: str = "yes", no: str = "no") -> bool:
-        return bool(self.ask(lambda: ConfirmModal(title, text, yes=yes, no=no)))
 
     def call(self, function: Callable[[], T]) -> T:
         """Run ``function`` on the UI thread (e.g. to update the shell) and return its result."""

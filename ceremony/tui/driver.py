@@ -16,13 +16,13 @@ machine names who answers, checks every answer and journals every step.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
 
 from ceremony.core import journal
 from ceremony.core.journal import Entry
+from ceremony.engine.ceremony_source import CheckedFile
 from ceremony.engine.machine import Machine, Outcome, Status, default_services
 from ceremony.engine.requests import AnswerRefused, ComponentSheet, Request, RequestKind
 from ceremony.errors import CeremonyError
@@ -104,13 +104,13 @@ def _view(sheet: ComponentSheet) -> ComponentView:
 class CeremonyRun:
     """One ceremony run in the TUI: the machine, its worker thread and the journal feed."""
 
-    def __init__(self, app: CeremonyApp, path: Path, *, rehearsal: bool) -> None:
+    def __init__(self, app: CeremonyApp, file: CheckedFile, *, rehearsal: bool) -> None:
         self.app = app
         self.bridge = ScreenBridge(app)
         self.delivery = TuiDelivery()
         self.delivery.bridge = self.bridge
         self.machine = Machine(
-            path, services=default_services(delivery=self.delivery), rehearsal=rehearsal
+            file, services=default_services(delivery=self.delivery), rehearsal=rehearsal
         )
         self.people: People | None = None
         self._posted = 0

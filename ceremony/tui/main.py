@@ -21,7 +21,7 @@ class MainApp(CeremonyApp):
 
     def _started(self, choice: StartChoice | None) -> None:
         if choice is not None:
-            self.start_run(choice.path, rehearsal=choice.rehearsal)
+            self.start_run(choice.file, rehearsal=choice.rehearsal)
 
 
 def run_tui(path: Path | None = None) -> int:

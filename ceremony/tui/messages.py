@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from ceremony.core.journal import Entry
-from ceremony.errors import CeremonyError
 
 
 @dataclass
@@ -25,27 +24,10 @@ class WorkStarted(Message):
 
 
 @dataclass
-class WorkProgress(Message):
-    """Progress of long work: ``done`` of ``total`` (total 0 when the work cannot tell)."""
-
-    what: str
-    done: int = 0
-    total: int = 0
-
-
-@dataclass
 class WorkFinished(Message):
     """Long work ended without error."""
 
     what: str
-
-
-@dataclass
-class WorkFailed(Message):
-    """Long work raised a CeremonyError: the app shows it in the one error modal."""
-
-    what: str
-    error: CeremonyError
 
 
 @dataclass

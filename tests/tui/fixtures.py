@@ -16,7 +16,6 @@ IDENTITY = KeyIdentity("2025-07-zmk-backup", "zmk-prod", KeyAlgorithm.AES, 32)
 # A made-up test pattern, never a real key.
 VALUE = bytes.fromhex("00112233445566778899AABBCCDDEEFF0123456789ABCDEFFEDCBA9876543210")
 EMMA = AtKeyboard("Emma Brown", "key custodian")
-ALICE = AtKeyboard("Alice Martin", "security officer")
 SHELL = ShellState(
     ceremony_id="2025-07-zmk-backup",
     ceremony_type="split-backup",

@@ -1,4 +1,4 @@
-"""Confirmation, fingerprint, approval, PIN (whole and split through a worker), start, finish."""
+"""Confirmation, approval, start, finish."""
 
 from __future__ import annotations
 
@@ -11,18 +11,14 @@ from textual.widgets import Input, OptionList
 from ceremony.core import journal
 from ceremony.core.ceremony_file import parse_ceremony_file
 from ceremony.core.rules import Role
-from ceremony.core.secret import Secret
 from ceremony.engine.requests import Request, RequestKind, Who
 from ceremony.engine.step_id import StepId
-from ceremony.hsm.base import PinRequest, PinRole, PinState
 from ceremony.tui.app import CeremonyApp
 from ceremony.tui.modals import ErrorModal, ReportModal
 from ceremony.tui.requests import People, Reply
 from ceremony.tui.screens.approval import Approval, ApprovalScreen
 from ceremony.tui.screens.confirm import ConfirmScreen, as_keypress
-from ceremony.tui.screens.fingerprint import FingerprintAnswer, FingerprintScreen
 from ceremony.tui.screens.finish import FinishScreen, FinishView
-from ceremony.tui.screens.pin import PinScreen
 from ceremony.tui.screens.start import StartChoice, StartScreen
 from ceremony.tui.widgets.approval import Approver
 from ceremony.tui.widgets.journal_panel import hash_lines
@@ -32,7 +28,6 @@ from tests.tui.screen_text import screen_text, static_text
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
-REQUEST = PinRequest(PinRole.USER, "payments-prod", "/usr/lib/softhsm/libsofthsm2.so")
 APPROVERS = [
     Approver("amartin", "Alice Martin", "security officer"),
     Approver("cwright", "Chloe Wright", "witness"),
@@ -82,47 +77,6 @@ async def test_a_confirmation_says_press_y_and_takes_the_one_key() -> None:
         assert results == [Reply("yes", "ebrown")]
 
 
-async def test_a_fingerprint_that_matches_is_confirmed_with_y() -> None:
-    app = app_with(
-        lambda: FingerprintScreen(
-            fixtures.ALICE, "aws-prod", "AWS KMS", fixtures.FINGERPRINT, pinned=fixtures.FINGERPRINT
-        )
-    )
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        results = capture(app)
-        text = screen_text(app)
-        assert "1  0001 0203 0405 0607" in text  # hex groups
-        assert fixtures.FINGERPRINT.word_lines()[0].strip() in text  # words
-        await pilot.press("y")
-        await pilot.pause()
-        assert results == [FingerprintAnswer.MATCHES]
-
-
-async def test_a_fingerprint_that_differs_from_the_pin_is_refused() -> None:
-    app = app_with(
-        lambda: FingerprintScreen(
-            fixtures.ALICE,
-            "aws-prod",
-            "AWS KMS",
-            fixtures.FINGERPRINT,
-            pinned=fixtures.OTHER_FINGERPRINT,
-        )
-    )
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        results = capture(app)
-        assert "NOT the one pinned in the ceremony file" in static_text(
-            app, "#fingerprint-mismatch"
-        )
-        await pilot.press("y")  # cannot be confirmed
-        await pilot.pause()
-        assert results == []
-        await pilot.press("n")
-        await pilot.pause()
-        assert results == [FingerprintAnswer.REFUSED]
-
-
 async def test_the_approver_selects_their_name_and_types_a_masked_passphrase() -> None:
     app = app_with(lambda: ApprovalScreen("export key zmk-prod in clear", APPROVERS, ["cwright"]))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -140,24 +94,6 @@ async def test_the_approver_selects_their_name_and_types_a_masked_passphrase() -
         assert "correct horse" not in screen_text(app)
         assert results == [Approval("bnoor", "correct horse battery")]
         assert passphrase.value == ""
-
-
-async def test_a_pin_is_masked_and_never_empty() -> None:
-    app = app_with(lambda: PinScreen(REQUEST, officer=fixtures.ALICE, state=PinState.FINAL_TRY))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        results = capture(app)
-        assert "Tries left: ONE. A wrong PIN now locks the token." in screen_text(app)
-        await pilot.press("enter")
-        await pilot.pause()
-        assert results == [] and "empty PIN is never sent" in screen_text(app)
-        await burst(pilot, "1234-5678")
-        assert app.screen.query_one(Input).password
-        assert "1234" not in screen_text(app)
-        await pilot.press("enter")
-        await pilot.pause()
-        (secret,) = results
-        assert isinstance(secret, Secret) and secret.reveal() == b"1234-5678"
 
 
 async def test_start_shows_the_summary_and_checks_the_mode(tmp_path: Path) -> None:
@@ -183,7 +119,11 @@ async def test_start_shows_the_summary_and_checks_the_mode(tmp_path: Path) -> No
         await pilot.pause()
         (choice,) = results
         assert isinstance(choice, StartChoice)
-        assert choice.rehearsal and choice.path == path and choice.data == path.read_bytes()
+        assert choice.rehearsal and choice.file.path == path
+        # What the F5 hands on is what the summary's SHA-256 was computed from: the file's bytes.
+        assert choice.file.data == path.read_bytes()
+        assert choice.file.sha256 == journal.FileDigest.of(path.read_bytes())
+        assert "\n".join(choice.file.digest_lines()) in text
 
 
 async def test_start_copies_a_template_and_never_overwrites(tmp_path: Path) -> None:

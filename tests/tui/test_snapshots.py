@@ -20,17 +20,14 @@ from ceremony.core.rules import Operation, Role
 from ceremony.engine.requests import FingerprintCheck, Request, RequestKind, Who
 from ceremony.engine.step_id import StepId
 from ceremony.errors import CeremonyError
-from ceremony.hsm.base import PinRequest, PinRole, PinState
 from ceremony.tui.requests import People
 from ceremony.tui.screens.approval import ApprovalScreen
 from ceremony.tui.screens.choice import ChoiceScreen
 from ceremony.tui.screens.component_display import ComponentDisplayScreen, ComponentView
 from ceremony.tui.screens.component_entry import ComponentEntryScreen
 from ceremony.tui.screens.confirm import ConfirmScreen
-from ceremony.tui.screens.fingerprint import FingerprintScreen
 from ceremony.tui.screens.finish import FinishScreen, FinishView
 from ceremony.tui.screens.import_key import ImportKeyScreen
-from ceremony.tui.screens.pin import PinScreen
 from ceremony.tui.screens.secret import SecretScreen
 from ceremony.tui.screens.start import StartScreen
 from ceremony.tui.screens.text import TextScreen
@@ -98,16 +95,6 @@ SCREENS: dict[str, Callable[[], Screen[Any]]] = {
     "component_display_privacy": lambda: ComponentDisplayScreen(
         fixtures.EMMA, "component 1 of 3 of key 'zmk-prod'", view, CHECK
     ),
-    "fingerprint_matches": lambda: FingerprintScreen(
-        fixtures.ALICE, "aws-prod", "AWS KMS", fixtures.FINGERPRINT, pinned=fixtures.FINGERPRINT
-    ),
-    "fingerprint_pinned_mismatch": lambda: FingerprintScreen(
-        fixtures.ALICE,
-        "aws-prod",
-        "AWS KMS",
-        fixtures.FINGERPRINT,
-        pinned=fixtures.OTHER_FINGERPRINT,
-    ),
     "import_key_approval": lambda: ImportKeyScreen(
         import_key(
             fixtures.FINGERPRINT,
@@ -150,12 +137,6 @@ SCREENS: dict[str, Callable[[], Screen[Any]]] = {
             Approver("bnoor", "Bilal Noor", "security officer"),
         ],
         ["cwright"],
-    ),
-    "pin_split_half": lambda: PinScreen(
-        PinRequest(PinRole.USER, "payments-prod", "/usr/lib/softhsm/libsofthsm2.so"),
-        officer=fixtures.ALICE,
-        half=(1, 2),
-        state=PinState.COUNT_LOW,
     ),
     "start": lambda: StartScreen(Path("tests/tui/data/rehearsal.toml"), workdir=ROOT),
     "request_confirm": lambda: ConfirmScreen(

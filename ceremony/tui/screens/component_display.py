@@ -105,7 +105,6 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
         self.phase = Phase.PRIVACY
         self._timer: Timer | None = None
         self._shown_at = 0.0  # time.monotonic() when the component appeared
-        self.revealed_count = 0
 
     def compose_body(self) -> ComposeResult:
         name = self.keyboard.name if self.keyboard else "the custodian"
@@ -156,7 +155,6 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
         if self.phase is not Phase.PRIVACY:
             return
         view = self._reveal()
-        self.revealed_count += 1
         self._reveal = _spent
         self.phase = Phase.SHOWN
         self._shown_at = time.monotonic()

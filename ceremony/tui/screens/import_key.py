@@ -7,17 +7,61 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import OptionList, Static
 
+from ceremony.core.providers.common import Fingerprint
 from ceremony.engine.requests import REFUSE, FingerprintCheck, Request
 from ceremony.tui.modals import ConfirmModal
 from ceremony.tui.requests import People, Reply
 from ceremony.tui.screens.base import StepScreen
-from ceremony.tui.screens.fingerprint import fingerprint_panels
 from ceremony.tui.state import AtKeyboard
 from ceremony.tui.widgets.approval import ApprovalForm
 from ceremony.tui.widgets.who import WhoPicker
+
+GROUPS_PER_LINE = 4
+
+
+def group_lines(fingerprint: Fingerprint) -> list[str]:
+    """Four lines of four hex groups, numbered, to compare line by line."""
+    groups = fingerprint.groups().split()
+    return [
+        f"{i // GROUPS_PER_LINE + 1}  " + " ".join(groups[i : i + GROUPS_PER_LINE])
+        for i in range(0, len(groups), GROUPS_PER_LINE)
+    ]
+
+
+def fingerprint_panels(check: FingerprintCheck) -> ComposeResult:
+    """The fingerprint in hex groups and words; both fingerprints and the refusal on a mismatch."""
+    fingerprint, pinned = check.fingerprint, check.pinned
+    if pinned is not None and check.mismatch:
+        with Horizontal(id="fingerprint-compare"):
+            with Vertical(id="fingerprint-hex"):
+                yield Static("this key", classes="panel-title")
+                yield Static("\n".join(group_lines(fingerprint)), id="fingerprint-groups")
+            with Vertical(id="fingerprint-pinned"):
+                yield Static("pinned in the file", classes="panel-title")
+                yield Static("\n".join(group_lines(pinned)), id="fingerprint-pinned-groups")
+        yield Static(
+            "✗ This key is NOT the one pinned in the ceremony file, and it is refused.\n"
+            "  What to do: stop; get the right import key from the cloud console. Never "
+            "change the pin to fit a key.",
+            id="fingerprint-mismatch",
+        )
+        return
+    with Horizontal(id="fingerprint-row"):
+        with Vertical(id="fingerprint-hex"):
+            yield Static("hex", classes="panel-title")
+            yield Static("\n".join(group_lines(fingerprint)), id="fingerprint-groups")
+        with Vertical(id="fingerprint-words-box"):
+            yield Static("words", classes="panel-title")
+            yield Static("\n".join(fingerprint.word_lines()), id="fingerprint-words")
+    pin = (
+        "It also matches the fingerprint pinned in the file."
+        if pinned
+        else "Nothing pinned (rehearsal): the console is the only check."
+    )
+    yield Static(pin, id="fingerprint-pin")
 
 
 class ImportKeyScreen(StepScreen[Reply | None]):
@@ -80,7 +124,7 @@ class ImportKeyScreen(StepScreen[Reply | None]):
                     "matches: Y, then your name and passphrase. It does not: F6.",
                     id="request-prompt",
                 )
-            yield from fingerprint_panels(check.fingerprint, check.pinned)
+            yield from fingerprint_panels(check)
             if check.details:
                 yield Static("\n".join(check.details), id="fingerprint-details")
         # Outside the scroll: the answer keeps its place and the fingerprint stays in view.

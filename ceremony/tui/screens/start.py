@@ -16,7 +16,7 @@ from textual.widgets import Input, OptionList, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
 
 from ceremony.core.ceremony_file import CeremonyFile, summary
-from ceremony.engine.ceremony_source import load_ceremony_file, read_file
+from ceremony.engine.ceremony_source import CheckedFile, load_ceremony_file, read_file
 from ceremony.errors import CeremonyError, ConfigError, OutputExistsError
 from ceremony.tui.screens.base import StepScreen
 from ceremony.tui.state import AtKeyboard
@@ -26,20 +26,22 @@ ENV_TEMPLATES = "CEREMONY_TEMPLATES"
 
 @dataclass(frozen=True)
 class StartChoice:
-    """The file to run, its exact bytes (what the journal's genesis hashes) and the mode."""
+    """The file as read once (the bytes the witness approved, and the machine runs) and the mode."""
 
-    path: Path
-    data: bytes
-    ceremony: CeremonyFile
+    file: CheckedFile
     rehearsal: bool
 
 
 @dataclass(frozen=True)
 class Loaded:
-    path: Path
-    data: bytes
-    ceremony: CeremonyFile
-    lines: list[str]
+    """A loaded file and the summary read aloud for it (its SHA-256 last)."""
+
+    file: CheckedFile
+    lines: tuple[str, ...]
+
+    @property
+    def ceremony(self) -> CeremonyFile:
+        return self.file.ceremony
 
 
 def template_dir() -> Path | None:
@@ -63,13 +65,13 @@ def templates() -> list[Path]:
 def load(path: Path) -> Loaded:
     """Parse and validate a ceremony file (with its registry) the way ``ceremony check`` does."""
     checked = load_ceremony_file(path)
-    lines = [
+    lines = (
         *summary(checked.ceremony),
         *checked.registry_lines(with_path=False),
         "",
         *checked.digest_lines(),
-    ]
-    return Loaded(path, checked.data, checked.ceremony, lines)
+    )
+    return Loaded(checked, lines)
 
 
 def copy_template(template: Path, destination: Path) -> Path:
@@ -207,20 +209,12 @@ class StartScreen(StepScreen[StartChoice]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, name="demo")
     def _write_demo(self) -> None:
-        from ceremony.hsm import config
-        from ceremony.rehearsal import ThrowawayImportKeys, write_demo
+        from ceremony.engine.demo import write_rehearsal
 
         now = datetime.now(UTC)
         folder = self.workdir / "out" / f"rehearsal-{now.strftime('%Y%m%d-%H%M%S')}"
         try:
-            hsm = config.resolve()
-            path, _answers = write_demo(
-                folder,
-                now,
-                hsm.token_label or config.DEFAULT_TOKEN_LABEL,
-                hsm.module_path,
-                ThrowawayImportKeys.generate(),
-            )
+            path, _answers = write_rehearsal(folder, now)
         except CeremonyError as ex:
             self.app.call_from_thread(self._error, ex, "writing the demo rehearsal")
             return
@@ -251,5 +245,4 @@ class StartScreen(StepScreen[StartChoice]):
                 "starting",
             )
             return
-        loaded = self.loaded
-        self.dismiss(StartChoice(loaded.path, loaded.data, loaded.ceremony, self.rehearsal))
+        self.dismiss(StartChoice(self.loaded.file, self.rehearsal))

@@ -98,11 +98,3 @@ class ApprovalForm(Widget):
 
     def show_problem(self, text: str) -> None:
         self.query_one("#approval-problem", Static).update(f"✗ {text}" if text else "")
-
-    def restart(self, problem: str = "") -> None:
-        """Back to choosing a name, e.g. after a wrong passphrase."""
-        passphrase = self.query_one("#approval-passphrase", Input)
-        passphrase.value = ""
-        passphrase.disabled = True
-        self.query_one(OptionList).focus()
-        self.show_problem(problem)

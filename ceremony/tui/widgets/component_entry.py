@@ -270,9 +270,6 @@ class ComponentEntry(Widget):
     def line_state(self, number: int) -> LineState:
         return self._line(number).state
 
-    def line_problem(self, number: int) -> str:
-        return self._line(number).problem
-
     def _line(self, number: int) -> _Line:
         for line in self._form.lines:
             if line.number == number:

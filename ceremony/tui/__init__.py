@@ -1,0 +1,1 @@
+"""The keyboard-only ceremony screens (Textual): a thin driver of the engine, deciding nothing."""
