@@ -64,6 +64,11 @@ TOKENS: tuple[str, ...] = (
     "../",
     "/dev/zero",
     "A" * 300,
+    # Past the parsers' own limits: nesting (RecursionError) and int digits (ValueError).
+    "x = " + "[" * 1200,
+    "x = " + "9" * 4400 + "\n",
+    "[" * 3000,
+    "9" * 4400,
 )
 
 _ALPHABET = st.characters(codec="utf-8")
