@@ -1,7 +1,8 @@
 """The fuzz drivers' contract: a parser returns or raises a CeremonyError, and nothing else.
 
 Knobs (environment; ``scripts/fuzz`` sets them):
-  CEREMONY_FUZZ_CASES   cases per driver (default 200, what ``scripts/test`` runs)
+  CEREMONY_FUZZ_CASES   cases per driver (default 100, what ``scripts/test`` runs; the folder
+                        then costs about 20 s of CPU)
   CEREMONY_FUZZ_STRICT  1: every foreign exception fails, also the known ones listed in KNOWN
   CEREMONY_FUZZ_SURVEY  a path: record every foreign exception signature there (JSON) and pass,
                         to list every class of failure at once instead of the first one
@@ -10,7 +11,7 @@ Knobs (environment; ``scripts/fuzz`` sets them):
 
 Speed is reported, never judged: Hypothesis runs with ``deadline=None``; a case slower than
 SLOW_REPORT seconds is listed at the end of the run, and a case still running after
-HANG_REPORT seconds dumps every thread's stack to stderr (and goes on).
+HANG_REPORT seconds dumps every thread's stack to stderr once (and goes on).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import faulthandler
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -30,7 +32,7 @@ from hypothesis import HealthCheck, settings
 import ceremony
 from ceremony.errors import CeremonyError
 
-CASES = int(os.environ.get("CEREMONY_FUZZ_CASES", "200"))
+CASES = int(os.environ.get("CEREMONY_FUZZ_CASES", "100"))
 STRICT = os.environ.get("CEREMONY_FUZZ_STRICT", "") == "1"
 SURVEY = os.environ.get("CEREMONY_FUZZ_SURVEY", "")
 SEED = os.environ.get("CEREMONY_FUZZ_SEED", "")
@@ -117,10 +119,46 @@ def _show(value: object, limit: int = 4000) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
 
 
+class _Watchdog:
+    """One thread for the whole run: dumps every stack once when a case runs past HANG_REPORT.
+
+    (faulthandler.dump_traceback_later per case would start and join a thread per case.)
+    """
+
+    def __init__(self) -> None:
+        self.started: float | None = None
+        self.driver = ""
+        self._thread: threading.Thread | None = None
+
+    def begin(self, driver: str) -> None:
+        self.driver = driver
+        self.started = time.monotonic()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._watch, name="fuzz-watchdog", daemon=True)
+            self._thread.start()
+
+    def end(self) -> None:
+        self.started = None
+
+    def _watch(self) -> None:
+        reported: float | None = None
+        while True:
+            time.sleep(HANG_REPORT / 10)
+            started = self.started
+            late = started is not None and time.monotonic() - started > HANG_REPORT
+            if late and started != reported:
+                stderr(f"fuzz: a {self.driver} case runs past {HANG_REPORT:.0f} s; stacks:")
+                faulthandler.dump_traceback(all_threads=True)
+                reported = started
+
+
+_WATCHDOG = _Watchdog()
+
+
 def expect_refusal_or_result(driver: str, call: Callable[[], object], sample: object) -> None:
     """Run ``call``; a CeremonyError or a result passes, any other exception fails the case."""
     start = time.perf_counter()
-    faulthandler.dump_traceback_later(HANG_REPORT, exit=False)
+    _WATCHDOG.begin(driver)
     try:
         call()
     except CeremonyError:
@@ -141,7 +179,7 @@ def expect_refusal_or_result(driver: str, call: Callable[[], object], sample: ob
         ex.add_note(f"fuzz: {sig.kind} escaped at {sig.where} ({sig.function}; from {sig.origin})")
         raise
     finally:
-        faulthandler.cancel_dump_traceback_later()
+        _WATCHDOG.end()
         elapsed = time.perf_counter() - start
         if elapsed > SLOW_REPORT:
             SLOW.append((elapsed, driver, _show(sample, 200)))

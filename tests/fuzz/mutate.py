@@ -191,8 +191,7 @@ def _keys(node: Any) -> list[str]:
     return []
 
 
-def json_values(with_null: bool = True) -> st.SearchStrategy[Any]:
-    """JSON values (no floats: canonical JSON and TOML writers here take none)."""
+def _json_values(with_null: bool) -> st.SearchStrategy[Any]:
     scalars = (
         st.booleans()
         | st.integers(-(2**70), 2**70)
@@ -212,6 +211,37 @@ def json_values(with_null: bool = True) -> st.SearchStrategy[Any]:
     )
 
 
+# Built once: making strategies inside a composite, per case, costs more than the parsers.
+_JSON_VALUES = {True: _json_values(True), False: _json_values(False)}
+
+
+def json_values(with_null: bool = True) -> st.SearchStrategy[Any]:
+    """JSON values (no floats: canonical JSON and TOML writers here take none)."""
+    return _JSON_VALUES[with_null]
+
+
+_PER_SAMPLE: dict[int, tuple[Any, st.SearchStrategy[Any], st.SearchStrategy[str]]] = {}
+
+
+def _sample_strategies(
+    sample: Any, with_null: bool
+) -> tuple[st.SearchStrategy[Any], st.SearchStrategy[str]]:
+    """Replacement values and key names drawn from ``sample`` itself, made once per sample."""
+    key = id(sample) * 2 + with_null
+    if key not in _PER_SAMPLE:
+        leaves = _leaves(sample)
+        names = _keys(sample)
+        values = st.one_of(
+            st.sampled_from(leaves) if leaves else st.nothing(),
+            json_values(with_null),
+            st.sampled_from(leaves).map(lambda v: [v]) if leaves else st.nothing(),
+        )
+        new_key = st.sampled_from(names or ["x"]) | SHORT_TEXT
+        _PER_SAMPLE[key] = (sample, values, new_key)  # the sample is kept: its id stays unique
+    _, values, new_key = _PER_SAMPLE[key]
+    return values, new_key
+
+
 @st.composite
 def mutated_doc(
     draw: st.DrawFn,
@@ -224,14 +254,8 @@ def mutated_doc(
     value found elsewhere in the document, an edge value or another type; a field deleted,
     added or renamed; a list item duplicated, dropped or wrapped."""
     doc = copy.deepcopy(sample)
-    leaves = _leaves(sample)
-    names = _keys(sample)
-    new_key = keys if keys is not None else st.sampled_from(names or ["x"]) | SHORT_TEXT
-    values = st.one_of(
-        st.sampled_from(leaves) if leaves else st.nothing(),
-        json_values(with_null),
-        st.sampled_from(leaves).map(lambda v: [v]) if leaves else st.nothing(),
-    )
+    values, sample_keys = _sample_strategies(sample, with_null)
+    new_key = keys if keys is not None else sample_keys
     for _ in range(draw(st.integers(1, max_mutations))):
         paths = _paths(doc)
         path = draw(st.sampled_from(paths))

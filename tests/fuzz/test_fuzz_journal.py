@@ -33,6 +33,8 @@ BUILT = [
 DATA = [b.data for b in BUILT]
 ENTRIES = [[json.loads(line) for line in b.data.splitlines()] for b in BUILT]
 _FIELDS = sorted({k for entries in ENTRIES for e in entries for k in e["data"]})
+_FIELD_NAMES = st.sampled_from(_FIELDS)
+BODIES = [[{k: v for k, v in e.items() if k not in ("hash", "prev")} for e in es] for es in ENTRIES]
 EVENTS = sorted({e["event"] for entries in ENTRIES for e in entries})
 
 
@@ -56,13 +58,15 @@ def rechained(entries: list[dict[str, Any]]) -> bytes:
 
 @st.composite
 def edited_journals(draw: st.DrawFn) -> bytes:
-    entries = copy.deepcopy(draw(st.sampled_from(ENTRIES)))
+    which = draw(st.integers(0, len(ENTRIES) - 1))
+    entries = copy.deepcopy(ENTRIES[which])
     for _ in range(draw(st.integers(1, 3))):
         i = draw(st.integers(0, len(entries) - 1))
         op = draw(st.sampled_from(("edit", "edit", "edit", "event", "drop", "dup", "swap")))
         if op == "edit":
-            body = {k: v for k, v in entries[i].items() if k not in ("hash", "prev")}
-            entries[i] = draw(mutate.mutated_doc(body, keys=st.sampled_from(_FIELDS)))
+            # An edited copy of the original entry at this place (the samples stay fixed).
+            original = BODIES[which][min(i, len(BODIES[which]) - 1)]
+            entries[i] = draw(mutate.mutated_doc(original, keys=_FIELD_NAMES))
         elif op == "event":
             entries[i]["event"] = draw(st.sampled_from(EVENTS))
         elif op == "drop" and len(entries) > 1:
