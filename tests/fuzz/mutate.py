@@ -65,8 +65,8 @@ TOKENS: tuple[str, ...] = (
     "/dev/zero",
     "A" * 300,
     # Past the parsers' own limits: nesting (RecursionError) and int digits (ValueError).
-    "x = " + "[" * 1200,
-    "x = " + "9" * 4400 + "\n",
+    "\nx = " + "[" * 1200,
+    "\nx = " + "9" * 4400 + "\n",
     "[" * 3000,
     "9" * 4400,
 )
