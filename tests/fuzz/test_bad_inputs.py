@@ -197,6 +197,18 @@ def test_answers_approvers_not_a_table(tmp_path: Path) -> None:
         Script.load(_answers(tmp_path, b'approvers = "x"\n'))
 
 
+@pytest.mark.xfail(strict=True, reason=f"{TOML} in the answers file: RecursionError")
+def test_answers_toml_nested_2000_deep(tmp_path: Path) -> None:
+    with pytest.raises(CeremonyError):
+        Script.load(_answers(tmp_path, b"x = " + b"[" * 2000 + b"]" * 2000 + b"\n"))
+
+
+@pytest.mark.xfail(strict=True, reason=f"{TOML} in the answers file: ValueError")
+def test_answers_toml_integer_over_4300_digits(tmp_path: Path) -> None:
+    with pytest.raises(CeremonyError):
+        Script.load(_answers(tmp_path, b"x = " + b"9" * 4301 + b"\n"))
+
+
 @pytest.mark.xfail(strict=True, reason="issue 14: a non-UTF-8 answers file: UnicodeDecodeError")
 def test_answers_file_not_utf8(tmp_path: Path) -> None:
     with pytest.raises(CeremonyError):
