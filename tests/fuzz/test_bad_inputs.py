@@ -1,0 +1,373 @@
+"""Issue 14's bad inputs, one regression test each: a clear CeremonyError, no traceback, no hang.
+
+Every test states the behaviour wanted and is a strict xfail until the code is fixed: flip the
+marker (and drop the matching line of tests/fuzz/harness.py KNOWN) with the fix. A hang is told
+by state, never by time: the tool is seen blocked on the FIFO (its kernel wait channel), and it
+is killed there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from ceremony.core import encoding, journal, xor
+from ceremony.core.ceremony_file import parse_ceremony_file
+from ceremony.core.component import KeyAlgorithm, KeyIdentity
+from ceremony.core.providers import (
+    GcpTarget,
+    MaterialKind,
+    Provider,
+    material_for_hsm,
+    parse_import_job,
+    parse_method,
+)
+from ceremony.core.providers import common as provider_common
+from ceremony.core.providers.common import load_rsa_public_key
+from ceremony.core.secret import Secret
+from ceremony.engine.script import Script
+from ceremony.errors import CeremonyError
+from ceremony.record import model
+from tests.fuzz.test_fuzz_journal import rechained
+from tests.record import journals
+from tests.unit.ceremony_files import dumps, template
+from tests.unit.cloudkeys import MHSM_KID, NOW, gcp_json, pem, wycheproof_key
+
+CEREMONY = Path(sys.executable).parent / "ceremony"
+BACKSTOP = 600.0  # seconds: only so that a broken test cannot hang the suite for ever
+# The kernel's wait channels of a process blocked opening or reading a FIFO.
+FIFO_WAITS = frozenset({"wait_for_partner", "fifo_open", "pipe_read", "pipe_wait"})
+MEMORY_CAP = (
+    768 * 1024**2
+)  # address space for the child: MemoryError comes fast, not the OOM killer
+
+
+@dataclass
+class Outcome:
+    returncode: int | None
+    stderr: str
+    blocked_on_fifo: bool = False
+
+
+def _cap_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+
+def ceremony(args: list[str], cwd: Path, *, stdin: int | None = subprocess.DEVNULL) -> Outcome:
+    """Run ``.venv/bin/ceremony``; a child seen blocked on a FIFO is killed and reported."""
+    with subprocess.Popen(
+        [str(CEREMONY), *args],
+        cwd=cwd,
+        stdin=stdin,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=_cap_memory,
+    ) as child:
+        wchan = Path(f"/proc/{child.pid}/wchan")
+        start = time.monotonic()
+        while child.poll() is None:
+            try:
+                channel = wchan.read_text().strip()
+            except OSError:
+                channel = ""
+            if channel in FIFO_WAITS or time.monotonic() - start > BACKSTOP:
+                child.kill()
+                child.wait()
+                assert child.stderr is not None
+                return Outcome(None, child.stderr.read().decode(errors="replace"), True)
+            time.sleep(0.05)  # polling for a state, not waiting out a time
+        assert child.stderr is not None
+        return Outcome(child.returncode, child.stderr.read().decode(errors="replace"))
+
+
+def assert_refused_clearly(outcome: Outcome) -> None:
+    assert not outcome.blocked_on_fifo, "the tool opened the FIFO and waits on it for ever"
+    assert "Traceback" not in outcome.stderr, outcome.stderr[-2000:]
+    assert outcome.returncode == 1
+    assert outcome.stderr.startswith("ceremony: error: "), outcome.stderr[-2000:]
+
+
+def _components(folder: Path) -> list[str]:
+    identity = KeyIdentity("2025-05-zmk", "zmk", KeyAlgorithm.AES, 32)
+    paths = []
+    for component in xor.split(Secret(bytes(range(32))), identity, 2):
+        path = folder / f"c{component.index}.txt"
+        path.write_text(encoding.to_text(component))
+        paths.append(path.name)
+    return paths
+
+
+def _wrap_args(folder: Path, import_key: str) -> list[str]:
+    target = f"provider=azure,label=azure,import-key={import_key},kek-id={MHSM_KID},key-name=zmk"
+    return [
+        "wrap",
+        "--rehearsal",
+        "--from-components",
+        *_components(folder),
+        "--kcv",
+        "AES-CMAC 377822",
+        "--target",
+        target,
+        "--out",
+        "out",
+    ]
+
+
+# ---- special files ----------------------------------------------------------------------------
+
+SPECIAL = "issue 14: only regular files are read, with a size cap"
+
+
+@pytest.mark.xfail(strict=True, reason=f"{SPECIAL}: /dev/zero gives a MemoryError")
+def test_dev_zero_as_ceremony_file(tmp_path: Path) -> None:
+    assert_refused_clearly(ceremony(["check", "/dev/zero"], tmp_path))
+
+
+@pytest.mark.xfail(strict=True, reason=f"{SPECIAL}: a FIFO as ceremony file hangs")
+def test_fifo_as_ceremony_file(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "ceremony.toml")
+    assert_refused_clearly(ceremony(["check", "ceremony.toml"], tmp_path))
+
+
+@pytest.mark.xfail(strict=True, reason=f"{SPECIAL}: /dev/zero as import key gives a MemoryError")
+def test_dev_zero_as_import_key(tmp_path: Path) -> None:
+    assert_refused_clearly(ceremony(_wrap_args(tmp_path, "/dev/zero"), tmp_path))
+
+
+@pytest.mark.xfail(strict=True, reason=f"{SPECIAL}: a FIFO as import key hangs")
+def test_fifo_as_import_key(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "kek.pem")
+    assert_refused_clearly(ceremony(_wrap_args(tmp_path, "kek.pem"), tmp_path))
+
+
+@pytest.mark.xfail(strict=True, reason=f"{SPECIAL}: a FIFO in place of a bundle output hangs")
+def test_fifo_in_place_of_an_output_file_for_verify(tmp_path: Path) -> None:
+    built = journals.generate_export()
+    bundle = journals.write_bundle(tmp_path / "bundle", built, {})
+    name = sorted(built.outputs)[0]
+    (bundle / name).unlink()
+    os.mkfifo(bundle / name)
+    outcome = ceremony(["verify", str(bundle)], tmp_path)
+    assert not outcome.blocked_on_fifo, "verify opened the FIFO and waits on it for ever"
+    assert "Traceback" not in outcome.stderr
+
+
+# ---- the ceremony file ------------------------------------------------------------------------
+
+TOML = "issue 14: tomllib's own limits escape as non-CeremonyError"
+
+
+@pytest.mark.xfail(strict=True, reason=f"{TOML}: nesting ~2000 deep gives RecursionError")
+def test_toml_nested_2000_deep() -> None:
+    with pytest.raises(CeremonyError):
+        parse_ceremony_file("x = " + "[" * 2000 + "]" * 2000 + "\n")
+
+
+@pytest.mark.xfail(strict=True, reason=f"{TOML}: an integer over 4300 digits gives ValueError")
+def test_toml_integer_over_4300_digits() -> None:
+    with pytest.raises(CeremonyError):
+        parse_ceremony_file("x = " + "9" * 4301 + "\n")
+
+
+# ---- the answers file, component files, the terminal ------------------------------------------
+
+
+def _answers(tmp_path: Path, data: bytes, component: bytes | None = None) -> Path:
+    path = tmp_path / "answers.toml"
+    path.write_bytes(data)
+    if component is not None:
+        (tmp_path / "c1.txt").write_bytes(component)
+    return path
+
+
+@pytest.mark.xfail(strict=True, reason='issue 14: approvers = "x" gives AttributeError')
+def test_answers_approvers_not_a_table(tmp_path: Path) -> None:
+    with pytest.raises(CeremonyError):
+        Script.load(_answers(tmp_path, b'approvers = "x"\n'))
+
+
+@pytest.mark.xfail(strict=True, reason=f"{TOML} in the answers file: RecursionError")
+def test_answers_toml_nested_2000_deep(tmp_path: Path) -> None:
+    with pytest.raises(CeremonyError):
+        Script.load(_answers(tmp_path, b"x = " + b"[" * 2000 + b"]" * 2000 + b"\n"))
+
+
+@pytest.mark.xfail(strict=True, reason=f"{TOML} in the answers file: ValueError")
+def test_answers_toml_integer_over_4300_digits(tmp_path: Path) -> None:
+    with pytest.raises(CeremonyError):
+        Script.load(_answers(tmp_path, b"x = " + b"9" * 4301 + b"\n"))
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14: a non-UTF-8 answers file: UnicodeDecodeError")
+def test_answers_file_not_utf8(tmp_path: Path) -> None:
+    with pytest.raises(CeremonyError):
+        Script.load(_answers(tmp_path, b'[passphrases]\namartin = "caf\xe9"\n'))
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14: a non-UTF-8 component file: UnicodeDecodeError")
+def test_answers_component_file_not_utf8(tmp_path: Path) -> None:
+    answers = b'[components]\n"zmk.1" = "c1.txt"\n'
+    with pytest.raises(CeremonyError):
+        Script.load(_answers(tmp_path, answers, b"CEREMONY-COMPONENT V1\n\xff\xfe\n"))
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14: a non-UTF-8 component file: UnicodeDecodeError")
+def test_wrap_component_file_not_utf8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ceremony.cli import main
+
+    args = _wrap_args(tmp_path, "kek.pem")
+    (tmp_path / "c1.txt").write_bytes(b"CEREMONY-COMPONENT V1\n\xff\xfe\n")
+    (tmp_path / "kek.pem").write_bytes(pem(wycheproof_key(3072)))
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 1
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14: demo --interactive at end of input: EOFError")
+def test_demo_interactive_at_end_of_input(tmp_path: Path) -> None:
+    assert_refused_clearly(ceremony(["demo", "--interactive"], tmp_path))
+
+
+# ---- the journal read back for the record -----------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True, reason="issue 14: an approval whose operation is a list: TypeError in model.py"
+)
+def test_record_of_a_journal_whose_approval_operation_is_a_list() -> None:
+    entries = [json.loads(line) for line in journals.destroy().data.splitlines()]
+    approval = next(e for e in entries if e["event"] == "approval")
+    approval["data"]["operation"] = [approval["data"]["operation"]]
+    data = rechained(entries)
+    verified = journal.verify(data)  # the chain is intact: the reader must judge the content
+    with pytest.raises(CeremonyError):
+        model.build(verified)
+
+
+# ---- the PEM regular expression ---------------------------------------------------------------
+
+_PEM_SLOW = "issue 14: the PEM block regex rescans to the end from every BEGIN (quadratic)"
+
+
+def _unbounded_then_backreference(pattern: re.Pattern[bytes]) -> bool:
+    """True when an unbounded repeat comes before a backreference in ``pattern``: each start
+    position may then scan to the end of the input, which makes ``findall`` quadratic."""
+    import re._constants as c
+    import re._parser as p
+
+    seen_unbounded = False
+
+    def walk(items: object) -> bool:
+        nonlocal seen_unbounded
+        for op, arg in items:  # type: ignore[attr-defined]
+            if op in (c.MAX_REPEAT, c.MIN_REPEAT):
+                _, high, inner = arg
+                if walk(inner):
+                    return True
+                if high == c.MAXREPEAT:
+                    seen_unbounded = True
+            elif op is c.SUBPATTERN:
+                if walk(arg[-1]):
+                    return True
+            elif op is c.BRANCH:
+                if any(walk(branch) for branch in arg[1]):
+                    return True
+            elif op is c.GROUPREF and seen_unbounded:
+                return True
+        return False
+
+    return walk(p.parse(pattern.pattern, pattern.flags))
+
+
+@pytest.mark.xfail(strict=True, reason=_PEM_SLOW)
+def test_pem_pattern_has_no_unbounded_scan_before_a_backreference() -> None:
+    assert not _unbounded_then_backreference(provider_common._PEM_BLOCK)
+
+
+def _cpu_seconds(data: bytes, rounds: int) -> float:
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        for _ in range(rounds):
+            with contextlib.suppress(CeremonyError):
+                load_rsa_public_key(data, "the key")
+        best = min(best, (time.process_time() - start) / rounds)
+    return best
+
+
+@pytest.mark.xfail(strict=True, reason=_PEM_SLOW)
+def test_pem_reading_grows_linearly() -> None:
+    # A ratio of CPU times in one process, not a time limit: 16 times the input may cost at most
+    # 4 times more than 16 times the work (quadratic: 256 times).
+    def begins(size: int) -> bytes:
+        return (b"-----BEGIN A-----" * (size // 17 + 1))[:size]
+
+    small = _cpu_seconds(begins(512), 400)
+    large = _cpu_seconds(begins(8 * 1024), 4)
+    assert large / small < 16 * 4, f"{large / small:.0f} times the time for 16 times the input"
+
+
+# ---- names that look alike --------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True, reason="issue 14: names are compared after NFKC and TR39 confusable skeletons"
+)
+def test_names_that_look_alike_are_one_person() -> None:
+    doc = template("generate-export")
+    first, second = doc["participants"][0], doc["participants"][1]
+    assert first["name"] == "Alice Martin" and first["role"] == second["role"]
+    second["name"] = "\u0410lice Martin"  # Cyrillic capital A
+    with pytest.raises(CeremonyError, match="same name"):
+        parse_ceremony_file(dumps(doc))
+
+
+def test_the_same_name_twice_is_refused_today() -> None:
+    # The rule the look-alike test extends: exact duplicates are already one person.
+    doc = template("generate-export")
+    doc["participants"][1]["name"] = doc["participants"][0]["name"]
+    with pytest.raises(CeremonyError, match="same name"):
+        parse_ceremony_file(dumps(doc))
+
+
+# ---- GCP import jobs --------------------------------------------------------------------------
+
+_METHOD = "RSA_OAEP_3072_SHA256_AES_256"
+
+
+def _gcp_target(**changes: object) -> GcpTarget:
+    doc = json.loads(gcp_json(wycheproof_key(3072), _METHOD))
+    for name, value in changes.items():
+        if value is None:
+            doc.pop(name, None)
+        else:
+            doc[name] = value
+    key = parse_import_job(json.dumps(doc).encode())
+    return GcpTarget("gcp", parse_method(_METHOD, Provider.GCP), key, "zmk")
+
+
+def _warnings(target: GcpTarget) -> list[str]:
+    info = material_for_hsm(MaterialKind.AES_256, None, None)
+    return target.check(info, NOW + timedelta(hours=1))
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14: a SOFTWARE import job is accepted without a word")
+def test_gcp_import_job_with_software_protection_is_named() -> None:
+    warnings = _warnings(_gcp_target(protectionLevel="SOFTWARE"))
+    assert any("SOFTWARE" in w or "protection" in w.lower() for w in warnings), warnings
+
+
+def test_gcp_import_job_without_expiry_warns_today() -> None:
+    # Core warns already (check_expiry); the issue asks for a refusal in production on top.
+    warnings = _warnings(_gcp_target(expireTime=None, createTime=None))
+    assert any("does not say when it expires" in w for w in warnings), warnings
