@@ -18,6 +18,7 @@ from ceremony.engine.machine import Machine, Outcome, Status, default_services
 from ceremony.engine.requests import AnswerRefused, ComponentSheet, Request, RequestKind
 from ceremony.engine.script import Script
 from ceremony.errors import CeremonyError, ConfigError
+from ceremony.hardening import StopSignal
 
 CLEAR_SCREEN = "\x1b[2J\x1b[3J\x1b[H"  # screen, scrollback, cursor home
 
@@ -174,6 +175,10 @@ def drive(machine: Machine, ask: Ask, out: TextIO, *, scripted: bool) -> Outcome
                 request = machine.current
         for notice in machine.take_notices():
             print(f"  * {notice}", file=out)
+    except StopSignal as ex:
+        machine.abort(f"{ex} (a stop signal, handled like Ctrl-C)")
+        print_outcome(machine.outcome, out)
+        raise
     except KeyboardInterrupt:
         machine.abort("stopped by the operator at the keyboard (Ctrl-C)")
         print_outcome(machine.outcome, out)
