@@ -31,9 +31,12 @@ def _stop(app: CeremonyApp, stop: StopSignal) -> None:
         return
     run.request_abort(f"{stop} (a stop signal, handled like Ctrl-C)")
 
-    # Exit only once the worker journaled it: closing the screens first would give another reason.
+    # Exit once the worker journaled the abort and put up the finish screen: closing the screens
+    # sooner would journal another reason, or end the app under a screen still mounting.
     def when_journaled() -> None:
-        if run.outcome is not None:
-            app.exit(return_code=stop.exit_code)
+        workers = [w for w in app.workers if w.name == "ceremony"]
+        if run.outcome is not None and all(w.is_finished for w in workers):
+            timer.stop()
+            app.call_after_refresh(app.exit, return_code=stop.exit_code)
 
-    app.set_interval(0.05, when_journaled)
+    timer = app.set_interval(0.05, when_journaled)
