@@ -211,12 +211,18 @@ StopHook = Callable[[StopSignal], None]
 _hook: StopHook | None = None
 
 
+# Inside signals_deferred() (a journal write), an interrupt waits for the block's end.
+_deferring = 0
+_pending: list[KeyboardInterrupt] = []
+
+
 @contextmanager
 def stop_signals_as_interrupt() -> Iterator[None]:
     """SIGTERM/SIGHUP raise StopSignal in the main thread; the previous handlers come back after.
 
     Only the first raises: a second stop signal while the abort is being journaled is ignored,
-    so it cannot cut the abort short (SIGKILL still ends the process).
+    so it cannot cut the abort short (SIGKILL still ends the process). Ctrl-C keeps raising
+    KeyboardInterrupt each time; all three wait for the end of a journal write.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -231,14 +237,48 @@ def stop_signals_as_interrupt() -> Iterator[None]:
         if _hook is not None:
             _hook(stop)
             return
-        raise stop
+        _raise(stop)
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        _raise(KeyboardInterrupt())
 
     previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, interrupt)
     try:
         yield
     finally:
         for s, before in previous.items():
             signal.signal(s, before)
+
+
+def _raise(stop: KeyboardInterrupt) -> None:
+    if _deferring and threading.current_thread() is threading.main_thread():
+        _pending.append(stop)
+        return
+    raise stop
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """A stop signal or Ctrl-C arriving in the block is raised at its end: a write stays whole.
+
+    Also a decorator (``@signals_deferred()``). Only the main thread runs signal handlers, so a
+    block in another thread defers nothing and needs not to.
+    """
+    global _deferring
+    main = threading.current_thread() is threading.main_thread()
+    if main:
+        _deferring += 1
+    try:
+        yield
+    finally:
+        if main:
+            _deferring -= 1
+            if not _deferring and _pending:
+                stop = _pending[0]
+                _pending.clear()
+                raise stop
 
 
 @contextmanager

@@ -11,7 +11,12 @@ import sys
 import pytest
 
 from ceremony import hardening
-from ceremony.hardening import StopSignal, harden_process, stop_signals_as_interrupt
+from ceremony.hardening import (
+    StopSignal,
+    harden_process,
+    signals_deferred,
+    stop_signals_as_interrupt,
+)
 
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux prctl/mlockall")
 
@@ -72,3 +77,20 @@ def test_a_stop_signal_raises_like_ctrl_c_once(signum: signal.Signals) -> None:
     assert raised.value.name == signum.name and raised.value.exit_code == 128 + signum
     assert str(raised.value) == f"stopped by {signum.name}"
     assert signal.getsignal(signum) is before
+
+
+@linux
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_during_a_journal_write_waits_for_its_end(signum: signal.Signals) -> None:
+    done: list[str] = []
+    with (
+        pytest.raises(KeyboardInterrupt) as raised,
+        stop_signals_as_interrupt(),
+        signals_deferred(),
+    ):
+        os.kill(os.getpid(), signum)
+        with signals_deferred():  # nested: only the outermost end raises
+            done.append("inner")
+        done.append("whole")
+    assert done == ["inner", "whole"]
+    assert isinstance(raised.value, StopSignal) is (signum == signal.SIGTERM)
