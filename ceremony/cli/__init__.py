@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -70,7 +71,8 @@ def _main(argv: Sequence[str] | None) -> int:
         sys.stderr.close()
         return 141
     except StopSignal as ex:
-        print(f"ceremony: {ex}; the journal records the abort", file=sys.stderr)
+        with contextlib.suppress(OSError):  # after a SIGHUP the terminal may be gone
+            print(f"ceremony: {ex}; the journal records the abort", file=sys.stderr)
         return ex.exit_code
     except KeyboardInterrupt:
         print("ceremony: stopped by the operator; nothing further was written", file=sys.stderr)

@@ -7,6 +7,7 @@ with no echo), and passes it back. With ``--answers`` (rehearsal only) a script 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import sys
 from collections.abc import Callable
@@ -177,7 +178,8 @@ def drive(machine: Machine, ask: Ask, out: TextIO, *, scripted: bool) -> Outcome
             print(f"  * {notice}", file=out)
     except StopSignal as ex:
         machine.abort(f"{ex} (a stop signal, handled like Ctrl-C)")
-        print_outcome(machine.outcome, out)
+        with contextlib.suppress(OSError):  # after a SIGHUP the terminal may be gone
+            print_outcome(machine.outcome, out)
         raise
     except KeyboardInterrupt:
         machine.abort("stopped by the operator at the keyboard (Ctrl-C)")

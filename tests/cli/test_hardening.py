@@ -4,36 +4,58 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from ceremony import hardening
 from ceremony.hardening import (
     StopSignal,
-    harden_process,
     signals_deferred,
     stop_signals_as_interrupt,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux prctl/mlockall")
 
 
+_REPORT = """
+import json, resource
+from ceremony import hardening
+report = hardening.harden_process()
+assert hardening.harden_process() is report is hardening.last_report()  # once per process
+print(json.dumps({
+    "core": resource.getrlimit(resource.RLIMIT_CORE),
+    "names": [s.name for s in report.steps],
+    "lines": report.lines(),
+    "journal": report.journal(),
+    "notes": [s.detail for s in report.steps if not s.done],
+}))
+"""
+
+
 def test_the_report_says_each_step_in_plain_words() -> None:
-    report = harden_process()
-    assert harden_process() is report is hardening.last_report()  # once per process
-    assert resource.getrlimit(resource.RLIMIT_CORE) == (0, 0)
-    assert [s.name for s in report.steps] == ["core_dumps_off", "not_dumpable", "memory_locked"]
-    lines = report.lines()
-    assert len(lines) == 3 and all(line[:3] in ("yes", "NO ") for line in lines)
-    record = report.journal()
-    assert json.loads(json.dumps(record)) == record
+    # In a child: hardening cannot be undone, and pytest must stay able to start a dumping child.
+    result = subprocess.run(
+        [sys.executable, "-c", _REPORT],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seen = json.loads(result.stdout)
+    assert seen["core"] == [0, 0]
+    assert seen["names"] == ["core_dumps_off", "not_dumpable", "memory_locked"]
+    assert len(seen["lines"]) == 3 and all(line[:3] in ("yes", "NO ") for line in seen["lines"])
+    record = seen["journal"]
     assert set(record) == {
         "core_dumps_off", "not_dumpable", "memory_locked", "memlock_limit", "notes",
     }  # fmt: skip
-    assert record["notes"] == [s.detail for s in report.steps if not s.done]
+    assert record["notes"] == seen["notes"]
+    assert hardening.last_report() is None  # this process was never hardened
 
 
 @linux

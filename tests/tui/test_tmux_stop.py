@@ -1,5 +1,6 @@
-"""The console script's TUI in a real terminal (tmux), stopped mid-ceremony by SIGTERM or by the
-terminal closing (SIGHUP): the journal ends ``aborted`` with the signal's name."""
+"""The console script in a real terminal (tmux), stopped mid-ceremony by SIGTERM or by the
+terminal closing (SIGHUP), in the TUI and in ``ceremony run``: the journal ends ``aborted`` with
+the signal's name and the process ends."""
 
 from __future__ import annotations
 
@@ -68,7 +69,34 @@ def test_the_tui_stopped_by_a_signal_journals_the_abort(
     assert f"stopped by {how}" in str(verified.last.data["reason"])
     if how == "SIGTERM":
         terminal.wait_for(f"CEREMONY-EXIT={128 + signal.SIGTERM}")
+    _ended(pid)
+
+
+def _ended(pid: int) -> None:
     deadline = time.monotonic() + 60
     while Path(f"/proc/{pid}").exists():  # the process ends too, not only its journal
         assert time.monotonic() < deadline, "the ceremony process is still running"
         time.sleep(0.1)
+
+
+def test_ceremony_run_at_a_terminal_that_closes_journals_the_abort(
+    terminal: Terminal, token: FixedPinPrompter, tmp_path: Path
+) -> None:
+    (tmp_path / "ceremony.toml").write_text((DATA / "rehearsal.toml").read_text("utf-8"))
+    env = {
+        config.ENV_STATE_DIR: os.environ[config.ENV_STATE_DIR],
+        config.ENV_TOKEN_LABEL: os.environ[config.ENV_TOKEN_LABEL],
+        "TERM": "xterm-256color",
+    }
+    terminal.start(tmp_path, env, f"{SCRIPT} run ceremony.toml --rehearsal")
+    terminal.wait_for("type yes to confirm you are")  # the runner waits for a typed answer
+    (path,) = (tmp_path / "out").glob("*.journal.jsonl")
+    pid = _ceremony_pid(terminal)
+    terminal.close()
+    verified = _closed(path)
+    assert verified.last.event == "aborted"
+    # The kernel wakes the reader (end of input) before it sends SIGHUP: whichever the runner
+    # sees first is journaled; either way the abort is, and the process ends.
+    reason = str(verified.last.data["reason"])
+    assert "stopped by SIGHUP" in reason or "the front end closed" in reason, reason
+    _ended(pid)
