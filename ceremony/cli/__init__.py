@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
 from ceremony import __version__
 from ceremony.errors import CeremonyError
+from ceremony.hardening import StopSignal, harden_process, stop_signals_as_interrupt
 
 # Each module registers its own subcommands; adding a command never edits another's module.
 _COMMAND_MODULES = (
@@ -44,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    harden_process()  # first, before any secret exists; last_report() keeps it for the journal
+    with stop_signals_as_interrupt():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     if not words and sys.stdin.isatty() and sys.stdout.isatty():
         words = ["tui"]  # `ceremony` alone at a terminal opens the guided ceremony
@@ -62,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A pager or `head` closed our output; say nothing more on a dead pipe.
         sys.stderr.close()
         return 141
+    except StopSignal as ex:
+        with contextlib.suppress(OSError):  # after a SIGHUP the terminal may be gone
+            print(f"ceremony: {ex}; the journal records the abort", file=sys.stderr)
+        return ex.exit_code
     except KeyboardInterrupt:
         print("ceremony: stopped by the operator; nothing further was written", file=sys.stderr)
         return 130

@@ -7,6 +7,7 @@ with no echo), and passes it back. With ``--answers`` (rehearsal only) a script 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import sys
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from ceremony.engine.machine import Machine, Outcome, Status, default_services
 from ceremony.engine.requests import AnswerRefused, ComponentSheet, Request, RequestKind
 from ceremony.engine.script import Script
 from ceremony.errors import CeremonyError, ConfigError
+from ceremony.hardening import StopSignal
 
 CLEAR_SCREEN = "\x1b[2J\x1b[3J\x1b[H"  # screen, scrollback, cursor home
 
@@ -175,6 +177,11 @@ def drive(machine: Machine, ask: Ask, out: TextIO, *, scripted: bool) -> Outcome
                 request = machine.current
         for notice in machine.take_notices():
             print(f"  * {notice}", file=out)
+    except StopSignal as ex:
+        machine.abort(f"{ex} (a stop signal, handled like Ctrl-C)")
+        with contextlib.suppress(OSError):  # after a SIGHUP the terminal may be gone
+            print_outcome(machine.outcome, out)
+        raise
     except KeyboardInterrupt:
         machine.abort("stopped by the operator at the keyboard (Ctrl-C)")
         print_outcome(machine.outcome, out)

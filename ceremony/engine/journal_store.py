@@ -14,6 +14,7 @@ from pathlib import Path
 from ceremony.core import journal
 from ceremony.core.journal import Entry, FileDigest, JournalValue, Text, Verified
 from ceremony.errors import JournalError, OutputExistsError
+from ceremony.hardening import signals_deferred
 
 Clock = Callable[[], datetime]
 
@@ -204,6 +205,7 @@ class JournalStore:
             self._needs_recovery = False
             return entry
 
+    @signals_deferred()  # a SIGTERM or Ctrl-C mid-write would leave _size behind the file
     def _write(self, payload: bytes, entry: Entry, recovering: bool = False) -> None:
         if self._needs_recovery and not recovering:
             raise JournalError(

@@ -49,6 +49,7 @@ from ceremony.engine.journal_store import Recovery, start
 from ceremony.engine.printing import CupsPrinter
 from ceremony.engine.requests import Answer, AnswerRefused, ComponentDelivery, Refusal, Request
 from ceremony.errors import CeremonyError, ConfigError, RuleViolation
+from ceremony.hardening import signals_deferred
 from ceremony.hsm.base import HsmBackend, HsmConfig
 
 
@@ -208,6 +209,7 @@ class Machine:
                 raise AnswerRefused("an answer is text", hint="type the answer")
             return self._advance(Answer(value, by))
 
+    @signals_deferred()  # a SIGTERM/SIGHUP arriving mid-abort waits until it is journaled
     def abort(self, reason: str, by: str | None = None) -> None:
         """Stop the ceremony: secrets are wiped, the token session closed, ``aborted`` journaled."""
         with self._lock:

@@ -19,6 +19,7 @@ from textual.signal import Signal
 
 from ceremony.core.journal import Entry
 from ceremony.errors import CeremonyError
+from ceremony.tui.crash import fatal_error_without_locals
 from ceremony.tui.messages import JournalAppended, WorkFinished, WorkStarted
 from ceremony.tui.modals import AbortModal, ErrorModal, HelpModal
 from ceremony.tui.state import ShellState
@@ -71,6 +72,9 @@ class CeremonyApp(App[int]):
         self._aborting = False
         self.aborted_reason: str | None = None
         self.ceremony_run: CeremonyRun | None = None
+
+    def _fatal_error(self) -> None:
+        fatal_error_without_locals(self)  # Textual's own prints every frame's local variables
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"

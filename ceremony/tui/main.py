@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ceremony.hardening import stop_hook
 from ceremony.tui.app import CeremonyApp
 from ceremony.tui.screens.start import StartChoice, StartScreen
+from ceremony.tui.stop import stop_signal_hook
 
 
 class MainApp(CeremonyApp):
@@ -26,5 +28,6 @@ class MainApp(CeremonyApp):
 
 def run_tui(path: Path | None = None) -> int:
     app = MainApp(path)
-    app.run()
+    with stop_hook(stop_signal_hook(app)):  # SIGTERM/SIGHUP: journal the abort, then exit
+        app.run()
     return app.return_code or 0

@@ -33,8 +33,8 @@ from ceremony.core.providers import (
     parse_import_job,
     parse_method,
 )
-from ceremony.core.providers import common as provider_common
-from ceremony.core.providers.common import load_rsa_public_key
+from ceremony.core.providers import import_key as provider_common
+from ceremony.core.providers.import_key import load_rsa_public_key
 from ceremony.core.secret import Secret
 from ceremony.engine.script import Script
 from ceremony.errors import CeremonyError

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from ceremony.core.rules import Role
 from ceremony.engine.requests import EntryField, Request, RequestKind, Who
 from ceremony.engine.script import Script
+from ceremony.engine.step_id import StepId
 from ceremony.rehearsal import demo_answers
 from tests.fuzz import harness, mutate
 from tests.fuzz.test_fuzz_component_text import TEXTS as COMPONENT_TEXTS
@@ -45,15 +46,35 @@ def _who(participant: str | None) -> Who:
 
 
 REQUESTS = [
-    Request("approve/x", 1, 9, "t", _who(None), RequestKind.APPROVAL, "p"),
-    Request("roll-call/amartin", 1, 9, "t", _who("amartin"), RequestKind.SECRET, "p"),
-    Request("hsm/so-pin/half-1", 1, 9, "t", _who(None), RequestKind.SECRET, "p"),
-    Request("hsm/user-pin", 1, 9, "t", _who(None), RequestKind.SECRET, "p"),
-    Request("clock", 1, 9, "t", _who(None), RequestKind.PUBLIC, "p"),
-    Request("airgap/choice", 1, 9, "t", _who(None), RequestKind.CHOICE, "p", choices=("a", "b")),
+    Request(
+        StepId.parse("approve/clear-export/zmk-prod/1"),
+        1,
+        9,
+        "t",
+        _who(None),
+        RequestKind.APPROVAL,
+        "p",
+    ),
+    Request(StepId.parse("roll-call/amartin"), 1, 9, "t", _who("amartin"), RequestKind.SECRET, "p"),
+    Request(StepId.parse("hsm/so-pin/half-1"), 1, 9, "t", _who(None), RequestKind.SECRET, "p"),
+    Request(StepId.parse("hsm/user-pin"), 1, 9, "t", _who(None), RequestKind.SECRET, "p"),
+    Request(StepId.parse("clock"), 1, 9, "t", _who(None), RequestKind.PUBLIC, "p"),
+    Request(
+        StepId.parse("airgap/choice"),
+        1,
+        9,
+        "t",
+        _who(None),
+        RequestKind.CHOICE,
+        "p",
+        choices=("a", "b"),
+    ),
     *(
         Request(
-            f"entry/{line}",
+            StepId.parse(
+                "entry/zmk-prod/1"
+                + ("" if line is None else "/sum" if line == 0 else f"/line-{line:02d}")
+            ),
             1,
             9,
             "t",

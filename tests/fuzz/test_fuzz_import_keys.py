@@ -18,7 +18,7 @@ from ceremony.core.providers import (
     parse_import_parameters,
     parse_kek,
 )
-from ceremony.core.providers.common import load_rsa_public_key
+from ceremony.core.providers.import_key import load_rsa_public_key
 from tests.fuzz import harness, mutate
 from tests.unit.cloudkeys import (
     AWS_ARN,

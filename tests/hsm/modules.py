@@ -28,7 +28,8 @@ from typing import Any
 
 import pkcs11
 
-from ceremony.hsm import config, initialize, softhsm
+from ceremony.hsm import bootstrap, config
+from ceremony.hsm.pkcs11 import initialize
 from tests.hsm.conftest import FixedPinPrompter
 
 _ARCH = sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu"
@@ -151,7 +152,9 @@ def softhsm2(tmp: Path, label: str = "ceremony-test") -> Iterator[ModuleUnderTes
         config.ENV_TOKEN_LABEL: label,
     }
     with _environment(base):
-        result = softhsm.init_rehearsal_token(config.resolve(), FixedPinPrompter(user_pin, so_pin))
+        result = bootstrap.init_rehearsal_token(
+            config.resolve(), FixedPinPrompter(user_pin, so_pin)
+        )
         environment = {**base, "SOFTHSM2_CONF": os.environ["SOFTHSM2_CONF"]}
         yield ModuleUnderTest(
             "softhsm2",

@@ -15,7 +15,7 @@ from pkcs11 import Attribute, KeyType, ObjectClass, _pkcs11
 from pkcs11.exceptions import PinIncorrect
 
 from ceremony.errors import HsmError
-from ceremony.hsm import initialize
+from ceremony.hsm.pkcs11 import initialize
 from tests.hsm import modules
 
 pytestmark = pytest.mark.hsm
@@ -97,7 +97,7 @@ def test_a_module_python_pkcs11_loaded_first_is_taken_over(tmp_path: Path) -> No
     conf.write_text(f"directories.tokendir = {tmp_path / 'tokens'}\nobjectstore.backend = file\n")
     script = (
         "import pkcs11\n"
-        "from ceremony.hsm import initialize\n"
+        "from ceremony.hsm.pkcs11 import initialize\n"
         "path = '/usr/lib/softhsm/libsofthsm2.so'\n"
         "plain = pkcs11.lib(path)\n"
         "assert plain.initialized\n"

@@ -9,7 +9,7 @@ import pkcs11
 import pytest
 from pkcs11 import KeyType
 
-from ceremony.hsm import initialize
+from ceremony.hsm.pkcs11 import initialize
 from tests.hsm import modules
 from tests.hsm.modules import ModuleUnderTest
 from tests.hsm.modules_conftest import module_under_test  # noqa: F401 - the fixture

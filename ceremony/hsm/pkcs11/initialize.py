@@ -11,7 +11,7 @@ import pkcs11
 from pkcs11 import _pkcs11
 
 from ceremony.errors import HsmError
-from ceremony.hsm import _cryptoki
+from ceremony.hsm.pkcs11 import _cryptoki
 
 # Why: python-pkcs11 0.10.1 always calls C_Initialize(NULL). NULL tells the module that the
 # application will not call it from more than one thread (the TUI calls it from a worker
