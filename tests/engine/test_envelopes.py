@@ -3,16 +3,13 @@ certificate journaled at HSM login (fake token)."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ceremony.core import rules
 from ceremony.core.registry import Holding, RecordEvent, parse_registry
-from ceremony.engine import context
 from ceremony.engine.machine import Machine, Status
 from ceremony.engine.requests import AnswerRefused, RequestKind
 from ceremony.errors import RuleViolation
@@ -29,17 +26,12 @@ from tests.engine.helpers import (
 )
 from tests.record.certs import software_identity
 
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
+
 PINS = {"user": "1234", "so": "5678"}
 KEY = "zmk-prod"
 CUSTODIANS = ("ebrown", "fgarcia", "gkim")
 REGISTRY = "registry/custodians.json"
-
-
-@pytest.fixture(autouse=True)
-def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        context, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
-    )
 
 
 def _machine(folder: Path, doc: dict[str, Any], fake: FakeBackend) -> tuple[Machine, Capture]:

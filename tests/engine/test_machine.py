@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ceremony.core import journal, kcv, rules, shamir
+from ceremony.core import journal, kcv, shamir
 from ceremony.core.component import Scheme
 from ceremony.core.providers.common import Fingerprint
 from ceremony.core.registry import (
@@ -21,7 +20,6 @@ from ceremony.core.registry import (
     serialise_registry,
 )
 from ceremony.core.rules import RuleBreach
-from ceremony.engine import context
 from ceremony.engine.machine import CeremonyStopped, Machine, Status
 from ceremony.engine.requests import AnswerRefused, RequestKind
 from ceremony.errors import RuleViolation
@@ -41,15 +39,9 @@ from tests.engine.helpers import (
     write_imports,
 )
 
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
+
 PINS = {"user": "1234", "so": "5678"}
-
-
-@pytest.fixture(autouse=True)
-def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The lowest work factor the rules accept; the engine's choice of 2**15 is tested in unit.
-    monkeypatch.setattr(
-        context, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
-    )
 
 
 def doc_for(kind: str, ceremony_id: str = "c-test") -> dict[str, Any]:

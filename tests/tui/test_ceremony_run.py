@@ -11,7 +11,6 @@ each of these runs, ``ceremony verify`` passes on the output folder the TUI wrot
 
 from __future__ import annotations
 
-import functools
 import re
 import secrets
 import subprocess
@@ -21,8 +20,7 @@ from typing import Any
 
 import pytest
 
-from ceremony.core import journal, rules
-from ceremony.engine import context
+from ceremony.core import journal
 from ceremony.hsm import config
 from ceremony.tui.main import MainApp
 from ceremony.tui.modals import ErrorModal
@@ -44,20 +42,13 @@ from tests.hsm.conftest import FixedPinPrompter
 from tests.tui.conftest import TOKEN_LABEL, burst
 from tests.tui.screen_text import screen_text, static_text
 
-pytestmark = [pytest.mark.hsm, pytest.mark.slow]
+pytestmark = [pytest.mark.usefixtures("cheap_scrypt"), pytest.mark.hsm, pytest.mark.slow]
 
 DATA = Path(__file__).resolve().parent / "data"
 
 
 def passphrase(person: str) -> str:
     return f"approval passphrase of {person}"
-
-
-@pytest.fixture(autouse=True)
-def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        context, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
-    )
 
 
 def ceremony_file(folder: Path, name: str = "rehearsal.toml", **replace: str) -> Path:

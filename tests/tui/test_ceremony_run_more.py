@@ -19,9 +19,8 @@ from ceremony.core import journal
 from ceremony.tui.main import MainApp
 from ceremony.tui.screens.finish import FinishScreen
 from tests.hsm.conftest import FixedPinPrompter
-from tests.tui.test_ceremony_run import (  # noqa: F401 - _cheaper_scrypt: autouse here too
+from tests.tui.test_ceremony_run import (
     Room,
-    _cheaper_scrypt,
     ceremony_file,
     ceremony_verify,
     copy_forms,
@@ -30,7 +29,7 @@ from tests.tui.test_ceremony_run import (  # noqa: F401 - _cheaper_scrypt: autou
     run_to_finish,
 )
 
-pytestmark = [pytest.mark.hsm, pytest.mark.slow]
+pytestmark = [pytest.mark.usefixtures("cheap_scrypt"), pytest.mark.hsm, pytest.mark.slow]
 
 TOKEN = 'token_label = "ceremony-tui"'
 

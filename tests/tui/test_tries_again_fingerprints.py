@@ -3,7 +3,6 @@ under dual control, and import keys confirmed or refused by each officer on thei
 
 from __future__ import annotations
 
-import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from ceremony.core import journal, rules
+from ceremony.core import journal
 from ceremony.core.providers.common import Fingerprint
-from ceremony.engine import context
 from ceremony.hsm.fake import FakeBackend, FakeToken
 from ceremony.tui import driver
 from ceremony.tui.main import MainApp
@@ -34,10 +32,7 @@ PINS = FixedPinPrompter("1234", "5678")
 
 
 @pytest.fixture(autouse=True)
-def _fake_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        context, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
-    )
+def _fake_token(monkeypatch: pytest.MonkeyPatch, cheap_scrypt: None) -> None:
     # The display's guard against the rest of a typed word has its own test; here keys count.
     monkeypatch.setattr(ComponentDisplayScreen, "KEY_GUARD", 0.0)
     fake = FakeBackend(FakeToken())

@@ -1,0 +1,27 @@
+"""Fixtures and options every test package shares."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from ceremony.core import rules
+from ceremony.engine import context
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--kill-sweep",
+        action="store_true",
+        default=False,
+        help="kill -9 at every journal step of the sweep, not a fixed sample (scripts/kill-sweep)",
+    )
+
+
+@pytest.fixture
+def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lowest scrypt work factor the rules accept; the engine's own choice is tested in unit."""
+    monkeypatch.setattr(
+        context, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
+    )
