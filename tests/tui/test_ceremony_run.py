@@ -23,7 +23,7 @@ import pytest
 from ceremony.core import journal
 from ceremony.hsm import config
 from ceremony.tui.main import MainApp
-from ceremony.tui.modals import ErrorModal
+from ceremony.tui.modals import AbortModal, ErrorModal
 from ceremony.tui.screens.approval import ApprovalScreen
 from ceremony.tui.screens.base import RequestScreen
 from ceremony.tui.screens.choice import ChoiceScreen
@@ -227,6 +227,26 @@ async def run_to_finish(app: MainApp, room: Room, pilot: object, seconds: float 
     raise AssertionError(f"no finish screen after {seconds} s: {room.screens[-5:]}")
 
 
+async def until_screen(
+    app: MainApp, pilot: object, kind: type[Any], *, other_than: Any = None, seconds: float = 120
+) -> Any:
+    """Wait until the app shows a mounted screen of ``kind`` other than ``other_than`` (one just
+    answered, still on its way out); the engine works in between."""
+    import time
+
+    from textual.pilot import Pilot
+
+    assert isinstance(pilot, Pilot)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await pilot.pause()
+        screen = app.screen
+        if isinstance(screen, kind) and screen.is_mounted and screen is not other_than:
+            return screen
+        await pilot.pause(0.05)
+    raise AssertionError(f"no {kind.__name__} after {seconds} s: {app.screen!r}")
+
+
 async def test_a_rehearsal_split_backup_end_to_end(token: FixedPinPrompter, tmp_path: Path) -> None:
     path = ceremony_file(tmp_path)
     app = MainApp(path)
@@ -281,18 +301,15 @@ async def test_abort_is_journaled_and_the_journal_verifies(
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("f5")
-        for _ in range(6):  # a few roll-call steps
-            await pilot.pause(0.05)
-            if isinstance(app.screen, RequestScreen):
-                await room.answer(pilot, app)
-        await pilot.pause()
+        answered = None
+        for _ in range(3):  # a few roll-call steps, each on its own screen
+            answered = await until_screen(app, pilot, RequestScreen, other_than=answered)
+            await room.answer(pilot, app)
+        await until_screen(app, pilot, RequestScreen, other_than=answered)
         await pilot.press("f10")
-        await pilot.pause()
+        await until_screen(app, pilot, AbortModal)
         await pilot.press("y")
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if isinstance(app.screen, FinishScreen):
-                break
+        await until_screen(app, pilot, FinishScreen)
         finish = app.screen
         assert isinstance(finish, FinishScreen)
         assert not finish.view.finished
