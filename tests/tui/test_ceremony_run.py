@@ -39,7 +39,7 @@ from ceremony.tui.widgets.approval import ApprovalForm
 from ceremony.tui.widgets.journal_panel import hash_lines
 from ceremony.tui.widgets.who import WhoPicker
 from tests.hsm.conftest import FixedPinPrompter
-from tests.tui.conftest import TOKEN_LABEL, burst
+from tests.tui.conftest import STUCK, TOKEN_LABEL, burst
 from tests.tui.screen_text import screen_text, static_text
 
 pytestmark = [pytest.mark.usefixtures("cheap_scrypt"), pytest.mark.hsm, pytest.mark.slow]
@@ -207,7 +207,7 @@ class Room:
         await pilot.pause()
 
 
-async def run_to_finish(app: MainApp, room: Room, pilot: object, seconds: float = 240) -> None:
+async def run_to_finish(app: MainApp, room: Room, pilot: object, seconds: float = STUCK) -> None:
     """Answer every screen until the finish screen (engine work in between may take a while)."""
     import time
 
@@ -228,7 +228,7 @@ async def run_to_finish(app: MainApp, room: Room, pilot: object, seconds: float 
 
 
 async def until_screen(
-    app: MainApp, pilot: object, kind: type[Any], *, other_than: Any = None, seconds: float = 120
+    app: MainApp, pilot: object, kind: type[Any], *, other_than: Any = None, seconds: float = STUCK
 ) -> Any:
     """Wait until the app shows a mounted screen of ``kind`` other than ``other_than`` (one just
     answered, still on its way out); the engine works in between."""

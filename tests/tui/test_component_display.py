@@ -21,7 +21,7 @@ from ceremony.tui.screens.component_display import (
 )
 from ceremony.tui.widgets.journal_panel import entry_line
 from tests.tui import fixtures
-from tests.tui.conftest import DriverOutput, app_with, keys_for
+from tests.tui.conftest import STUCK, DriverOutput, app_with, keys_for
 from tests.tui.screen_text import screen_text
 
 WHAT = "component 1 of 3 of key 'zmk-prod'"
@@ -162,7 +162,7 @@ async def test_the_component_hides_itself_after_the_timeout() -> None:
         display = app.screen
         assert isinstance(display, ComponentDisplayScreen)
         assert display.phase is Phase.SHOWN and shows_component(screen_text(app))
-        deadline = time.monotonic() + 60  # nobody presses a key: it hides itself
+        deadline = time.monotonic() + STUCK  # nobody presses a key: it hides itself
         while display.phase is not Phase.HIDDEN:
             assert time.monotonic() < deadline, "the component never hid itself"
             await pilot.pause(0.1)

@@ -20,6 +20,7 @@ from ceremony.core import journal
 from ceremony.hsm import config
 from ceremony.tui.screens.component_display import ComponentDisplayScreen
 from tests.hsm.conftest import FixedPinPrompter
+from tests.tui.conftest import STUCK
 
 pytestmark = [pytest.mark.hsm, pytest.mark.slow]
 
@@ -89,7 +90,7 @@ class Terminal:
             if placeholder is not None
             else None
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + STUCK
         while time.monotonic() < deadline:
             if cursor_cell is not None and cursor_cell.search(self.styled()):
                 return
@@ -113,7 +114,7 @@ class Terminal:
         self.tmux("send-keys", "-t", "ceremony", "-l", text)
         self.keys("Enter")
 
-    def wait_for(self, text: str, timeout: float = 120.0) -> str:
+    def wait_for(self, text: str, timeout: float = STUCK) -> str:
         """Wait until ``text`` shows, even wrapped over lines beside the journal panel."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -183,7 +184,7 @@ def test_the_console_script_runs_a_rehearsal_in_a_terminal(
     approvals = 0
     components: list[str] = []
     answered = ""
-    deadline = time.monotonic() + 600  # a cap for a stuck run; each wait is for a state
+    deadline = time.monotonic() + STUCK
     while True:
         assert time.monotonic() < deadline, f"stuck at:\n{terminal.screen()}"
         screen = terminal.wait_for("Now at the keyboard")

@@ -25,6 +25,7 @@ from ceremony.tui.screens.working import WorkingScreen
 from ceremony.tui.widgets.approval import ApprovalForm
 from tests.engine import helpers
 from tests.hsm.conftest import FixedPinPrompter
+from tests.tui.conftest import STUCK
 from tests.tui.screen_text import screen_text, static_text
 from tests.tui.test_ceremony_run import Room, ceremony_file
 
@@ -60,7 +61,7 @@ def ceremony(folder: Path, kind: str, pin: dict[int, str] | None = None) -> Path
 
 
 async def until(
-    app: MainApp, pilot: Pilot[Any], room: Room, wanted: Any, seconds: float = 60
+    app: MainApp, pilot: Pilot[Any], room: Room, wanted: Any, seconds: float = STUCK
 ) -> Any:
     """Answer screens with ``room`` until ``wanted(screen)`` is true; that screen."""
     deadline = time.monotonic() + seconds
