@@ -54,7 +54,16 @@ def _split(folder: Path, fake: FakeBackend) -> tuple[dict[str, str], str]:
     }
     machine, delivery = _machine(folder, doc, fake)
     assert drive(machine, script_for(doc, PINS)) is None
-    generated = next(e for e in outcome_entries(machine.outcome) if e["event"] == "key_generated")
+    entries = outcome_entries(machine.outcome)
+    sealed = [
+        (e["data"]["index"], e["data"]["custodian"], e["data"]["envelope"])
+        for e in entries
+        if e["event"] == "envelope_sealed"
+    ]
+    assert sealed == [(i, c, f"TE-{i}") for i, c in enumerate(CUSTODIANS, start=1)]
+    issued = [e["data"]["envelope"] for e in entries if e["event"] == "component_issued"]
+    assert issued == ["TE-1", "TE-2", "TE-3"]
+    generated = next(e for e in entries if e["event"] == "key_generated")
     check = generated["data"]["kcvs"][0]
     return delivery.texts(), f"{check['kcv_method']} {check['kcv']}"
 
@@ -128,6 +137,15 @@ def test_matching_serials_pass_and_the_opened_envelopes_leave_the_registry(
         ("TE-3", True, True),
     ]
     assert {d["recorded_in"] for d in checked} == {"registry"}
+    entries = outcome_entries(machine.outcome)
+    for index in (1, 2, 3):  # each envelope is checked before its component is entered
+        at = {
+            e["event"]: i
+            for i, e in enumerate(entries)
+            if e["event"] in ("envelope_checked", "component_entered")
+            and e["data"]["index"] == index
+        }
+        assert at["envelope_checked"] < at["component_entered"]
     registry = parse_registry((tmp_path / REGISTRY).read_bytes())
     assert registry.sealed_envelope(KEY, "c-split", 1) is None  # opened at this entry
 
