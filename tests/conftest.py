@@ -9,6 +9,11 @@ import pytest
 from ceremony.core import rules
 from ceremony.engine import context
 
+# How long a wait for a state (a screen, a subprocess) may take before the run counts as stuck.
+# Only a cap, never a speed a test needs: a loaded machine (2 cores, other jobs) may take
+# minutes for what takes a second alone.
+STUCK = 900.0
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

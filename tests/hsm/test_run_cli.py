@@ -19,6 +19,7 @@ from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.core.registry import parse_registry
 from ceremony.engine.machine import Machine, default_services
 from ceremony.errors import KeyNotFoundError
+from tests.conftest import STUCK
 from tests.engine.helpers import (
     PASSPHRASE,
     Capture,
@@ -98,7 +99,7 @@ def _ceremony(*args: str, env: dict[str, str], kill_at: int | None = None) -> An
     if kill_at is not None:
         command = [sys.executable, "-m", "tests.hsm.killer", str(kill_at), *args]
     return subprocess.run(
-        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=STUCK, check=False
     )
 
 

@@ -34,9 +34,6 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 _ENV = (config.ENV_STATE_DIR, config.ENV_TOKEN_LABEL, config.ENV_TOKEN_SERIAL, "SOFTHSM2_CONF")
 TOKEN_LABEL = "ceremony-tui"
-# How long a wait for a state may take before the run counts as stuck. Only a cap, never a
-# speed the test needs: a loaded machine (2 cores, other jobs) may take minutes for a step.
-STUCK = 900.0
 
 
 @pytest.fixture(scope="package")

@@ -42,8 +42,9 @@ from ceremony.tui.screens.working import WorkingScreen
 from ceremony.tui.widgets.approval import ApprovalForm
 from ceremony.tui.widgets.journal_panel import hash_lines
 from ceremony.tui.widgets.who import WhoPicker
+from tests.conftest import STUCK
 from tests.hsm.conftest import FixedPinPrompter
-from tests.tui.conftest import STUCK, TOKEN_LABEL, burst
+from tests.tui.conftest import TOKEN_LABEL, burst
 from tests.tui.screen_text import screen_text, static_text
 
 pytestmark = [pytest.mark.usefixtures("cheap_scrypt"), pytest.mark.hsm, pytest.mark.slow]

@@ -8,7 +8,7 @@ from pathlib import Path
 from ceremony.core import journal
 from ceremony.tui.main import MainApp
 from ceremony.tui.screens.working import WorkingScreen
-from tests.tui.conftest import STUCK
+from tests.conftest import STUCK
 from tests.tui.test_tries_again_fingerprints import _fake_token, ceremony
 
 __all__ = ["_fake_token"]  # the fake-token fixture, used here too

@@ -20,8 +20,9 @@ from ceremony.tui.screens.component_display import (
     Phase,
 )
 from ceremony.tui.widgets.journal_panel import entry_line
+from tests.conftest import STUCK
 from tests.tui import fixtures
-from tests.tui.conftest import STUCK, DriverOutput, app_with, keys_for
+from tests.tui.conftest import DriverOutput, app_with, keys_for
 from tests.tui.screen_text import screen_text
 
 WHAT = "component 1 of 3 of key 'zmk-prod'"

@@ -19,8 +19,8 @@ import pytest
 from ceremony.core import journal
 from ceremony.hsm import config
 from ceremony.tui.screens.component_display import ComponentDisplayScreen
+from tests.conftest import STUCK
 from tests.hsm.conftest import FixedPinPrompter
-from tests.tui.conftest import STUCK
 
 pytestmark = [pytest.mark.hsm, pytest.mark.slow]
 

@@ -24,9 +24,9 @@ from ceremony.tui.screens.import_key import ImportKeyScreen
 from ceremony.tui.screens.secret import SecretScreen
 from ceremony.tui.screens.working import WorkingScreen
 from ceremony.tui.widgets.approval import ApprovalForm
+from tests.conftest import STUCK
 from tests.engine import helpers
 from tests.hsm.conftest import FixedPinPrompter
-from tests.tui.conftest import STUCK
 from tests.tui.screen_text import screen_text, static_text
 from tests.tui.test_ceremony_run import Room, ceremony_file
 
