@@ -1,8 +1,27 @@
-"""Fixtures for every test package."""
+"""Fixtures and options every test package shares."""
 
 from __future__ import annotations
 
+import functools
+
 import pytest
+
+from ceremony.core import rules
+from ceremony.engine.steps import people
+
+# How long a wait for a state (a screen, a subprocess) may take before the run counts as stuck.
+# Only a cap, never a speed a test needs: a loaded machine (2 cores, other jobs) may take
+# minutes for what takes a second alone.
+STUCK = 900.0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--kill-sweep",
+        action="store_true",
+        default=False,
+        help="kill -9 at every journal step of the sweep, not a fixed sample (scripts/kill-sweep)",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +33,11 @@ def _unhardened_test_runner(monkeypatch: pytest.MonkeyPatch) -> None:
     mlockall would lock the whole test runner. Subprocess tests run the real ``main``.
     """
     monkeypatch.setattr("ceremony.cli.harden_process", lambda: None)
+
+
+@pytest.fixture
+def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lowest scrypt work factor the rules accept; the engine's own choice is tested in unit."""
+    monkeypatch.setattr(
+        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
+    )

@@ -3,18 +3,16 @@ read once, and a change on disk between the check and the start stops the start,
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ceremony.core import journal, rules
+from ceremony.core import journal
 from ceremony.core.registry import Registry, serialise_registry
 from ceremony.engine import machine as machine_module
 from ceremony.engine.ceremony_source import CheckedFile, load_ceremony_file
 from ceremony.engine.machine import Machine, Status
-from ceremony.engine.steps import people
 from ceremony.errors import ConfigError, OutputError
 from ceremony.hsm.fake import FakeBackend, FakeToken
 from tests.engine.helpers import (
@@ -31,11 +29,7 @@ PINS = {"user": "1234", "so": "5678"}
 REGISTRY = "registry/custodians.json"
 
 
-@pytest.fixture(autouse=True)
-def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
-    )
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
 
 
 def _doc() -> dict[str, Any]:

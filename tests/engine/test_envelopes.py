@@ -3,18 +3,15 @@ certificate journaled at HSM login (fake token)."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ceremony.core import rules
 from ceremony.core.registry import Holding, RecordEvent, parse_registry
 from ceremony.engine.machine import Machine, Status
 from ceremony.engine.requests import AnswerRefused, RequestKind
-from ceremony.engine.steps import people
 from ceremony.errors import RuleViolation
 from ceremony.hsm.fake import FakeBackend, FakeSession, FakeToken
 from tests.engine.helpers import (
@@ -29,17 +26,12 @@ from tests.engine.helpers import (
 )
 from tests.record.certs import software_identity
 
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
+
 PINS = {"user": "1234", "so": "5678"}
 KEY = "zmk-prod"
 CUSTODIANS = ("ebrown", "fgarcia", "gkim")
 REGISTRY = "registry/custodians.json"
-
-
-@pytest.fixture(autouse=True)
-def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
-    )
 
 
 def _machine(folder: Path, doc: dict[str, Any], fake: FakeBackend) -> tuple[Machine, Capture]:
@@ -62,7 +54,16 @@ def _split(folder: Path, fake: FakeBackend) -> tuple[dict[str, str], str]:
     }
     machine, delivery = _machine(folder, doc, fake)
     assert drive(machine, script_for(doc, PINS)) is None
-    generated = next(e for e in outcome_entries(machine.outcome) if e["event"] == "key_generated")
+    entries = outcome_entries(machine.outcome)
+    sealed = [
+        (e["data"]["index"], e["data"]["custodian"], e["data"]["envelope"])
+        for e in entries
+        if e["event"] == "envelope_sealed"
+    ]
+    assert sealed == [(i, c, f"TE-{i}") for i, c in enumerate(CUSTODIANS, start=1)]
+    issued = [e["data"]["envelope"] for e in entries if e["event"] == "component_issued"]
+    assert issued == ["TE-1", "TE-2", "TE-3"]
+    generated = next(e for e in entries if e["event"] == "key_generated")
     check = generated["data"]["kcvs"][0]
     return delivery.texts(), f"{check['kcv_method']} {check['kcv']}"
 
@@ -136,6 +137,15 @@ def test_matching_serials_pass_and_the_opened_envelopes_leave_the_registry(
         ("TE-3", True, True),
     ]
     assert {d["recorded_in"] for d in checked} == {"registry"}
+    entries = outcome_entries(machine.outcome)
+    for index in (1, 2, 3):  # each envelope is checked before its component is entered
+        at = {
+            e["event"]: i
+            for i, e in enumerate(entries)
+            if e["event"] in ("envelope_checked", "component_entered")
+            and e["data"]["index"] == index
+        }
+        assert at["envelope_checked"] < at["component_entered"]
     registry = parse_registry((tmp_path / REGISTRY).read_bytes())
     assert registry.sealed_envelope(KEY, "c-split", 1) is None  # opened at this entry
 

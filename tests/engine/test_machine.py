@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ceremony.core import journal, kcv, rules, shamir
+from ceremony.core import journal, kcv, shamir
 from ceremony.core.component import Scheme
 from ceremony.core.providers.common import Fingerprint
 from ceremony.core.registry import (
@@ -23,7 +22,6 @@ from ceremony.core.registry import (
 from ceremony.core.rules import RuleBreach
 from ceremony.engine.machine import CeremonyStopped, Machine, Status
 from ceremony.engine.requests import AnswerRefused, RequestKind
-from ceremony.engine.steps import people
 from ceremony.errors import RuleViolation
 from ceremony.hsm.fake import FakeBackend, FakeToken
 from tests.engine.helpers import (
@@ -41,15 +39,9 @@ from tests.engine.helpers import (
     write_imports,
 )
 
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
+
 PINS = {"user": "1234", "so": "5678"}
-
-
-@pytest.fixture(autouse=True)
-def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The lowest work factor the rules accept; the engine's choice of 2**15 is tested in unit.
-    monkeypatch.setattr(
-        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
-    )
 
 
 def doc_for(kind: str, ceremony_id: str = "c-test") -> dict[str, Any]:

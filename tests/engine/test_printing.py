@@ -7,7 +7,6 @@ that the form went through stdin. The ceremony's folder must hold no form.
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import os
@@ -19,12 +18,11 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from ceremony.core import journal, rules
+from ceremony.core import journal
 from ceremony.core.rules import DUAL_CONTROL
 from ceremony.engine.machine import CeremonyStopped, Machine, Status
 from ceremony.engine.printing import CupsPrinter
 from ceremony.engine.requests import AnswerRefused, Request
-from ceremony.engine.steps import people
 from ceremony.errors import PrintError
 from ceremony.hsm.fake import FakeBackend, FakeToken
 from ceremony.record import model
@@ -39,6 +37,8 @@ from tests.engine.helpers import (
     write_ceremony,
 )
 from tests.record.pdftools import all_text
+
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
 
 PINS = {"user": "1234", "so": "5678"}
 QUEUE = "ceremony-usb"
@@ -60,13 +60,6 @@ FAKE_LPSTAT = """#!/bin/sh
 [ "$2" = "$FAKE_PRINTER" ] || { echo "lpstat: no such printer" >&2; exit 1; }
 echo "device for $2: $FAKE_DEVICE_URI"
 """
-
-
-@pytest.fixture(autouse=True)
-def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
-    )
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any, cast
 
@@ -10,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ceremony.core import rules
 from ceremony.core.ceremony_file import parse_ceremony_file
 from ceremony.core.rules import Operation
 from ceremony.engine import flows
@@ -18,19 +16,13 @@ from ceremony.engine.context import Context, FlowError
 from ceremony.engine.journal_store import JournalStore
 from ceremony.engine.requests import Request
 from ceremony.engine.step_id import Action, Family, StepId
-from ceremony.engine.steps import people
 from ceremony.hsm.base import HsmConfig
 from ceremony.hsm.fake import FakeBackend, FakeToken
 from tests.engine.helpers import Capture, drive, rehearsal_doc, script_for, services
 from tests.engine.test_machine import PINS, doc_for, machine_for
 from tests.unit.ceremony_files import dumps
 
-
-@pytest.fixture(autouse=True)
-def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
-    )
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
 
 
 LABELS = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", fullmatch=True)

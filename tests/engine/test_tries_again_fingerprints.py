@@ -3,7 +3,6 @@ control, and import-key fingerprints confirmed or refused by each officer."""
 
 from __future__ import annotations
 
-import functools
 import io
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ from ceremony.cli import run as runner
 from ceremony.core import journal, rules
 from ceremony.engine.machine import CeremonyStopped, Status
 from ceremony.engine.requests import AGAIN, REFUSE, AnswerRefused, RequestKind
-from ceremony.engine.steps import people
 from ceremony.errors import RuleViolation
 from ceremony.hsm.base import PinState
 from ceremony.hsm.fake import FakeBackend, FakeToken
@@ -22,12 +20,7 @@ from ceremony.record import model
 from tests.engine.helpers import PASSPHRASE, drive, outcome_entries, scan, script_for
 from tests.engine.test_machine import PINS, _production, doc_for, drive_on, machine_for
 
-
-@pytest.fixture(autouse=True)
-def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
-    )
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
 
 
 # ---- tries left -----------------------------------------------------------------------------

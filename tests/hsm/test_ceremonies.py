@@ -6,7 +6,6 @@ new custodians -> destroy; and generate-export for three clouds. After each, eve
 
 from __future__ import annotations
 
-import functools
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +13,10 @@ from typing import Any
 
 import pytest
 
-from ceremony.core import journal, kcv, rules, xor
+from ceremony.core import journal, kcv, xor
 from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.core.registry import RecordEvent, parse_registry
 from ceremony.engine.machine import Machine, Status, default_services
-from ceremony.engine.steps import people
 from ceremony.errors import KeyNotFoundError, LabelExistsError
 from ceremony.hsm.base import KeySpec
 from tests.engine.helpers import (
@@ -35,14 +33,7 @@ from tests.engine.helpers import (
 )
 from tests.hsm.conftest import HsmUnderTest
 
-pytestmark = pytest.mark.hsm
-
-
-@pytest.fixture(autouse=True)
-def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
-    )
+pytestmark = [pytest.mark.hsm, pytest.mark.usefixtures("cheap_scrypt")]
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ceremony.hsm import config
+from tests.conftest import STUCK
 
 pytestmark = pytest.mark.hsm
 
@@ -26,7 +27,7 @@ def _run(
         env["CEREMONY_REHEARSAL_USER_PIN"], env["CEREMONY_REHEARSAL_SO_PIN"] = pins
     return subprocess.run(
         [sys.executable, "-m", "ceremony", "hsm", *args],
-        env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+        env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=STUCK,
     )  # fmt: skip
 
 

@@ -1,11 +1,11 @@
 """``ceremony run`` as a subprocess on the SoftHSM2 token: scripted rehearsals, the refusal of
-scripted answers outside rehearsal, a secret scan of everything it wrote, and kill -9 at every
-journal step of a split-backup followed by a restart."""
+scripted answers outside rehearsal, a secret scan of everything it wrote, and kill -9 at journal
+steps of a split-backup followed by a restart (a fixed sample; every step with ``--kill-sweep``)."""
 
 from __future__ import annotations
 
-import functools
 import os
+import random
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from ceremony.core import journal, rules, xor
+from ceremony.core import journal, xor
 from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.core.registry import parse_registry
 from ceremony.engine.machine import Machine, default_services
-from ceremony.engine.steps import people
 from ceremony.errors import KeyNotFoundError
+from tests.conftest import STUCK
 from tests.engine.helpers import (
     PASSPHRASE,
     Capture,
@@ -99,7 +99,7 @@ def _ceremony(*args: str, env: dict[str, str], kill_at: int | None = None) -> An
     if kill_at is not None:
         command = [sys.executable, "-m", "tests.hsm.killer", str(kill_at), *args]
     return subprocess.run(
-        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=STUCK, check=False
     )
 
 
@@ -113,18 +113,11 @@ def test_answers_are_refused_outside_a_rehearsal(hsm: HsmUnderTest, tmp_path: Pa
     assert not (tmp_path / "out").exists()
 
 
-@pytest.fixture
-def cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
-    )
-
-
 def test_reconstitute_from_the_command_line_leaves_no_secret_behind(
     hsm: HsmUnderTest,
     tmp_path: Path,
     tmp_path_factory: pytest.TempPathFactory,
-    cheaper_scrypt: None,
+    cheap_scrypt: None,
 ) -> None:
     # Components made in process (as custodians would copy them down) ...
     made = tmp_path / "made"
@@ -224,7 +217,24 @@ def _kill_and_restart(hsm: HsmUnderTest, base: Path, kill_at: int, total: int) -
             assert name.read_bytes() == data, name
 
 
-def test_kill_9_at_every_journal_step_then_restart(hsm: HsmUnderTest, tmp_path: Path) -> None:
+# The steps killed in every run: the first and the last, and a fixed sample between them (the
+# seed keeps it the same from run to run). ``scripts/kill-sweep`` (``--kill-sweep``) kills at all.
+KILL_SAMPLE = 4
+KILL_SEED = 20250711
+
+
+def kill_points(total: int, every: bool) -> list[int]:
+    """The journal steps to kill at, of the ``total`` a whole run writes (1 is the genesis)."""
+    points = list(range(1, total))
+    if every or len(points) <= KILL_SAMPLE + 2:
+        return points
+    middle = random.Random(KILL_SEED).sample(points[1:-1], KILL_SAMPLE)
+    return sorted({points[0], *middle, points[-1]})
+
+
+def test_kill_9_at_journal_steps_then_restart(
+    hsm: HsmUnderTest, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     # The helper counts the steps: a whole run, not killed.
     reference = tmp_path / "reference"
     doc = _small_split(hsm, "kill-reference")
@@ -241,7 +251,8 @@ def test_kill_9_at_every_journal_step_then_restart(hsm: HsmUnderTest, tmp_path: 
     total = len(entries)
     assert [e.event for e in entries][-2:] == ["registry_updated", "finished"]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        jobs = [pool.submit(_kill_and_restart, hsm, tmp_path, k, total) for k in range(1, total)]
+        points = kill_points(total, bool(request.config.getoption("--kill-sweep")))
+        jobs = [pool.submit(_kill_and_restart, hsm, tmp_path, k, total) for k in points]
         for job in jobs:
             job.result()
 
@@ -363,7 +374,7 @@ def test_typed_at_the_terminal(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    cheaper_scrypt: None,
+    cheap_scrypt: None,
 ) -> None:
     def person(pid: str) -> list[str | BaseException]:
         return ["yes", PASSPHRASE.format(pid), PASSPHRASE.format(pid)]
@@ -403,7 +414,7 @@ def test_ctrl_c_journals_an_abort(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    cheaper_scrypt: None,
+    cheap_scrypt: None,
 ) -> None:
     lines: list[str | BaseException] = ["yes", KeyboardInterrupt()]
     code, label, _, _ = _typed_run(hsm, tmp_path, monkeypatch, lines)

@@ -7,7 +7,6 @@ stops the start in the error modal, with both digests, before anything is writte
 
 from __future__ import annotations
 
-import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from ceremony.core import journal, rules
-from ceremony.engine.steps import people
+from ceremony.core import journal
 from ceremony.hsm.fake import FakeBackend, FakeToken
 from ceremony.tui import driver
 from ceremony.tui.main import MainApp
@@ -29,10 +27,7 @@ from tests.tui.screen_text import static_text
 
 
 @pytest.fixture(autouse=True)
-def _fake_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
-    )
+def _fake_token(monkeypatch: pytest.MonkeyPatch, cheap_scrypt: None) -> None:
     fake = FakeBackend(FakeToken())
     monkeypatch.setattr(
         driver,

@@ -1,31 +1,33 @@
-"""The TUI drives real ceremonies on a real SoftHSM2 token, end to end, with the keyboard only.
+"""The TUI drives real ceremonies on a real SoftHSM2 token, end to end, with the keyboard only:
+one run per ceremony type (what the engine decides is tested headless in tests/engine).
 
 A rehearsal split-backup (an AES key drawn from the token's random generator, two XOR
-components for two custodians) runs from the start screen to the finish screen; the journal the
-TUI wrote verifies and ``ceremony verify`` passes on the signed record. Another run is aborted
-with F10 and its journal verifies as aborted. A reconstitute takes the components back through
-the entry screen (one typed, one scanned), and a re-split issues them anew; a generate-export
+components for two custodians, each sealed in a numbered envelope) runs from the start screen
+to the finish screen; the journal the TUI wrote verifies and ``ceremony verify`` passes on the
+signed record. Another run is aborted with F10 and its journal verifies as aborted. A
+reconstitute reads each envelope's serial back (a misread one is refused in the error modal and
+asked again) and takes the components through the entry screen (one typed, one scanned), and a
+re-split issues them anew; a generate-export logs in with a PIN split between two officers,
 confirms three cloud import keys and wraps inside the HSM; a destroy removes that key. After
 each of these runs, ``ceremony verify`` passes on the output folder the TUI wrote.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import secrets
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ceremony.core import journal, rules
-from ceremony.engine.steps import people
+from ceremony.core import journal
 from ceremony.hsm import config
 from ceremony.tui.main import MainApp
-from ceremony.tui.modals import ErrorModal
+from ceremony.tui.modals import AbortModal, ErrorModal
 from ceremony.tui.screens.approval import ApprovalScreen
 from ceremony.tui.screens.base import RequestScreen
 from ceremony.tui.screens.choice import ChoiceScreen
@@ -40,24 +42,18 @@ from ceremony.tui.screens.working import WorkingScreen
 from ceremony.tui.widgets.approval import ApprovalForm
 from ceremony.tui.widgets.journal_panel import hash_lines
 from ceremony.tui.widgets.who import WhoPicker
+from tests.conftest import STUCK
 from tests.hsm.conftest import FixedPinPrompter
 from tests.tui.conftest import TOKEN_LABEL, burst
 from tests.tui.screen_text import screen_text, static_text
 
-pytestmark = [pytest.mark.hsm, pytest.mark.slow]
+pytestmark = [pytest.mark.usefixtures("cheap_scrypt"), pytest.mark.hsm, pytest.mark.slow]
 
 DATA = Path(__file__).resolve().parent / "data"
 
 
 def passphrase(person: str) -> str:
     return f"approval passphrase of {person}"
-
-
-@pytest.fixture(autouse=True)
-def _cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14)
-    )
 
 
 def ceremony_file(folder: Path, name: str = "rehearsal.toml", **replace: str) -> Path:
@@ -84,6 +80,16 @@ def ceremony_verify(folder: Path | None) -> str:
     return result.stdout
 
 
+@dataclass(frozen=True)
+class ImportKeySeen:
+    """An import-key screen as its officer saw it: who it offered, who confirmed, its text."""
+
+    screen: ImportKeyScreen
+    offered: list[str]
+    chosen: str
+    text: str
+
+
 class Room:
     """The people at the keyboard: answers each screen as its person would.
 
@@ -107,6 +113,7 @@ class Room:
         self.typed: dict[str, list[str]] = {}  # public step -> each value typed
         self.misread = set(misread)
         self.refusals: list[tuple[str, str]] = []  # (step refused, the error modal's message)
+        self.import_keys: list[ImportKeySeen] = []  # each import-key screen confirmed
         self._refusal_due: str | None = None
 
     async def answer(self, pilot: object, app: MainApp) -> None:
@@ -172,6 +179,7 @@ class Room:
         elif isinstance(screen, ChoiceScreen):
             await pilot.press("enter")
         elif isinstance(screen, ApprovalScreen | ImportKeyScreen):
+            text = screen_text(app)
             if isinstance(screen, ImportKeyScreen):
                 await pilot.press("y")  # the fingerprint matches the console
                 await pilot.pause()
@@ -182,6 +190,8 @@ class Room:
             await pilot.pause()
             chosen = form.chosen
             assert chosen is not None
+            if isinstance(screen, ImportKeyScreen):
+                self.import_keys.append(ImportKeySeen(screen, names, chosen, text))
             await burst(pilot, passphrase(chosen) + "\n")
         elif isinstance(screen, ComponentDisplayScreen):
             assert screen.phase is Phase.SHOWN  # shown after the custodian's Y on privacy
@@ -216,7 +226,7 @@ class Room:
         await pilot.pause()
 
 
-async def run_to_finish(app: MainApp, room: Room, pilot: object, seconds: float = 240) -> None:
+async def run_to_finish(app: MainApp, room: Room, pilot: object, seconds: float = STUCK) -> None:
     """Answer every screen until the finish screen (engine work in between may take a while)."""
     import time
 
@@ -236,49 +246,24 @@ async def run_to_finish(app: MainApp, room: Room, pilot: object, seconds: float 
     raise AssertionError(f"no finish screen after {seconds} s: {room.screens[-5:]}")
 
 
-async def test_a_rehearsal_split_backup_end_to_end(token: FixedPinPrompter, tmp_path: Path) -> None:
-    path = ceremony_file(tmp_path)
-    app = MainApp(path)
-    room = Room(token)
-    async with app.run_test(size=(120, 40)) as pilot:
+async def until_screen(
+    app: MainApp, pilot: object, kind: type[Any], *, other_than: Any = None, seconds: float = STUCK
+) -> Any:
+    """Wait until the app shows a mounted screen of ``kind`` other than ``other_than`` (one just
+    answered, still on its way out); the engine works in between."""
+    import time
+
+    from textual.pilot import Pilot
+
+    assert isinstance(pilot, Pilot)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         await pilot.pause()
-        await pilot.press("f5")  # the start screen shows the summary; F5 starts
-        await run_to_finish(app, room, pilot)
-        finish = app.screen
-        assert isinstance(finish, FinishScreen)
-        assert finish.view.finished
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        text = screen_text(app)
-        assert "The ceremony is finished." in text
-        final = finish.view.final_hash
-        assert final is not None
-        assert all(line in text for line in hash_lines(final))  # hex, 4 groups a line
-        assert static_text(app, "#finish-words") == "\n".join(journal.hash_word_lines(final))
-        verify = static_text(app, "#finish-verify")
-        # The engine signed the record in the token: `ceremony verify` checks the whole folder.
-        assert finish.view.signed_record is not None
-        assert verify.startswith("ceremony verify: PASS ("), verify  # the verdict, one line
-    # Each custodian saw their own component, and the second approval never offered the first
-    # approver again.
-    assert sorted(room.shown) == [1, 2]
-    for _title, names in room.approvals:
-        assert len(names) == len(set(names))
-    seconds = [names for title, names in room.approvals if title.startswith("approval 2")]
-    firsts = [names[0] for title, names in room.approvals if title.startswith("approval 1")]
-    for first, second in zip(firsts, seconds, strict=True):
-        assert first not in second
-    # The journal the TUI wrote verifies, closed with "finished", with the hash shown.
-    assert finish.view.journal is not None
-    verified = journal.verify(finish.view.journal.read_bytes(), require_closed=True)
-    assert verified.finished and verified.final_hash == final
-    events = [e.event for e in verified.entries]
-    assert events.count("component_issued") == 2 and events.count("approval") == 3
-    # And `ceremony verify` (the auditor's command) passes on what the TUI wrote.
-    ceremony_verify(finish.view.output_folder)
-    # The components typed back parse, and the key they make has the journaled KCV.
-    texts = ["\n".join(lines) for lines in room.shown.values()]
-    assert all(len(t.splitlines()) == 3 for t in texts)  # 2 value lines and SUM
+        screen = app.screen
+        if isinstance(screen, kind) and screen.is_mounted and screen is not other_than:
+            return screen
+        await pilot.pause(0.05)
+    raise AssertionError(f"no {kind.__name__} after {seconds} s: {app.screen!r}")
 
 
 async def test_abort_is_journaled_and_the_journal_verifies(
@@ -290,18 +275,15 @@ async def test_abort_is_journaled_and_the_journal_verifies(
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("f5")
-        for _ in range(6):  # a few roll-call steps
-            await pilot.pause(0.05)
-            if isinstance(app.screen, RequestScreen):
-                await room.answer(pilot, app)
-        await pilot.pause()
+        answered = None
+        for _ in range(3):  # a few roll-call steps, each on its own screen
+            answered = await until_screen(app, pilot, RequestScreen, other_than=answered)
+            await room.answer(pilot, app)
+        await until_screen(app, pilot, RequestScreen, other_than=answered)
         await pilot.press("f10")
-        await pilot.pause()
+        await until_screen(app, pilot, AbortModal)
         await pilot.press("y")
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if isinstance(app.screen, FinishScreen):
-                break
+        await until_screen(app, pilot, FinishScreen)
         finish = app.screen
         assert isinstance(finish, FinishScreen)
         assert not finish.view.finished
@@ -378,27 +360,74 @@ def rebuild_file(
     return rebuild
 
 
-async def test_reconstitute_and_re_split_take_components_through_the_entry_screen(
+async def test_split_backup_reconstitute_and_re_split_end_to_end(
     token: FixedPinPrompter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     texts = copy_forms(monkeypatch)
-    # 1. The split-backup, through the TUI.
-    split = ceremony_file(tmp_path)
+    serials = ("TUI-ENV-0101", "TUI-ENV-0102")
+    custodian = 'custodian = "{}"\n'
+    split = ceremony_file(
+        tmp_path,
+        **{
+            custodian.format(who): custodian.format(who) + f'envelope = "{serial}"\n'
+            for who, serial in zip(("ebrown", "fgarcia"), serials, strict=True)
+        },
+    )
+    # 1. The split-backup, through the TUI; each custodian seals their form in an envelope.
     app = MainApp(split)
-    async with app.run_test(size=(100, 30)) as pilot:
+    room = Room(token)
+    async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        await pilot.press("f5")
-        await run_to_finish(app, Room(token), pilot)
+        await pilot.press("f5")  # the start screen shows the summary; F5 starts
+        await run_to_finish(app, room, pilot)
         finish = app.screen
         assert isinstance(finish, FinishScreen)
         assert finish.view.finished, finish.view.reason
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "The ceremony is finished." in text
+        final = finish.view.final_hash
+        assert final is not None
+        assert all(line in text for line in hash_lines(final))  # hex, 4 groups a line
+        assert static_text(app, "#finish-words") == "\n".join(journal.hash_word_lines(final))
+        verify = static_text(app, "#finish-verify")
+        # The engine signed the record in the token: `ceremony verify` checks the whole folder.
+        assert finish.view.signed_record is not None
+        assert verify.startswith("ceremony verify: PASS ("), verify  # the verdict, one line
         assert finish.view.journal is not None
         split_journal = finish.view.journal
         ceremony_verify(finish.view.output_folder)
-    # 2. The reconstitute: custodian 1 types their form, custodian 2 scans its QR code.
-    rebuild = rebuild_file(tmp_path, split, recorded_kcv(split_journal))
-    room = Room(token)
+    # Each custodian saw their own component, and the second approval never offered the first
+    # approver again.
+    assert sorted(room.shown) == [1, 2]
+    assert all(len(lines) == 3 for lines in room.shown.values())  # 2 value lines and SUM
+    for _title, names in room.approvals:
+        assert len(names) == len(set(names))
+    seconds = [names for title, names in room.approvals if title.startswith("approval 2")]
+    firsts = [names[0] for title, names in room.approvals if title.startswith("approval 1")]
+    for first, second in zip(firsts, seconds, strict=True):
+        assert first not in second
+    # The journal the TUI wrote verifies, closed with "finished", with the hash shown.
+    verified = journal.verify(split_journal.read_bytes(), require_closed=True)
+    assert verified.finished and verified.final_hash == final
+    events = [e.event for e in verified.entries]
+    assert events.count("component_issued") == 2 and events.count("approval") == 3
+    # Each custodian typed the serial of the envelope the file lists on the envelope screen.
+    assert room.envelopes == {"demo-zmk/1": serials[0], "demo-zmk/2": serials[1]}
+    sealed = [e.data for e in verified.entries if e.event == "envelope_sealed"]
+    assert [(s["index"], s["custodian"], s["envelope"]) for s in sealed] == [
+        (1, "ebrown", serials[0]),
+        (2, "fgarcia", serials[1]),
+    ]
+    # 2. The reconstitute: custodian 1 types their form, custodian 2 scans its QR code. Before
+    # each envelope is opened a checker types the serial read on it; the first one is misread,
+    # refused in the error modal and asked again on the same screen.
+    misread = "entry/demo-zmk/1/envelope-serial"
+    rebuild = rebuild_file(tmp_path, split, recorded_kcv(split_journal), envelopes=serials)
+    sealer, room = room, Room(token, misread=(misread,))
     room.component_texts = texts
+    room.envelopes = dict(sealer.envelopes)  # the envelopes the custodians bring back
     app = MainApp(rebuild)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
@@ -416,6 +445,20 @@ async def test_reconstitute_and_re_split_take_components_through_the_entry_scree
     combined = next(e for e in verified.entries if e.event == "key_combined").data
     assert combined["matches_recorded"] is True
     assert "key_imported" in events
+    assert room.typed[misread] == ["TUI-ENV-0107", serials[0]]
+    (refused,) = room.refusals
+    assert refused[0] == misread
+    assert "TUI-ENV-0107" in refused[1] and "not the one recorded" in refused[1]
+    assert room.steps[room.steps.index(misread) + 1] == misread  # asked again
+    checked = [e.data for e in verified.entries if e.event == "envelope_checked"]
+    assert [(c["index"], c["envelope"], c["intact"]) for c in checked] == [
+        (1, serials[0], True),
+        (2, serials[1], True),
+    ]
+    assert all(
+        c["checked_by"] == room.answered_by[f"entry/demo-zmk/{c['index']}/envelope-serial"]
+        for c in checked
+    )
     # 3. The re-split: the same components entered again, a new set issued to two people who
     # never held one; the old ones are listed to destroy.
     newcomers = "".join(
@@ -423,7 +466,11 @@ async def test_reconstitute_and_re_split_take_components_through_the_entry_scree
         f'id_reference = "staff badge {b}"\n'
         for i, n, b in (("gkim", "Grace Kim", "0213"), ("hsato", "Hiro Sato", "0214"))
     )
-    text = rebuild.read_text("utf-8")
+    text = "".join(
+        line
+        for line in rebuild.read_text("utf-8").splitlines(keepends=True)
+        if not line.startswith("envelope = ")  # opened at the reconstitute
+    )
     text = text.replace('id = "2025-07-tui-rebuild"', 'id = "2025-07-tui-resplit"')
     text = text.replace('type = "reconstitute"', 'type = "re-split"')
     text = text.replace('output = "out-rebuild"', 'output = "out-resplit"')
@@ -458,13 +505,24 @@ async def test_reconstitute_and_re_split_take_components_through_the_entry_scree
 async def test_generate_export_then_destroy_through_the_tui(
     token: FixedPinPrompter, tmp_path: Path
 ) -> None:
-    from tests.engine.helpers import rehearsal_doc, write_ceremony, write_imports
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from ceremony.core.providers.common import Fingerprint
+    from tests.engine.helpers import import_key_pairs, rehearsal_doc, write_ceremony, write_imports
 
     label = f"dek-{secrets.token_hex(3)}"
     doc = rehearsal_doc(
         "generate-export", module=config.DEFAULT_MODULE, label=TOKEN_LABEL, ceremony_id="tui-gen"
     )
     doc["keys"][0]["label"] = label
+    # Two security officers each type one half of the PIN on their own screen.
+    doc["hsm"]["login"] = "split-pin"
+    keys = import_key_pairs().public
+    for target, public in zip(
+        doc["keys"][0]["targets"], (keys.aws, keys.azure, keys.gcp), strict=True
+    ):  # the file pins each import key's fingerprint
+        der = public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        target["fingerprint"] = Fingerprint.of_spki(der).hex
     write_imports(tmp_path)
     path = write_ceremony(tmp_path, doc, "generate-export.toml")
     room = Room(token)
@@ -485,7 +543,31 @@ async def test_generate_export_then_destroy_through_the_tui(
     assert len(confirmations) == 6
     confirmed = [e.data for e in entries if e.event == "import_key_confirmed"]
     assert [c["provider"] for c in confirmed] == ["aws", "azure", "gcp"]
+    assert all(c["pinned"] is True for c in confirmed)
+    # Each import key on two screens, one per officer: the second never offers the first.
+    targets: dict[str, list[ImportKeySeen]] = {}
+    for seen in room.import_keys:
+        targets.setdefault(seen.screen.check.target, []).append(seen)
+        assert seen.screen.check.fingerprint.word_lines()[0] in seen.text
+        assert "It also matches the fingerprint pinned in the file." in seen.text
+    assert len(targets) == 3
+    for one, two in targets.values():
+        assert one.screen is not two.screen
+        assert (one.screen.confirmation, two.screen.confirmation) == ((1, 2), (2, 2))
+        assert one.chosen in one.offered and one.chosen not in two.offered
     assert sum(e.event == "wrapped" for e in entries) == 3
+    # The halves, in order; the second half's screen offers the other officer only.
+    halves = [step for step in room.steps if step.startswith("hsm/") and "/half-" in step]
+    assert halves and not any(step.endswith("-pin") for step in room.steps)
+    for role in {step.rsplit("/", 1)[0] for step in halves}:  # hsm/user-pin (and so-pin)
+        first, second = f"{role}/half-1", f"{role}/half-2"
+        assert room.steps.index(first) < room.steps.index(second)
+        one = room.answered_by[first]
+        assert one in room.offered[first] and len(room.offered[first]) == 2
+        assert room.offered[second] == [o for o in room.offered[first] if o != one]
+        assert room.answered_by[second] in room.offered[second]
+    opened = next(e.data for e in entries if e.event == "hsm_opened")
+    assert opened["login"] == "split-pin" and len(set(opened["officers"])) == 2
     generated = next(e.data for e in entries if e.event == "key_generated")
     kcvs = generated["kcvs"]
     assert isinstance(kcvs, list) and isinstance(kcvs[0], dict)

@@ -12,6 +12,7 @@ from ceremony.tui import runbook
 from ceremony.tui.modals import AbortModal, ErrorModal, HelpModal
 from ceremony.tui.screens.component_entry import ComponentEntryScreen
 from ceremony.tui.screens.finish import FinishScreen, FinishView
+from ceremony.tui.screens.working import WorkingScreen
 from ceremony.tui.widgets.journal_panel import JournalPanel, hash_lines
 from tests.tui import fixtures
 from tests.tui.conftest import app_with
@@ -155,3 +156,20 @@ async def test_f1_shows_the_runbook_for_the_current_step() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, ComponentEntryScreen)
+
+
+async def test_the_working_screen_keeps_what_the_engine_said_before_it_was_composed() -> None:
+    # The engine's worker may reach the screen before Textual composed it (a slow UI under
+    # load); a query that found nothing then killed the worker and the run hung.
+    working = WorkingScreen()
+    working.set_status("checking the ceremony file")
+    working.add_notices(["the token reports no serial"])
+    app = app_with(lambda: working)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.screen is working
+        assert static_text(app, "#working-status") == "checking the ceremony file"
+        assert static_text(app, "#working-notices") == "• the token reports no serial"
+        working.set_status("opening the journal")
+        await pilot.pause()
+        assert "opening the journal" in screen_text(app)

@@ -19,6 +19,7 @@ import pytest
 from ceremony.core import journal
 from ceremony.hsm import config
 from ceremony.tui.screens.component_display import ComponentDisplayScreen
+from tests.conftest import STUCK
 from tests.hsm.conftest import FixedPinPrompter
 
 pytestmark = [pytest.mark.hsm, pytest.mark.slow]
@@ -26,6 +27,10 @@ pytestmark = [pytest.mark.hsm, pytest.mark.slow]
 DATA = Path(__file__).resolve().parent / "data"
 SCRIPT = Path(sys.executable).parent / "ceremony"
 OFFICER_PASSPHRASE = "passphrase of {}"
+# Where each kind of answer is typed: the placeholder of its input, or the label above it.
+SECRET = "typed, never shown"
+TEXT = "type here, then Enter"
+APPROVAL = "2. Type your approval passphrase, then Enter"
 
 
 def flat(screen: str) -> str:
@@ -64,13 +69,52 @@ class Terminal:
     def choose_first(self) -> None:
         """Enter on a list of names: the first one answers; the cursor then moves on."""
         self.keys("Enter")
-        time.sleep(0.5)  # as a person would, wait for the cursor to reach the next field
 
-    def type(self, text: str) -> None:
+    def cursor(self) -> tuple[int, int]:
+        x, y = self.tmux("display", "-p", "-t", "ceremony", "#{cursor_x} #{cursor_y}").split()
+        return int(x), int(y)
+
+    def wait_for_field(self, placeholder: str | None = None, *, below: str | None = None) -> None:
+        """Wait until the field to type into has the focus, as a person waits for the cursor.
+
+        Keys sent before would go to the widget that had it (the list of names, or none). An
+        empty field with a ``placeholder`` shows the focus as the blinking cursor cell on its
+        first character: a style of its own, then the rest. A field without one (the approval
+        passphrase, reached by Enter on a name) has the terminal cursor, which Textual moves to
+        the focused input, on the line under its label ``below``; tmux puts it one cell right of
+        the field's first character.
+        """
+        style = r"(?:\x1b\[[0-9;]*m)+"
+        cursor_cell = (
+            re.compile(style + re.escape(placeholder[0]) + style + re.escape(placeholder[1:]))
+            if placeholder is not None
+            else None
+        )
+        deadline = time.monotonic() + STUCK
+        while time.monotonic() < deadline:
+            if cursor_cell is not None and cursor_cell.search(self.styled()):
+                return
+            if below is not None:
+                screen = self.screen().splitlines()
+                x, y = self.cursor()
+                if 0 < y < len(screen) and screen[y - 1].find(below) in (x - 1, x):
+                    return
+            time.sleep(0.1)
+        raise AssertionError(
+            f"the field {placeholder or below!r} never had the focus:\n{self.screen()}"
+        )
+
+    def styled(self) -> str:
+        """The screen with its styles (escape sequences), to see where the cursor is drawn."""
+        return self.tmux("capture-pane", "-p", "-e", "-t", "ceremony")
+
+    def type(self, text: str, placeholder: str | None = None, *, below: str | None = None) -> None:
+        """Type ``text`` and Enter, once the field (``placeholder`` or ``below``) has the focus."""
+        self.wait_for_field(placeholder, below=below)
         self.tmux("send-keys", "-t", "ceremony", "-l", text)
         self.keys("Enter")
 
-    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+    def wait_for(self, text: str, timeout: float = STUCK) -> str:
         """Wait until ``text`` shows, even wrapped over lines beside the journal panel."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -121,26 +165,26 @@ def test_the_console_script_runs_a_rehearsal_in_a_terminal(
     # `ceremony` alone, at a terminal, opens the TUI on its start screen.
     terminal.start(tmp_path, env, str(SCRIPT))
     terminal.wait_for("Ceremony file (path, then Enter)")
-    terminal.type("ceremony.toml")
+    terminal.type("ceremony.toml", "ceremony.toml")
     terminal.wait_for("Ceremony 2025-07-tui-rehearsal: split-backup")
     terminal.keys("F5")
     for person in ("amartin", "bnoor", "cwright", "ebrown", "fgarcia"):
         terminal.wait_for("to confirm you are")
         terminal.keys("y")
         terminal.wait_for("choose your approval passphrase")
-        terminal.type(OFFICER_PASSPHRASE.format(person))
+        terminal.type(OFFICER_PASSPHRASE.format(person), SECRET)
         terminal.wait_for("type your approval passphrase again")
-        terminal.type(OFFICER_PASSPHRASE.format(person))
+        terminal.type(OFFICER_PASSPHRASE.format(person), SECRET)
     terminal.wait_for("Read an independent clock")
     terminal.choose_first()  # Alice Martin answers
-    terminal.type("same")
+    terminal.type("same", TEXT)
     terminal.wait_for("type the user PIN")
     terminal.choose_first()
-    terminal.type(token.user_pin)
+    terminal.type(token.user_pin, SECRET)
     approvals = 0
     components: list[str] = []
     answered = ""
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + STUCK
     while True:
         assert time.monotonic() < deadline, f"stuck at:\n{terminal.screen()}"
         screen = terminal.wait_for("Now at the keyboard")
@@ -158,7 +202,7 @@ def test_the_console_script_runs_a_rehearsal_in_a_terminal(
             assert first is not None
             who = {"Alice": "amartin", "Bilal": "bnoor", "Chloe": "cwright"}[first.group(1)]
             terminal.choose_first()
-            terminal.type(OFFICER_PASSPHRASE.format(who))
+            terminal.type(OFFICER_PASSPHRASE.format(who), below=APPROVAL)
         elif "can and cannot do" in text:  # the preflight, read aloud after login
             terminal.choose_first()
             terminal.keys("y")
@@ -173,7 +217,7 @@ def test_the_console_script_runs_a_rehearsal_in_a_terminal(
             terminal.keys("Space")
             hidden = terminal.wait_for("is hidden and the screen was cleared")
             assert value.group(1) not in hidden
-            terminal.type(kcv.group(1))
+            terminal.type(kcv.group(1), "hex digits")
         else:
             answered = ""
             time.sleep(0.2)

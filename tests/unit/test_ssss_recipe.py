@@ -13,6 +13,7 @@ import pytest
 from Crypto.Protocol.SecretSharing import Shamir
 
 from ceremony.core.component import KeyAlgorithm, KeyIdentity
+from tests.conftest import STUCK
 from tests.unit.test_shamir import _gf_mul, split_seeded
 from tests.unit.test_xor import check_value_of
 
@@ -72,7 +73,7 @@ def run_shell_recipe(tmp_path: Path, algorithm: KeyAlgorithm, length: int, k: in
     script = re.sub(r"^KCV=\w+", f"KCV={kcv}", script, count=1, flags=re.MULTILINE)
     (tmp_path / "recover.sh").write_text(script, encoding="ascii")
     done = subprocess.run(
-        ["bash", "recover.sh"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        ["bash", "recover.sh"], cwd=tmp_path, capture_output=True, text=True, timeout=STUCK
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
@@ -127,7 +128,7 @@ def test_pycryptodome_recipe_recovers_the_key(
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=STUCK,
         env={**os.environ, "PYTHONPATH": ""},
     )
     assert done.returncode == 0, done.stderr
@@ -149,7 +150,7 @@ def test_pycryptodome_default_mode_is_what_ssss_gets_wrong() -> None:
             input=lines,
             capture_output=True,
             text=True,
-            timeout=30,
+            timeout=STUCK,
         )
         rebuilt = int(done.stderr.strip().splitlines()[-1], 16)
         assert rebuilt ^ int.from_bytes(secret, "big") == offset
@@ -168,6 +169,6 @@ def test_golden_shares_of_the_unit_tests_recombine_with_ssss() -> None:
         input=lines,
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=STUCK,
     )
     assert done.stderr.strip().splitlines()[-1] == key.hex()

@@ -3,26 +3,46 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.signal import Signal
 from textual.widgets import Footer, LoadingIndicator, OptionList, Static
 
 from ceremony.core.journal import Entry
 from ceremony.engine.requests import Request, RequestKind
+from ceremony.errors import CeremonyError
 from ceremony.tui.requests import People, Reply, runbook_for
 from ceremony.tui.state import AtKeyboard, ShellState
 from ceremony.tui.widgets.journal_panel import JournalPanel
 from ceremony.tui.widgets.shell import CeremonyHeader, KeyboardLine
 from ceremony.tui.widgets.who import WhoPicker
 
-if TYPE_CHECKING:
-    from ceremony.tui.app import CeremonyApp
-
 ResultT = TypeVar("ResultT")
+
+
+@runtime_checkable
+class Host(Protocol):
+    """What a screen needs of the app (``CeremonyApp``): screens never import the app."""
+
+    journal: list[Entry]
+    work: str | None
+    shell_changed: Signal[ShellState]
+    journal_changed: Signal[Entry]
+    work_changed: Signal[str | None]
+
+    @property
+    def shell(self) -> ShellState: ...
+
+    @shell.setter
+    def shell(self, state: ShellState) -> None: ...
+
+    def show_error(self, error: CeremonyError, *, during: str | None = None) -> None: ...
+
+    def clear_screen_and_scrollback(self) -> None: ...
 
 
 class StepScreen(Screen[ResultT]):
@@ -59,10 +79,8 @@ class StepScreen(Screen[ResultT]):
     # ---- the shell ----------------------------------------------------------------------------
 
     @property
-    def host(self) -> CeremonyApp | None:
-        from ceremony.tui.app import CeremonyApp  # the app imports the screens
-
-        return self.app if isinstance(self.app, CeremonyApp) else None
+    def host(self) -> Host | None:
+        return self.app if isinstance(self.app, Host) else None
 
     def on_mount(self) -> None:
         host = self.host
