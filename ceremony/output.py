@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,6 +18,62 @@ _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXE
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV, errno.ENOSYS}
 _PARTIAL = ".partial"
 REHEARSAL_NOTE = b"REHEARSAL output: made for practice, never import it into a production key.\n"
+
+
+def _create_at(dir_fd: int, name: str, data: bytes, mode: int) -> None:
+    """O_EXCL create, write whole, fsync; raises FileExistsError on an existing name.
+
+    A failure after the create removes the file: no name ever keeps partial content.
+    """
+    fd = os.open(name, _FILE_FLAGS, mode, dir_fd=dir_fd)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name, dir_fd=dir_fd)
+        raise
+    finally:
+        os.close(fd)
+
+
+def install_at(dir_fd: int, name: str, data: bytes, mode: int, *, replace: bool = False) -> None:
+    """Put ``data`` under ``name`` so that the name only ever shows complete, fsynced content.
+
+    Written beside (O_EXCL, fsync), then hard-linked into place, which refuses an existing name
+    (FileExistsError), or renamed over it when ``replace``. Where the filesystem has no hard
+    links (FAT/exFAT), the final name is created with O_EXCL directly. The caller fsyncs the
+    folder. The one writer of new files: bundles, the journal's first line and the registry.
+    """
+    temporary = f".{name}.{secrets.token_hex(4)}{_PARTIAL}"
+    _create_at(dir_fd, temporary, data, mode)
+    try:
+        if replace:
+            os.replace(temporary, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        else:
+            try:
+                os.link(
+                    temporary, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False
+                )
+            except OSError as ex:
+                if ex.errno not in _NO_LINKS:
+                    raise
+                _create_at(dir_fd, name, data, mode)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary, dir_fd=dir_fd)
+
+
+def install(path: Path, data: bytes, mode: int = 0o600, *, replace: bool = False) -> None:
+    """``install_at`` by path, then the folder is fsynced (opened without following a link)."""
+    dir_fd = os.open(path.parent, _DIR_FLAGS)
+    try:
+        install_at(dir_fd, path.name, data, mode, replace=replace)
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def rehearsal_marker() -> BundleFile:
@@ -74,50 +131,18 @@ class _Writer:
         self.dir_fds[parts] = os.open(parts[-1], _DIR_FLAGS, dir_fd=parent)
         return self.dir_fds[parts]
 
-    def _create(self, folder: tuple[str, ...], name: str, data: bytes) -> None:
-        dfd = self.dir_fds[folder]
-        try:
-            fd = os.open(name, _FILE_FLAGS, self.file_mode, dir_fd=dfd)
-        except FileExistsError:
-            raise OutputExistsError(
-                f"{self._shown(folder, name)} already exists",
-                hint="pick a new output folder; nothing is overwritten",
-            ) from None
-        self.made_files.append((folder, name))
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
     def write(self, file: BundleFile) -> None:
         parts = _split(file.name)
         folder, name = tuple(parts[:-1]), parts[-1]
         dfd = self.directory(folder)
-        # Write beside, then link: the final name only ever shows complete content.
-        temporary = f".{name}{_PARTIAL}"
-        self._create(folder, temporary, file.data)
         try:
-            os.link(temporary, name, src_dir_fd=dfd, dst_dir_fd=dfd, follow_symlinks=False)
+            install_at(dfd, name, file.data, self.file_mode)
         except FileExistsError:
             raise OutputExistsError(
                 f"{self._shown(folder, name)} already exists",
                 hint="pick a new output folder; nothing is overwritten",
             ) from None
-        except OSError as ex:
-            if ex.errno not in _NO_LINKS:
-                raise
-            self._unlink(folder, temporary)
-            self._create(folder, name, file.data)  # O_EXCL on the final name instead
-            return
         self.made_files.append((folder, name))
-        self._unlink(folder, temporary)
-
-    def _unlink(self, folder: tuple[str, ...], name: str) -> None:
-        os.unlink(name, dir_fd=self.dir_fds[folder])
-        self.made_files.remove((folder, name))
 
     def sync(self) -> None:
         for fd in self.dir_fds.values():

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import errno
 import os
-import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,22 +13,12 @@ from ceremony.core import journal
 from ceremony.core.journal import Entry, FileDigest, JournalValue, Text, Verified
 from ceremony.errors import JournalError, OutputExistsError
 from ceremony.hardening import signals_deferred
+from ceremony.output import install
 
 Clock = Callable[[], datetime]
 
 _APPEND_FLAGS = os.O_RDWR | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
-_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-# Filesystems without hard links (FAT/exFAT USB sticks) answer link() with one of these.
 _END_BYTES = 512
-_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV, errno.ENOSYS}
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -40,34 +28,13 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _install(path: Path, line: bytes) -> None:
-    """Write ``line`` beside ``path``, fsync, hard-link into place; refuse an existing ``path``."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
-    fd = os.open(temporary, _CREATE_FLAGS, 0o600)
+    """The journal's first line, whole and fsynced; an existing journal is never replaced."""
     try:
-        _write_all(fd, line)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.link(temporary, path, follow_symlinks=False)
+        install(path, line)
     except FileExistsError:
-        os.unlink(temporary)
         raise OutputExistsError(
             f"the journal {path} already exists", hint="open it instead; it is never replaced"
         ) from None
-    except OSError as ex:
-        os.unlink(temporary)
-        if ex.errno not in _NO_LINKS:
-            raise
-        fd = os.open(path, _CREATE_FLAGS, 0o600)  # O_EXCL on the final name instead
-        try:
-            _write_all(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    else:
-        os.unlink(temporary)
-    _fsync_dir(path.parent)
 
 
 class JournalStore:

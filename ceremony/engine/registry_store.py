@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from ceremony.core.journal import FileDigest
 from ceremony.core.registry import Registry, parse_registry, serialise_registry
 from ceremony.errors import OutputError, OutputExistsError
+from ceremony.output import install
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -48,14 +47,6 @@ class RegistryWrite:
     previous_sha256: FileDigest | None
     kept_as: Path | None  # where the version it replaced stays
     records: int
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_registry(start: RegistryFile, new: Registry, tag: str) -> RegistryWrite:
@@ -97,26 +88,14 @@ def write_registry(start: RegistryFile, new: Registry, tag: str) -> RegistryWrit
             raise OutputExistsError(
                 f"{kept} already exists", hint="this run's registry was already written"
             ) from None
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
-    fd = os.open(temporary, _CREATE, 0o600)
     try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if current is None:
-            os.link(temporary, path, follow_symlinks=False)  # exclusive: never over a new file
-            os.unlink(temporary)
-        else:
-            os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _fsync_dir(path.parent)
+        # Exclusive when there was none: never over a registry made meanwhile.
+        install(path, data, replace=current is not None)
+    except FileExistsError:
+        raise OutputError(
+            f"the custodian registry {path} appeared during the ceremony",
+            hint="another ceremony wrote it; merge by hand under dual control, then record it",
+        ) from None
     return RegistryWrite(
         FileDigest.of(data),
         FileDigest.of(current) if current is not None else None,

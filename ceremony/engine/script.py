@@ -30,9 +30,8 @@ from pathlib import Path
 from ceremony.engine.requests import Request, RequestKind
 from ceremony.engine.step_id import Action, Family, StepId
 from ceremony.errors import ConfigError
+from ceremony.hsm.pin import ENV_SO_PIN, ENV_USER_PIN
 
-ENV_USER_PIN = "CEREMONY_REHEARSAL_USER_PIN"
-ENV_SO_PIN = "CEREMONY_REHEARSAL_SO_PIN"
 _SECTIONS = ("passphrases", "pins", "approvers", "components", "answers", "by")
 
 

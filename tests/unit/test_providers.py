@@ -602,7 +602,12 @@ def _encodings() -> list[tuple[MaterialKind, bytes, str]]:
     ]
 
 
-@pytest.mark.parametrize(("kind", "data", "why"), _encodings())
+# Ids from the names, not the bytes: the keys are new in each process, and pytest-xdist needs
+# every worker to collect the same ids.
+@pytest.mark.parametrize(
+    ("kind", "data", "why"),
+    [pytest.param(k, d, w, id=f"{k.name}-{w}") for k, d, w in _encodings()],
+)
 def test_private_key_encodings_refused(kind: MaterialKind, data: bytes, why: str) -> None:
     with pytest.raises(KeyMaterialError, match=re.escape(why)), Secret(data) as secret:
         inspect_material(secret, kind, None)
