@@ -15,7 +15,7 @@ from ceremony.core import journal
 from ceremony.errors import JournalError
 from ceremony.hsm import config
 from tests.hsm.conftest import FixedPinPrompter
-from tests.tui.test_tmux import DATA, OFFICER_PASSPHRASE, SCRIPT, Terminal, terminal
+from tests.tui.test_tmux import DATA, OFFICER_PASSPHRASE, SCRIPT, SECRET, Terminal, terminal
 
 __all__ = ["terminal"]  # the tmux fixture, used here too
 pytestmark = [pytest.mark.hsm, pytest.mark.slow]
@@ -56,7 +56,7 @@ def test_the_tui_stopped_by_a_signal_journals_the_abort(
     terminal.wait_for("to confirm you are")
     terminal.keys("y")
     terminal.wait_for("choose your approval passphrase")  # the engine waits for a screen
-    terminal.type(OFFICER_PASSPHRASE.format("amartin"))
+    terminal.type(OFFICER_PASSPHRASE.format("amartin"), SECRET)
     terminal.wait_for("type your approval passphrase again")
     (path,) = (tmp_path / "out").glob("*.journal.jsonl")
     pid = _ceremony_pid(terminal)
