@@ -69,6 +69,7 @@ def test_ceremony_help_still_works() -> None:
 
 
 def test_every_request_step_has_its_runbook_section() -> None:
+    from ceremony.engine.step_id import StepId
     from ceremony.tui.requests import runbook_for
 
     steps = [
@@ -86,6 +87,7 @@ def test_every_request_step_has_its_runbook_section() -> None:
         "finish",
     ]
     for step in steps:
-        title = runbook_for(step)
+        title = runbook_for(StepId.parse(step))
         assert title is not None and runbook.section(title) is not None, step
-    assert runbook_for("printer/choice") == runbook_for("approve/printer-override/1") == "Clock"
+    printer, override = StepId.parse("printer/choice"), StepId.parse("approve/printer-override/1")
+    assert runbook_for(printer) == runbook_for(override) == "Clock"
