@@ -90,11 +90,11 @@ def test_a_stop_signal_raises_like_ctrl_c_once(signum: signal.Signals) -> None:
     before = signal.getsignal(signum)
     with pytest.raises(KeyboardInterrupt) as raised, stop_signals_as_interrupt():
         try:
-            os.kill(os.getpid(), signum)
+            signal.raise_signal(signum)  # to this thread: handled before the next line
             signal.pause()  # the handler raises right after the kill, or here
         finally:
             # A second stop signal while the abort is journaled is ignored, never raised.
-            os.kill(os.getpid(), signal.SIGTERM)
+            signal.raise_signal(signal.SIGTERM)
     assert isinstance(raised.value, StopSignal)
     assert raised.value.name == signum.name and raised.value.exit_code == 128 + signum
     assert str(raised.value) == f"stopped by {signum.name}"
@@ -110,7 +110,7 @@ def test_a_signal_during_a_journal_write_waits_for_its_end(signum: signal.Signal
         stop_signals_as_interrupt(),
         signals_deferred(),
     ):
-        os.kill(os.getpid(), signum)
+        signal.raise_signal(signum)  # to this thread: handled before the next line
         with signals_deferred():  # nested: only the outermost end raises
             done.append("inner")
         done.append("whole")

@@ -6,7 +6,6 @@ tests/tui/test_tmux_stop.py, in a real terminal.
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ async def test_sigterm_mid_ceremony_journals_an_abort(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "the ceremony never asked anything"
                 await pilot.pause(0.05)
             run = app.ceremony_run
-            os.kill(os.getpid(), signal.SIGTERM)
+            signal.raise_signal(signal.SIGTERM)
             deadline = time.monotonic() + 30
             while app.is_running:
                 assert time.monotonic() < deadline, "the app did not exit on the signal"
