@@ -317,8 +317,14 @@ class Machine:
         self.ceremony = cf
         rehearsal = self.rehearsal
         spec = cf.hsm
-        hsm_config = services.resolve(spec.module, spec.token_label, spec.token_serial)
-        stated = HsmConfig(spec.module, spec.token_label, spec.token_serial)
+        stated = HsmConfig(
+            spec.module, spec.token_label, spec.token_serial, spec.init_reserved, spec.trusted_wrap
+        )
+        hsm_config = replace(
+            services.resolve(spec.module, spec.token_label, spec.token_serial),
+            init_reserved=spec.init_reserved,
+            trusted_wrap=spec.trusted_wrap,
+        )
         if not rehearsal and hsm_config != stated:
             raise RuleViolation(
                 f"the environment names {hsm_config.describe()}, the ceremony file "

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
 
+from ceremony.core.ceremony_file.vocabulary import TrustedWrap
 from ceremony.core.component import KeyAlgorithm
 from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.core.providers import WrapMethod
@@ -406,6 +407,8 @@ class HsmConfig:
     module_path: str
     token_label: str | None = None
     token_serial: str | None = None
+    init_reserved: str | None = None  # C_Initialize pReserved (NSS softokn's database folder)
+    trusted_wrap: TrustedWrap = TrustedWrap.REQUIRED
 
     def describe(self) -> str:
         who = f"label {self.token_label!r}" if self.token_label else f"serial {self.token_serial!r}"

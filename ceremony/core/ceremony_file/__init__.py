@@ -30,6 +30,7 @@ from ceremony.core.ceremony_file.vocabulary import (
     HsmLogin,
     KeySource,
     KeyType,
+    TrustedWrap,
     WrapPlace,
 )
 
@@ -52,6 +53,7 @@ __all__ = [
     "ProviderFields",
     "SplitSpec",
     "TargetEntry",
+    "TrustedWrap",
     "WrapPlace",
     "parse_ceremony_file",
     "summary",

@@ -34,6 +34,7 @@ from ceremony.core.ceremony_file.vocabulary import (
     HsmLogin,
     KeySource,
     KeyType,
+    TrustedWrap,
     WrapPlace,
     _show,
 )
@@ -175,7 +176,7 @@ def _refuse_secret_keys(node: object, path: str) -> None:
 _TOP = ("ceremony", "participants", "hsm", "keys", "printer")
 _CEREMONY = ("id", "type", "site", "purpose", "rehearsal", "output", "registry")
 _PARTICIPANT = ("id", "name", "role", "id_reference")
-_HSM = ("module", "token_label", "token_serial", "login")
+_HSM = ("module", "token_label", "token_serial", "login", "init_reserved", "trusted_wrap")
 _PRINTER = ("queue",)
 _KEY = (
     "label",
@@ -205,6 +206,7 @@ _KEY_TYPES = MappingProxyType({t.value: t for t in KeyType})
 _SCHEMES: dict[str, Scheme | None] = {"none": None, "xor": Scheme.XOR, "shamir": Scheme.SHAMIR}
 _WRAPS = MappingProxyType({w.value: w for w in WrapPlace})
 _LOGINS = MappingProxyType({x.value: x for x in HsmLogin})
+_TRUSTED_WRAPS = MappingProxyType({x.value: x for x in TrustedWrap})
 _SOURCE_NAMES = MappingProxyType({s.value: s for s in KeySource})
 
 
@@ -400,6 +402,9 @@ def parse_ceremony_file(
             token_label=hsm.text("token_label", False),
             token_serial=hsm.text("token_serial", False),
             login=hsm.choice("login", dict(_LOGINS), required=False) or HsmLogin.PIN,
+            init_reserved=hsm.text("init_reserved", False),
+            trusted_wrap=hsm.choice("trusted_wrap", dict(_TRUSTED_WRAPS), required=False)
+            or TrustedWrap.REQUIRED,
         ),
         keys=tuple(_parse_key(path, raw, kind) for path, raw in top.tables("keys")),
         printer=PrinterSpec(printer.need_text("queue")) if printer is not None else None,

@@ -18,6 +18,7 @@ from ceremony.core.ceremony_file.vocabulary import (
     HsmLogin,
     KeySource,
     KeyType,
+    TrustedWrap,
     _require_label,
     _require_path,
     _require_text,
@@ -75,6 +76,9 @@ class HsmSpec:
     token_label: str | None = None
     token_serial: str | None = None
     login: HsmLogin = field(default_factory=lambda: HsmLogin.PIN)
+    # C_Initialize's pReserved, for modules that need it (NSS softokn: its database folder).
+    init_reserved: str | None = None
+    trusted_wrap: TrustedWrap = field(default_factory=lambda: TrustedWrap.REQUIRED)
 
     def validate(self, path: str = "hsm") -> None:
         _require_path(f"{path}.module", self.module)
@@ -88,6 +92,8 @@ class HsmSpec:
             )
         if self.token_label is not None:
             _require_text(f"{path}.token_label", self.token_label, 32)
+        if self.init_reserved is not None:
+            _require_text(f"{path}.init_reserved", self.init_reserved, 1000)
         if self.token_serial is not None and not re.fullmatch(r"[ -~]{1,16}", self.token_serial):
             raise FileError(
                 f"{path}.token_serial",

@@ -115,6 +115,13 @@ class HsmLogin(enum.Enum):
     SPLIT_PIN = "split-pin"
 
 
+class TrustedWrap(enum.Enum):
+    """What the ceremony requires of CKA_WRAP_WITH_TRUSTED on an extractable key."""
+
+    REQUIRED = "required"  # the token must enforce it; production stops before roll call if not
+    NOT_ENFORCED = "not-enforced-by-token"  # stated in the file and the record: wrap without it
+
+
 class WrapPlace(enum.Enum):
     HSM = "hsm"  # the HSM wraps; the key never leaves it in clear
     SOFTWARE = "software"  # the workstation wraps the clear key (a manual clear-text operation)
