@@ -152,6 +152,7 @@ def hsm_opened(
     officers: Sequence[str],
     signing_certificate: bytes | None = None,
     signing_certificate_cn: str | None = None,
+    trusted_wrap: str | None = None,
 ) -> Event:
     """The token opened; ``signing_certificate`` is the DER of the certificate that will sign
     the record (None: the token holds none), journaled as its SHA-256 so that ``verify`` can
@@ -172,7 +173,38 @@ def hsm_opened(
         ),
     }
     cn = _safe_text(signing_certificate_cn)
-    return Event("hsm_opened", _optional(data, signing_certificate_cn=cn))
+    policy = Label(trusted_wrap) if trusted_wrap is not None else None
+    return Event("hsm_opened", _optional(data, signing_certificate_cn=cn, trusted_wrap=policy))
+
+
+def signing_identity(
+    *,
+    key_label: str,
+    key_id: str,
+    token_label: str,
+    serial: str,
+    model: str,
+    certificate: bytes,
+    subject: str,
+    approved_by: Sequence[str] = (),
+) -> Event:
+    """The key that will sign the record, found or created (under two approvals) at login.
+
+    ``verify`` ties the record's signer to this certificate's SHA-256 without a trust anchor."""
+    return Event(
+        "signing_identity",
+        {
+            "key_label": Label(key_label),
+            "key_id": PublicId(key_id),
+            "token_label": Text(token_label),
+            "serial": PublicId(serial),
+            "model": Text(model),
+            "signing_certificate_sha256": FileDigest.of(certificate),
+            "subject": _safe_text(subject) or Text("(not journal text)"),
+            "created": bool(approved_by),
+            "approved_by": _labels(approved_by),
+        },
+    )
 
 
 def _safe_text(value: str | None) -> Text | None:

@@ -189,6 +189,7 @@ class Operation(enum.Enum):
     AIRGAP_OVERRIDE = "air-gap-override"
     PRINTER_OVERRIDE = "printer-override"
     CONFIRM_IMPORT_KEY = "confirm-import-key"
+    CREATE_SIGNING_KEY = "create-signing-key"
 
     @property
     def description(self) -> str:
@@ -218,6 +219,7 @@ _DESCRIPTIONS = MappingProxyType(
         Operation.AIRGAP_OVERRIDE: "run on a machine that is not air-gapped",
         Operation.PRINTER_OVERRIDE: "print component forms on a network printer",
         Operation.CONFIRM_IMPORT_KEY: "confirm a cloud import key by its fingerprint",
+        Operation.CREATE_SIGNING_KEY: "create the key and certificate that sign ceremony records",
     }
 )
 
@@ -245,6 +247,8 @@ APPROVAL_POLICY: Mapping[Operation, ApprovalPolicy] = MappingProxyType(
         Operation.AIRGAP_OVERRIDE: ApprovalPolicy(frozenset({Role.SECURITY_OFFICER})),
         # PCI PIN 6-3: a component reaches a network printer only if two officers accept it.
         Operation.PRINTER_OVERRIDE: ApprovalPolicy(frozenset({Role.SECURITY_OFFICER})),
+        # The key every later record is trusted by: two security officers decide it.
+        Operation.CREATE_SIGNING_KEY: ApprovalPolicy(frozenset({Role.SECURITY_OFFICER})),
         # Showing a component again is an exception the security officer decides: two people
         # who hold no part of that component, one of them a security officer.
         Operation.SHOW_COMPONENT_AGAIN: ApprovalPolicy(

@@ -29,7 +29,7 @@ from ceremony.engine.requests import (
 )
 from ceremony.engine.step_id import StepId
 from ceremony.errors import CeremonyError, HsmError
-from ceremony.hsm.base import HsmBackend, HsmConfig, HsmSession
+from ceremony.hsm.base import HsmBackend, HsmConfig, HsmSession, Preflight
 from ceremony.record.printer import PrinterOverride
 
 T = TypeVar("T")
@@ -115,6 +115,10 @@ class Context:
         self.exit = ExitStack()
         self.secrets: list[Secret] = []
         self.session: HsmSession | None = None
+        self.token: tuple[HsmBackend, Preflight] | None = None  # set by the token check
+        # A second token that signs the record ([signing] module), and what signs: set at login.
+        self.signing_token: tuple[HsmBackend, Preflight] | None = None
+        self.signer: tuple[HsmSession, str] | None = None
         self.signed_record: Path | None = None
         self.bundle_name = "bundle" if run == 1 else f"bundle-run-{run}"
         self.bundle_created = False
@@ -143,6 +147,15 @@ class Context:
             )
         self.stage_no = index
         self.stage_title = self.stages[index][1]
+
+    def checked_token(self) -> tuple[HsmBackend, Preflight]:
+        """The backend and preflight of the token check, which runs before roll call."""
+        if self.token is None:
+            raise FlowError(
+                "the ceremony flow reached the HSM login before the token check",
+                hint="this is a bug in the ceremony tool; nothing more is done in this run",
+            )
+        return self.token
 
     def notice(self, text: str) -> None:
         self.notices.append(text)

@@ -1,8 +1,8 @@
 """The five ceremony types as flows over the shared steps (``ceremony.engine.steps``).
 
-Every flow runs: air-gap check, roll call, (air-gap override), clock, (printer check),
-import-key confirmations, HSM login, the type's own steps key by key, then outputs and the
-``finished`` entry.
+Every flow runs: air-gap check, token check (every capability, before anyone types), roll
+call, (air-gap override), clock, (printer check), import-key confirmations, HSM login, the
+type's own steps key by key, then outputs and the ``finished`` entry.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from ceremony.engine.steps import (
     people,
     printer,
     shown,
+    signing,
+    token_check,
     wraps,
 )
 from ceremony.engine.steps.components import record_set, require_split_knowledge
@@ -46,7 +48,7 @@ from ceremony.errors import CheckValueError, RuleViolation
 
 def plan(cf: CeremonyFile, rehearsal: bool | None = None) -> list[tuple[StepId, str]]:
     """The ceremony's stages in order, for "stage i of n"; the flows enter the same ids."""
-    stages = [(StepId(Family.AIRGAP), "Air-gap check")]
+    stages = [(StepId(Family.AIRGAP), "Air-gap check"), (StepId(Family.TOKEN_CHECK), "Token check")]
     stages += [
         (StepId(Family.ROLL_CALL, person=p.id), f"Roll call: {p.name}") for p in cf.participants
     ]
@@ -62,6 +64,8 @@ def plan(cf: CeremonyFile, rehearsal: bool | None = None) -> list[tuple[StepId, 
                 )
             )
     stages.append((StepId(Family.HSM), "HSM login"))
+    if cf.signing is not None and cf.signing.token is not None:
+        stages.append((StepId(Family.SIGNING), "Signing token login"))
     kind = cf.ceremony.type
     for key in cf.keys:
         label = key.label
@@ -103,12 +107,14 @@ def plan(cf: CeremonyFile, rehearsal: bool | None = None) -> list[tuple[StepId, 
 def ceremony(ctx: Context) -> Flow[None]:
     """The whole ceremony, start to ``finished``."""
     yield from airgap.airgap(ctx)
+    yield from token_check.token_check(ctx)
     yield from people.roll_call(ctx)
     yield from airgap.airgap_override(ctx)
     yield from clock.clock(ctx)
     yield from printer.check_printer(ctx)
     yield from import_keys.confirm_import_keys(ctx)
     yield from hsm_login.hsm_login(ctx)
+    yield from signing.signing_identity(ctx)
     kind = ctx.cf.ceremony.type
     for key in ctx.cf.keys:
         if kind is CeremonyType.GENERATE_EXPORT:

@@ -21,11 +21,13 @@ class Family(enum.Enum):
     """The first part of a step id: a stage of the plan, or an approval within one."""
 
     AIRGAP = "airgap"
+    TOKEN_CHECK = "token-check"  # noqa: S105 - a step name
     ROLL_CALL = "roll-call"
     CLOCK = "clock"
     PRINTER = "printer"
     IMPORT_KEY = "import-key"
     HSM = "hsm"
+    SIGNING = "signing"  # the login to a second token that signs the record
     KEY = "key"
     ENTRY = "entry"
     ASSEMBLE = "assemble"

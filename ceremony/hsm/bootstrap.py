@@ -6,12 +6,13 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from ceremony.core.ceremony_file import SIGNING_LABEL
 from ceremony.core.secret import Secret
 from ceremony.errors import ConfigError, LabelExistsError
 from ceremony.hsm import softhsm
 from ceremony.hsm.base import HsmConfig, PinPrompter, PinRequest, TokenInfo
 from ceremony.hsm.pkcs11 import Pkcs11Backend
-from ceremony.hsm.signing import SIGNING_LABEL, SigningIdentity, ensure_signing_identity
+from ceremony.hsm.signing import SigningIdentity, ensure_signing_identity
 
 log = logging.getLogger(__name__)
 

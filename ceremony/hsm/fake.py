@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_ds
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
 
 from ceremony.core import kcv
+from ceremony.core.ceremony_file.vocabulary import TrustedWrap
 from ceremony.core.component import KeyAlgorithm
 from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.core.keylengths import require_key_length
@@ -89,6 +90,9 @@ class _Key:
     value: Secret | None = None
     private: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | None = None
     certificate: bytes | None = None
+    # CKA_WRAP_WITH_TRUSTED: an extractable key leaves only under a trusted key, unless the
+    # ceremony file said the token does not enforce it.
+    protected: bool = True
 
     def attributes(self) -> KeyAttributes:
         secret = self.spec.kind is KeyKind.SECRET
@@ -106,7 +110,7 @@ class _Key:
             always_sensitive=self.local,
             extractable=self.extractable,
             never_extractable=self.local and not self.extractable,
-            wrap_with_trusted=self.extractable,
+            wrap_with_trusted=self.extractable and self.protected,
             trusted=False,
             modifiable=False,
         )
@@ -124,6 +128,8 @@ class FakeToken:
     user_pin_state: PinState = PinState.OK
     present: bool = True
     keys: dict[str, _Key] = field(default_factory=dict)
+    certificates: dict[str, bytes] = field(default_factory=dict)
+    trusted_wrap: TrustedWrap = TrustedWrap.REQUIRED  # the policy the file states
     logged_in: bool = False
 
 
@@ -252,6 +258,7 @@ class FakeSession:
     def generate_key(self, label: str, spec: KeySpec, *, extractable: bool = False) -> KeyRecord:
         self._new(label)
         key = _Key(label, secrets.token_bytes(16), spec, extractable, local=True)
+        key.protected = self._state.trusted_wrap is TrustedWrap.REQUIRED
         public_der = None
         if spec.kind is KeyKind.SECRET:
             key.value = Secret(secrets.token_bytes(spec.size), label)
@@ -314,6 +321,7 @@ class FakeSession:
             expected, kcv.check_value(key, expected.method, len(expected.value)), label
         )
         stored = _Key(label, secrets.token_bytes(16), spec, extractable, local=False)
+        stored.protected = self._state.trusted_wrap is TrustedWrap.REQUIRED
         stored.value = Secret(key.reveal(), label)
         self._state.keys[label] = stored
         return ImportResult(
@@ -350,6 +358,8 @@ class FakeSession:
     def export_clear(self, label: str) -> Secret:
         key = self._key(label)
         self._require_extractable(key)
+        if not key.protected:
+            return self._material(key)
         if self._exports <= 0:
             raise KeyNotExtractableError(
                 f"key {label!r} needs a transport key the SO trusted",
@@ -374,7 +384,7 @@ class FakeSession:
         key = self._key(label)
         self._require_extractable(key)
         fingerprint = hashlib.sha256(import_key_der).hexdigest()
-        if fingerprint not in self._trusted:
+        if key.protected and fingerprint not in self._trusted:
             raise KeyNotExtractableError(
                 f"{label!r} may only be wrapped under an import key the SO trusted",
                 hint="open with TrustRequest(import_keys=...)",
@@ -388,11 +398,11 @@ class FakeSession:
                 blob = public.encrypt(bytes(material.reveal()), oaep)
                 used: tuple[str, ...] = ("RSA-OAEP (software fake)",)
             else:
-                if self._ephemeral <= 0:
+                if key.protected and self._ephemeral <= 0:
                     raise KeyNotExtractableError(
                         "no trusted ephemeral key left", hint="TrustRequest(rsa_aes_wraps=1)"
                     )
-                self._ephemeral -= 1
+                self._ephemeral -= 1 if key.protected else 0
                 ephemeral = secrets.token_bytes(32)
                 blob = public.encrypt(ephemeral, oaep) + aes_key_wrap_with_padding(
                     ephemeral, bytes(material.reveal())
@@ -401,7 +411,10 @@ class FakeSession:
         return WrapResult(blob, method, oaep_hash, used, fingerprint, True, label, key.key_id.hex())
 
     def certificate(self, label: str) -> bytes | None:
-        return None  # the fake token has no signing identity; records stay unsigned
+        return self._state.certificates.get(label)  # none unless a test made one
+
+    def store_certificate(self, label: str, der: bytes) -> None:
+        self._state.certificates[label] = der
 
     def public_key(self, label: str) -> bytes:
         key = self._key(label)

@@ -15,14 +15,16 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from ceremony.core.ceremony_file import SIGNING_LABEL
 from ceremony.errors import HsmError, KeyNotFoundError
 from ceremony.hsm.base import KeyAttributes, KeyRecord, KeySpec, SignatureFormat, TokenInfo
 
 log = logging.getLogger(__name__)
 
-SIGNING_LABEL = "ceremony-signing"
 # Long enough for a rehearsal record to stay verifiable; a production key gets its own policy.
 VALIDITY = timedelta(days=5 * 365)
+# Every rehearsal certificate carries it, no production one does: verify tells them apart by it.
+REHEARSAL_ORGANIZATION = "ceremony (rehearsal)"
 
 
 class SigningSession(Protocol):
@@ -76,15 +78,14 @@ def self_signed_certificate(
     common_name: str,
     now: datetime,
     validity: timedelta = VALIDITY,
+    organization: str = REHEARSAL_ORGANIZATION,
 ) -> bytes:
     """TBS built with asn1crypto, its SHA-256 signed by raw ECDSA in the token, verified; DER."""
     spki_der = session.public_key(label)
     spki = asn1_keys.PublicKeyInfo.load(spki_der)
     # Positive, at most 20 octets (RFC 5280 4.1.2.2), drawn from the token.
     serial = int.from_bytes(session.random_bytes(16), "big") >> 1 or 1
-    name = asn1_x509.Name.build(
-        {"common_name": common_name, "organization_name": "ceremony (rehearsal)"}
-    )
+    name = asn1_x509.Name.build({"common_name": common_name, "organization_name": organization})
     now = now.astimezone(UTC).replace(microsecond=0)
     tbs = asn1_x509.TbsCertificate(
         {
@@ -165,6 +166,8 @@ def ensure_signing_identity(
     label: str = SIGNING_LABEL,
     common_name: str | None = None,
     now: datetime | None = None,
+    organization: str = REHEARSAL_ORGANIZATION,
+    validity: timedelta = VALIDITY,
 ) -> tuple[SigningIdentity, bool]:
     """Create the EC P-256 key pair and certificate unless both exist; ``(identity, created)``."""
     existing = signing_identity(session, label)
@@ -175,7 +178,9 @@ def ensure_signing_identity(
     except KeyNotFoundError:
         session.generate_key(label, KeySpec.EC_P256)
     cn = common_name or f"ceremony signing key on {session.token.label}"
-    der = self_signed_certificate(session, label, cn, now or datetime.now(UTC))
+    der = self_signed_certificate(
+        session, label, cn, now or datetime.now(UTC), validity, organization
+    )
     session.store_certificate(label, der)
     log.info("created the signing key %r and its self-signed certificate", label)
     identity = signing_identity(session, label)

@@ -106,6 +106,9 @@ DESCRIPTIONS: Mapping[str, Callable[[Entry], str]] = MappingProxyType(
         "hsm_opened": _with(
             "HSM opened: {model} serial {serial}, token {token_label}, login {login}"
         ),
+        "signing_identity": _with(
+            "record signing key {key_label} on {model} serial {serial}, certificate {subject}"
+        ),
         "random_source": _with("randomness: {source}"),
         "approval": _with("approved {operation} of {subject} by {approvers}", lists=("approvers",)),
         "key_generated": _generated,

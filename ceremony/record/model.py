@@ -176,6 +176,7 @@ class Model:
     airgap: list[tuple[int, dict[str, JsonValue]]] = field(default_factory=list)
     participants: list[Person] = field(default_factory=list)
     hsm: list[tuple[int, dict[str, JsonValue]]] = field(default_factory=list)
+    signing: list[tuple[int, dict[str, JsonValue]]] = field(default_factory=list)
     random_sources: list[tuple[int, str]] = field(default_factory=list)
     printers: list[tuple[int, str, dict[str, JsonValue]]] = field(default_factory=list)
     keys: dict[str, KeySection] = field(default_factory=dict)
@@ -359,6 +360,8 @@ class _Builder:
                 m.participants.append(person)
         elif e == "hsm_opened":
             m.hsm.append((entry.seq, dict(d)))
+        elif e == "signing_identity":
+            m.signing.append((entry.seq, dict(d)))
         elif e == "random_source":
             m.random_sources.append((entry.seq, text(d, "source")))
         elif e == "approval":
@@ -726,7 +729,8 @@ def signer_at_login(model: Model) -> SignerAtLogin:
     certificates: dict[str, int] = {}
     none_at: list[int] = []
     recorded = False
-    for seq, d in model.hsm:
+    # [signing] names the record's key: its own entry decides, not the ceremony token's.
+    for seq, d in model.signing or model.hsm:
         if "signing_certificate_sha256" not in d:
             continue
         recorded = True

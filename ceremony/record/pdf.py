@@ -83,6 +83,14 @@ AUDITOR_CHECKS = (
 )
 
 
+_TRUSTED_WRAP = {
+    "required": "CKA_WRAP_WITH_TRUSTED required: extractable keys leave the token only under "
+    "keys the security officer trusted",
+    "not-enforced-by-token": "CKA_WRAP_WITH_TRUSTED NOT enforced by this token (stated in the "
+    "ceremony file): extractable keys were wrapped under untrusted import keys",
+}
+
+
 @dataclass(frozen=True)
 class SignerInfo:
     """What the record prints about the certificate that will sign it."""
@@ -408,8 +416,10 @@ class _Renderer:
                     + ", ".join(m.who(o) for o in F.texts(d, "officers")),
                 ),
                 ("Signing certificate", self._signer_at_login(d)),
-                ("Entry", str(seq)),
             ]
+            if "trusted_wrap" in d:
+                rows.append(("Wrap policy", _TRUSTED_WRAP.get(F.text(d, "trusted_wrap"), "?")))
+            rows.append(("Entry", str(seq)))
             out.append(L.pairs(rows, (35 * mm, WIDTH - 35 * mm)))
             lines = F.texts(d, "preflight")
             if lines:
@@ -419,6 +429,28 @@ class _Renderer:
                 prows += [[can, what] for can, what in verdicts]
                 alerts = [i for i, (can, _) in enumerate(verdicts, start=1) if can == "cannot"]
                 out.append(L.grid(prows, [18 * mm, WIDTH - 18 * mm], alert_rows=alerts))
+        for seq, d in m.signing:
+            out.append(L.markup("Record signing key", L.H3))
+            made = d.get("created") is True
+            rows = [
+                ("Key label", F.text(d, "key_label")),
+                (
+                    "Token",
+                    f"{F.text(d, 'model')} serial {F.text(d, 'serial')}, token "
+                    f"{F.text(d, 'token_label')}",
+                ),
+                ("Subject", F.text(d, "subject")),
+                ("Certificate", self._signer_at_login(d)),
+                (
+                    "Created",
+                    "in this ceremony, approved by "
+                    + ", ".join(m.who(a) for a in F.texts(d, "approved_by"))
+                    if made
+                    else "no: it existed before this ceremony",
+                ),
+                ("Entry", str(seq)),
+            ]
+            out.append(L.pairs(rows, (35 * mm, WIDTH - 35 * mm)))
         out.append(L.markup("Randomness", L.H3))
         if not m.random_sources:
             out.append(L.para("No random source was journaled.", L.NOTE))

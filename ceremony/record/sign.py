@@ -35,10 +35,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from ceremony.core.ceremony_file import SIGNING_LABEL
 from ceremony.core.providers.common import BundleFile
 from ceremony.errors import CeremonyError, RecordError, VerifyError
 from ceremony.hsm.base import HsmSession, SignatureFormat
-from ceremony.hsm.signing import SIGNING_LABEL
 from ceremony.record import pdf as record_pdf
 
 if TYPE_CHECKING:

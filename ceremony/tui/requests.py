@@ -20,7 +20,9 @@ _RUNBOOK = {
     Family.CLOCK: "Clock",
     Family.PRINTER: "Clock",  # section 6: clock and printer
     Family.IMPORT_KEY: "Import keys",
+    Family.TOKEN_CHECK: "HSM login",
     Family.HSM: "HSM login",
+    Family.SIGNING: "HSM login",
     Family.COMPONENT: "Component display",
     Family.ENTRY: "Component entry",
     Family.APPROVE: "Approvals",

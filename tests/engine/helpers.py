@@ -221,3 +221,20 @@ def scan(roots: Iterable[Path], secrets: Iterable[bytes]) -> list[str]:
                 if pattern in data:
                     hits.append(f"{path}: secret {i}")
     return hits
+
+
+def give_signing_identity(fake: Any, organization: str = "Example Payments Ltd") -> None:
+    """A production signing key and certificate on a fake token, as a past ceremony made them."""
+    from ceremony.core.ceremony_file import SIGNING_LABEL
+    from ceremony.core.secret import Secret
+    from ceremony.hsm.signing import ensure_signing_identity
+
+    class _Pin:
+        def pin(self, request: Any) -> Secret:
+            return Secret(bytearray(fake.state.user_pin), "user PIN")
+
+        def confirm_final_try(self, request: Any) -> bool:
+            return False
+
+    with fake.open(_Pin()) as session:
+        ensure_signing_identity(session, SIGNING_LABEL, organization=organization)

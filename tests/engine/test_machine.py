@@ -302,6 +302,8 @@ def test_one_person_given_two_components_refuses_the_start(tmp_path: Path) -> No
 def _production(tmp_path: Path) -> dict[str, Any]:
     doc = doc_for("generate-export")
     doc["ceremony"]["rehearsal"] = False
+    # A production record is signed by a production key: this ceremony creates it.
+    doc["signing"] = {"create": True, "organization": "Example Payments Ltd"}
     write_imports(tmp_path)
     pairs = import_key_pairs().public
     from cryptography.hazmat.primitives import serialization

@@ -30,6 +30,7 @@ from ceremony.record.pdf import render_record
 from tests.engine.helpers import (
     PASSPHRASE,
     Capture,
+    give_signing_identity,
     outcome_entries,
     rehearsal_doc,
     script_for,
@@ -108,6 +109,7 @@ def production_doc(*, second_officer: bool = True) -> dict[str, Any]:
 
 def machine_for(folder: Path, doc: dict[str, Any]) -> tuple[Machine, Capture]:
     fake = FakeBackend(FakeToken())
+    give_signing_identity(fake)
     delivery = Capture()
     path = write_ceremony(folder, doc)
     machine = Machine(path, services=services(lambda c: fake, delivery, printer=CupsPrinter()))

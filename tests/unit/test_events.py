@@ -60,6 +60,17 @@ def every_event() -> list[events.Event]:
             preflight=["can    generate random numbers (C_GenerateRandom)"],
             login="split-pin",
             officers=["amartin", "bokafor"],
+            trusted_wrap="required",
+        ),
+        events.signing_identity(
+            key_label="ceremony-signing",
+            key_id="0123456789abcdef",
+            token_label="NSS Certificate DB",
+            serial="0000000000000000",
+            model="NSS 3",
+            certificate=b"a certificate's DER",
+            subject="O=Example Payments Ltd,CN=ceremony record signing key",
+            approved_by=["amartin", "bokafor"],
         ),
         events.random_source("PKCS#11 C_GenerateRandom on SoftHSM v2", "1b19a6771f0423ab"),
         events.approval(

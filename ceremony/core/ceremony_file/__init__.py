@@ -9,11 +9,13 @@ from ceremony.core.ceremony_file.document import CeremonyFile
 from ceremony.core.ceremony_file.parsing import MAX_FILE, parse_ceremony_file
 from ceremony.core.ceremony_file.read_aloud import summary
 from ceremony.core.ceremony_file.sections import (
+    SIGNING_LABEL,
     CeremonyInfo,
     ComponentSpec,
     HsmSpec,
     KeyEntry,
     PrinterSpec,
+    SigningSpec,
     SplitSpec,
     validate_participant,
 )
@@ -36,6 +38,7 @@ from ceremony.core.ceremony_file.vocabulary import (
 
 __all__ = [
     "MAX_FILE",
+    "SIGNING_LABEL",
     "AwsFields",
     "AzureFields",
     "CeremonyFile",
@@ -51,6 +54,7 @@ __all__ = [
     "KeyType",
     "PrinterSpec",
     "ProviderFields",
+    "SigningSpec",
     "SplitSpec",
     "TargetEntry",
     "TrustedWrap",

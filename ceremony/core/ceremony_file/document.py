@@ -12,6 +12,7 @@ from ceremony.core.ceremony_file.sections import (
     HsmSpec,
     KeyEntry,
     PrinterSpec,
+    SigningSpec,
     SplitSpec,
     validate_participant,
 )
@@ -52,6 +53,7 @@ class CeremonyFile:
     hsm: HsmSpec
     keys: tuple[KeyEntry, ...]
     printer: PrinterSpec | None = None
+    signing: SigningSpec | None = None
 
     @property
     def roster(self) -> Roster:
@@ -144,6 +146,8 @@ class CeremonyFile:
         control. Raises FileError (ConfigError) or RuleBreach, both naming the dotted path."""
         self.ceremony.validate("ceremony")
         self.hsm.validate("hsm")
+        if self.signing is not None:
+            self.signing.validate("signing")
         if self.printer is not None:
             self.printer.validate("printer")
             if not self.issues_components:
@@ -206,6 +210,9 @@ class CeremonyFile:
             for j in range(len(key.targets)):
                 confirm = PlannedOperation(Operation.CONFIRM_IMPORT_KEY, key.label)
                 checks.append((f"keys[{i}].targets[{j}].import_key", confirm))
+        if self.signing is not None and self.signing.create:
+            signing_key = PlannedOperation(Operation.CREATE_SIGNING_KEY, self.signing.key_label)
+            checks.append(("signing.create", signing_key))
         for where, planned in checks:
             try:
                 require_dual_control_possible(planned, roster)

@@ -12,11 +12,13 @@ from typing import Any, TypeVar
 
 from ceremony.core.ceremony_file.document import CeremonyFile
 from ceremony.core.ceremony_file.sections import (
+    SIGNING_LABEL,
     CeremonyInfo,
     ComponentSpec,
     HsmSpec,
     KeyEntry,
     PrinterSpec,
+    SigningSpec,
     SplitSpec,
 )
 from ceremony.core.ceremony_file.targets import (
@@ -173,11 +175,21 @@ def _refuse_secret_keys(node: object, path: str) -> None:
             _refuse_secret_keys(item, f"{path}[{i}]")
 
 
-_TOP = ("ceremony", "participants", "hsm", "keys", "printer")
+_TOP = ("ceremony", "participants", "hsm", "keys", "printer", "signing")
 _CEREMONY = ("id", "type", "site", "purpose", "rehearsal", "output", "registry")
 _PARTICIPANT = ("id", "name", "role", "id_reference")
 _HSM = ("module", "token_label", "token_serial", "login", "init_reserved", "trusted_wrap")
 _PRINTER = ("queue",)
+_SIGNING = (
+    "organization",
+    "key_label",
+    "create",
+    "validity_days",
+    "module",
+    "token_label",
+    "token_serial",
+    "init_reserved",
+)
 _KEY = (
     "label",
     "type",
@@ -315,6 +327,20 @@ def _parse_target(path: str, raw: object) -> TargetEntry:
     )
 
 
+def _parse_signing(t: _Table) -> SigningSpec:
+    days = t.integer("validity_days", False)
+    return SigningSpec(
+        organization=t.text("organization", False),
+        key_label=t.text("key_label", False) or SIGNING_LABEL,
+        create=t.flag("create"),
+        validity_days=1825 if days is None else days,
+        module=t.text("module", False),
+        token_label=t.text("token_label", False),
+        token_serial=t.text("token_serial", False),
+        init_reserved=t.text("init_reserved", False),
+    )
+
+
 def _parse_key(path: str, raw: object, kind: CeremonyType) -> KeyEntry:
     k = _Table(raw, path, _KEY)
     key_type = k.choice("type", dict(_KEY_TYPES))
@@ -394,6 +420,7 @@ def parse_ceremony_file(
     hsm = top.table("hsm", _HSM)
     assert hsm is not None
     printer = top.table("printer", _PRINTER, required=False)
+    signing = top.table("signing", _SIGNING, required=False)
     result = CeremonyFile(
         ceremony=info,
         participants=tuple(participants),
@@ -408,6 +435,7 @@ def parse_ceremony_file(
         ),
         keys=tuple(_parse_key(path, raw, kind) for path, raw in top.tables("keys")),
         printer=PrinterSpec(printer.need_text("queue")) if printer is not None else None,
+        signing=_parse_signing(signing) if signing is not None else None,
     )
     if validate:
         result.validate(registry)

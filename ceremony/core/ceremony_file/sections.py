@@ -102,6 +102,62 @@ class HsmSpec:
             )
 
 
+SIGNING_LABEL = "ceremony-signing"  # the record signing key's label, unless [signing] names one
+MAX_VALIDITY_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class SigningSpec:
+    """The optional ``[signing]`` table: the key that signs the record, on which token."""
+
+    organization: str | None = None  # the certificate's O, for a key this ceremony creates
+    key_label: str = SIGNING_LABEL
+    create: bool = False  # create key and certificate in the token if missing (dual control)
+    validity_days: int = 1825
+    # A second token signs the record (a token with EC where the ceremony token has none).
+    module: str | None = None
+    token_label: str | None = None
+    token_serial: str | None = None
+    init_reserved: str | None = None
+
+    @property
+    def token(self) -> HsmSpec | None:
+        """The second token, or None: the ceremony's own token signs."""
+        if self.module is None:
+            return None
+        return HsmSpec(
+            self.module, self.token_label, self.token_serial, init_reserved=self.init_reserved
+        )
+
+    def validate(self, path: str = "signing") -> None:
+        _require_label(f"{path}.key_label", self.key_label, "a key label")
+        if self.organization is not None:
+            _require_text(f"{path}.organization", self.organization, 64)
+        elif self.create:
+            raise FileError(
+                f"{path}.organization",
+                "is missing: a signing key created here needs the organisation its "
+                "certificate names",
+                hint='for example organization = "Example Payments Ltd"',
+            )
+        if not 1 <= self.validity_days <= MAX_VALIDITY_DAYS:
+            raise FileError(
+                f"{path}.validity_days",
+                f"is {self.validity_days}, not 1-{MAX_VALIDITY_DAYS}",
+                hint="the certificate's life in days; 1825 is five years",
+            )
+        token = self.token
+        if token is not None:
+            token.validate(path)
+        elif self.token_label or self.token_serial or self.init_reserved:
+            raise FileError(
+                f"{path}.module",
+                "is missing: token_label, token_serial or init_reserved name a second token",
+                hint="give the second token's PKCS#11 module, or remove those keys so that "
+                "the ceremony token signs",
+            )
+
+
 @dataclass(frozen=True)
 class PrinterSpec:
     """The optional ``[printer]`` table: the CUPS queue production component forms go to."""

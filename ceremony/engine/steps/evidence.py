@@ -85,10 +85,12 @@ def sign_record(ctx: Context) -> None:
     """
     from ceremony.record import sign  # deferred: reportlab and pyHanko load only here
 
-    if ctx.session is None:
+    if ctx.signer is None:
         return
+    session, label = ctx.signer
     try:
-        record = sign.build_signed_record(ctx.store.path.read_bytes(), sign.HsmSigner(ctx.session))
+        signer = sign.HsmSigner(session, label)
+        record = sign.build_signed_record(ctx.store.path.read_bytes(), signer)
         written = sign.write_signed_record(ctx.store.path.parent, record)
     except (CeremonyError, OSError) as ex:
         ctx.notice(

@@ -1,4 +1,4 @@
-"""HSM login: the preflight, the PINs (whole or split between two officers), the session."""
+"""HSM login: the PINs (whole or split between two officers), the session, the preflight."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from cryptography import x509
 
 from ceremony.core import events
-from ceremony.core.ceremony_file import HsmLogin, KeyType, WrapPlace
+from ceremony.core.ceremony_file import HsmLogin, TrustedWrap, WrapPlace
 from ceremony.core.secret import Secret
 from ceremony.engine.context import Context, Flow
 from ceremony.engine.requests import AnswerRefused, RequestKind
 from ceremony.engine.step_id import Action, Family, PinName, StepId
 from ceremony.errors import HsmError, PinIncorrectError
 from ceremony.hsm.base import (
-    Capability,
+    HsmBackend,
     HsmSession,
     PinRequest,
     PinRole,
@@ -57,39 +57,8 @@ def _pin_name(role: PinRole) -> PinName:
 
 def hsm_login(ctx: Context) -> Flow[None]:
     ctx.stage(STAGE)
-    backend = ctx.services.backend(ctx.hsm_config)
-    preflight = backend.preflight()
-    require_capabilities(ctx, preflight)
-    trust = trust_request(ctx)
-    refused: AnswerRefused | None = None
-    while True:
-        info = backend.describe()
-        pins = _Pins()
-        typed: list[str] = []
-        try:
-            roles = ([PinRole.SO] if not trust.empty else []) + [PinRole.USER]
-            for role in roles:
-                state = info.so_pin if role is PinRole.SO else info.user_pin
-                if state is PinState.FINAL_TRY:
-                    yield from ctx.confirm(
-                        STAGE.then(Action.LAST_TRY, pin=_pin_name(role)),
-                        ctx.officers(),
-                        f"The token reports ONE {role.value} PIN try left: a wrong PIN now "
-                        "locks it. Type yes to use the last try.",
-                    )
-                    pins.last_try[role] = True
-                pin, by = yield from _collect_pin(ctx, role, info.label, refused, state)
-                refused = None
-                pins.pins[role] = pin
-                typed += by
-            try:
-                session = backend.open(pins, trust=trust)
-            except PinIncorrectError as ex:
-                refused = AnswerRefused.of(ex)
-                continue
-        finally:
-            pins.wipe()
-        break
+    backend, preflight = ctx.checked_token()
+    session, typed = yield from open_session(ctx, STAGE, backend, trust_request(ctx))
     ctx.session = session
     ctx.exit.callback(session.close)
     token = session.token
@@ -109,6 +78,7 @@ def hsm_login(ctx: Context) -> Flow[None]:
             officers=officers,
             signing_certificate=certificate,
             signing_certificate_cn=cn,
+            trusted_wrap=ctx.hsm_config.trusted_wrap.value,
         ),
         officers,
     )
@@ -130,8 +100,49 @@ def hsm_login(ctx: Context) -> Flow[None]:
     )
 
 
+def open_session(
+    ctx: Context, stage: StepId, backend: HsmBackend, trust: TrustRequest
+) -> Flow[tuple[HsmSession, list[str]]]:
+    """The officers type the PINs until the token opens a session; who typed them."""
+    refused: AnswerRefused | None = None
+    while True:
+        info = backend.describe()
+        pins = _Pins()
+        typed: list[str] = []
+        try:
+            roles = ([PinRole.SO] if not trust.empty else []) + [PinRole.USER]
+            for role in roles:
+                state = info.so_pin if role is PinRole.SO else info.user_pin
+                if state is PinState.FINAL_TRY:
+                    yield from ctx.confirm(
+                        stage.then(Action.LAST_TRY, pin=_pin_name(role)),
+                        ctx.officers(),
+                        f"The token reports ONE {role.value} PIN try left: a wrong PIN now "
+                        "locks it. Type yes to use the last try.",
+                    )
+                    pins.last_try[role] = True
+                pin, by = yield from _collect_pin(ctx, stage, role, info.label, refused, state)
+                refused = None
+                pins.pins[role] = pin
+                typed += by
+            try:
+                session = backend.open(pins, trust=trust)
+            except PinIncorrectError as ex:
+                refused = AnswerRefused.of(ex)
+                continue
+        finally:
+            pins.wipe()
+        return session, typed
+
+
 def trust_request(ctx: Context) -> TrustRequest:
-    """What the SO lets this session do with untrusted keys: import keys, exports."""
+    """What the SO lets this session do with untrusted keys: import keys, exports.
+
+    Nothing when the file says the token does not enforce CKA_WRAP_WITH_TRUSTED: no SO login
+    and no trusted objects, and the record says which policy held.
+    """
+    if ctx.hsm_config.trusted_wrap is TrustedWrap.NOT_ENFORCED:
+        return TrustRequest()
     import_keys: list[bytes] = []
     composite = 0
     exports = 0
@@ -148,49 +159,9 @@ def trust_request(ctx: Context) -> TrustRequest:
     return TrustRequest(tuple(dict.fromkeys(import_keys)), composite, exports)
 
 
-def require_capabilities(ctx: Context, preflight: Preflight) -> None:
-    kind = ctx.cf.ceremony.type.value
-    needs: list[tuple[Capability, str]] = []
-    for key in ctx.cf.keys:
-        what = f"key {key.label!r}"
-        if key.source.value == "hsm":
-            family = {
-                KeyType.AES: Capability.GENERATE_AES,
-                KeyType.HMAC: Capability.GENERATE_HMAC,
-                KeyType.EC: Capability.GENERATE_EC,
-                KeyType.RSA: Capability.GENERATE_RSA,
-            }[key.type]
-            needs.append((family, f"generating {what}"))
-        if key.type is KeyType.AES:
-            needs.append((Capability.KCV_AES_CMAC, f"check values of {what}"))
-        if key.type is KeyType.HMAC:
-            needs.append((Capability.KCV_HMAC, f"check values of {what}"))
-        if kind in ("split-backup", "re-split") or any(
-            t.wrap is WrapPlace.SOFTWARE for t in key.targets
-        ):
-            needs.append((Capability.RANDOM, f"randomness for {what}"))
-        if kind == "split-backup" and key.source.value in ("hsm", "hsm-key"):
-            needs.append((Capability.AES_KWP, f"exporting {what} to split it"))
-        for loaded in ctx.targets.get(key.label, []):
-            if loaded.spec.wrap is not WrapPlace.HSM:
-                continue
-            method = loaded.target.method
-            purpose = f"target {loaded.spec.label} ({method.value})"
-            needs.append((Capability.for_oaep(method.oaep_hash), purpose))
-            if method.composite:
-                needs.append((Capability.AES_KWP, purpose))
-    for capability, purpose in needs:
-        preflight.require(
-            capability,
-            purpose,
-            alternatives="choose a method this token can do, wrap = 'software' under dual "
-            "control, or another token; the tool never falls back on its own",
-        )
-
-
 def _signing_certificate(session: HsmSession) -> tuple[bytes | None, str | None]:
     """The certificate ``sign_record`` will sign with, and its subject CN (if readable)."""
-    from ceremony.hsm.signing import SIGNING_LABEL  # deferred: loads python-pkcs11
+    from ceremony.core.ceremony_file import SIGNING_LABEL
 
     der = session.certificate(SIGNING_LABEL)
     if der is None:
@@ -205,7 +176,12 @@ def _signing_certificate(session: HsmSession) -> tuple[bytes | None, str | None]
 
 
 def _collect_pin(
-    ctx: Context, role: PinRole, token_label: str, refused: AnswerRefused | None, state: PinState
+    ctx: Context,
+    stage: StepId,
+    role: PinRole,
+    token_label: str,
+    refused: AnswerRefused | None,
+    state: PinState,
 ) -> Flow[tuple[Secret, list[str]]]:
     name = _pin_name(role)
     tries = pin_tries(state)
@@ -217,7 +193,7 @@ def _collect_pin(
 
     if ctx.cf.hsm.login is HsmLogin.PIN:
         pin, by = yield from ctx.ask_for(
-            STAGE.then(pin=name),
+            stage.then(pin=name),
             ctx.officers(),
             RequestKind.SECRET,
             f"Security officer: type the {role.value} PIN of token {token_label!r} (the "
@@ -232,7 +208,7 @@ def _collect_pin(
     try:
         for half in (1, 2):
             part, by = yield from ctx.ask_for(
-                STAGE.then(pin=name, half=half),
+                stage.then(pin=name, half=half),
                 ctx.officers(exclude=officers),
                 RequestKind.SECRET,
                 f"Security officer: type half {half} of 2 of the {role.value} PIN of token "

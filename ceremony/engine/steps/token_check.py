@@ -1,0 +1,79 @@
+"""The token against the file before roll call: every capability checked, no PIN typed yet."""
+
+from __future__ import annotations
+
+from ceremony.core.ceremony_file import CeremonyFile, KeyType, TrustedWrap, WrapPlace
+from ceremony.engine.context import Context, Flow, LoadedTarget
+from ceremony.engine.step_id import Family, StepId
+from ceremony.hsm.base import Capability
+
+STAGE = StepId(Family.TOKEN_CHECK)
+
+_GENERATE = {
+    KeyType.AES: Capability.GENERATE_AES,
+    KeyType.HMAC: Capability.GENERATE_HMAC,
+    KeyType.EC: Capability.GENERATE_EC,
+    KeyType.RSA: Capability.GENERATE_RSA,
+}
+_ALTERNATIVES = (
+    "choose a method this token can do, wrap = 'software' under dual control, or another "
+    "token; the tool never falls back on its own"
+)
+_TRUSTED_ALTERNATIVES = (
+    "use a token that enforces CKA_WRAP_WITH_TRUSTED, or state in the ceremony file that this "
+    'one does not ([hsm] trusted_wrap = "not-enforced-by-token"): the record then says so'
+)
+
+
+def token_check(ctx: Context) -> Flow[None]:
+    """Probe the token and refuse what it cannot do, before anyone is called or types a PIN."""
+    ctx.stage(STAGE)
+    backend = ctx.services.backend(ctx.hsm_config)
+    preflight = backend.preflight()
+    for capability, purpose, alternatives in needs(
+        ctx.cf, ctx.targets, ctx.hsm_config.trusted_wrap
+    ):
+        preflight.require(capability, purpose, alternatives)
+    ctx.token = (backend, preflight)
+    ctx.notice(f"{preflight.token.describe()} can do everything this ceremony needs.")
+    yield from ()  # a step like the others; it asks nothing
+
+
+def needs(
+    cf: CeremonyFile,
+    targets: dict[str, list[LoadedTarget]],
+    trusted_wrap: TrustedWrap,
+) -> list[tuple[Capability, str, str]]:
+    """Every capability the ceremony needs of its token: (capability, purpose, alternatives)."""
+    kind = cf.ceremony.type.value
+    found: list[tuple[Capability, str]] = []
+    protected: list[str] = []  # what leaves the token only under a trusted key
+    for key in cf.keys:
+        what = f"key {key.label!r}"
+        if key.source.value == "hsm":
+            found.append((_GENERATE[key.type], f"generating {what}"))
+        if key.type is KeyType.AES:
+            found.append((Capability.KCV_AES_CMAC, f"check values of {what}"))
+        if key.type is KeyType.HMAC:
+            found.append((Capability.KCV_HMAC, f"check values of {what}"))
+        software = any(t.wrap is WrapPlace.SOFTWARE for t in key.targets)
+        if kind in ("split-backup", "re-split") or software:
+            found.append((Capability.RANDOM, f"randomness for {what}"))
+        if kind == "split-backup" and key.source.value in ("hsm", "hsm-key"):
+            found.append((Capability.AES_KWP, f"exporting {what} to split it"))
+            protected.append(f"exporting {what} to split it")
+        if kind == "generate-export" and software:
+            protected.append(f"exporting {what} to wrap it in software")
+        for loaded in targets.get(key.label, []):
+            if loaded.spec.wrap is not WrapPlace.HSM:
+                continue
+            method = loaded.target.method
+            purpose = f"target {loaded.spec.label} ({method.value})"
+            found.append((Capability.for_oaep(method.oaep_hash), purpose))
+            if method.composite:
+                found.append((Capability.AES_KWP, purpose))
+            protected.append(f"wrapping {what} for {purpose}")
+    result = [(c, p, _ALTERNATIVES) for c, p in found]
+    if protected and trusted_wrap is TrustedWrap.REQUIRED:
+        result += [(Capability.WRAP_WITH_TRUSTED, p, _TRUSTED_ALTERNATIVES) for p in protected]
+    return result
