@@ -26,11 +26,11 @@ class Attempts:
         return TRY_LIMITS[kind] - self.used(kind, counter)
 
     def tries(self, kind: AttemptKind, counter: str) -> str:
-        """``2 of 3 tries left``: what the screen shows before anyone types."""
+        """``2 of 3``: what the screen shows as tries left before anyone types."""
         left, limit = self.left(kind, counter), TRY_LIMITS[kind]
         if left == 1:
-            return f"1 of {limit} tries left: one more failure stops the ceremony"
-        return f"{left} of {limit} tries left"
+            return f"1 of {limit}: one more failure stops the ceremony"
+        return f"{left} of {limit}"
 
     def count(self, kind: AttemptKind, counter: str) -> int:
         n = self.used(kind, counter) + 1

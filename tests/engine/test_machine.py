@@ -144,7 +144,7 @@ def test_split_pin_and_a_wrong_pin_asked_again(tmp_path: Path) -> None:
         machine.answer("99", by="bokafor")
     # The SO PIN was checked when it was typed: only the user PIN is asked again.
     assert machine.current is not None and machine.current.step == "hsm/user-pin/half-1"
-    assert machine.current.tries == "2 of 3 tries left"
+    assert machine.current.tries == "2 of 3"
     script.pins["user"] = "1234"
     request = machine.current
     while request is not None:

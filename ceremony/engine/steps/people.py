@@ -139,10 +139,8 @@ def approval_tries(ctx: Context, candidates: Sequence[str]) -> str:
     left = {c: ctx.attempts.left(kind, _passphrase_counter(c)) for c in candidates}
     if all(n == MAX_PASSPHRASE_FAILURES for n in left.values()):
         limit = MAX_PASSPHRASE_FAILURES
-        return f"{limit} of {limit} tries left for each approver"
-    return "passphrase tries left: " + ", ".join(
-        f"{c} {n} of {MAX_PASSPHRASE_FAILURES}" for c, n in left.items()
-    )
+        return f"{limit} of {limit} for each approver"
+    return ", ".join(f"{c} {n} of {MAX_PASSPHRASE_FAILURES}" for c, n in left.items())
 
 
 def approve(
