@@ -130,8 +130,10 @@ def _show(request: Request, out: TextIO) -> None:
     print(f"\n[{request.stage}/{request.stages}] {request.title}", file=out)
     for line in request.lines:
         print(f"  {line}", file=out)
+    if request.tries is not None:
+        print(f"  Tries left: {request.tries}", file=out)
     if request.pin_tries is not None:
-        print(f"  Tries left: {request.pin_tries}", file=out)
+        print(f"  The token reports: {request.pin_tries}", file=out)
     print(f"  For: {request.who.text}", file=out)
     print(f"  {request.prompt}", file=out)
 

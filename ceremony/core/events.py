@@ -7,9 +7,11 @@ the journal expects a label. The record and ``ceremony verify`` read these names
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from types import MappingProxyType
 from typing import NamedTuple
 
 from ceremony.core.component import Scheme
@@ -20,7 +22,9 @@ from ceremony.core.journal import (
     FilePath,
     JournalValue,
     Label,
+    Message,
     PublicId,
+    SecretScreen,
     Text,
     looks_secret,
 )
@@ -590,11 +594,82 @@ def component_printed(*, key: str, index: int, custodian: str, printer: str, job
     )
 
 
+# ---- failed attempts ----------------------------------------------------------------------------
+
+
+class AttemptKind(enum.Enum):
+    """What was tried and failed; the value is the journal's ``kind``."""
+
+    PIN = "pin"  # a wrong PIN (per role: so or user)
+    PASSPHRASE = "passphrase"  # noqa: S105 - a wrong approval passphrase, per person
+    PASSPHRASE_MISMATCH = "passphrase-mismatch"  # noqa: S105 - roll call: the two differ
+    KCV = "kcv"  # a KCV typed back or typed from a form that does not match, per component
+    ENVELOPE_SERIAL = "envelope-serial"  # a serial read off an envelope that is not the one
+    FINGERPRINT = "fingerprint"  # an import-key fingerprint refused against the cloud console
+
+
+# The tool's own limits, whatever a token reports: at the limit the step fails and the run
+# stops. ``ceremony verify`` checks each journal against this table.
+TRY_LIMITS: Mapping[AttemptKind, int] = MappingProxyType(
+    {
+        AttemptKind.PIN: 3,
+        AttemptKind.PASSPHRASE: 3,
+        AttemptKind.PASSPHRASE_MISMATCH: 3,
+        AttemptKind.KCV: 3,
+        AttemptKind.ENVELOPE_SERIAL: 3,
+        AttemptKind.FINGERPRINT: 1,
+    }
+)
+
+
+def attempt_failed(
+    *,
+    kind: AttemptKind,
+    step: str,
+    participants: Sequence[str],
+    counter: str,
+    attempt: int,
+    screen: SecretScreen,
+    role: str | None = None,
+    token_reports: str | None = None,
+) -> Event:
+    """One failed attempt: who claimed it, at which step, how many tries are left.
+
+    ``counter`` names what the limit counts (``user PIN``, ``passphrase of amartin``, a
+    component's stage); ``attempt`` is the how-manieth failure on it. Never the value typed,
+    nor any prefix, hash or length of it.
+    """
+    limit = TRY_LIMITS[kind]
+    if not 1 <= attempt <= limit:
+        raise JournalError(f"attempt {attempt} is beyond the limit of {limit}", hint="bug")
+    data: dict[str, JournalValue] = {
+        "kind": Label(kind.value),
+        "step": Message(step, screen),
+        "participants": _labels(participants),
+        "counter": Message(counter, screen),
+        "attempt": attempt,
+        "limit": limit,
+        "tries_left": limit - attempt,
+    }
+    return Event(
+        "attempt_failed",
+        _optional(
+            data,
+            role=Label(role) if role is not None else None,
+            token_reports=Text(token_reports) if token_reports is not None else None,
+        ),
+    )
+
+
 # ---- closing ----------------------------------------------------------------------------------
 
 
-def step_failed(*, step: str, error: str) -> Event:
-    return Event("step_failed", {"step": Text(step), "error": Text(error)})
+def step_failed(*, step: str, error: str, screen: SecretScreen, typed: Sequence[str] = ()) -> Event:
+    """The step that failed and its error, screened against what the run holds and was typed."""
+    return Event(
+        "step_failed",
+        {"step": Message.screened(step, screen), "error": Message.screened(error, screen, typed)},
+    )
 
 
 def finished(*, outputs: int, summary: str) -> Event:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Generator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -12,9 +13,11 @@ from typing import TypeVar
 from ceremony.core import events, providers, rng
 from ceremony.core.airgap_rules import AirGapVerdict
 from ceremony.core.ceremony_file import CeremonyFile, ComponentSpec, KeyEntry, TargetEntry
+from ceremony.core.journal import SecretScreen
 from ceremony.core.registry import RegistryRecord
 from ceremony.core.rules import PassphraseRecord, Role, Roster
 from ceremony.core.secret import Secret
+from ceremony.engine.attempts import Attempts
 from ceremony.engine.journal_store import JournalStore
 from ceremony.engine.printing import FormPrinter
 from ceremony.engine.registry_store import RegistryFile
@@ -110,10 +113,13 @@ class Context:
         self.stage_no = 0
         self.stage_title = self.stages[0][1] if self.stages else ""
         self.passphrases: dict[str, PassphraseRecord] = {}  # set at roll call
-        self.failures: dict[str, int] = {}  # wrong approval passphrases, by person
+        self.attempts = Attempts()  # failed attempts against the tool's try limits
         self.notices: list[str] = []
         self.exit = ExitStack()
         self.secrets: list[Secret] = []
+        self.screen = SecretScreen(lambda: self.secrets)  # what journal messages must not hold
+        self.stage_id: StepId | None = None
+        self.asking: StepId | None = None  # the request being asked or answered
         self.session: HsmSession | None = None
         self.token: tuple[HsmBackend, Preflight] | None = None  # set by the token check
         # A second token that signs the record ([signing] module), and what signs: set at login.
@@ -147,6 +153,13 @@ class Context:
             )
         self.stage_no = index
         self.stage_title = self.stages[index][1]
+        self.stage_id, self.asking = stage_id, None
+
+    @property
+    def step(self) -> str:
+        """The step in progress, for a failure: the request being answered, else the stage."""
+        current = self.asking or self.stage_id
+        return str(current) if current is not None else "start"
 
     def checked_token(self) -> tuple[HsmBackend, Preflight]:
         """The backend and preflight of the token check, which runs before roll call."""
@@ -257,15 +270,27 @@ class Context:
         request: Request,
         accept: Callable[[str, str], T],
         refused: AnswerRefused | None = None,
+        tries: Callable[[], str] | None = None,
     ) -> Flow[T]:
-        """Ask ``request`` until ``accept(value, by)`` takes the answer (AnswerRefused: again)."""
-        answer = yield (request if refused is None else Refusal(request, refused))
+        """Ask ``request`` until ``accept(value, by)`` takes the answer (AnswerRefused: again).
+
+        ``tries`` gives the request's tries left afresh each time it is asked again.
+        """
+
+        def fresh() -> Request:
+            return request if tries is None else dataclasses.replace(request, tries=tries())
+
+        self.asking = request.step_id
+        answer = yield (fresh() if refused is None else Refusal(fresh(), refused))
         while True:
             try:
                 by = self._answerer(request, answer)
-                return accept(answer.value, by)
+                value = accept(answer.value, by)
             except AnswerRefused as ex:
-                answer = yield Refusal(request, ex)
+                answer = yield Refusal(fresh(), ex)
+                continue
+            self.asking = None  # what follows an accepted answer is the stage's own work
+            return value
 
     def ask_for(
         self,
@@ -275,12 +300,13 @@ class Context:
         prompt: str,
         accept: Callable[[str, str], T],
         refused: AnswerRefused | None = None,
+        *,
+        tries: Callable[[], str] | None = None,
         **extra: object,
     ) -> Flow[T]:
         """``ask`` a request made here (``extra``: its further fields)."""
-        return (
-            yield from self.ask(self.request(step, who, kind, prompt, **extra), accept, refused)
-        )
+        request = self.request(step, who, kind, prompt, **extra)
+        return (yield from self.ask(request, accept, refused, tries))
 
     def confirm(self, step: StepId, who: Who, prompt: str, lines: Sequence[str] = ()) -> Flow[str]:
         """``who`` types yes once done; who confirmed."""
@@ -320,8 +346,11 @@ class Context:
             return choice, by
 
         return (
-            yield from self.ask_for(
-                step, who, RequestKind.CHOICE, prompt, accept, None, choices=tuple(choices), **extra
+            yield from self.ask(
+                self.request(
+                    step, who, RequestKind.CHOICE, prompt, choices=tuple(choices), **extra
+                ),
+                accept,
             )
         )
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ceremony.core import journal
-from ceremony.core.journal import Entry, FileDigest, JournalValue, Text, Verified
+from ceremony.core.journal import Entry, FileDigest, JournalValue, Message, Text, Verified
 from ceremony.errors import JournalError, OutputExistsError
 from ceremony.hardening import signals_deferred
 from ceremony.output import install
@@ -141,10 +141,11 @@ class JournalStore:
             self._write(entry.line(), entry)
             return entry
 
-    def abort(self, reason: str, actors: Sequence[str] = ()) -> Entry:
-        """Close the current run with an ``aborted`` entry."""
+    def abort(self, reason: str | Message, actors: Sequence[str] = ()) -> Entry:
+        """Close the current run with an ``aborted`` entry (a ``str`` reason is ``Text``)."""
         with self._lock:
-            entry = journal.aborted(self._last, Text(reason), self._clock(), actors)
+            text = reason if isinstance(reason, Message) else Text(reason)
+            entry = journal.aborted(self._last, text, self._clock(), actors)
             self._write(entry.line(), entry)
             return entry
 

@@ -36,7 +36,7 @@ from ceremony.core.ceremony_file import (
     GcpFields,
     TargetEntry,
 )
-from ceremony.core.journal import looks_secret
+from ceremony.core.journal import Message
 from ceremony.core.providers import AwsTarget, AzureTarget, GcpTarget
 from ceremony.core.providers import aws as aws_formats
 from ceremony.core.providers import azure as azure_formats
@@ -221,7 +221,7 @@ class Machine:
             text = " ".join(reason.split())[:500] or "stopped"
             actors = [by] if by is not None and by in ctx.roster else []
             try:
-                ctx.store.abort(_safe(text), actors)
+                ctx.store.abort(Message.screened(text, ctx.screen), actors)
             finally:
                 self._end(Status.ABORTED, text)
 
@@ -241,23 +241,27 @@ class Machine:
 
     def _advance(self, answer: Answer | None) -> Request | None:
         assert self._flow is not None and self._ctx is not None
-        step = self._current.step if self._current is not None else self._ctx.stage_title
+        ctx = self._ctx
+        # A secret answer being handled is screened out of a failure's message too.
+        secret = self._current is not None and self._current.secret
+        typed = (answer.value,) if answer is not None and secret else ()
         try:
             out = next(self._flow) if answer is None else self._flow.send(answer)
         except StopIteration:
             self._end(Status.FINISHED, None)
             return None
         except Stopped as ex:
-            self._ctx.store.abort(_safe(ex.reason), [ex.by] if ex.by else [])
+            reason = Message.screened(ex.reason, ctx.screen)
+            ctx.store.abort(reason, [ex.by] if ex.by else [])
             self._end(Status.ABORTED, ex.reason)
             raise CeremonyStopped(
                 f"the ceremony stopped: {ex.reason}", hint="the journal records why"
             ) from None
         except CeremonyError as ex:
-            self._fail(step, ex.message, ex)
+            self._fail(ctx.step, ex.message, typed)
             raise
         except BaseException as ex:
-            self._fail(step, f"internal error ({type(ex).__name__})", ex)
+            self._fail(ctx.step, f"internal error ({type(ex).__name__})", typed)
             raise
         notices = tuple(self._ctx.notices)
         self._ctx.notices = []
@@ -267,13 +271,19 @@ class Machine:
         self._current = replace(out, notices=notices)
         return self._current
 
-    def _fail(self, step: str, message: str, error: BaseException) -> None:
+    def _fail(self, step: str, message: str, typed: tuple[str, ...]) -> None:
         ctx = self._ctx
         assert ctx is not None
+        # Screened before the flow closes: the secrets it holds are wiped when it does.
+        try:
+            failed = events.step_failed(step=step, error=message, screen=ctx.screen, typed=typed)
+        except CeremonyError:
+            failed = None
         self._close_flow()
         try:
-            ctx.journal(events.step_failed(step=_safe(step), error=_safe(message)))
-            ctx.store.abort(_safe(f"the step {step} failed"))
+            if failed is not None:
+                ctx.journal(failed)
+            ctx.store.abort(Message.screened(f"the step {step} failed", ctx.screen))
         except CeremonyError:
             pass  # the journal itself failed; the error below is what the people see
         finally:
@@ -397,14 +407,6 @@ class Machine:
                 )
             )
         return ctx
-
-
-def _safe(text: str) -> str:
-    """One journal-safe line: no line breaks, bounded, never anything that looks like a key."""
-    line = " ".join(text.split())[:900] or "(no message)"
-    if looks_secret(line):
-        return "details withheld from the journal because they look like key material"
-    return line
 
 
 def _load_targets(cf: CeremonyFile, base: Path, now: datetime) -> dict[str, list[LoadedTarget]]:

@@ -135,6 +135,9 @@ class Request:
     entry: EntryField | None = None  # a component field being typed
     envelope: str | None = None  # the envelope serial the step is about (public)
     pin_tries: str | None = None  # PIN requests: what the token reports about tries left
+    # Requests whose wrong answers are counted (PIN, passphrase, KCV, serial): the tool's own
+    # count of tries left before the ceremony stops, e.g. "2 of 3 tries left".
+    tries: str | None = None
     fingerprint: FingerprintCheck | None = None  # import-key confirmation or pinned mismatch
     notices: tuple[str, ...] = ()
 

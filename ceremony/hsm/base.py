@@ -169,7 +169,8 @@ class PinState(enum.Enum):
     """What the token says about a PIN before anyone types it (CKF_*_PIN_* flags)."""
 
     OK = "no failed tries reported"
-    COUNT_LOW = "a wrong PIN was entered since the last good login (tries are running low)"
+    # CKF_*_PIN_COUNT_LOW: set after one wrong PIN; it says nothing of how many tries remain.
+    COUNT_LOW = "a wrong PIN was typed since the last good login"
     FINAL_TRY = "one try left; a wrong PIN now locks it"
     LOCKED = "locked"
     NOT_INITIALIZED = "not initialised"
@@ -521,6 +522,30 @@ class HsmSession(Protocol):
     ) -> None: ...
 
 
+class LoginSteps(Protocol):
+    """A session opened on the token and logged in one role at a time: the SO, then the user.
+
+    Each login asks its prompter for one PIN, so a wrong SO PIN is known before anyone types
+    the user PIN; a wrong PIN raises PinIncorrectError and the same login may be tried again.
+    ``close`` wipes the trusted objects and closes the session unless ``user`` returned it.
+    """
+
+    @property
+    def needs_security_officer(self) -> bool:
+        """True while the trust request waits for the SO's login."""
+        ...
+
+    def security_officer(self, prompter: PinPrompter) -> None:
+        """C_Login as SO, create what the trust request names as TRUSTED, log the SO out."""
+        ...
+
+    def user(self, prompter: PinPrompter) -> HsmSession:
+        """C_Login as the user (after the SO when the trust request is not empty)."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class HsmBackend(Protocol):
     """One token behind one module; opening a session asks for PINs through a prompter."""
 
@@ -533,4 +558,10 @@ class HsmBackend(Protocol):
         prompter: PinPrompter,
         *,
         trust: TrustRequest | None = None,
-    ) -> HsmSession: ...
+    ) -> HsmSession:
+        """Both logins in one call (``begin_login``, then the SO if ``trust`` asks, the user)."""
+        ...
+
+    def begin_login(self, trust: TrustRequest | None = None) -> LoginSteps:
+        """A session to log in step by step, so that each PIN is checked when it is typed."""
+        ...

@@ -46,6 +46,7 @@ from ceremony.hsm.base import (
     KeyKind,
     KeyRecord,
     KeySpec,
+    LoginSteps,
     PinPrompter,
     PinRequest,
     PinRole,
@@ -126,6 +127,7 @@ class FakeToken:
     so_pin: bytes = b"5678"
     capabilities: Mapping[Capability, bool] = field(default_factory=lambda: dict(SOFTHSM_2_6_1))
     user_pin_state: PinState = PinState.OK
+    so_pin_state: PinState = PinState.OK
     present: bool = True
     keys: dict[str, _Key] = field(default_factory=dict)
     certificates: dict[str, bytes] = field(default_factory=dict)
@@ -156,7 +158,7 @@ class FakeBackend:
             cryptoki_version="0.0",
             module_path="<fake>",
             user_pin=t.user_pin_state,
-            so_pin=PinState.OK,
+            so_pin=t.so_pin_state,
         )
 
     def preflight(self) -> Preflight:
@@ -172,39 +174,74 @@ class FakeBackend:
         )
 
     def open(self, prompter: PinPrompter, *, trust: TrustRequest | None = None) -> FakeSession:
-        info = self.describe()
-        if self.state.logged_in:
-            raise HsmError("a ceremony session on the fake token is already open", hint="close it")
-        trusted: set[str] = set()
-        if trust is not None and not trust.empty:
-            self._login(prompter, PinRole.SO, info)
-            trusted = {hashlib.sha256(der).hexdigest() for der in trust.import_keys}
-        self._login(prompter, PinRole.USER, info)
-        self.state.logged_in = True
-        return FakeSession(self, info, trusted, trust or TrustRequest())
+        steps = self.begin_login(trust)
+        try:
+            if steps.needs_security_officer:
+                steps.security_officer(prompter)
+            return steps.user(prompter)
+        finally:
+            steps.close()
+
+    def begin_login(self, trust: TrustRequest | None = None) -> FakeLoginSteps:
+        return FakeLoginSteps(self, trust or TrustRequest())
 
     def _login(self, prompter: PinPrompter, role: PinRole, info: TokenInfo) -> None:
         request = PinRequest(role, info.label, info.module_path, info)
-        if role is PinRole.USER and self.state.user_pin_state is PinState.LOCKED:
-            raise PinLockedError("the fake user PIN is locked", hint="the SO must unblock it")
-        if (
-            role is PinRole.USER
-            and self.state.user_pin_state is PinState.FINAL_TRY
-            and not prompter.confirm_final_try(request)
-        ):
-            raise PinFinalTryError("the fake user PIN has one try left", hint="confirm first")
+        state = self.state.user_pin_state if role is PinRole.USER else self.state.so_pin_state
+        if state is PinState.LOCKED:
+            raise PinLockedError(f"the fake {role.value} PIN is locked", hint="unblock it")
+        if state is PinState.FINAL_TRY and not prompter.confirm_final_try(request):
+            raise PinFinalTryError(f"the fake {role.value} PIN has one try left", hint="confirm")
         expected = self.state.user_pin if role is PinRole.USER else self.state.so_pin
         with prompter.pin(request) as pin:
             if not hmac.compare_digest(pin.reveal(), expected):
-                if role is PinRole.USER and self.state.user_pin_state is PinState.OK:
-                    self.state.user_pin_state = PinState.COUNT_LOW  # as a token's flags do
+                after = PinState.COUNT_LOW if state is PinState.OK else state  # as flags do
+                self._set_pin_state(role, after)
                 raise PinIncorrectError(
                     f"wrong {role.value} PIN for the fake token",
                     hint="check the PIN",
-                    pin_state=PinState.COUNT_LOW.name,
+                    pin_state=after.name,
                 )
-        if role is PinRole.USER and self.state.user_pin_state is PinState.COUNT_LOW:
-            self.state.user_pin_state = PinState.OK  # a good login clears the flag
+        if state is PinState.COUNT_LOW:
+            self._set_pin_state(role, PinState.OK)  # a good login clears the flag
+
+    def _set_pin_state(self, role: PinRole, state: PinState) -> None:
+        if role is PinRole.USER:
+            self.state.user_pin_state = state
+        else:
+            self.state.so_pin_state = state
+
+
+class FakeLoginSteps:
+    """LoginSteps on the fake: the SO's login, then the user's, each checked when typed."""
+
+    def __init__(self, backend: FakeBackend, trust: TrustRequest) -> None:
+        self._backend = backend
+        self._info = backend.describe()
+        if backend.state.logged_in:
+            raise HsmError("a ceremony session on the fake token is already open", hint="close it")
+        self._trust = trust
+        self._trusted: set[str] = set()
+        self.needs_security_officer = not trust.empty
+
+    def security_officer(self, prompter: PinPrompter) -> None:
+        if not self.needs_security_officer:
+            raise HsmError("no security officer login is needed now", hint="a bug")
+        self._backend._login(prompter, PinRole.SO, self._info)
+        self._trusted = {hashlib.sha256(der).hexdigest() for der in self._trust.import_keys}
+        self.needs_security_officer = False
+
+    def user(self, prompter: PinPrompter) -> FakeSession:
+        if self.needs_security_officer:
+            raise HsmError("the security officer logs in before the user", hint="a bug")
+        if self._backend.state.logged_in:
+            raise HsmError("a ceremony session on the fake token is already open", hint="close it")
+        self._backend._login(prompter, PinRole.USER, self._info)
+        self._backend.state.logged_in = True
+        return FakeSession(self._backend, self._info, self._trusted, self._trust)
+
+    def close(self) -> None:
+        pass  # the fake holds nothing until user() returns a session
 
 
 class FakeSession:
@@ -476,3 +513,6 @@ if TYPE_CHECKING:
     # mypy proves the fake keeps to the interface.
     def _conforms(backend: FakeBackend, session: FakeSession) -> tuple[HsmBackend, HsmSession]:
         return backend, session
+
+    def _conforms_steps(steps: FakeLoginSteps) -> LoginSteps:
+        return steps

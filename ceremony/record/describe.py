@@ -7,6 +7,7 @@ from types import MappingProxyType
 
 from ceremony.core import journal
 from ceremony.core.journal import Entry
+from ceremony.record import attempts
 from ceremony.record.fields import kcv_text, text, texts
 
 
@@ -71,6 +72,11 @@ def _wrapped(entry: Entry) -> str:
         f"key {text(d, 'key')} wrapped for {text(d, 'target')} in {text(d, 'where')} "
         f"({text(d, 'method')}), {n} file(s)"
     )
+
+
+def _attempt(entry: Entry) -> str:
+    (found,) = attempts.read([entry])
+    return "FAILED ATTEMPT: " + attempts.describe(found)
 
 
 def _with(template: str, lists: tuple[str, ...] = ()) -> Callable[[Entry], str]:
@@ -142,6 +148,7 @@ DESCRIPTIONS: Mapping[str, Callable[[Entry], str]] = MappingProxyType(
             "form of component {index} of key {key} printed for {custodian} on {printer} "
             "(job {job})"
         ),
+        "attempt_failed": _attempt,
         "step_failed": _with("step {step} failed: {error}"),
         journal.FINISHED: _with("finished: {summary}"),
         journal.ABORTED: _with("ABORTED: {reason}"),

@@ -23,6 +23,7 @@ from ceremony.core.rules import (
     Role,
     knowledge_limit,
 )
+from ceremony.record import attempts as A
 from ceremony.record.describe import describe
 from ceremony.record.fields import (
     UNKNOWN,
@@ -185,6 +186,7 @@ class Model:
     clear_operations: list[ClearOperation] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     outputs: list[OutputFile] = field(default_factory=list)
+    attempts: list[A.Attempt] = field(default_factory=list)  # failed attempts, in order
 
     @property
     def final_hash(self) -> str:
@@ -310,6 +312,9 @@ class _Builder:
                 )
             )
         self.split_knowledge()
+        self.m.attempts = A.read(self.m.entries)
+        for c in A.check(self.m.entries):
+            self.finding(A.RULE, c.ok, c.detail, c.seq, subject=c.subject)
         return self.m
 
     # -- per event

@@ -78,6 +78,8 @@ AUDITOR_CHECKS = (
     "No custodian received or entered more than one component of an XOR set, or more than k-1 "
     "shares of a Shamir set.",
     "Envelope serials in section 4 match the envelope log; every envelope was intact.",
+    "Each failed attempt (section 6) is explained by the people named, and no step went on "
+    "after its limit of tries.",
     "The SHA-256 of each output file (section 5) matches the file delivered to the provider.",
     "A REHEARSAL record is never evidence for a production key, and the reverse.",
 )
@@ -308,15 +310,17 @@ class _Renderer:
                 if not broken
                 else f"{len(broken)} RULE BREACH(ES), listed in section 6."
             )
+            + f" {len(m.attempts) or 'No'} failed attempt(s) (wrong PIN, passphrase, KCV or "
+            "serial), listed in section 6."
         )
         out.append(L.para(verdict, L.style("verdict", textColor=L.ALERT if broken else L.INK)))
         out.append(Spacer(1, 6 * mm))
         out.append(
             L.markup(
                 "Sections: 1 cover, 2 participants, 3 environment, 4 keys, 5 targets and outputs, "
-                "6 dual control and split knowledge, 7 step log, 8 close (final hash, what an "
-                "auditor should check, signatures). This record is built from the journal alone "
-                "and signed with the ceremony key held in the HSM.",
+                "6 dual control, split knowledge and failed attempts, 7 step log, 8 close (final "
+                "hash, what an auditor should check, signatures). This record is built from the "
+                "journal alone and signed with the ceremony key held in the HSM.",
                 L.NOTE,
             )
         )
@@ -591,7 +595,7 @@ class _Renderer:
         m = self.m
         out: list[Any] = [
             CondPageBreak(50 * mm),
-            L.markup("6. Dual control and split knowledge", L.H2),
+            L.markup("6. Dual control, split knowledge and failed attempts", L.H2),
             L.markup(
                 "Each manual clear-text key operation (PCI DSS 3.6.6 / 4.0 3.7.6) and each key "
                 "destruction, with the approval that covered it.",
@@ -635,6 +639,45 @@ class _Renderer:
         if len(frows) == 1:
             frows.append(["-", "-", "no rule applied: nothing in clear, nothing destroyed"])
         out.append(L.grid(frows, [28 * mm, 14 * mm, WIDTH - 42 * mm], alert_rows=falerts))
+        out += self.failed_attempts()
+        return out
+
+    def failed_attempts(self) -> list[Any]:
+        m = self.m
+        out: list[Any] = [
+            L.markup("Failed attempts", L.H3),
+            L.markup(
+                "Every wrong PIN, approval passphrase, KCV and envelope serial, and every "
+                "refused import key, as journaled; never the value typed. The tool stops a step "
+                "at its own limit of tries, whatever a token reports (see the rules above).",
+                L.NOTE,
+            ),
+        ]
+        rows: list[list[Any]] = [["entry", "time", "what", "step", "by", "tries left", "token"]]
+        alerts: list[int] = []
+        for i, a in enumerate(m.attempts, start=1):
+            rows.append(
+                [
+                    str(a.seq),
+                    a.time[11:19],
+                    a.what,
+                    a.step,
+                    ", ".join(m.who(p) for p in a.participants) or "?",
+                    a.left,
+                    a.token_reports or "-",
+                ]
+            )
+            if a.tries_left == 0:
+                alerts.append(i)
+        if len(rows) == 1:
+            rows.append(["-", "", "none in this ceremony", "", "", "", ""])
+        out.append(
+            L.grid(
+                rows,
+                [11 * mm, 14 * mm, 30 * mm, 38 * mm, 35 * mm, 14 * mm, WIDTH - 142 * mm],
+                alert_rows=alerts,
+            )
+        )
         return out
 
     def step_log(self) -> list[Any]:
@@ -661,7 +704,11 @@ class _Renderer:
             )
             if s.manual_cleartext:
                 shaded.append(i)
-            if any("BROKEN" in r for r in s.rules) or s.event in (journal.ABORTED, "step_failed"):
+            if any("BROKEN" in r for r in s.rules) or s.event in (
+                journal.ABORTED,
+                "step_failed",
+                "attempt_failed",
+            ):
                 alerts.append(i)
         out.append(
             L.grid(

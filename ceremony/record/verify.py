@@ -20,6 +20,7 @@ from ceremony.core import journal
 from ceremony.core.journal import JournalOrderError, JournalVerifyError, Verified
 from ceremony.core.rules import SPLIT_KNOWLEDGE
 from ceremony.errors import CeremonyError, VerifyError
+from ceremony.record import attempts
 from ceremony.record import fields as F
 from ceremony.record import model as M
 from ceremony.record import pdf as record_pdf
@@ -526,6 +527,7 @@ def _verify_into(report: Report, path: Path, folder: Path | None, anchor: bytes 
                 "relied on",
             )
         _rules(report, model)
+        attempts.report(report, verified.entries)
         if folder is not None:
             _outputs(report, folder, model)
         _mixing(report, model, signed.signer_der, folder)

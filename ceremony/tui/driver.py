@@ -180,6 +180,7 @@ class CeremonyRun:
                     lines=request.lines,
                     stage=(request.stage, request.stages),
                     runbook=_runbook(request),
+                    tries=request.tries,
                 )
             )
             if approval is None:
@@ -204,6 +205,7 @@ class CeremonyRun:
                 privacy_confirmed=True,
                 check_locally=False,
                 stage=(request.stage, request.stages),
+                tries=request.tries,
             )
             self.delivery.shown_on(screen)
             return screen
@@ -219,7 +221,7 @@ class CeremonyRun:
         keyboard = self.people.keyboard(request)
         entered: EnteredComponent | None = self.bridge.ask(
             lambda: ComponentEntryScreen(
-                keyboard, header, None, stage=(request.stage, request.stages)
+                keyboard, header, None, stage=(request.stage, request.stages), tries=request.tries
             )
         )
         if entered is None:

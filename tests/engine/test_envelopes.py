@@ -192,8 +192,10 @@ def test_a_serial_that_never_matches_stops_before_the_envelope_is_opened(
         machine.answer("TE-9", by="amartin")
     entries = outcome_entries(machine.outcome)
     events = [e["event"] for e in entries]
-    assert events[-3:] == ["envelope_checked", "step_failed", "aborted"]
-    data = entries[-3]["data"]
+    assert events[-4:] == ["envelope_checked", "attempt_failed", "step_failed", "aborted"]
+    assert events.count("attempt_failed") == 3
+    assert entries[-3]["data"]["tries_left"] == 0
+    data = entries[-4]["data"]
     assert data["envelope"] == "TE-9" and data["recorded"] == "TE-1"
     assert data["serial_matches"] is False and "intact" not in data
     assert "component_entered" not in events

@@ -142,7 +142,9 @@ def test_split_pin_and_a_wrong_pin_asked_again(tmp_path: Path) -> None:
     assert request.who.candidates == ("bokafor",)
     with pytest.raises(AnswerRefused, match="wrong user PIN"):
         machine.answer("99", by="bokafor")
-    assert machine.current is not None and machine.current.step == "hsm/so-pin/half-1"
+    # The SO PIN was checked when it was typed: only the user PIN is asked again.
+    assert machine.current is not None and machine.current.step == "hsm/user-pin/half-1"
+    assert machine.current.tries == "2 of 3"
     script.pins["user"] = "1234"
     request = machine.current
     while request is not None:

@@ -73,7 +73,9 @@ def test_the_headless_runner_prints_the_tries(tmp_path: Path) -> None:
     out = io.StringIO()
     outcome = runner.drive(machine, runner._scripted(script, out), out, scripted=True)
     assert outcome.status is Status.FINISHED
-    assert "  Tries left: the token reports fewer tries left than its maximum" in out.getvalue()
+    printed = out.getvalue()
+    assert "  The token reports: the token reports fewer tries left than its maximum" in printed
+    assert "  Tries left: 3 of 3\n" in printed
 
 
 # ---- showing a component again ----------------------------------------------------------------

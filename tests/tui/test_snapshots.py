@@ -126,6 +126,7 @@ SCREENS: dict[str, Callable[[], Screen[Any]]] = {
             who=OFFICERS,
             title="HSM login",
             pin_tries="ONE try left: a wrong PIN locks the token",
+            tries="1 of 3: one more failure stops the ceremony",
         ),
         PEOPLE,
     ),

@@ -98,7 +98,10 @@ async def test_the_pin_screen_shows_the_tries_and_a_component_is_shown_again(
             room,
             lambda s: isinstance(s, SecretScreen) and s.request.step.startswith("hsm/"),
         )
-        assert static_text(app, "#pin-tries").startswith("Tries left: the token does not report")
+        assert static_text(app, "#tries") == "Tries left: 3 of 3"
+        assert static_text(app, "#pin-tries").startswith(
+            "The token reports: the token does not report"
+        )
         first = await until(app, pilot, room, lambda s: isinstance(s, ComponentDisplayScreen))
         assert first is not pin and first.phase is Phase.SHOWN
         lines = [ln.strip() for ln in screen_text(app).splitlines() if ln.startswith(" 01: ")]

@@ -147,7 +147,19 @@ def every_event() -> list[events.Event]:
         events.component_printed(
             key="zmk", index=1, custodian="ebrown", printer="lp0", job="lp0-7"
         ),
-        events.step_failed(step="roll-call/amartin", error="the token went away"),
+        events.attempt_failed(
+            kind=events.AttemptKind.PIN,
+            step="hsm/user-pin",
+            participants=["amartin"],
+            counter="user PIN",
+            attempt=1,
+            screen=journal.SecretScreen(),
+            role="user",
+            token_reports="a wrong PIN was typed since the last good login",
+        ),
+        events.step_failed(
+            step="roll-call/amartin", error="the token went away", screen=journal.SecretScreen()
+        ),
         events.aborted(reason="stopped by the operator"),
         events.finished(outputs=3, summary="done"),
     ]

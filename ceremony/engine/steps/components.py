@@ -51,10 +51,20 @@ def confirm_privacy(
     )
 
 
+def _typed_kcv(value: str, check: CheckValue) -> str:
+    text = value.strip().upper().replace(" ", "")
+    return text.removeprefix("KCV:").removeprefix(check.method.label.upper())
+
+
+def typed_hex(value: str, check: CheckValue) -> bool:
+    """Whether ``value`` is a KCV as typed (hex digits, maybe its label): a wrong one counts."""
+    text = _typed_kcv(value, check)
+    return bool(text) and all(c in "0123456789ABCDEF" for c in text)
+
+
 def require_typed_back(value: str, check: CheckValue, where: str) -> None:
     """The custodian typed back this component's KCV (with or without its method label)."""
-    text = value.strip().upper().replace(" ", "")
-    text = text.removeprefix("KCV:").removeprefix(check.method.label.upper())
+    text = _typed_kcv(value, check)
     if text != check.hex:
         raise AnswerRefused(
             "that is not this component's KCV",

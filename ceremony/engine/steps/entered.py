@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+
 from ceremony.core import encoding, events, kcv
 from ceremony.core.ceremony_file import ComponentSpec, KeyEntry, SplitSpec
 from ceremony.core.component import Component, KeyIdentity, Scheme
+from ceremony.core.events import TRY_LIMITS, AttemptKind
 from ceremony.core.kcv import CheckValue
 from ceremony.core.rules import Operation
 from ceremony.core.shamir import share_length
+from ceremony.engine import attempts
 from ceremony.engine.context import Context, Flow
 from ceremony.engine.requests import AnswerRefused, EntryField, RequestKind
 from ceremony.engine.step_id import Action, Family, StepId
 from ceremony.engine.steps.components import confirm_privacy, require_split_knowledge
 from ceremony.engine.steps.envelopes import check_envelope, envelope_on_record
 from ceremony.engine.steps.people import approve_component
-from ceremony.errors import CheckValueError, ComponentFormatError
+from ceremony.errors import CheckValueError, ComponentFormatError, RuleViolation
 
 
 def enter_component(
@@ -49,6 +53,22 @@ def enter_component(
     method = encoding.kcv_method_for(key.algorithm, length)
     structural = tuple(encoding.header_lines(header))
     who = ctx.person(spec.custodian)
+    kcv_step = stage.then(Action.KCV)
+    counter = f"KCV of {key.label} component {spec.index} entered"
+    limit = TRY_LIMITS[AttemptKind.KCV]
+
+    def mismatch(message: str, hint: str) -> AnswerRefused:
+        """A KCV that does not match, journaled and counted: refused, or the ceremony stops."""
+        left = attempts.failed(ctx, AttemptKind.KCV, kcv_step, [spec.custodian], counter)
+        if left == 0:
+            raise RuleViolation(
+                f"{limit} times the KCV of component {spec.index} of key {key.label!r} did not "
+                "match: the ceremony stops",
+                hint="check that this is the right form and the right key; start the ceremony "
+                "again",
+            )
+        return AnswerRefused(f"{message} ({attempts.left_text(left, limit)})", hint=hint)
+
     refused: AnswerRefused | None = None
     while True:
 
@@ -69,21 +89,22 @@ def enter_component(
                 try:
                     kcv.require_match(spec.kcv, check, f"component {spec.index}")
                 except CheckValueError as ex:
-                    raise AnswerRefused(
+                    raise mismatch(
                         f"the KCV on this form is not the one the ceremony file records for "
                         f"component {spec.index}",
-                        hint="is this the right form? " + (ex.hint or ""),
+                        "is this the right form? " + (ex.hint or ""),
                     ) from None
             return check
 
         check = yield from ctx.ask_for(
-            stage.then(Action.KCV),
+            kcv_step,
             who,
             RequestKind.PUBLIC,
             f"{custodian.name}: type the KCV line of your form (for example "
             f"{method.label} followed by its hex digits).",
             read_kcv,
             refused,
+            tries=functools.partial(ctx.attempts.tries, AttemptKind.KCV, counter),
             lines=structural,
             entry=EntryField(key.label, spec.index, None, header.line_count, structural),
         )
@@ -121,9 +142,11 @@ def enter_component(
         try:
             component = encoding.from_text(text)
         except (ComponentFormatError, CheckValueError) as ex:
-            refused = AnswerRefused(
+            # Every line passed its check letter, yet the whole does not give the form's KCV
+            # (or SUM): a wrong value was typed, which counts as a failed attempt.
+            refused = mismatch(
                 f"component {spec.index} does not check: {ex.message}",
-                hint="type the component again from its KCV line",
+                "type the component again from its KCV line",
             )
             continue
         finally:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+
 from ceremony.core import events
 from ceremony.core.ceremony_file import ComponentSpec, KeyEntry, SplitSpec
+from ceremony.core.events import TRY_LIMITS, AttemptKind
 from ceremony.core.journal import looks_secret
 from ceremony.core.rules import Role
+from ceremony.engine import attempts
 from ceremony.engine.context import Context, Flow
 from ceremony.engine.requests import AnswerRefused, RequestKind
 from ceremony.engine.step_id import Action, Family, StepId
 from ceremony.errors import RuleViolation
 
-MAX_SERIAL_MISMATCHES = 3  # a misread serial is typed again; a third mismatch is a swap
+# A misread serial is typed again; at the limit a mismatch is taken for a swap.
+MAX_SERIAL_MISMATCHES = TRY_LIMITS[AttemptKind.ENVELOPE_SERIAL]
 
 
 def seal_envelope(ctx: Context, key: KeyEntry, index: int, spec: ComponentSpec) -> Flow[None]:
@@ -20,22 +25,37 @@ def seal_envelope(ctx: Context, key: KeyEntry, index: int, spec: ComponentSpec) 
         return
     envelope = spec.envelope
     custodian = ctx.roster.get(spec.custodian)
+    step = StepId.of(Family.COMPONENT, key.label, index).then(Action.ENVELOPE)
+    kind, counter = AttemptKind.ENVELOPE_SERIAL, f"envelope of {key.label} component {index} sealed"
 
     def serial(value: str, by: str) -> str:
         if value.strip() != envelope:
+            if not value.strip():
+                raise AnswerRefused("no serial was typed", hint="type the serial printed on it")
+            left = attempts.failed(ctx, kind, step, [by], counter)
+            if left == 0:
+                raise RuleViolation(
+                    f"{MAX_SERIAL_MISMATCHES} serials typed for the envelope of component "
+                    f"{index} of key {key.label!r} are not {envelope}, the one the ceremony "
+                    "file lists: the ceremony stops",
+                    hint="keep the form in sight of the witnesses; use the envelope the file "
+                    "lists, or correct the file and start again",
+                )
             raise AnswerRefused(
-                "that is not the envelope serial the ceremony file lists",
+                "that is not the envelope serial the ceremony file lists "
+                f"({attempts.left_text(left, MAX_SERIAL_MISMATCHES)})",
                 hint=f"use envelope {envelope}, or stop and correct the file",
             )
         return by
 
     yield from ctx.ask_for(
-        StepId.of(Family.COMPONENT, key.label, index).then(Action.ENVELOPE),
+        step,
         ctx.person(spec.custodian),
         RequestKind.PUBLIC,
         f"{custodian.name}: seal your form in envelope {envelope} in front of the "
         "witnesses and type the serial printed on it.",
         serial,
+        tries=functools.partial(ctx.attempts.tries, kind, counter),
         envelope=envelope,
     )
     ctx.journal(
@@ -94,7 +114,8 @@ def check_envelope(
     custodian = ctx.roster.get(spec.custodian)
     checkers = [p.id for p in ctx.roster.with_role(Role.SECURITY_OFFICER, Role.WITNESS)]
     step = StepId.of(Family.ENTRY, key.label, spec.index)
-    misses = 0
+    serial_step = step.then(Action.ENVELOPE_SERIAL)
+    kind, counter = AttemptKind.ENVELOPE_SERIAL, f"envelope of {key.label} component {spec.index}"
     refused: AnswerRefused | None = None
 
     def read(value: str, by: str) -> tuple[str, str]:
@@ -126,7 +147,7 @@ def check_envelope(
 
     while True:
         typed, by = yield from ctx.ask_for(
-            step.then(Action.ENVELOPE_SERIAL),
+            serial_step,
             ctx.anyone(checkers, "a security officer or witness"),
             RequestKind.PUBLIC,
             f"Component {spec.index} ({custodian.describe()}): a security officer or "
@@ -134,13 +155,15 @@ def check_envelope(
             "envelope is opened.",
             read,
             refused,
+            tries=functools.partial(ctx.attempts.tries, kind, counter),
             envelope=recorded,
         )
         if typed == recorded:
             break
-        misses += 1
-        if misses >= MAX_SERIAL_MISMATCHES:
-            journal_check(typed, by, intact=None)
+        if ctx.attempts.left(kind, counter) == 1:
+            journal_check(typed, by, intact=None)  # the last one: its record before the stop
+        left = attempts.failed(ctx, kind, serial_step, [by], counter)
+        if left == 0:
             raise RuleViolation(
                 f"the envelope of component {spec.index} of key {key.label!r} "
                 f"({custodian.describe()}) bears serial {typed}, not {recorded} as recorded: "
@@ -150,7 +173,7 @@ def check_envelope(
             )
         refused = AnswerRefused(
             f"serial {typed} is not the one recorded for component {spec.index} "
-            f"({misses} of {MAX_SERIAL_MISMATCHES} tries)",
+            f"({attempts.left_text(left, MAX_SERIAL_MISMATCHES)})",
             hint="read the serial again, character by character; do not open the envelope",
         )
     choice, _ = yield from ctx.choose(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import TypeVar
 
 from cryptography import x509
 
 from ceremony.core import events
 from ceremony.core.ceremony_file import HsmLogin, TrustedWrap, WrapPlace
+from ceremony.core.events import TRY_LIMITS, AttemptKind
 from ceremony.core.secret import Secret
+from ceremony.engine import attempts
 from ceremony.engine.context import Context, Flow
 from ceremony.engine.requests import AnswerRefused, RequestKind
 from ceremony.engine.step_id import Action, Family, PinName, StepId
@@ -16,6 +19,7 @@ from ceremony.errors import HsmError, PinIncorrectError
 from ceremony.hsm.base import (
     HsmBackend,
     HsmSession,
+    PinPrompter,
     PinRequest,
     PinRole,
     PinState,
@@ -23,19 +27,26 @@ from ceremony.hsm.base import (
     TrustRequest,
 )
 
+T = TypeVar("T")
+
 STAGE = StepId(Family.HSM)
 
 
-@dataclass
-class _Pins:
-    """Hands the PINs the officers typed to one login; wiped afterwards."""
+class PinTriesExhaustedError(HsmError):
+    """The tool's own limit of wrong PINs for one role was reached: the ceremony stops."""
 
-    pins: dict[PinRole, Secret] = field(default_factory=dict)
-    last_try: dict[PinRole, bool] = field(default_factory=dict)
+
+class _OnePin:
+    """Hands the PIN just typed to one login (of one role); wiped afterwards."""
+
+    def __init__(self, role: PinRole, pin: Secret, last_try: bool) -> None:
+        self.role = role
+        self._pin: Secret | None = pin
+        self._last_try = last_try
 
     def pin(self, request: PinRequest) -> Secret:
-        secret = self.pins.pop(request.role, None)
-        if secret is None:
+        secret, self._pin = self._pin, None
+        if secret is None or request.role is not self.role:
             raise HsmError(
                 f"no {request.role.value} PIN was typed for this login",
                 hint="this is a bug in the ceremony flow; start again",
@@ -43,12 +54,12 @@ class _Pins:
         return secret  # the backend wipes it right after C_Login
 
     def confirm_final_try(self, request: PinRequest) -> bool:
-        return self.last_try.get(request.role, False)
+        return self._last_try and request.role is self.role
 
     def wipe(self) -> None:
-        for secret in self.pins.values():
-            secret.close()
-        self.pins.clear()
+        if self._pin is not None:
+            self._pin.close()
+            self._pin = None
 
 
 def _pin_name(role: PinRole) -> PinName:
@@ -103,36 +114,19 @@ def hsm_login(ctx: Context) -> Flow[None]:
 def open_session(
     ctx: Context, stage: StepId, backend: HsmBackend, trust: TrustRequest
 ) -> Flow[tuple[HsmSession, list[str]]]:
-    """The officers type the PINs until the token opens a session; who typed them."""
-    refused: AnswerRefused | None = None
-    while True:
-        info = backend.describe()
-        pins = _Pins()
+    """The officers type the PINs, the SO's checked first, until the token opens a session."""
+    steps = backend.begin_login(trust)
+    try:
         typed: list[str] = []
-        try:
-            roles = ([PinRole.SO] if not trust.empty else []) + [PinRole.USER]
-            for role in roles:
-                state = info.so_pin if role is PinRole.SO else info.user_pin
-                if state is PinState.FINAL_TRY:
-                    yield from ctx.confirm(
-                        stage.then(Action.LAST_TRY, pin=_pin_name(role)),
-                        ctx.officers(),
-                        f"The token reports ONE {role.value} PIN try left: a wrong PIN now "
-                        "locks it. Type yes to use the last try.",
-                    )
-                    pins.last_try[role] = True
-                pin, by = yield from _collect_pin(ctx, stage, role, info.label, refused, state)
-                refused = None
-                pins.pins[role] = pin
-                typed += by
-            try:
-                session = backend.open(pins, trust=trust)
-            except PinIncorrectError as ex:
-                refused = AnswerRefused.of(ex)
-                continue
-        finally:
-            pins.wipe()
-        return session, typed
+        if steps.needs_security_officer:
+            # The SO PIN is checked at the token before anyone is asked for the user PIN.
+            _, by = yield from _log_in(ctx, stage, backend, PinRole.SO, steps.security_officer)
+            typed += by
+        session, by = yield from _log_in(ctx, stage, backend, PinRole.USER, steps.user)
+        typed += by
+    finally:
+        steps.close()  # nothing to do once the user login handed the session over
+    return session, typed
 
 
 def trust_request(ctx: Context) -> TrustRequest:
@@ -175,6 +169,72 @@ def _signing_certificate(session: HsmSession) -> tuple[bytes | None, str | None]
     return der, value if isinstance(value, str) else None
 
 
+def _log_in(
+    ctx: Context,
+    stage: StepId,
+    backend: HsmBackend,
+    role: PinRole,
+    login: Callable[[PinPrompter], T],
+) -> Flow[tuple[T, list[str]]]:
+    """Ask for ``role``'s PIN and log in with it, again after a wrong one up to the tool's limit.
+
+    The limit is the tool's own (``TRY_LIMITS``), whatever the token counts: some tokens never
+    lock a PIN. Each wrong PIN is journaled with who typed it and what the token reports.
+    """
+    name = _pin_name(role)
+    step = stage.then(pin=name)
+    # A second token (the signing token) counts its own tries.
+    counter = f"{name} PIN" if stage == STAGE else f"{stage.family.value} {name} PIN"
+    refused: AnswerRefused | None = None
+    while True:
+        info = backend.describe()  # the PIN flags afresh: they change after a wrong PIN
+        state = info.so_pin if role is PinRole.SO else info.user_pin
+        last_try = False
+        if state is PinState.FINAL_TRY:
+            yield from ctx.confirm(
+                stage.then(Action.LAST_TRY, pin=name),
+                ctx.officers(),
+                f"The token reports ONE {role.value} PIN try left: a wrong PIN now "
+                "locks it. Type yes to use the last try.",
+            )
+            last_try = True
+        tries = ctx.attempts.tries(AttemptKind.PIN, counter)
+        pin, by = yield from _collect_pin(ctx, stage, role, info.label, refused, state, tries)
+        prompter = _OnePin(role, ctx.keep(pin), last_try)
+        ctx.asking = step  # a failure of this login is filed under the PIN's step
+        try:
+            result = login(prompter)
+        except PinIncorrectError as ex:
+            reported = _reported(ex)
+            left = attempts.failed(
+                ctx, AttemptKind.PIN, step, by, counter, role=name, token_reports=reported
+            )
+            limit = TRY_LIMITS[AttemptKind.PIN]
+            if left == 0:
+                raise PinTriesExhaustedError(
+                    f"{limit} wrong {role.value} PINs for {info.describe()}: the ceremony stops "
+                    f"(the tool's limit; the token reports: {reported})",
+                    hint="nobody guesses a PIN: find the PIN's holders and its sealed record, "
+                    "then start the ceremony again",
+                ) from None
+            refused = AnswerRefused(
+                f"{ex.message} ({attempts.left_text(left, limit)}; the tool stops at {limit})",
+                hint=ex.hint,
+            )
+            continue
+        finally:
+            prompter.wipe()
+            pin.close()
+        ctx.asking = None
+        return result, by
+
+
+def _reported(ex: PinIncorrectError) -> str:
+    """What the token says after a wrong PIN, in the words of ``PinState``."""
+    state = PinState.__members__.get(ex.pin_state or "")
+    return state.value if state is not None else "nothing (it keeps no visible count)"
+
+
 def _collect_pin(
     ctx: Context,
     stage: StepId,
@@ -182,9 +242,10 @@ def _collect_pin(
     token_label: str,
     refused: AnswerRefused | None,
     state: PinState,
+    tries: str,
 ) -> Flow[tuple[Secret, list[str]]]:
     name = _pin_name(role)
-    tries = pin_tries(state)
+    reported = pin_tries(state)
 
     def accept(value: str, by: str) -> tuple[Secret, str]:
         if not value:
@@ -200,7 +261,8 @@ def _collect_pin(
             "others look away).",
             accept,
             refused,
-            pin_tries=tries,
+            pin_tries=reported,
+            tries=lambda: tries,
         )
         return pin, [by]
     halves: list[Secret] = []
@@ -215,7 +277,8 @@ def _collect_pin(
                 f"{token_label!r} (the other officer looks away).",
                 accept,
                 refused if half == 1 else None,
-                pin_tries=tries,
+                pin_tries=reported,
+                tries=lambda: tries,
             )
             halves.append(part)
             officers.append(by)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from ceremony.core import events
 from ceremony.core.ceremony_file import ComponentSpec, KeyEntry
+from ceremony.core.events import TRY_LIMITS, AttemptKind
 from ceremony.core.rules import (
     Operation,
     Participant,
@@ -17,12 +19,13 @@ from ceremony.core.rules import (
     require_may_approve,
     verify_passphrase,
 )
+from ceremony.engine import attempts
 from ceremony.engine.context import Context, Flow, Stopped
 from ceremony.engine.requests import REFUSE, AnswerRefused, FingerprintCheck, RequestKind
 from ceremony.engine.step_id import Action, Family, StepId
 from ceremony.errors import RuleViolation
 
-MAX_PASSPHRASE_FAILURES = 3
+MAX_PASSPHRASE_FAILURES = TRY_LIMITS[AttemptKind.PASSPHRASE]
 
 
 def roll_call(ctx: Context) -> Flow[None]:
@@ -41,19 +44,8 @@ def _roll_call_one(ctx: Context, person: Participant) -> Flow[None]:
         f"to confirm you are {person.name} ({person.id}) and take part as "
         f"{person.role.title}.",
     )
-    first = ctx.request(
-        stage.then(Action.PASSPHRASE),
-        who,
-        RequestKind.SECRET,
-        f"{person.name}: choose your approval passphrase for this ceremony (at least 8 "
-        "characters; only you type it; the others look away).",
-    )
-    again = ctx.request(
-        stage.then(Action.PASSPHRASE_AGAIN),
-        who,
-        RequestKind.SECRET,
-        f"{person.name}: type your approval passphrase again.",
-    )
+    kind, counter = AttemptKind.PASSPHRASE_MISMATCH, f"roll call of {person.id}"
+    again_step = stage.then(Action.PASSPHRASE_AGAIN)
 
     def choose(value: str, by: str) -> PassphraseRecord:
         try:
@@ -62,8 +54,21 @@ def _roll_call_one(ctx: Context, person: Participant) -> Flow[None]:
             raise AnswerRefused.of(ex) from None
 
     refused: AnswerRefused | None = None
+
+    def tries() -> str:
+        return ctx.attempts.tries(kind, counter)
+
     while True:
-        record = yield from ctx.ask(first, choose, refused)
+        record = yield from ctx.ask_for(
+            stage.then(Action.PASSPHRASE),
+            who,
+            RequestKind.SECRET,
+            f"{person.name}: choose your approval passphrase for this ceremony (at least 8 "
+            "characters; only you type it; the others look away).",
+            choose,
+            refused,
+            tries=tries,
+        )
 
         def repeat(value: str, by: str, record: PassphraseRecord = record) -> bool:
             try:
@@ -72,16 +77,39 @@ def _roll_call_one(ctx: Context, person: Participant) -> Flow[None]:
                 return False
             return True
 
-        if (yield from ctx.ask(again, repeat)):
+        if (
+            yield from ctx.ask_for(
+                again_step,
+                who,
+                RequestKind.SECRET,
+                f"{person.name}: type your approval passphrase again.",
+                repeat,
+                tries=tries,
+            )
+        ):
             break
+        left = attempts.failed(ctx, kind, again_step, [person.id], counter)
+        if left == 0:
+            raise RuleViolation(
+                f"the two passphrases of {person.describe()} differed {TRY_LIMITS[kind]} times: "
+                "the ceremony stops",
+                hint="a passphrase its owner cannot type twice cannot approve; start the "
+                "ceremony again when they are ready",
+            )
         refused = AnswerRefused(
-            "the two passphrases differ", hint="choose the passphrase again and type it twice"
+            f"the two passphrases differ ({attempts.left_text(left, TRY_LIMITS[kind])})",
+            hint="choose the passphrase again and type it twice",
         )
     ctx.passphrases[person.id] = record
     ctx.journal(events.participant_present(person, record), [person.id])
 
 
-def check_passphrase(ctx: Context, person_id: str, value: str) -> None:
+def _passphrase_counter(person_id: str) -> str:
+    return f"passphrase of {person_id}"
+
+
+def check_passphrase(ctx: Context, person_id: str, value: str, step: StepId) -> None:
+    """The approval passphrase of ``person_id``; a wrong one is journaled and counted."""
     record = ctx.passphrases.get(person_id)
     who = ctx.roster.get(person_id).describe()
     if record is None:
@@ -91,14 +119,28 @@ def check_passphrase(ctx: Context, person_id: str, value: str) -> None:
     try:
         verify_passphrase(record, value, who)
     except RuleBreach as ex:
-        failures = ctx.failures.get(person_id, 0) + 1
-        ctx.failures[person_id] = failures
-        if failures >= MAX_PASSPHRASE_FAILURES:
+        kind = AttemptKind.PASSPHRASE
+        left = attempts.failed(ctx, kind, step, [person_id], _passphrase_counter(person_id))
+        if left == 0:
             raise RuleViolation(
-                f"{failures} wrong approval passphrases for {who}: the ceremony stops",
+                f"{MAX_PASSPHRASE_FAILURES} wrong approval passphrases for {who}: the ceremony "
+                "stops",
                 hint="nobody may guess another's passphrase; start the ceremony again",
             ) from None
-        raise AnswerRefused.of(ex) from None
+        raise AnswerRefused(
+            f"{ex.message} ({attempts.left_text(left, MAX_PASSPHRASE_FAILURES)} for {who})",
+            hint=ex.hint,
+        ) from None
+
+
+def approval_tries(ctx: Context, candidates: Sequence[str]) -> str:
+    """Each candidate's approval passphrase tries left, as one line."""
+    kind = AttemptKind.PASSPHRASE
+    left = {c: ctx.attempts.left(kind, _passphrase_counter(c)) for c in candidates}
+    if all(n == MAX_PASSPHRASE_FAILURES for n in left.values()):
+        limit = MAX_PASSPHRASE_FAILURES
+        return f"{limit} of {limit} for each approver"
+    return ", ".join(f"{c} {n} of {MAX_PASSPHRASE_FAILURES}" for c, n in left.items())
 
 
 def approve(
@@ -125,23 +167,32 @@ def approve(
     for n in (1, 2):
         candidates = eligible_approvers(operation, roster, approvers, involved)
 
-        def accept(value: str, by: str) -> str:
+        step = StepId.approve(operation, key, n, index=index, target=target)
+
+        def accept(value: str, by: str, step: StepId = step) -> str:
             try:
                 require_may_approve(operation, by, roster, approvers, involved, f"{subject}")
             except RuleBreach as ex:
                 raise AnswerRefused.of(ex) from None
             if fingerprint is not None and value.strip().lower() == REFUSE:
+                attempts.failed(
+                    ctx,
+                    AttemptKind.FINGERPRINT,
+                    step,
+                    [by],
+                    f"import key of {fingerprint.key} target {fingerprint.target}",
+                )
                 raise Stopped(
                     f"{roster.get(by).describe()} refused the import key of target "
                     f"{fingerprint.target!r} ({fingerprint.provider}): its fingerprint does "
                     "not match the cloud console",
                     by,
                 )
-            check_passphrase(ctx, by, value)
+            check_passphrase(ctx, by, value, step)
             return by
 
         approver = yield from ctx.ask_for(
-            StepId.approve(operation, key, n, index=index, target=target),
+            step,
             ctx.anyone(candidates, "an approver: " + roster.who(candidates)),
             RequestKind.APPROVAL,
             f"Approval {n} of 2 to {operation.description} ({subject}): the approver "
@@ -156,6 +207,7 @@ def approve(
             operation=operation,
             lines=tuple(lines),
             fingerprint=fingerprint,
+            tries=functools.partial(approval_tries, ctx, candidates),
         )
         approvers.append(approver)
     require_dual_control(operation, approvers, roster, involved, subject)

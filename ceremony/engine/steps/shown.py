@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 from ceremony.core import encoding, events
 from ceremony.core.ceremony_file import ComponentSpec, KeyEntry, SplitSpec
 from ceremony.core.component import Component, Scheme
+from ceremony.core.events import TRY_LIMITS, AttemptKind
 from ceremony.core.rules import (
     Operation,
     PlannedOperation,
@@ -12,6 +15,7 @@ from ceremony.core.rules import (
     require_dual_control_possible,
     require_may_see_component,
 )
+from ceremony.engine import attempts
 from ceremony.engine.context import Context, Flow
 from ceremony.engine.requests import AGAIN, AnswerRefused, ComponentSheet, RequestKind
 from ceremony.engine.step_id import Action, Family, StepId
@@ -20,12 +24,13 @@ from ceremony.engine.steps.components import (
     journal_issued,
     require_split_knowledge,
     require_typed_back,
+    typed_hex,
 )
 from ceremony.engine.steps.envelopes import seal_envelope
 from ceremony.engine.steps.evidence import write_rehearsal_form
 from ceremony.engine.steps.people import approve_component
 from ceremony.engine.steps.printer import print_component
-from ceremony.errors import CeremonyError
+from ceremony.errors import CeremonyError, RuleViolation
 
 
 def show_component(
@@ -76,29 +81,52 @@ def show_component(
             "this front end cannot show a component", hint="use the runner or the TUI"
         )
 
-    def typed_back(value: str, by: str) -> bool:
+    def typed_back(value: str, by: str, step: StepId, counter: str) -> bool:
         """True: the KCV typed back matches; False: the custodian asks to see it again."""
         if value.strip().lower() == AGAIN:
             require_show_again_possible(ctx, key, spec)
             return False
-        require_typed_back(value, check, "on the form you copied it onto")
+        try:
+            require_typed_back(value, check, "on the form you copied it onto")
+        except AnswerRefused as ex:
+            if not typed_hex(value, check):
+                raise  # not a KCV at all (a slip of the keyboard): asked again, not counted
+            left = attempts.failed(ctx, AttemptKind.KCV, step, [spec.custodian], counter)
+            limit = TRY_LIMITS[AttemptKind.KCV]
+            if left == 0:
+                raise RuleViolation(
+                    f"{limit} KCVs typed back for component {component.index} of key "
+                    f"{key.label!r} do not match: the ceremony stops",
+                    hint="the component on the form cannot be trusted: destroy the form; the "
+                    "ceremony starts again with new components",
+                ) from None
+            raise AnswerRefused(
+                f"{ex.message} ({attempts.left_text(left, limit)}; or type {AGAIN} to see "
+                "it once more)",
+                hint=ex.hint,
+            ) from None
         return True
 
     delivery.show(sheet)
     try:
         shown = 1
-        while not (
-            yield from ctx.ask_for(
-                stage.then(Action.KCV, again=shown - 1 if shown > 1 else None),
+        while True:
+            step = stage.then(Action.KCV, again=shown - 1 if shown > 1 else None)
+            # Each showing gives fresh tries: a new copy is made from the screen.
+            counter = f"KCV of {key.label} component {component.index}, showing {shown}"
+            matched = yield from ctx.ask_for(
+                step,
                 ctx.person(spec.custodian),
                 RequestKind.PUBLIC,
                 f"{custodian.name}: copy your component onto your form, check it, then "
                 f"type back its KCV (the hex digits after the method); or type {AGAIN} "
                 "to ask to see it again (two approvals, journaled).",
-                typed_back,
+                functools.partial(typed_back, step=step, counter=counter),
+                tries=functools.partial(ctx.attempts.tries, AttemptKind.KCV, counter),
                 display=sheet,
             )
-        ):
+            if matched:
+                break
             delivery.hide(sheet)  # off the screen while the approvers come to the keyboard
             shown += 1
             yield from show_again(ctx, key, spec, split_set, sheet, shown)

@@ -14,6 +14,7 @@ from ceremony.errors import CeremonyError, HsmError, TokenNotFoundError
 from ceremony.hsm.base import (
     HsmBackend,
     HsmConfig,
+    LoginSteps,
     PinPrompter,
     PinRequest,
     PinRole,
@@ -117,36 +118,17 @@ class Pkcs11Backend:
         trust: TrustRequest | None = None,
     ) -> Pkcs11Session:
         """Log in as the user (after the SO, if ``trust`` asks for trusted objects)."""
-        module = self.module()
-        token = self.find_token()
-        info = token_info(module, token)
-        key = (module.path, info.serial)
-        if key in OPEN:
-            raise HsmError(
-                f"a ceremony session on {info.describe()} is already open in this process",
-                hint="close it first: PKCS#11 logins are shared by all sessions of a process",
-            )
-        with translated("opening a session", self._where, self.token_present):
-            session = token.open(rw=True)
-        trusted = Trusted()
+        steps = self.begin_login(trust)
         try:
-            if trust is not None and not trust.empty:
-                self._login(module, session, PinRole.SO, prompter)
-                try:
-                    make_trusted(module, session, trust, trusted, self._where, self.traits)
-                finally:
-                    with translated("logging the security officer out", self._where, lambda: True):
-                        module.cryptoki.logout(session.handle)
-            self._login(module, session, PinRole.USER, prompter)
-        except BaseException:
-            trusted.wipe()
-            close_quietly(session)
-            raise
-        OPEN.add(key)
-        link = Link(
-            module, token, session, info, trusted, self.token_present, self._cache, self.traits
-        )
-        return Pkcs11Session(link, key)
+            if steps.needs_security_officer:
+                steps.security_officer(prompter)
+            return steps.user(prompter)
+        finally:
+            steps.close()  # nothing to do once user() returned the session
+
+    def begin_login(self, trust: TrustRequest | None = None) -> Pkcs11LoginSteps:
+        """A read-write session to log in on, one role at a time (``LoginSteps``)."""
+        return Pkcs11LoginSteps(self, trust)
 
     def _login(
         self, module: LoadedModule, session: Any, role: PinRole, prompter: PinPrompter
@@ -215,7 +197,77 @@ class Pkcs11Backend:
         return bool(found)
 
 
+class Pkcs11LoginSteps:
+    """``LoginSteps`` on one read-write session: the SO's login and trusted objects, the user's."""
+
+    def __init__(self, backend: Pkcs11Backend, trust: TrustRequest | None) -> None:
+        self._backend = backend
+        self._trust = trust or TrustRequest()
+        self._module = module = backend.module()
+        self._token = backend.find_token()
+        self._info = info = token_info(module, self._token)
+        self._key = (module.path, info.serial)
+        if self._key in OPEN:
+            raise HsmError(
+                f"a ceremony session on {info.describe()} is already open in this process",
+                hint="close it first: PKCS#11 logins are shared by all sessions of a process",
+            )
+        with translated("opening a session", backend.config.describe(), backend.token_present):
+            self._session = self._token.open(rw=True)
+        OPEN.add(self._key)
+        self._trusted = Trusted()
+        self.needs_security_officer = not self._trust.empty
+        self._handed_over = False
+        self._closed = False
+
+    def security_officer(self, prompter: PinPrompter) -> None:
+        if not self.needs_security_officer:
+            raise HsmError(
+                "no security officer login is needed now", hint="this is a bug in the caller"
+            )
+        backend, module, session = self._backend, self._module, self._session
+        backend._login(module, session, PinRole.SO, prompter)
+        where = backend.config.describe()
+        try:
+            make_trusted(module, session, self._trust, self._trusted, where, backend.traits)
+        finally:
+            with translated("logging the security officer out", where, lambda: True):
+                module.cryptoki.logout(session.handle)
+        self.needs_security_officer = False
+
+    def user(self, prompter: PinPrompter) -> Pkcs11Session:
+        if self.needs_security_officer:
+            raise HsmError(
+                "the security officer logs in before the user", hint="this is a bug in the caller"
+            )
+        backend = self._backend
+        backend._login(self._module, self._session, PinRole.USER, prompter)
+        link = Link(
+            self._module,
+            self._token,
+            self._session,
+            self._info,
+            self._trusted,
+            backend.token_present,
+            backend._cache,
+            backend.traits,
+        )
+        self._handed_over = True
+        return Pkcs11Session(link, self._key)
+
+    def close(self) -> None:
+        if self._handed_over or self._closed:
+            return
+        self._closed = True
+        self._trusted.wipe()
+        close_quietly(self._session)
+        OPEN.discard(self._key)
+
+
 if TYPE_CHECKING:
     # mypy proves the backend keeps to the interface.
     def _conforms(backend: Pkcs11Backend) -> HsmBackend:
         return backend
+
+    def _conforms_steps(steps: Pkcs11LoginSteps) -> LoginSteps:
+        return steps

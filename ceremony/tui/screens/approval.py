@@ -42,9 +42,11 @@ class ApprovalScreen(StepScreen[Approval]):
         lines: Sequence[str] = (),
         stage: tuple[int, int] | None = None,
         runbook: str | None = None,
+        tries: str | None = None,
     ) -> None:
         super().__init__()
         self.stage = stage
+        self.tries = tries  # the engine's count of passphrase tries left, per approver
         if runbook is not None:
             self.runbook = runbook
         self.operation = operation
@@ -71,6 +73,8 @@ class ApprovalScreen(StepScreen[Approval]):
                 yield Static(self.instructions, classes="screen-intro")
             if self.lines:
                 yield Static("\n".join(self.lines), id="request-lines")
+            if self.tries is not None:
+                yield Static(f"Tries left: {self.tries}", id="tries")
             yield ApprovalForm(self.approvers, self.already, id="approval")
 
     @on(ApprovalForm.Submitted)

@@ -162,9 +162,12 @@ class RequestScreen(StepScreen[Reply | None]):
                 yield Static(
                     "\n".join(self.present(line) for line in request.lines), id="request-lines"
                 )
+            if request.tries is not None:
+                # The tool's own count: the ceremony stops at its limit, whatever a token says.
+                yield Static(f"Tries left: {request.tries}", id="tries")
             if request.pin_tries is not None:
                 # What the token reports before anyone types: a last try is never a surprise.
-                yield Static(f"Tries left: {request.pin_tries}", id="pin-tries")
+                yield Static(f"The token reports: {request.pin_tries}", id="pin-tries")
             if self.picks_who:
                 yield WhoPicker(self.people.candidates(request), id="who")
             yield from self.compose_answer()

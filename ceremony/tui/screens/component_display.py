@@ -85,6 +85,7 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
         privacy_confirmed: bool = False,
         check_locally: bool = True,
         stage: tuple[int, int] | None = None,
+        tries: str | None = None,
     ) -> None:
         """``reveal`` None: the component was shown already; only the KCV is typed back here.
 
@@ -102,6 +103,7 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
         self._start_hidden = reveal is None
         self.check = check  # the KCV the typed-back value is compared with
         self.timeout = timeout
+        self.tries = tries  # the engine's count of KCV tries left
         self.phase = Phase.PRIVACY
         self._timer: Timer | None = None
         self._shown_at = 0.0  # time.monotonic() when the component appeared
@@ -144,6 +146,7 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
                 classes="typeback-row",
             ),
             Static("", id="typeback-problem"),
+            *([Static(f"Tries left: {self.tries}", id="tries")] if self.tries else []),
             id="typeback",
             classes="phase",
         )

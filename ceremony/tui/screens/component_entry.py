@@ -46,10 +46,12 @@ class ComponentEntryScreen(StepScreen[EnteredComponent | None]):
         masked: bool = False,
         stage: tuple[int, int] | None = None,
         prompt: str | None = None,
+        tries: str | None = None,
     ) -> None:
         super().__init__()
         self.stage = stage
         self.prompt = prompt
+        self.tries = tries  # the engine's count of KCV tries left
         self.keyboard = custodian
         self.header = header
         self.what = (
@@ -67,6 +69,8 @@ class ComponentEntryScreen(StepScreen[EnteredComponent | None]):
             "letter, or scan its QR code into the first field. Everyone else looks away."
         )
         yield Static(intro, classes="screen-intro")
+        if self.tries is not None:
+            yield Static(f"Tries left: {self.tries}", id="tries")
         yield ComponentEntry(self.header, self.check, masked=self.masked, id="entry")
         yield Static("", id="entry-accept")
 

@@ -127,6 +127,8 @@ class ImportKeyScreen(StepScreen[Reply | None]):
             yield from fingerprint_panels(check)
             if check.details:
                 yield Static("\n".join(check.details), id="fingerprint-details")
+            if self.request.tries is not None:
+                yield Static(f"Tries left: {self.request.tries}", id="tries")
         # Outside the scroll: the answer keeps its place and the fingerprint stays in view.
         candidates = self.people.candidates(self.request)
         if self.mismatch:
