@@ -38,8 +38,8 @@ SOFTHSM_MODULE = config.DEFAULT_MODULE
 NSS_MODULE = f"/usr/lib/{_ARCH}/libsoftokn3.so"
 OPENCRYPTOKI_MODULE = f"/usr/lib/{_ARCH}/pkcs11/libopencryptoki.so"
 
-# Proposed: the variable that carries [hsm] init_reserved in tests, as CEREMONY_PKCS11_MODULE does.
-ENV_INIT_RESERVED = "CEREMONY_PKCS11_INIT_RESERVED"
+# The variable that carries [hsm] init_reserved in tests, as CEREMONY_PKCS11_MODULE does.
+ENV_INIT_RESERVED = config.ENV_INIT_RESERVED
 
 NSS_TOKEN_LABEL = "NSS Certificate DB"  # fixed by softokn: the slot that holds the database
 OPENCRYPTOKI_SLOT = 3  # "IBM SoftTok" in Debian's /etc/opencryptoki/opencryptoki.conf
