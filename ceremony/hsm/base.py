@@ -260,6 +260,8 @@ class Preflight:
     kcv_cmac_from_ecb: bool = False
     # CKA_LOCAL as a key generated in the token reads back (NSS softokn: False); None: not probed.
     generated_keys_local: bool | None = None
+    # The token takes CKA_CHECK_VALUE on a secret key it is given (opencryptoki 3.8: no).
+    check_value_attribute: bool = True
 
     def status(self, capability: Capability) -> CapabilityStatus:
         for s in self.statuses:

@@ -30,7 +30,7 @@ import pkcs11
 
 from ceremony.hsm import bootstrap, config
 from ceremony.hsm.pkcs11 import initialize
-from tests.hsm.conftest import FixedPinPrompter
+from tests.hsm.prompters import FixedPinPrompter
 
 _ARCH = sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu"
 
@@ -313,13 +313,25 @@ def _short_pin() -> str:
     return secrets.token_hex(4)  # 8 characters: opencryptoki takes 4 to 8
 
 
+_HELD = {"depth": 0}  # reentrant in this process: a test may hold it around the fixture
+
+
 @contextmanager
 def _machine_lock() -> Iterator[None]:
-    with OPENCRYPTOKI_LOCK_FILE.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # waits for the state "nobody else uses the store"
+    if _HELD["depth"]:
+        _HELD["depth"] += 1
         try:
             yield
         finally:
+            _HELD["depth"] -= 1
+        return
+    with OPENCRYPTOKI_LOCK_FILE.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # waits for the state "nobody else uses the store"
+        _HELD["depth"] = 1
+        try:
+            yield
+        finally:
+            _HELD["depth"] = 0
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 

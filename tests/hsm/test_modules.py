@@ -53,19 +53,21 @@ def test_nss_has_no_security_officer(tmp_path: Path) -> None:
 
 def test_opencryptoki_twice_in_a_row_starts_fresh_and_stops_its_daemon() -> None:
     _skip_unless("opencryptoki")
-    before = modules._live_slotds()
     pins = []
-    for _ in range(2):
-        with modules.opencryptoki() as made:
-            assert modules._live_slotds()
-            pins.append(made.user_pin)
-            token = pkcs11.lib(made.module_path).get_token(token_label=made.token_label)
-            with token.open(rw=True, user_pin=made.user_pin) as session:
-                # A fresh token: the previous use's key is gone.
-                assert not list(session.get_objects({pkcs11.Attribute.LABEL: "kept"}))
-                session.generate_key(KeyType.AES, 128, label="kept", store=True)
+    # Held throughout: another worker's opencryptoki test would start and stop its own daemon.
+    with modules._machine_lock():
+        before = modules._live_slotds()
+        for _ in range(2):
+            with modules.opencryptoki() as made:
+                assert modules._live_slotds()
+                pins.append(made.user_pin)
+                token = pkcs11.lib(made.module_path).get_token(token_label=made.token_label)
+                with token.open(rw=True, user_pin=made.user_pin) as session:
+                    # A fresh token: the previous use's key is gone.
+                    assert not list(session.get_objects({pkcs11.Attribute.LABEL: "kept"}))
+                    session.generate_key(KeyType.AES, 128, label="kept", store=True)
+        assert modules._live_slotds() == before
     assert pins[0] != pins[1]
-    assert modules._live_slotds() == before
 
 
 def test_opencryptoki_leaves_a_daemon_it_did_not_start_running() -> None:
@@ -73,13 +75,12 @@ def test_opencryptoki_leaves_a_daemon_it_did_not_start_running() -> None:
     with modules._machine_lock():
         modules._prepare_lock_folders()
         ours = None if modules._live_slotds() else modules._start_slotd()
-    try:
-        running = modules._live_slotds()
-        with modules.opencryptoki() as made:
+        try:
+            running = modules._live_slotds()
+            with modules.opencryptoki() as made:
+                assert modules._live_slotds() == running
+                assert len(made.so_pin or "") == 8
             assert modules._live_slotds() == running
-            assert len(made.so_pin or "") == 8
-        assert modules._live_slotds() == running
-    finally:
-        if ours is not None:
-            with modules._machine_lock():
+        finally:
+            if ours is not None:
                 modules._stop_slotd(ours)

@@ -56,7 +56,12 @@ class Pkcs11Backend:
     def traits(self) -> TokenTraits:
         """What this token's templates carry: the preflight's findings under the policy."""
         if self._traits is None:
-            self._traits = TokenTraits.of(self.preflight().trusted_wrap, self.config.trusted_wrap)
+            preflight = self.preflight()
+            self._traits = TokenTraits.of(
+                preflight.trusted_wrap,
+                self.config.trusted_wrap,
+                check_value=preflight.check_value_attribute,
+            )
         return self._traits
 
     def module(self) -> LoadedModule:

@@ -178,8 +178,9 @@ def import_key(
     )
     template[Attribute.LABEL] = label.encode("utf-8")
     template[Attribute.ID] = key_id
-    # The token recomputes this from the value and refuses a mismatch.
-    template[Attribute.CHECK_VALUE] = token_cv
+    if link.traits.check_value:
+        # The token recomputes this from the value and refuses a mismatch.
+        template[Attribute.CHECK_VALUE] = token_cv
     template[Attribute.VALUE] = material
     step = f"importing key {label!r}"
     try:

@@ -286,6 +286,47 @@ def probe(session: Any, slot: Any, token: TokenInfo, cryptoki: _cryptoki.Cryptok
         ok = hmac.compare_digest(got, mac.finalize())
         return ok, "computed from AES-ECB" if ok else "CMAC from AES-ECB differs from SP 800-38B"
 
+    check_value_attribute: list[bool] = []
+
+    def check_value_ok() -> tuple[bool, str]:
+        # A key given with its CKA_CHECK_VALUE (the ECB value): kept, or the attribute unknown.
+        encryptor = Cipher(algorithms.AES(probe_key), modes.ECB()).encryptor()  # noqa: S305
+        value = (encryptor.update(zero) + encryptor.finalize())[:3]
+        try:
+            with _probe(session) as p:
+                p.keep(
+                    session.create_object(
+                        {
+                            Attribute.CLASS: ObjectClass.SECRET_KEY,
+                            Attribute.KEY_TYPE: KeyType.AES,
+                            Attribute.VALUE: probe_key,
+                            Attribute.TOKEN: False,
+                            Attribute.PRIVATE: False,
+                            Attribute.CHECK_VALUE: value,
+                            Attribute.LABEL: p.label(),
+                        }
+                    )
+                )
+        except PKCS11Error as ex:
+            if error_name(ex) != "CKR_ATTRIBUTE_TYPE_INVALID":
+                raise
+            check_value_attribute.append(False)
+            return False, "no CKA_CHECK_VALUE"
+        check_value_attribute.append(True)
+        return True, ""
+
+    if ecb_status.supported:
+        _status(Capability.KCV_AES_ECB, check_value_ok, "CKA_CHECK_VALUE")
+        if check_value_attribute == [False]:
+            ecb_status = CapabilityStatus(
+                ecb_status.capability,
+                True,
+                ecb_status.mechanism,
+                "the token has no CKA_CHECK_VALUE (CKR_ATTRIBUTE_TYPE_INVALID): imports are "
+                "checked by the key's check values only",
+                True,
+            )
+
     cmac_from_ecb = False
     if not cmac_status.supported and cmac_status.known and ecb_status.supported:
         rebuilt = _status(Capability.KCV_AES_CMAC, cmac_from_ecb_ok, "CKM_AES_ECB")
@@ -498,6 +539,7 @@ def probe(session: Any, slot: Any, token: TokenInfo, cryptoki: _cryptoki.Cryptok
         trusted_wrap=support,
         kcv_cmac_from_ecb=cmac_from_ecb,
         generated_keys_local=local[0] if local else None,
+        check_value_attribute=check_value_attribute != [False],
     )
 
 
@@ -550,23 +592,46 @@ def _trusted_wrap(
     is proved to come from the attribute, not from the mechanism.
     """
     capability, name = Capability.WRAP_WITH_TRUSTED, "CKA_WRAP_WITH_TRUSTED"
-    mechanism = kwp_mechanism
-    if mechanism is None and has(CKM_AES_KEY_WRAP):
-        mechanism = CKM_AES_KEY_WRAP
-    if mechanism is None:
-        return TrustedWrapSupport.UNKNOWN, CapabilityStatus(
-            capability, False, name, "unknown: no AES key wrap to probe it with", known=False
+
+    def absent(error: str) -> tuple[TrustedWrapSupport, CapabilityStatus]:
+        return TrustedWrapSupport.ABSENT, CapabilityStatus(
+            capability, False, name, f"not supported by this token: probe got {error}", True
         )
 
+    def unknown(why: str) -> tuple[TrustedWrapSupport, CapabilityStatus]:
+        return TrustedWrapSupport.UNKNOWN, CapabilityStatus(
+            capability, False, name, f"unknown: {why}", True, known=False
+        )
+
+    symmetric = kwp_mechanism
+    if symmetric is None and has(CKM_AES_KEY_WRAP):
+        symmetric = CKM_AES_KEY_WRAP
+    if symmetric is None and not has(Mechanism.RSA_PKCS_OAEP):
+        return unknown("no key wrap mechanism to probe it with")
+
     def wrap(p: _Probe, target: Any) -> None:
-        wrapping = p.secret(KeyType.AES, secrets.token_bytes(32), wrap=True)
-        size = kwp_size(16) if mechanism != CKM_AES_KEY_WRAP else 24
-        cryptoki.wrap_key(session.handle, mechanism, None, wrapping.handle, target.handle, size)
+        if symmetric is not None:
+            wrapping = p.secret(KeyType.AES, secrets.token_bytes(32), wrap=True)
+            size = kwp_size(16) if symmetric != CKM_AES_KEY_WRAP else 24
+            cryptoki.wrap_key(session.handle, symmetric, None, wrapping.handle, target.handle, size)
+            return
+        kek = p.rsa_public(_probe_rsa_key().public_key())
+        kek.wrap_key(
+            target,
+            mechanism=Mechanism.RSA_PKCS_OAEP,
+            mechanism_param=(*OAEP_PARAMS["SHA-1"], None),
+        )
 
     try:
         with _probe(session) as p:
-            target = p.secret(KeyType.AES, secrets.token_bytes(16), wrap_with_trusted=True)
-            if target[Attribute.WRAP_WITH_TRUSTED] is not True:
+            try:
+                target = p.secret(KeyType.AES, secrets.token_bytes(16), wrap_with_trusted=True)
+                kept = target[Attribute.WRAP_WITH_TRUSTED]
+            except (PKCS11Error, _cryptoki.CryptokiError) as ex:
+                if error_name(ex) == "CKR_ATTRIBUTE_TYPE_INVALID":
+                    return absent(error_name(ex))
+                raise
+            if kept is not True:
                 return TrustedWrapSupport.ABSENT, CapabilityStatus(
                     capability, False, name, "the token does not keep the attribute", True
                 )
@@ -583,13 +648,9 @@ def _trusted_wrap(
                 )
     except (PKCS11Error, _cryptoki.CryptokiError) as ex:
         error = error_name(ex)
-        if error == "CKR_ATTRIBUTE_TYPE_INVALID":
-            return TrustedWrapSupport.ABSENT, CapabilityStatus(
-                capability, False, name, f"not supported by this token: probe got {error}", True
-            )
-        return TrustedWrapSupport.UNKNOWN, CapabilityStatus(
-            capability, False, name, f"unknown: the probe got {error}", True, known=False
-        )
+        if error == NEEDS_LOGIN:
+            return unknown(f"needs a login to probe ({error})")
+        return unknown(f"the probe got {error}")
     return TrustedWrapSupport.IGNORED, CapabilityStatus(
         capability,
         False,

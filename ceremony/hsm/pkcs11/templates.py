@@ -46,13 +46,19 @@ class TokenTraits:
     # enforces it. Otherwise the attribute is never sent (opencryptoki 3.8 answers
     # CKR_ATTRIBUTE_TYPE_INVALID to it; NSS softokn accepts and ignores it).
     wrap_with_trusted: bool = True
+    # An imported secret key carries CKA_CHECK_VALUE for the token to verify (opencryptoki 3.8
+    # does not know the attribute: CKR_ATTRIBUTE_TYPE_INVALID).
+    check_value: bool = True
 
     @classmethod
-    def of(cls, support: TrustedWrapSupport, policy: TrustedWrap) -> TokenTraits:
+    def of(
+        cls, support: TrustedWrapSupport, policy: TrustedWrap, *, check_value: bool = True
+    ) -> TokenTraits:
         """The traits for a token whose preflight found ``support``, under ``policy``."""
         return cls(
             wrap_with_trusted=policy is TrustedWrap.REQUIRED
-            and support is TrustedWrapSupport.ENFORCED
+            and support is TrustedWrapSupport.ENFORCED,
+            check_value=check_value,
         )
 
 

@@ -137,8 +137,8 @@ def _der_length(der: bytes) -> int:
 def export_clear(link: Link, label: str) -> Secret:
     """Wrap under a throw-away AES key, unwrap in memory: a manual clear-text operation."""
     step = f"exporting key {label!r} for backup"
-    kwp = _kwp(link, step)
     key, with_trusted = _extractable_key(link, label, step)
+    kwp = _kwp(link, step)
     if with_trusted:
         if not link.trusted.transport:
             raise KeyNotExtractableError(
