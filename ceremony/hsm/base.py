@@ -307,6 +307,46 @@ class Preflight:
     def lines(self) -> list[str]:
         return [s.line() for s in self.statuses]
 
+    def limits(self) -> list[str]:
+        """What a ceremony cannot do, or does differently, on this token: plain sentences."""
+        out: list[str] = []
+
+        def cannot(capability: Capability) -> bool:
+            return not self.supports(capability)
+
+        if cannot(Capability.KCV_AES_CMAC):
+            out.append("no AES key can be generated or imported: no AES-CMAC check value")
+        elif self.kcv_cmac_from_ecb:
+            out.append(
+                "AES-CMAC check values are computed from AES-ECB (no CKM_AES_CMAC); the record "
+                "says so"
+            )
+        if self.trusted_wrap is not TrustedWrapSupport.ENFORCED:
+            out.append(
+                f"the token {self.trusted_wrap.value}: an extractable key needs [hsm] "
+                f'trusted_wrap = "{TrustedWrap.NOT_ENFORCED.value}" in the ceremony file'
+            )
+        if cannot(Capability.AES_KWP):
+            out.append(
+                "no backup export and no RSA-AES wrap (AWS RSA_AES_KEY_WRAP_*, GCP *_AES_256, "
+                "Azure .byok): no AES key wrap with padding (RFC 5649)"
+            )
+        for oaep_hash, capability in _OAEP_CAPABILITY.items():
+            if cannot(capability):
+                out.append(f"no wrap with RSA-OAEP {oaep_hash.value}")
+        if cannot(Capability.GENERATE_EC) or cannot(Capability.ECDSA_RAW):
+            out.append(
+                "cannot sign the ceremony record (no EC P-256 key or CKM_ECDSA): the record "
+                "must be signed by a second token"
+            )
+        if cannot(Capability.GENERATE_RSA):
+            out.append("no RSA-2048/3072/4096 key generation")
+        if not self.check_value_attribute:
+            out.append("no CKA_CHECK_VALUE: an imported key is checked by its check values only")
+        if self.generated_keys_local is False:
+            out.append("keys it generates read back CKA_LOCAL false (the record shows it)")
+        return out
+
 
 @dataclass(frozen=True)
 class KeyAttributes:
