@@ -35,13 +35,13 @@ PROPERTY = "hsm module"
 
 
 @pytest.fixture(name="hsm", params=MODULES)
-def hsm_on_every_module(
-    request: pytest.FixtureRequest, hsm: HsmUnderTest, tmp_path: Path
-) -> Iterator[HsmUnderTest]:
+def hsm_on_every_module(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HsmUnderTest]:
     """The package token, or a fresh NSS or opencryptoki token for this test."""
     name: str = request.param
     if name == _DEFAULT:
-        yield hsm
+        # The fixture this one overrides: tests/hsm/conftest.py's package token.
+        package: HsmUnderTest = request.getfixturevalue("hsm")
+        yield package
         return
     reason = modules.missing(name)
     if reason is not None:
