@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import Any
 
 from ceremony.errors import HsmError
@@ -30,7 +31,21 @@ def register(subparsers: Any) -> None:
     )
     init.set_defaults(handler=_init)
     info = commands.add_parser(
-        "info", help="show the token, its library and what it can and cannot do (no PIN)"
+        "info",
+        help="show the token, its library and what it can and cannot do (no PIN)",
+        description="The options name any vendor's module and token, as the ceremony file's "
+        "[hsm] section does; given, they win over the environment.",
+    )
+    info.add_argument("--module", metavar="PATH", help="the PKCS#11 module ([hsm] module)")
+    info.add_argument("--token-label", metavar="LABEL", help="the token label ([hsm] token_label)")
+    info.add_argument(
+        "--token-serial", metavar="SERIAL", help="the token serial ([hsm] token_serial)"
+    )
+    info.add_argument(
+        "--init-reserved",
+        metavar="TEXT",
+        help="the module's C_Initialize parameter string ([hsm] init_reserved), e.g. for NSS "
+        "softokn: configdir='sql:DIR' certPrefix='' keyPrefix='' secmod='secmod.db' flags=''",
     )
     info.set_defaults(handler=_info)
     parser.set_defaults(handler=lambda args: _help(parser))
@@ -94,10 +109,24 @@ def _info(args: argparse.Namespace) -> int:
     from ceremony.hsm import config, softhsm
     from ceremony.hsm.pkcs11 import Pkcs11Backend
 
-    hsm_config = config.resolve()
+    hsm_config = config.resolve(
+        args.module, args.token_label, args.token_serial, init_reserved=args.init_reserved
+    )
+    given = {
+        "module_path": args.module,
+        "token_label": args.token_label,
+        "token_serial": args.token_serial,
+        "init_reserved": args.init_reserved,
+    }
+    if args.token_serial and not args.token_label:
+        given["token_label"] = None  # not the rehearsal label by default
+        hsm_config = replace(hsm_config, token_label=None)
+    hsm_config = replace(hsm_config, **{k: v for k, v in given.items() if v is not None})
     backend = Pkcs11Backend(hsm_config)
     preflight = backend.preflight()
     rows = preflight.token.rows()
+    if hsm_config.init_reserved is not None:
+        rows.append(("C_Initialize pReserved", hsm_config.init_reserved))
     if softhsm.is_rehearsal_store(hsm_config.module_path):
         rows.append(("SoftHSM store", str(softhsm.store_dir())))
     print("Token")
@@ -105,4 +134,8 @@ def _info(args: argparse.Namespace) -> int:
     print("\nWhat this token can do (probed with throw-away session keys, no PIN):")
     for line in preflight.lines():
         print(f"  {line}")
+    limits = preflight.limits()
+    print("\nWhat a ceremony cannot do, or does differently, on this token:")
+    for line in limits or ["nothing: every capability the tool uses is there"]:
+        print(f"  - {line}")
     return 0

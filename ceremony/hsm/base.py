@@ -157,12 +157,41 @@ class CapabilityStatus:
     mechanism: str | None = None
     detail: str = ""
     probed: bool = False  # True when a throw-away key proved the answer, not just the list
+    # False when the probe could not decide (it needs a login): not "cannot", and not "can".
+    known: bool = True
 
     def line(self) -> str:
-        verdict = "can   " if self.supported else "cannot"
+        verdict = "can   " if self.supported else "cannot" if self.known else "unknown"
         extra = f" [{self.mechanism}]" if self.mechanism else ""
         note = f" ({self.detail})" if self.detail else ""
         return f"{verdict} {self.capability.value}{extra}{note}"
+
+
+class TrustedWrapSupport(enum.Enum):
+    """What the preflight proved about CKA_WRAP_WITH_TRUSTED on this token."""
+
+    ENFORCED = "enforces CKA_WRAP_WITH_TRUSTED (an untrusted wrapping key is refused)"
+    IGNORED = (
+        "accepts CKA_WRAP_WITH_TRUSTED but does not enforce it (an untrusted key wrapped a key "
+        "that carried it)"
+    )
+    ABSENT = "does not know CKA_WRAP_WITH_TRUSTED (it refuses the attribute in a template)"
+    UNKNOWN = "could not be probed for CKA_WRAP_WITH_TRUSTED"
+
+    @property
+    def attribute_known(self) -> bool:
+        """Whether a template may carry the attribute at all."""
+        return self in (TrustedWrapSupport.ENFORCED, TrustedWrapSupport.IGNORED)
+
+
+# How the record names an AES-CMAC check value the token computed without CKM_AES_CMAC.
+KCV_SOURCE_CMAC = "CKM_AES_CMAC in the token"
+KCV_SOURCE_CMAC_FROM_ECB = (
+    "computed in the token from AES-ECB: the CMAC of one zero block is E_K(dbl(E_K(0))) "
+    "(RFC 4493), two CKM_AES_ECB encryptions; the token has no CKM_AES_CMAC"
+)
+KCV_SOURCE_ECB = "CKM_AES_ECB of one zero block in the token"
+KCV_SOURCE_HMAC = "CKM_SHA256_HMAC of one zero block in the token"
 
 
 class PinState(enum.Enum):
@@ -227,6 +256,13 @@ class Preflight:
     kwp_multiple_of_8_only: bool = False
     # Shortest HMAC key the token computes CKM_SHA256_HMAC with (SoftHSM 2.6.1: 32 bytes).
     hmac_kcv_min_length: int | None = None
+    trusted_wrap: TrustedWrapSupport = TrustedWrapSupport.UNKNOWN
+    # The AES-CMAC check value comes from two CKM_AES_ECB calls (the token has no CKM_AES_CMAC).
+    kcv_cmac_from_ecb: bool = False
+    # CKA_LOCAL as a key generated in the token reads back (NSS softokn: False); None: not probed.
+    generated_keys_local: bool | None = None
+    # The token takes CKA_CHECK_VALUE on a secret key it is given (opencryptoki 3.8: no).
+    check_value_attribute: bool = True
 
     def status(self, capability: Capability) -> CapabilityStatus:
         for s in self.statuses:
@@ -249,8 +285,68 @@ class Preflight:
             hint=alternatives or "use a token that supports it, or change the ceremony",
         )
 
+    def require_trusted_wrap(self, policy: TrustedWrap, purpose: str) -> None:
+        """Raise unless this token can keep ``policy`` for an extractable key (no PIN needed).
+
+        ``REQUIRED`` needs a token that enforces CKA_WRAP_WITH_TRUSTED; ``NOT_ENFORCED`` needs
+        nothing: extractable keys are made without the attribute and wrapped without the SO.
+        """
+        if policy is TrustedWrap.NOT_ENFORCED or self.trusted_wrap is TrustedWrapSupport.ENFORCED:
+            return
+        detail = self.status(Capability.WRAP_WITH_TRUSTED).detail
+        seen = f" ({detail})" if detail else ""
+        raise MechanismNotSupportedError(
+            f"{purpose}: the ceremony file says [hsm] trusted_wrap = "
+            f'"{TrustedWrap.REQUIRED.value}", but {self.token.describe()} '
+            f"{self.trusted_wrap.value}{seen}: an extractable key could leave it under any key",
+            hint="choose explicitly: (1) a token that enforces CKA_WRAP_WITH_TRUSTED ('ceremony "
+            "hsm info' shows it), or (2) state the weaker control in the ceremony file, [hsm] "
+            f'trusted_wrap = "{TrustedWrap.NOT_ENFORCED.value}" (the record says so), or (3) '
+            "make the key non-extractable. Nothing was done",
+        )
+
     def lines(self) -> list[str]:
         return [s.line() for s in self.statuses]
+
+    def limits(self) -> list[str]:
+        """What a ceremony cannot do, or does differently, on this token: plain sentences."""
+        out: list[str] = []
+
+        def cannot(capability: Capability) -> bool:
+            return not self.supports(capability)
+
+        if cannot(Capability.KCV_AES_CMAC):
+            out.append("no AES key can be generated or imported: no AES-CMAC check value")
+        elif self.kcv_cmac_from_ecb:
+            out.append(
+                "AES-CMAC check values are computed from AES-ECB (no CKM_AES_CMAC); the record "
+                "says so"
+            )
+        if self.trusted_wrap is not TrustedWrapSupport.ENFORCED:
+            out.append(
+                f"the token {self.trusted_wrap.value}: an extractable key needs [hsm] "
+                f'trusted_wrap = "{TrustedWrap.NOT_ENFORCED.value}" in the ceremony file'
+            )
+        if cannot(Capability.AES_KWP):
+            out.append(
+                "no backup export and no RSA-AES wrap (AWS RSA_AES_KEY_WRAP_*, GCP *_AES_256, "
+                "Azure .byok): no AES key wrap with padding (RFC 5649)"
+            )
+        for oaep_hash, capability in _OAEP_CAPABILITY.items():
+            if cannot(capability):
+                out.append(f"no wrap with RSA-OAEP {oaep_hash.value}")
+        if cannot(Capability.GENERATE_EC) or cannot(Capability.ECDSA_RAW):
+            out.append(
+                "cannot sign the ceremony record (no EC P-256 key or CKM_ECDSA): the record "
+                "must be signed by a second token"
+            )
+        if cannot(Capability.GENERATE_RSA):
+            out.append("no RSA-2048/3072/4096 key generation")
+        if not self.check_value_attribute:
+            out.append("no CKA_CHECK_VALUE: an imported key is checked by its check values only")
+        if self.generated_keys_local is False:
+            out.append("keys it generates read back CKA_LOCAL false (the record shows it)")
+        return out
 
 
 @dataclass(frozen=True)
@@ -272,10 +368,22 @@ class KeyAttributes:
     trusted: bool | None = None
     modifiable: bool | None = None
     check_value_hex: str | None = None  # CKA_CHECK_VALUE, a public 3-byte value
+    # False: the token reports CKA_WRAP_WITH_TRUSTED but the preflight proved it does not
+    # enforce it, so the attribute protects nothing; None: not known.
+    wrap_with_trusted_enforced: bool | None = None
+
+    @property
+    def protected_by_trusted_wrap(self) -> bool:
+        """Whether only an SO-trusted key can wrap this key out (attribute set and enforced)."""
+        return self.wrap_with_trusted is True and self.wrap_with_trusted_enforced is True
 
     def as_record(self) -> dict[str, str]:
         def show(v: bool | str | None) -> str:
             return "not reported" if v is None else str(v)
+
+        trusted_wrap = show(self.wrap_with_trusted)
+        if self.wrap_with_trusted is True and self.wrap_with_trusted_enforced is False:
+            trusted_wrap = "True (not enforced by this token)"
 
         return {
             "label": self.label,
@@ -289,7 +397,7 @@ class KeyAttributes:
             "CKA_ALWAYS_SENSITIVE": show(self.always_sensitive),
             "CKA_EXTRACTABLE": show(self.extractable),
             "CKA_NEVER_EXTRACTABLE": show(self.never_extractable),
-            "CKA_WRAP_WITH_TRUSTED": show(self.wrap_with_trusted),
+            "CKA_WRAP_WITH_TRUSTED": trusted_wrap,
             "CKA_TRUSTED": show(self.trusted),
             "CKA_MODIFIABLE": show(self.modifiable),
             "CKA_CHECK_VALUE": show(self.check_value_hex),
@@ -303,6 +411,17 @@ class TokenCheckValues:
     values: tuple[CheckValue, ...]
     token_check_value_hex: str | None  # CKA_CHECK_VALUE as the token stores it
     cross_checks: tuple[str, ...]  # what was compared with what, for the record
+    # How the token computed each value (KCV_SOURCE_*), for the record; in the order of values.
+    sources: tuple[tuple[KcvMethod, str], ...] = ()
+
+    def source(self, method: KcvMethod) -> str:
+        """How the token computed the ``method`` value (``KCV_SOURCE_*``), "" if not said."""
+        return dict(self.sources).get(method, "")
+
+    @property
+    def cmac_from_ecb(self) -> bool:
+        """The AES-CMAC value was computed from AES-ECB (the token has no CKM_AES_CMAC)."""
+        return self.source(KcvMethod.AES_CMAC) == KCV_SOURCE_CMAC_FROM_ECB
 
     def of(self, method: KcvMethod) -> CheckValue:
         for v in self.values:
@@ -412,8 +531,13 @@ class HsmConfig:
     trusted_wrap: TrustedWrap = TrustedWrap.REQUIRED
 
     def describe(self) -> str:
-        who = f"label {self.token_label!r}" if self.token_label else f"serial {self.token_serial!r}"
-        return f"token {who} in {self.module_path}"
+        """The token as the file names it, before it is found ("the token labelled ...")."""
+        who = (
+            f"labelled {self.token_label!r}"
+            if self.token_label
+            else f"with serial {self.token_serial!r}"
+        )
+        return f"the token {who} in {self.module_path}"
 
 
 class PinRole(enum.Enum):

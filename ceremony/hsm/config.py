@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from ceremony.core.ceremony_file.vocabulary import TrustedWrap
 from ceremony.errors import ConfigError
 from ceremony.hsm.base import HsmConfig
 
@@ -14,6 +15,8 @@ ENV_MODULE = "CEREMONY_PKCS11_MODULE"
 ENV_TOKEN_LABEL = "CEREMONY_TOKEN_LABEL"  # noqa: S105
 ENV_TOKEN_SERIAL = "CEREMONY_TOKEN_SERIAL"  # noqa: S105
 ENV_STATE_DIR = "CEREMONY_STATE_DIR"
+# C_Initialize's pReserved (NSS softokn's database folder), as [hsm] init_reserved; never a PIN.
+ENV_INIT_RESERVED = "CEREMONY_PKCS11_INIT_RESERVED"
 
 # Debian's softhsm2 package; the embedded default for rehearsals.
 DEFAULT_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
@@ -25,6 +28,9 @@ def resolve(
     token_label: str | None = None,
     token_serial: str | None = None,
     environ: Mapping[str, str] | None = None,
+    *,
+    init_reserved: str | None = None,
+    trusted_wrap: TrustedWrap = TrustedWrap.REQUIRED,
 ) -> HsmConfig:
     """The configuration to use: an environment variable, when set, wins over the argument.
 
@@ -42,7 +48,14 @@ def resolve(
             f"token label {label!r} is longer than 32 bytes",
             hint="PKCS#11 token labels hold at most 32 bytes; choose a shorter label",
         )
-    return HsmConfig(module_path=module, token_label=label or None, token_serial=serial or None)
+    reserved = env.get(ENV_INIT_RESERVED) or init_reserved
+    return HsmConfig(
+        module_path=module,
+        token_label=label or None,
+        token_serial=serial or None,
+        init_reserved=reserved or None,
+        trusted_wrap=trusted_wrap,
+    )
 
 
 def project_root() -> Path | None:

@@ -56,6 +56,7 @@ from ceremony.hsm.base import (
     SignatureFormat,
     TokenCheckValues,
     TokenInfo,
+    TrustedWrapSupport,
     TrustRequest,
     WrapConstruction,
     WrapResult,
@@ -166,11 +167,14 @@ class FakeBackend:
             CapabilityStatus(c, self.state.capabilities.get(c, False), detail="fake")
             for c in Capability
         )
+        enforced = self.state.capabilities.get(Capability.WRAP_WITH_TRUSTED, False)
         return Preflight(
             self.describe(),
             statuses,
             kwp_mechanism="CKM_AES_KEY_WRAP_PAD",
             hmac_kcv_min_length=32,
+            trusted_wrap=TrustedWrapSupport.ENFORCED if enforced else TrustedWrapSupport.ABSENT,
+            generated_keys_local=True,
         )
 
     def open(self, prompter: PinPrompter, *, trust: TrustRequest | None = None) -> FakeSession:

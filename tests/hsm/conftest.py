@@ -12,15 +12,19 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
-from ceremony.core.secret import Secret
+from ceremony.core.ceremony_file.vocabulary import TrustedWrap
 from ceremony.hsm import bootstrap, config, softhsm
-from ceremony.hsm.base import Capability, HsmConfig, PinRequest, PinRole, Preflight
+from ceremony.hsm.base import Capability, HsmConfig, Preflight
 from ceremony.hsm.pkcs11 import Pkcs11Backend, Pkcs11Session
+from tests.hsm.prompters import FixedPinPrompter
+
+__all__ = ["FixedPinPrompter", "HsmUnderTest", "not_enforced_session", "requires"]
 
 _ENV_KEYS = (
     config.ENV_STATE_DIR,
@@ -30,26 +34,6 @@ _ENV_KEYS = (
 )
 
 
-class FixedPinPrompter:
-    """Test-only prompter: hands out fixed PINs and counts how often it was asked."""
-
-    def __init__(self, user_pin: str, so_pin: str, *, confirm: bool = False) -> None:
-        self.user_pin = user_pin
-        self.so_pin = so_pin
-        self.confirm = confirm
-        self.asked: list[PinRequest] = []
-        self.confirm_asked = 0
-
-    def pin(self, request: PinRequest) -> Secret:
-        self.asked.append(request)
-        value = self.user_pin if request.role is PinRole.USER else self.so_pin
-        return Secret(value.encode("utf-8"), f"{request.role.value} PIN")
-
-    def confirm_final_try(self, request: PinRequest) -> bool:
-        self.confirm_asked += 1
-        return self.confirm
-
-
 @dataclass
 class HsmUnderTest:
     config: HsmConfig
@@ -57,6 +41,7 @@ class HsmUnderTest:
     prompter: FixedPinPrompter
     store: Path | None  # the SoftHSM store, None for a vendor module
     preflight: Preflight
+    module: str = "softhsm2"  # which real module (tests/hsm/modules.py), "vendor" for the env's
 
     @property
     def user_pin(self) -> str:
@@ -75,6 +60,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "requires(*capabilities): skip unless the token under test has them"
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    from tests.hsm import modules_conftest  # it imports this file
+
+    modules_conftest.tag(items)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.hsm import modules_conftest
+
+    modules_conftest.summary(terminalreporter)
 
 
 @pytest.fixture(scope="package")
@@ -105,7 +102,8 @@ def hsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HsmUnderTest]:
             hsm_config = config.resolve()
             store = None
         backend = Pkcs11Backend(hsm_config)
-        yield HsmUnderTest(hsm_config, backend, prompter, store, backend.preflight())
+        name = "softhsm2" if store is not None else "vendor"
+        yield HsmUnderTest(hsm_config, backend, prompter, store, backend.preflight(), name)
     finally:
         for key, value in saved.items():
             if value is None:
@@ -129,6 +127,14 @@ def _requires(request: pytest.FixtureRequest) -> None:
 def requires(*capabilities: Capability) -> pytest.MarkDecorator:
     """``@requires(Capability.X)``: skip when the token cannot (python-pkcs11 style)."""
     return pytest.mark.requires(*capabilities)
+
+
+@contextmanager
+def not_enforced_session(hsm: HsmUnderTest) -> Iterator[Pkcs11Session]:
+    """A user session on the token under [hsm] trusted_wrap = "not-enforced-by-token"."""
+    backend = Pkcs11Backend(replace(hsm.config, trusted_wrap=TrustedWrap.NOT_ENFORCED))
+    with backend.open(hsm.prompter) as s:
+        yield s
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ import pkcs11
 
 from ceremony.hsm import bootstrap, config
 from ceremony.hsm.pkcs11 import initialize
-from tests.hsm.conftest import FixedPinPrompter
+from tests.hsm.prompters import FixedPinPrompter
 
 _ARCH = sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu"
 
@@ -38,8 +38,8 @@ SOFTHSM_MODULE = config.DEFAULT_MODULE
 NSS_MODULE = f"/usr/lib/{_ARCH}/libsoftokn3.so"
 OPENCRYPTOKI_MODULE = f"/usr/lib/{_ARCH}/pkcs11/libopencryptoki.so"
 
-# Proposed: the variable that carries [hsm] init_reserved in tests, as CEREMONY_PKCS11_MODULE does.
-ENV_INIT_RESERVED = "CEREMONY_PKCS11_INIT_RESERVED"
+# The variable that carries [hsm] init_reserved in tests, as CEREMONY_PKCS11_MODULE does.
+ENV_INIT_RESERVED = config.ENV_INIT_RESERVED
 
 NSS_TOKEN_LABEL = "NSS Certificate DB"  # fixed by softokn: the slot that holds the database
 OPENCRYPTOKI_SLOT = 3  # "IBM SoftTok" in Debian's /etc/opencryptoki/opencryptoki.conf
@@ -313,13 +313,25 @@ def _short_pin() -> str:
     return secrets.token_hex(4)  # 8 characters: opencryptoki takes 4 to 8
 
 
+_HELD = {"depth": 0}  # reentrant in this process: a test may hold it around the fixture
+
+
 @contextmanager
 def _machine_lock() -> Iterator[None]:
-    with OPENCRYPTOKI_LOCK_FILE.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # waits for the state "nobody else uses the store"
+    if _HELD["depth"]:
+        _HELD["depth"] += 1
         try:
             yield
         finally:
+            _HELD["depth"] -= 1
+        return
+    with OPENCRYPTOKI_LOCK_FILE.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # waits for the state "nobody else uses the store"
+        _HELD["depth"] = 1
+        try:
+            yield
+        finally:
+            _HELD["depth"] = 0
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from ceremony.hsm import config
 from tests.conftest import STUCK
+from tests.hsm import modules
 
 pytestmark = pytest.mark.hsm
 
@@ -86,3 +87,36 @@ def test_info_without_a_token(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "ceremony hsm init" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_info_on_nss_needs_and_takes_its_initialisation_string(tmp_path: Path) -> None:
+    if modules.missing("nss"):
+        pytest.skip(modules.missing("nss") or "")
+    with modules.nss(tmp_path) as made:
+        where = ("--module", made.module_path, "--token-label", made.token_label)
+        refused = _run(tmp_path, "info", *where)
+        assert refused.returncode == 1
+        assert "CKR_ARGUMENTS_BAD" in refused.stderr and "init_reserved" in refused.stderr
+        assert "architecture" not in refused.stderr
+        info = _run(tmp_path, "info", *where, "--init-reserved", made.init_reserved or "")
+    assert info.returncode == 0, info.stderr
+    assert "NSS Certificate DB" in info.stdout and "C_Initialize pReserved" in info.stdout
+    assert "can    wrap with AES key wrap with padding (RFC 5649) [CKM_AES_KEY_WRAP_KWP]" in (
+        info.stdout
+    )
+    assert 'trusted_wrap = "not-enforced-by-token"' in info.stdout
+
+
+def test_info_on_opencryptoki_says_what_it_cannot_do(tmp_path: Path) -> None:
+    if modules.missing("opencryptoki"):
+        pytest.skip(modules.missing("opencryptoki") or "")
+    with modules.opencryptoki() as made:
+        info = _run(
+            tmp_path, "info", "--module", made.module_path, "--token-label", made.token_label
+        )
+    assert info.returncode == 0, info.stderr
+    limits = info.stdout.split("What a ceremony cannot do", 1)[1]
+    assert "computed from AES-ECB" in limits
+    assert "no backup export" in limits
+    assert "cannot sign the ceremony record" in limits
+    assert 'trusted_wrap = "not-enforced-by-token"' in limits

@@ -10,9 +10,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ceremony.core.kcv import KcvMethod
 from ceremony.errors import KeyNotFoundError, LabelExistsError, MechanismNotSupportedError
-from ceremony.hsm.base import Capability, KeyKind, KeySpec
+from ceremony.hsm.base import Capability, KeyKind, KeySpec, TrustedWrapSupport
 from ceremony.hsm.pkcs11 import Pkcs11Session
-from tests.hsm.conftest import HsmUnderTest, requires
+from ceremony.hsm.signing import SIGNING_LABEL
+from tests.hsm.conftest import HsmUnderTest, not_enforced_session, requires
+from tests.hsm.modules_conftest import hsm_on_every_module  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.hsm
 
@@ -34,7 +36,9 @@ def test_generated_key_is_local_sensitive_never_extractable(
         pytest.skip(f"token lacks {_CAPABILITY[spec.family].name}")
     record = session.generate_key(label, spec)
     a = record.attributes
-    assert (a.label, a.token, a.private, a.local) == (label, True, True, True)
+    assert (a.label, a.token, a.private) == (label, True, True)
+    # NSS softokn reads back CKA_LOCAL false for what it generated; the preflight says so.
+    assert a.local is (hsm.preflight.generated_keys_local is not False)
     assert (a.sensitive, a.always_sensitive) == (True, True)
     assert (a.extractable, a.never_extractable) == (False, True)
     assert record.requested["CKA_EXTRACTABLE"] is False
@@ -62,7 +66,8 @@ def test_extractable_key_carries_wrap_with_trusted(session: Pkcs11Session, label
     record = session.generate_key(label, KeySpec.AES_256, extractable=True)
     a = record.attributes
     assert (a.extractable, a.wrap_with_trusted, a.never_extractable) == (True, True, False)
-    assert (a.sensitive, a.always_sensitive, a.local) == (True, True, True)
+    assert (a.sensitive, a.always_sensitive) == (True, True)
+    assert a.wrap_with_trusted_enforced is True and a.protected_by_trusted_wrap
     assert record.requested["CKA_WRAP_WITH_TRUSTED"] is True
     before = session.key_attributes(label)
     session.check_values(label)
@@ -70,13 +75,16 @@ def test_extractable_key_carries_wrap_with_trusted(session: Pkcs11Session, label
 
 
 @requires(Capability.GENERATE_AES)
-def test_an_existing_label_is_refused(session: Pkcs11Session, label: str) -> None:
+def test_an_existing_label_is_refused(
+    hsm: HsmUnderTest, session: Pkcs11Session, label: str
+) -> None:
     session.generate_key(label, KeySpec.AES_128)
     with pytest.raises(LabelExistsError, match=label):
         session.generate_key(label, KeySpec.AES_256)
     # The signing key's label is taken by a key pair and a certificate.
-    with pytest.raises(LabelExistsError):
-        session.generate_key("ceremony-signing", KeySpec.AES_128)
+    if hsm.backend.has_certificate(SIGNING_LABEL):
+        with pytest.raises(LabelExistsError):
+            session.generate_key(SIGNING_LABEL, KeySpec.AES_128)
 
 
 def test_unknown_label(session: Pkcs11Session) -> None:
@@ -115,3 +123,42 @@ def test_destroy_a_key_pair(session: Pkcs11Session, label: str) -> None:
     assert sorted(record.objects) == ["private key", "public key"]
     assert made.public_key_der is not None
     assert record.public_key_sha256 == hashlib.sha256(made.public_key_der).hexdigest()
+
+
+def _not_enforcing(hsm: HsmUnderTest) -> None:
+    if hsm.preflight.trusted_wrap is TrustedWrapSupport.ENFORCED:
+        pytest.skip("the token enforces CKA_WRAP_WITH_TRUSTED")
+
+
+@requires(Capability.GENERATE_AES)
+def test_required_on_a_token_that_does_not_enforce_it_refuses_an_extractable_key(
+    hsm: HsmUnderTest, session: Pkcs11Session, label: str
+) -> None:
+    _not_enforcing(hsm)
+    with pytest.raises(MechanismNotSupportedError) as caught:
+        session.generate_key(label, KeySpec.AES_256, extractable=True)
+    assert 'trusted_wrap = "required"' in caught.value.message
+    assert 'trusted_wrap = "not-enforced-by-token"' in (caught.value.hint or "")
+    assert hsm.preflight.token.serial in caught.value.message
+    with pytest.raises(KeyNotFoundError):
+        session.key_attributes(label)
+    # A key that never leaves needs no such rule.
+    assert session.generate_key(label, KeySpec.AES_256).attributes.extractable is False
+
+
+@requires(Capability.GENERATE_AES)
+@pytest.mark.parametrize("spec", [KeySpec.AES_256, KeySpec.HMAC_SHA256, KeySpec.RSA_2048])
+def test_not_enforced_makes_extractable_keys_without_the_attribute(
+    hsm: HsmUnderTest, label: str, spec: KeySpec
+) -> None:
+    if not hsm.preflight.supports(_CAPABILITY[spec.family]):
+        pytest.skip(f"token lacks {_CAPABILITY[spec.family].name}")
+    with not_enforced_session(hsm) as session:
+        record = session.generate_key(label, spec, extractable=True)
+        assert "CKA_WRAP_WITH_TRUSTED" not in record.requested
+        a = record.attributes
+        assert a.extractable is True and a.sensitive is True
+        # Nothing claims a protection the token does not give.
+        assert not a.protected_by_trusted_wrap
+        assert a.wrap_with_trusted is not True
+        session.destroy(label)

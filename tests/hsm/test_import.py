@@ -15,8 +15,10 @@ from ceremony.errors import (
     KeyNotFoundError,
     LabelExistsError,
 )
-from ceremony.hsm.base import ImportPath
+from ceremony.hsm.base import Capability, ImportPath
 from ceremony.hsm.pkcs11 import Pkcs11Session
+from tests.hsm.conftest import HsmUnderTest, not_enforced_session, requires
+from tests.hsm.modules_conftest import hsm_on_every_module  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.hsm
 
@@ -51,6 +53,7 @@ def test_import_refuses_an_existing_label(session: Pkcs11Session, label: str) ->
             session.import_key(label, KeyAlgorithm.AES, key, expected=expected)
 
 
+@requires(Capability.WRAP_WITH_TRUSTED)
 def test_extractable_import_is_wrap_with_trusted(session: Pkcs11Session, label: str) -> None:
     with Secret(secrets.token_bytes(32)) as key:
         expected = kcv.check_value(key, KcvMethod.AES_CMAC)
@@ -59,3 +62,18 @@ def test_extractable_import_is_wrap_with_trusted(session: Pkcs11Session, label: 
         )
     a = result.key.attributes
     assert (a.extractable, a.wrap_with_trusted, a.local) == (True, True, False)
+    assert a.protected_by_trusted_wrap
+
+
+def test_extractable_import_not_enforced(hsm: HsmUnderTest, label: str) -> None:
+    with Secret(secrets.token_bytes(32)) as key, not_enforced_session(hsm) as session:
+        expected = kcv.check_value(key, KcvMethod.AES_CMAC)
+        result = session.import_key(
+            label, KeyAlgorithm.AES, key, expected=expected, extractable=True
+        )
+        a = result.key.attributes
+        assert (a.extractable, a.local) == (True, False)
+        assert a.wrap_with_trusted is not True and not a.protected_by_trusted_wrap
+        assert "CKA_WRAP_WITH_TRUSTED" not in result.key.requested
+        assert result.key.check_values is not None
+        assert result.key.check_values.of(KcvMethod.AES_CMAC) == expected

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ceremony.hsm.base import Capability, PinState
+from ceremony.hsm.base import Capability, PinState, TrustedWrapSupport
 from ceremony.hsm.pkcs11 import Pkcs11Session
 from tests.hsm.conftest import HsmUnderTest
+from tests.hsm.modules_conftest import hsm_on_every_module  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.hsm
 
@@ -30,20 +31,28 @@ def test_token_is_described_for_the_record(hsm: HsmUnderTest) -> None:
 def test_every_capability_has_a_plain_language_line(hsm: HsmUnderTest) -> None:
     lines = hsm.preflight.lines()
     assert len(lines) == len(Capability)
-    assert all(line.startswith(("can ", "cannot ")) for line in lines)
+    assert all(line.startswith(("can ", "cannot ", "unknown ")) for line in lines)
+    for status in hsm.preflight.statuses:
+        assert status.line().startswith("unknown ") is (not status.known)
+        assert not (status.supported and not status.known)
 
 
 def test_what_every_ceremony_needs(hsm: HsmUnderTest) -> None:
-    for capability in (
-        Capability.RANDOM,
-        Capability.GENERATE_AES,
-        Capability.KCV_AES_CMAC,
-        Capability.OAEP_SHA1,
-        Capability.AES_KWP,
-        Capability.WRAP_WITH_TRUSTED,
-        Capability.ECDSA_RAW,
-    ):
+    # An AES key and its CMAC check value: every module here can (opencryptoki from AES-ECB).
+    for capability in (Capability.RANDOM, Capability.GENERATE_AES, Capability.KCV_AES_CMAC):
         assert hsm.preflight.supports(capability), hsm.preflight.status(capability).line()
+    cmac = hsm.preflight.status(Capability.KCV_AES_CMAC)
+    assert hsm.preflight.kcv_cmac_from_ecb is ("computed from AES-ECB" in cmac.detail)
+
+
+def test_trusted_wrap_support_agrees_with_its_capability_line(hsm: HsmUnderTest) -> None:
+    p = hsm.preflight
+    status = p.status(Capability.WRAP_WITH_TRUSTED)
+    assert status.supported is (p.trusted_wrap is TrustedWrapSupport.ENFORCED)
+    if p.trusted_wrap is TrustedWrapSupport.IGNORED:
+        assert "ignores" in status.detail
+    if p.trusted_wrap is TrustedWrapSupport.ABSENT:
+        assert status.known and not status.supported
 
 
 def test_softhsm_261_limits(hsm: HsmUnderTest) -> None:
@@ -62,6 +71,8 @@ def test_softhsm_261_limits(hsm: HsmUnderTest) -> None:
     assert p.kwp_multiple_of_8_only
     assert p.hmac_kcv_min_length == 32
     assert "refused" in p.status(Capability.WRAP_WITH_TRUSTED).detail
+    assert p.trusted_wrap is TrustedWrapSupport.ENFORCED
+    assert not p.kcv_cmac_from_ecb and p.check_value_attribute and p.generated_keys_local
 
 
 def test_session_preflight_matches_the_public_one(

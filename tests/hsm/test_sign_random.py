@@ -12,22 +12,29 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_ds
 from ceremony.core import rng
 from ceremony.core.secret import Secret
 from ceremony.hsm import rehearsal_random_source
-from ceremony.hsm.base import Capability, SignatureFormat
+from ceremony.hsm.base import Capability, KeySpec, SignatureFormat
 from ceremony.hsm.pkcs11 import Pkcs11Session
 from ceremony.hsm.signing import SIGNING_LABEL
 from tests.hsm.conftest import HsmUnderTest, requires
+from tests.hsm.modules_conftest import hsm_on_every_module  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.hsm
 
 
-@requires(Capability.ECDSA_RAW)
-def test_signature_over_a_digest_verifies(session: Pkcs11Session) -> None:
-    public = serialization.load_der_public_key(session.public_key(SIGNING_LABEL))
+@requires(Capability.GENERATE_EC, Capability.ECDSA_RAW)
+def test_signature_over_a_digest_verifies(
+    hsm: HsmUnderTest, session: Pkcs11Session, label: str
+) -> None:
+    # The rehearsal token's signing key where it exists; a fresh P-256 key elsewhere.
+    signer = SIGNING_LABEL if hsm.backend.has_certificate(SIGNING_LABEL) else label
+    if signer == label:
+        session.generate_key(label, KeySpec.EC_P256)
+    public = serialization.load_der_public_key(session.public_key(signer))
     assert isinstance(public, ec.EllipticCurvePublicKey)
     digest = hashlib.sha256(b"ceremony record").digest()
-    der = session.sign_digest(SIGNING_LABEL, digest)
+    der = session.sign_digest(signer, digest)
     public.verify(der, digest, ec.ECDSA(Prehashed(hashes.SHA256())))
-    raw = session.sign_digest(SIGNING_LABEL, digest, SignatureFormat.RAW)
+    raw = session.sign_digest(signer, digest, SignatureFormat.RAW)
     assert len(raw) == 64
     r, s = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
     public.verify(encode_dss_signature(r, s), digest, ec.ECDSA(Prehashed(hashes.SHA256())))

@@ -9,6 +9,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pkcs11 import Attribute as A
 from pkcs11 import KeyType, ObjectClass
 
+from ceremony.core.ceremony_file.vocabulary import TrustedWrap
+from ceremony.hsm.base import TrustedWrapSupport
 from ceremony.hsm.pkcs11.templates import (
     TABLE,
     Purpose,
@@ -23,12 +25,14 @@ T, F = True, False
 
 
 def _protected(x: bool) -> list[tuple[A, Any]]:
+    # CKA_WRAP_WITH_TRUSTED only on an extractable key: a key that never leaves needs no rule.
+    trusted_wrap = [(A.WRAP_WITH_TRUSTED, T)] if x else []
     return [
         (A.TOKEN, T),
         (A.PRIVATE, T),
         (A.SENSITIVE, T),
         (A.EXTRACTABLE, x),
-        (A.WRAP_WITH_TRUSTED, x),
+        *trusted_wrap,
         (A.MODIFIABLE, F),
     ]
 
@@ -149,6 +153,19 @@ def test_a_token_without_wrap_with_trusted_is_never_sent_it() -> None:
     for kind, purpose in TABLE:
         for x in (False, True):
             assert A.WRAP_WITH_TRUSTED not in key_template(kind, purpose, lacking, extractable=x)
+
+
+@pytest.mark.parametrize("support", list(TrustedWrapSupport), ids=lambda s: s.name)
+@pytest.mark.parametrize("policy", list(TrustedWrap), ids=lambda p: p.name)
+def test_the_attribute_goes_only_where_policy_and_token_allow(
+    support: TrustedWrapSupport, policy: TrustedWrap
+) -> None:
+    traits = TokenTraits.of(support, policy)
+    wanted = policy is TrustedWrap.REQUIRED and support is TrustedWrapSupport.ENFORCED
+    assert traits.wrap_with_trusted is wanted
+    extractable = key_template(TemplateKind.AES, Purpose.GENERATE, traits, extractable=True)
+    assert (A.WRAP_WITH_TRUSTED in extractable) is wanted
+    assert A.WRAP_WITH_TRUSTED not in key_template(TemplateKind.AES, Purpose.GENERATE, traits)
 
 
 def test_requested_record_names_booleans_only() -> None:

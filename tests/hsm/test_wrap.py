@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from ceremony.core import kcv
+from ceremony.core.ceremony_file.vocabulary import TrustedWrap
 from ceremony.core.component import KeyAlgorithm
 from ceremony.core.kcv import KcvMethod
 from ceremony.core.secret import Secret
@@ -21,9 +23,17 @@ from ceremony.errors import (
     MechanismNotSupportedError,
     WrapError,
 )
-from ceremony.hsm.base import Capability, KeySpec, TrustRequest, WrapConstruction
-from ceremony.hsm.pkcs11 import Pkcs11Session
-from tests.hsm.conftest import HsmUnderTest, requires
+from ceremony.hsm.base import (
+    Capability,
+    KeySpec,
+    PinRole,
+    TrustedWrapSupport,
+    TrustRequest,
+    WrapConstruction,
+)
+from ceremony.hsm.pkcs11 import Pkcs11Backend, Pkcs11Session
+from tests.hsm.conftest import FixedPinPrompter, HsmUnderTest, not_enforced_session, requires
+from tests.hsm.modules_conftest import hsm_on_every_module  # noqa: F401 - the fixture
 from tests.hsm.oracles import ProviderKey, cryptography_kwp_unwrap, openssl_kwp_unwrap
 
 pytestmark = pytest.mark.hsm
@@ -36,10 +46,20 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> ProviderKey:
 
 @pytest.fixture
 def trusted(hsm: HsmUnderTest, provider: ProviderKey) -> Iterator[Pkcs11Session]:
-    """A session in which the SO trusted the provider key, one ephemeral and one transport key."""
+    """A session that may wrap: the SO trusted the provider key, one ephemeral and one transport
+    key where the token enforces CKA_WRAP_WITH_TRUSTED; elsewhere a session under [hsm]
+    trusted_wrap = "not-enforced-by-token" (no SO, nothing trusted)."""
+    if not _enforces(hsm):
+        with not_enforced_session(hsm) as s:
+            yield s
+        return
     trust = TrustRequest(import_keys=(provider.spki,), rsa_aes_wraps=1, exports=1)
     with hsm.backend.open(hsm.prompter, trust=trust) as s:
         yield s
+
+
+def _enforces(hsm: HsmUnderTest) -> bool:
+    return hsm.preflight.trusted_wrap is TrustedWrapSupport.ENFORCED
 
 
 def _aes_key(session: Pkcs11Session, label: str) -> kcv.CheckValue:
@@ -48,25 +68,33 @@ def _aes_key(session: Pkcs11Session, label: str) -> kcv.CheckValue:
     return record.check_values.of(KcvMethod.AES_CMAC)
 
 
-@requires(Capability.OAEP_SHA1, Capability.WRAP_WITH_TRUSTED)
-def test_rsa_oaep_sha1_opened_by_openssl_and_cryptography(
-    trusted: Pkcs11Session, provider: ProviderKey, label: str
+@pytest.mark.parametrize("oaep_hash", list(OaepHash), ids=lambda h: h.name)
+def test_rsa_oaep_opened_by_openssl_and_cryptography(
+    hsm: HsmUnderTest,
+    trusted: Pkcs11Session,
+    provider: ProviderKey,
+    label: str,
+    oaep_hash: OaepHash,
 ) -> None:
+    """AWS RSAES_OAEP_SHA_1 / RSAES_OAEP_SHA_256: openssl pkeyutl opens it to the token's KCV."""
+    if not hsm.preflight.supports(Capability.for_oaep(oaep_hash)):
+        pytest.skip(f"token lacks {Capability.for_oaep(oaep_hash).name}")
     token_kcv = _aes_key(trusted, label)
     result = trusted.wrap_for_public_key(
-        label, provider.spki, method=WrapConstruction.RSA_OAEP, oaep_hash=OaepHash.SHA1
+        label, provider.spki, method=WrapConstruction.RSA_OAEP, oaep_hash=oaep_hash
     )
     assert len(result.blob) == provider.size
     assert result.mechanisms == ("CKM_RSA_PKCS_OAEP",)
-    assert result.trusted_import_key
+    assert result.trusted_import_key is _enforces(hsm)
+    md = {OaepHash.SHA1: "sha1", OaepHash.SHA256: "sha256"}[oaep_hash]
     for opened in (
-        provider.openssl_oaep_decrypt(result.blob),
-        provider.cryptography_oaep_decrypt(result.blob),
+        provider.openssl_oaep_decrypt(result.blob, md),
+        provider.cryptography_oaep_decrypt(result.blob, md),
     ):
         assert kcv.check_value(opened, KcvMethod.AES_CMAC) == token_kcv
 
 
-@requires(Capability.OAEP_SHA1, Capability.AES_KWP, Capability.WRAP_WITH_TRUSTED)
+@requires(Capability.OAEP_SHA1, Capability.AES_KWP)
 def test_rsa_aes_two_step_opened_by_openssl_and_cryptography(
     hsm: HsmUnderTest, trusted: Pkcs11Session, provider: ProviderKey, label: str
 ) -> None:
@@ -143,6 +171,7 @@ def test_sha256_the_token_cannot_do_is_refused_before_any_work(
     )
 
 
+@requires(Capability.WRAP_WITH_TRUSTED)
 def test_untrusted_import_key_cannot_take_a_wrap_with_trusted_key(
     session: Pkcs11Session, provider: ProviderKey, label: str
 ) -> None:
@@ -165,6 +194,7 @@ def test_non_extractable_key_never_leaves(
         trusted.export_clear(label)
 
 
+@requires(Capability.WRAP_WITH_TRUSTED)
 def test_the_token_itself_enforces_wrap_with_trusted(session: Pkcs11Session, label: str) -> None:
     """Bypass our checks: an untrusted AES key asked straight through python-pkcs11 is refused."""
     from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
@@ -195,6 +225,7 @@ def test_private_key_on_a_padding_kwp_token_is_refused(
         )
 
 
+@requires(Capability.GENERATE_RSA)
 def test_rsa_private_key_is_too_long_for_oaep_alone(
     trusted: Pkcs11Session, provider: ProviderKey, label: str
 ) -> None:
@@ -229,19 +260,22 @@ def _spki(public: object) -> bytes:
     )
 
 
-@requires(Capability.AES_KWP, Capability.WRAP_WITH_TRUSTED)
-def test_export_for_backup_gives_the_key_in_a_secret(trusted: Pkcs11Session, label: str) -> None:
+@requires(Capability.AES_KWP)
+def test_export_for_backup_gives_the_key_in_a_secret(
+    hsm: HsmUnderTest, trusted: Pkcs11Session, label: str
+) -> None:
     token_kcv = _aes_key(trusted, label)
     with trusted.export_clear(label) as clear:
         assert len(clear) == 32
         assert "bytes" in repr(clear) and clear.reveal().hex() not in repr(clear)
         assert kcv.check_value(clear, KcvMethod.AES_CMAC) == token_kcv
-    # The one trusted transport key is spent.
-    with pytest.raises(KeyNotExtractableError, match="TrustRequest"):
-        trusted.export_clear(label)
+    if _enforces(hsm):
+        # The one trusted transport key is spent.
+        with pytest.raises(KeyNotExtractableError, match="TrustRequest"):
+            trusted.export_clear(label)
 
 
-@requires(Capability.AES_KWP, Capability.WRAP_WITH_TRUSTED, Capability.GENERATE_EC)
+@requires(Capability.AES_KWP, Capability.GENERATE_EC)
 def test_export_of_a_private_key_is_exact_pkcs8(trusted: Pkcs11Session, label: str) -> None:
     record = trusted.generate_key(label, KeySpec.EC_P256, extractable=True)
     with trusted.export_clear(label) as clear:
@@ -253,6 +287,7 @@ def test_export_of_a_private_key_is_exact_pkcs8(trusted: Pkcs11Session, label: s
     assert public == record.public_key_der
 
 
+@requires(Capability.AES_KWP, Capability.WRAP_WITH_TRUSTED)
 def test_export_needs_the_so_for_a_wrap_with_trusted_key(
     session: Pkcs11Session, label: str
 ) -> None:
@@ -261,6 +296,7 @@ def test_export_needs_the_so_for_a_wrap_with_trusted_key(
         session.export_clear(label)
 
 
+@requires(Capability.OAEP_SHA1)
 def test_import_extractable_then_wrap(
     trusted: Pkcs11Session, provider: ProviderKey, label: str
 ) -> None:
@@ -275,7 +311,7 @@ def test_import_extractable_then_wrap(
     )
 
 
-@requires(Capability.GENERATE_EC, Capability.WRAP_WITH_TRUSTED)
+@requires(Capability.GENERATE_EC, Capability.OAEP_SHA1)
 def test_ec_private_key_with_oaep_alone(
     hsm: HsmUnderTest, trusted: Pkcs11Session, provider: ProviderKey, label: str
 ) -> None:
@@ -296,3 +332,43 @@ def test_ec_private_key_with_oaep_alone(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     assert public == record.public_key_der
+
+
+def test_required_on_a_token_that_does_not_enforce_it_stops_before_any_pin(
+    hsm: HsmUnderTest, provider: ProviderKey
+) -> None:
+    """The preflight alone (no PIN) tells the engine; the backend refuses before prompting."""
+    if _enforces(hsm):
+        pytest.skip("the token enforces CKA_WRAP_WITH_TRUSTED")
+    preflight = hsm.backend.preflight()
+    assert not preflight.supports(Capability.WRAP_WITH_TRUSTED)
+    preflight.require_trusted_wrap(TrustedWrap.NOT_ENFORCED, "wrapping")  # nothing to refuse
+    with pytest.raises(MechanismNotSupportedError) as caught:
+        preflight.require_trusted_wrap(TrustedWrap.REQUIRED, "wrapping key k1")
+    assert "wrapping key k1" in caught.value.message
+    assert preflight.token.describe() in caught.value.message
+    assert '"not-enforced-by-token"' in (caught.value.hint or "")
+    prompter = FixedPinPrompter(hsm.user_pin, hsm.so_pin)
+    trust = TrustRequest(import_keys=(provider.spki,))
+    with pytest.raises(MechanismNotSupportedError, match="trusted_wrap"):
+        hsm.backend.open(prompter, trust=trust)
+    assert prompter.asked == []
+
+
+@requires(Capability.OAEP_SHA1)
+def test_not_enforced_wraps_without_the_security_officer(
+    hsm: HsmUnderTest, provider: ProviderKey, label: str
+) -> None:
+    prompter = FixedPinPrompter(hsm.user_pin, hsm.so_pin)
+    backend = Pkcs11Backend(replace(hsm.config, trusted_wrap=TrustedWrap.NOT_ENFORCED))
+    trust = TrustRequest(import_keys=(provider.spki,), rsa_aes_wraps=1, exports=1)
+    with backend.open(prompter, trust=trust) as session:
+        token_kcv = _aes_key(session, label)
+        result = session.wrap_for_public_key(
+            label, provider.spki, method=WrapConstruction.RSA_OAEP, oaep_hash=OaepHash.SHA1
+        )
+        session.destroy(label)
+    assert [r.role for r in prompter.asked] == [PinRole.USER]
+    assert not result.trusted_import_key
+    opened = provider.openssl_oaep_decrypt(result.blob)
+    assert kcv.check_value(opened, KcvMethod.AES_CMAC) == token_kcv

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ceremony.core.ceremony_file import CeremonyFile, KeyType, TrustedWrap, WrapPlace
+from ceremony.core.ceremony_file import CeremonyFile, KeyType, WrapPlace
 from ceremony.engine.context import Context, Flow, LoadedTarget
 from ceremony.engine.step_id import Family, StepId
+from ceremony.engine.steps import signing
 from ceremony.hsm.base import Capability
 
 STAGE = StepId(Family.TOKEN_CHECK)
@@ -19,10 +20,6 @@ _ALTERNATIVES = (
     "choose a method this token can do, wrap = 'software' under dual control, or another "
     "token; the tool never falls back on its own"
 )
-_TRUSTED_ALTERNATIVES = (
-    "use a token that enforces CKA_WRAP_WITH_TRUSTED, or state in the ceremony file that this "
-    'one does not ([hsm] trusted_wrap = "not-enforced-by-token"): the record then says so'
-)
 
 
 def token_check(ctx: Context) -> Flow[None]:
@@ -30,21 +27,22 @@ def token_check(ctx: Context) -> Flow[None]:
     ctx.stage(STAGE)
     backend = ctx.services.backend(ctx.hsm_config)
     preflight = backend.preflight()
-    for capability, purpose, alternatives in needs(
-        ctx.cf, ctx.targets, ctx.hsm_config.trusted_wrap
-    ):
+    capabilities, protected = needs(ctx.cf, ctx.targets)
+    for capability, purpose, alternatives in capabilities:
         preflight.require(capability, purpose, alternatives)
+    for purpose in protected:
+        preflight.require_trusted_wrap(ctx.hsm_config.trusted_wrap, purpose)
+    signing.check_signing_token(ctx, preflight)
     ctx.token = (backend, preflight)
     ctx.notice(f"{preflight.token.describe()} can do everything this ceremony needs.")
     yield from ()  # a step like the others; it asks nothing
 
 
 def needs(
-    cf: CeremonyFile,
-    targets: dict[str, list[LoadedTarget]],
-    trusted_wrap: TrustedWrap,
-) -> list[tuple[Capability, str, str]]:
-    """Every capability the ceremony needs of its token: (capability, purpose, alternatives)."""
+    cf: CeremonyFile, targets: dict[str, list[LoadedTarget]]
+) -> tuple[list[tuple[Capability, str, str]], list[str]]:
+    """What the ceremony needs of its token: (capability, purpose, alternatives) triples, and
+    the purposes for which an extractable key leaves the token (the trusted-wrap policy)."""
     kind = cf.ceremony.type.value
     found: list[tuple[Capability, str]] = []
     protected: list[str] = []  # what leaves the token only under a trusted key
@@ -73,7 +71,4 @@ def needs(
             if method.composite:
                 found.append((Capability.AES_KWP, purpose))
             protected.append(f"wrapping {what} for {purpose}")
-    result = [(c, p, _ALTERNATIVES) for c, p in found]
-    if protected and trusted_wrap is TrustedWrap.REQUIRED:
-        result += [(Capability.WRAP_WITH_TRUSTED, p, _TRUSTED_ALTERNATIVES) for p in protected]
-    return result
+    return [(c, p, _ALTERNATIVES) for c, p in found], protected

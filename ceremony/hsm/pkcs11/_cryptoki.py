@@ -23,14 +23,24 @@ CKR_NAMES: Mapping[int, str] = {
     0x005: "CKR_GENERAL_ERROR",
     0x006: "CKR_FUNCTION_FAILED",
     0x007: "CKR_ARGUMENTS_BAD",
+    0x00A: "CKR_CANT_LOCK",
     0x010: "CKR_ATTRIBUTE_READ_ONLY",
     0x012: "CKR_ATTRIBUTE_TYPE_INVALID",
     0x013: "CKR_ATTRIBUTE_VALUE_INVALID",
     0x030: "CKR_DEVICE_ERROR",
     0x031: "CKR_DEVICE_MEMORY",
     0x032: "CKR_DEVICE_REMOVED",
+    0x021: "CKR_DATA_LEN_RANGE",
     0x054: "CKR_FUNCTION_NOT_SUPPORTED",
+    0x060: "CKR_KEY_HANDLE_INVALID",
+    0x062: "CKR_KEY_SIZE_RANGE",
+    0x063: "CKR_KEY_TYPE_INCONSISTENT",
+    0x068: "CKR_KEY_FUNCTION_NOT_PERMITTED",
+    0x069: "CKR_KEY_NOT_WRAPPABLE",
+    0x06A: "CKR_KEY_UNEXTRACTABLE",
     0x070: "CKR_MECHANISM_INVALID",
+    0x071: "CKR_MECHANISM_PARAM_INVALID",
+    0x082: "CKR_OBJECT_HANDLE_INVALID",
     0x0A0: "CKR_PIN_INCORRECT",
     0x0A1: "CKR_PIN_INVALID",
     0x0A2: "CKR_PIN_LEN_RANGE",
@@ -52,8 +62,16 @@ CKR_NAMES: Mapping[int, str] = {
     0x102: "CKR_USER_PIN_NOT_INITIALIZED",
     0x103: "CKR_USER_TYPE_INVALID",
     0x104: "CKR_USER_ANOTHER_ALREADY_LOGGED_IN",
+    0x113: "CKR_WRAPPING_KEY_HANDLE_INVALID",
+    0x114: "CKR_WRAPPING_KEY_SIZE_RANGE",
+    0x115: "CKR_WRAPPING_KEY_TYPE_INCONSISTENT",
+    0x150: "CKR_BUFFER_TOO_SMALL",
     0x190: "CKR_CRYPTOKI_NOT_INITIALIZED",
+    0x191: "CKR_CRYPTOKI_ALREADY_INITIALIZED",
 }
+CKR_BUFFER_TOO_SMALL = 0x150
+# Tries at C_WrapKey with a bigger buffer after CKR_BUFFER_TOO_SMALL.
+_WRAP_TRIES = 4
 
 
 class CryptokiError(Exception):
@@ -275,17 +293,32 @@ class Cryptoki:
         parameter: MechanismParameter | None,
         wrapping_handle: int,
         key_handle: int,
+        size: int | None = None,
     ) -> bytes:
-        """C_WrapKey for mechanisms python-pkcs11 cannot name (CKM_RSA_AES_KEY_WRAP)."""
+        """C_WrapKey, for mechanisms python-pkcs11 cannot name or sizes wrongly.
+
+        ``size`` is the output length the caller knows (RFC 5649: ceil8(n) + 8); without it
+        the module is asked first. Either way a CKR_BUFFER_TOO_SMALL is retried with a bigger
+        buffer: NSS softokn 3.87 reports too small a length for CKM_AES_KEY_WRAP_KWP.
+        """
         packed = parameter.packed if parameter is not None else b""
         raw = ctypes.create_string_buffer(packed, max(len(packed), 1))
         mech = _Mechanism(mechanism, ctypes.addressof(raw) if packed else None, len(packed))
         length = CK_ULONG(0)
         args = (session_handle, ctypes.byref(mech), wrapping_handle, key_handle)
-        self._call("C_WrapKey", *args, None, ctypes.byref(length))
-        out = ctypes.create_string_buffer(max(int(length.value), 1))
-        self._call("C_WrapKey", *args, out, ctypes.byref(length))
-        return out.raw[: int(length.value)]
+        if size is None:
+            self._call("C_WrapKey", *args, None, ctypes.byref(length))
+            size = int(length.value)
+        for _ in range(_WRAP_TRIES):
+            out = ctypes.create_string_buffer(max(size, 1))
+            length.value = size
+            rv = int(self._calls["C_WrapKey"](*args, out, ctypes.byref(length)))
+            if rv == 0:
+                return out.raw[: int(length.value)]
+            if rv != CKR_BUFFER_TOO_SMALL:
+                raise CryptokiError("C_WrapKey", rv)
+            size = max(int(length.value), 2 * size, 16)
+        raise CryptokiError("C_WrapKey", CKR_BUFFER_TOO_SMALL)
 
 
 @contextmanager

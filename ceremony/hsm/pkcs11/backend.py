@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pkcs11 import Attribute, ObjectClass, TokenFlag
 
+from ceremony.core.ceremony_file.vocabulary import TrustedWrap
 from ceremony.core.secret import Secret
 from ceremony.errors import CeremonyError, HsmError, TokenNotFoundError
 from ceremony.hsm.base import (
@@ -29,25 +30,43 @@ from ceremony.hsm.pkcs11.link import Link, PreflightCache, Trusted, close_quietl
 from ceremony.hsm.pkcs11.login import OPEN, login, make_trusted
 from ceremony.hsm.pkcs11.module import LoadedModule, load_module, token_info
 from ceremony.hsm.pkcs11.session import Pkcs11Session
-from ceremony.hsm.pkcs11.templates import SOFTHSM2, TokenTraits
+from ceremony.hsm.pkcs11.templates import TokenTraits
 
 log = logging.getLogger(__name__)
+
+
+def _named(info: TokenInfo) -> str:
+    """The token for a message: model, serial and label."""
+    return f"the token {info.describe()}"
 
 
 class Pkcs11Backend:
     """A token found by label or serial in a PKCS#11 module; slot ids are never used."""
 
-    def __init__(self, config: HsmConfig, traits: TokenTraits = SOFTHSM2) -> None:
+    def __init__(self, config: HsmConfig, traits: TokenTraits | None = None) -> None:
         self.config = config
-        self.traits = traits
+        # None: from the preflight and the ceremony's [hsm] trusted_wrap (TokenTraits.of).
+        self._traits = traits
         self._cache = PreflightCache()
 
     @property
     def _where(self) -> str:
         return self.config.describe()
 
+    @property
+    def traits(self) -> TokenTraits:
+        """What this token's templates carry: the preflight's findings under the policy."""
+        if self._traits is None:
+            preflight = self.preflight()
+            self._traits = TokenTraits.of(
+                preflight.trusted_wrap,
+                self.config.trusted_wrap,
+                check_value=preflight.check_value_attribute,
+            )
+        return self._traits
+
     def module(self) -> LoadedModule:
-        return load_module(self.config.module_path)
+        return load_module(self.config.module_path, self.config.init_reserved)
 
     def token_present(self) -> bool:
         try:
@@ -66,7 +85,7 @@ class Pkcs11Backend:
             )
         if not tokens:
             raise TokenNotFoundError(
-                f"no {self._where} is present",
+                f"{self._where} is not present",
                 hint="connect the token; for the rehearsal token run 'ceremony hsm init'; "
                 "check CEREMONY_TOKEN_LABEL / CEREMONY_TOKEN_SERIAL",
             )
@@ -86,7 +105,7 @@ class Pkcs11Backend:
             token = self.find_token()
             info = token_info(self.module(), token)
             with (
-                translated("opening a session for the preflight", self._where, self.token_present),
+                translated("opening a session for the preflight", _named(info), self.token_present),
                 token.open(rw=True) as session,
             ):
                 self._cache.value = mechanisms.probe(
@@ -99,12 +118,13 @@ class Pkcs11Backend:
         """``(source, name)`` from C_GenerateRandom in a public session: no PIN needed."""
         token = self.find_token()
         info = token_info(self.module(), token)
-        with translated("opening a session for randomness", self._where, self.token_present):
+        where = _named(info)
+        with translated("opening a session for randomness", where, self.token_present):
             session = token.open()
         try:
 
             def source(length: int) -> bytes:
-                with translated("drawing random bytes", self._where, self.token_present):
+                with translated("drawing random bytes", where, self.token_present):
                     return bytes(session.generate_random(length * 8)) if length > 0 else b""
 
             yield source, f"PKCS#11 C_GenerateRandom on {info.model} serial {info.serial}"
@@ -117,7 +137,12 @@ class Pkcs11Backend:
         *,
         trust: TrustRequest | None = None,
     ) -> Pkcs11Session:
-        """Log in as the user (after the SO, if ``trust`` asks for trusted objects)."""
+        """Log in as the user (after the SO, if ``trust`` asks for trusted objects).
+
+        Under ``[hsm] trusted_wrap = "not-enforced-by-token"`` nothing is trusted: no SO login,
+        no CKA_TRUSTED objects; extractable keys then carry no CKA_WRAP_WITH_TRUSTED and wrap
+        under untrusted session keys.
+        """
         steps = self.begin_login(trust)
         try:
             if steps.needs_security_officer:
@@ -143,7 +168,7 @@ class Pkcs11Backend:
     def init_token(self, label: str, prompter: PinPrompter) -> Secret:
         """C_InitToken on a free slot, then C_InitPIN in an SO session; returns the user PIN."""
         module = self.module()
-        where = f"the new token {label!r}"
+        where = f"the new token {label!r} in {module.path}"
         with translated("looking for a free slot", where, lambda: True):
             free = [
                 slot
@@ -184,7 +209,7 @@ class Pkcs11Backend:
         token = self.find_token()
         try:
             with (
-                translated("looking for the certificate", label, lambda: True),
+                translated("looking for the certificate", self._where, lambda: True),
                 token.open() as session,
             ):
                 found = list(
@@ -202,17 +227,26 @@ class Pkcs11LoginSteps:
 
     def __init__(self, backend: Pkcs11Backend, trust: TrustRequest | None) -> None:
         self._backend = backend
-        self._trust = trust or TrustRequest()
         self._module = module = backend.module()
         self._token = backend.find_token()
         self._info = info = token_info(module, self._token)
+        self._where = _named(info)
+        if trust is not None and not trust.empty and not backend.traits.wrap_with_trusted:
+            if backend.config.trusted_wrap is TrustedWrap.REQUIRED:
+                backend.preflight().require_trusted_wrap(
+                    backend.config.trusted_wrap, "preparing the security officer's trusted keys"
+                )
+            policy = backend.config.trusted_wrap.value
+            log.info("trusted_wrap %s: no SO login, no trusted objects", policy)
+            trust = None
+        self._trust = trust or TrustRequest()
         self._key = (module.path, info.serial)
         if self._key in OPEN:
             raise HsmError(
                 f"a ceremony session on {info.describe()} is already open in this process",
                 hint="close it first: PKCS#11 logins are shared by all sessions of a process",
             )
-        with translated("opening a session", backend.config.describe(), backend.token_present):
+        with translated("opening a session", self._where, backend.token_present):
             self._session = self._token.open(rw=True)
         OPEN.add(self._key)
         self._trusted = Trusted()
@@ -227,7 +261,7 @@ class Pkcs11LoginSteps:
             )
         backend, module, session = self._backend, self._module, self._session
         backend._login(module, session, PinRole.SO, prompter)
-        where = backend.config.describe()
+        where = self._where
         try:
             make_trusted(module, session, self._trust, self._trusted, where, backend.traits)
         finally:
@@ -251,6 +285,7 @@ class Pkcs11LoginSteps:
             backend.token_present,
             backend._cache,
             backend.traits,
+            backend.config.trusted_wrap,
         )
         self._handed_over = True
         return Pkcs11Session(link, self._key)

@@ -10,18 +10,18 @@ from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from ceremony.core import kcv
 from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.errors import CheckValueError, MechanismNotSupportedError
-from ceremony.hsm.base import Capability, TokenCheckValues
+from ceremony.hsm.base import (
+    KCV_SOURCE_CMAC,
+    KCV_SOURCE_CMAC_FROM_ECB,
+    KCV_SOURCE_ECB,
+    KCV_SOURCE_HMAC,
+    Capability,
+    TokenCheckValues,
+)
 from ceremony.hsm.pkcs11.link import Link, get
+from ceremony.hsm.pkcs11.mechanisms import cmac_one_block
 
 _ZERO_BLOCK = bytes(16)
-
-
-def _dbl(block: bytes) -> bytes:
-    # SP 800-38B subkey doubling in GF(2^128).
-    n = int.from_bytes(block, "big") << 1
-    if n >> 128:
-        n = (n & ((1 << 128) - 1)) ^ 0x87
-    return n.to_bytes(16, "big")
 
 
 def require_kcv_possible(link: Link, family: str, length: int, purpose: str) -> None:
@@ -66,7 +66,7 @@ def check_values(link: Link, label: str, length: int | None = None) -> TokenChec
         value = CheckValue(method, mac[: length or method.default_length])
         # PKCS#11 defines a generic secret's CKA_CHECK_VALUE as SHA-1 of the value: the
         # token alone cannot recompute it for a sensitive key, so it is recorded, not compared.
-        return TokenCheckValues((value,), stored_hex, ())
+        return TokenCheckValues((value,), stored_hex, (), ((method, KCV_SOURCE_HMAC),))
     raise MechanismNotSupportedError(
         f"{step}: keys of type {key_type!r} have no check value here",
         hint="check values are computed for AES and HMAC keys",
@@ -77,19 +77,23 @@ def _aes_check_values(
     link: Link, key: Any, stored: bytes | None, length: int | None, step: str
 ) -> TokenCheckValues:
     values: list[CheckValue] = []
+    sources: list[tuple[KcvMethod, str]] = []
     checks: list[str] = []
     ecb_block: bytes | None = None
     with link.step(step):
-        if link.has(Mechanism.AES_ECB) and get(key, Attribute.ENCRYPT):
-            ecb_block = bytes(key.encrypt(_ZERO_BLOCK, mechanism=Mechanism.AES_ECB))
+        can_ecb = link.has(Mechanism.AES_ECB) and bool(get(key, Attribute.ENCRYPT))
+
+        def ecb(block: bytes) -> bytes:
+            return bytes(key.encrypt(block, mechanism=Mechanism.AES_ECB))
+
+        if can_ecb:
+            ecb_block = ecb(_ZERO_BLOCK)
         cmac_full: bytes | None = None
         if link.has(Mechanism.AES_CMAC) and get(key, Attribute.SIGN):
             cmac_full = bytes(key.sign(_ZERO_BLOCK, mechanism=Mechanism.AES_CMAC))
-        cmac_via_ecb: bytes | None = None
-        if ecb_block is not None and cmac_full is not None:
-            # CMAC of one zero block is E_K(dbl(E_K(0))): recompute it through ECB.
-            subkey = _dbl(ecb_block)
-            cmac_via_ecb = bytes(key.encrypt(subkey, mechanism=Mechanism.AES_ECB))
+        # CMAC of one zero block is E_K(dbl(E_K(0))) (RFC 4493): rebuilt through ECB, it
+        # cross-checks CKM_AES_CMAC, or stands in for it on a token without CKM_AES_CMAC.
+        cmac_via_ecb = cmac_one_block(ecb, _ZERO_BLOCK) if can_ecb else None
     if ecb_block is None and cmac_full is None:
         raise MechanismNotSupportedError(
             f"{step}: the token can compute neither AES-CMAC nor AES-ECB with this key",
@@ -111,12 +115,22 @@ def _aes_check_values(
                 hint="stop: the token is not behaving consistently; do not use this key",
             )
         checks.append("CKM_AES_CMAC equals E_K(dbl(E_K(0))) computed with CKM_AES_ECB")
+    method = KcvMethod.AES_CMAC
     if cmac_full is not None:
-        method = KcvMethod.AES_CMAC
         values.append(CheckValue(method, cmac_full[: length or method.default_length]))
+        sources.append((method, KCV_SOURCE_CMAC))
+    elif cmac_via_ecb is not None:
+        values.append(CheckValue(method, cmac_via_ecb[: length or method.default_length]))
+        sources.append((method, KCV_SOURCE_CMAC_FROM_ECB))
     if ecb_block is not None:
         values.append(CheckValue(KcvMethod.AES_ECB_ZERO, ecb_block[:3]))
-    return TokenCheckValues(tuple(values), stored.hex().upper() if stored else None, tuple(checks))
+        sources.append((KcvMethod.AES_ECB_ZERO, KCV_SOURCE_ECB))
+    return TokenCheckValues(
+        tuple(values),
+        stored.hex().upper() if stored else None,
+        tuple(checks),
+        tuple(sources),
+    )
 
 
 def require_expected(link: Link, label: str, expected: CheckValue) -> TokenCheckValues:

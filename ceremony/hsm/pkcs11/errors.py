@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -47,8 +48,8 @@ def error_name(ex: BaseException) -> str:
     if isinstance(ex, _cryptoki.CryptokiError):
         return ex.name
     name = type(ex).__name__
-    if name == "PKCS11Error" and "not initialized" in str(ex):
-        return "CKR_CRYPTOKI_NOT_INITIALIZED"
+    if name == "PKCS11Error":
+        return _generic_name(str(ex))
     special = {
         "SlotIDInvalid": "CKR_SLOT_ID_INVALID",
         "TokenNotRecognised": "CKR_TOKEN_NOT_RECOGNIZED",
@@ -60,39 +61,55 @@ def error_name(ex: BaseException) -> str:
     return f"CKR_{snake}"
 
 
+def _generic_name(message: str) -> str:
+    # python-pkcs11 raises its base PKCS11Error for a few return values, named only in the text.
+    text = message.lower()
+    if "buffer was too small" in text:
+        return "CKR_BUFFER_TOO_SMALL"
+    if "already initialized" in text:
+        return "CKR_CRYPTOKI_ALREADY_INITIALIZED"
+    if "not initialized" in text:
+        return "CKR_CRYPTOKI_NOT_INITIALIZED"
+    found = re.search(r"0x[0-9a-f]+", text)  # "Unmapped error code 0x..."
+    if found:
+        rv = int(found.group(0), 16)
+        return _cryptoki.CKR_NAMES.get(rv, f"CKR_0x{rv:08X}")
+    return "CKR_GENERAL_ERROR (python-pkcs11 did not name it)"
+
+
 def translate(ex: BaseException, step: str, where: str, present: Callable[[], bool]) -> HsmError:
-    """The CeremonyError for a failed PKCS#11 call during ``step`` on token ``where``."""
+    """The CeremonyError for a failed PKCS#11 call during ``step`` on ``where`` (the token)."""
     name = error_name(ex)
     if name in _REMOVED or (name in _MAYBE_REMOVED and not present()):
         return TokenRemovedError(
-            f"the token {where} went away while {step} ({name})",
+            f"{where} went away while {step} ({name})",
             hint="stop: reconnect the token and check it; the journal shows the last completed "
             "step, start again from there with a fresh session",
         )
     if name in _UNSUPPORTED:
         return MechanismNotSupportedError(
-            f"{step}: not supported by the token {where} ({name})",
+            f"{step}: not supported by {where} ({name})",
             hint="run 'ceremony hsm info' to see what this token can do; choose another "
             "algorithm or another token",
         )
     if name in _NOT_EXTRACTABLE:
         return KeyNotExtractableError(
-            f"{step}: the token {where} refuses to let this key out ({name})",
+            f"{step}: {where} refuses to let this key out ({name})",
             hint="a non-extractable key can never leave the token; a key marked "
             "CKA_WRAP_WITH_TRUSTED leaves only under a key the security officer trusted",
         )
     if name == "CKR_PIN_LOCKED":
         return PinLockedError(
-            f"the PIN of the token {where} is locked",
+            f"the PIN of {where} is locked",
             hint="the security officer must unblock it (C_InitPIN) before anyone can log in",
         )
     if name in ("CKR_USER_ALREADY_LOGGED_IN", "CKR_USER_ANOTHER_ALREADY_LOGGED_IN"):
         return HsmError(
-            f"{step}: someone is already logged in to the token {where} from this process",
+            f"{step}: someone is already logged in to {where} from this process",
             hint="close the other session first; one ceremony session per token at a time",
         )
     return HsmError(
-        f"the token {where} refused {step} ({name})",
+        f"{where} refused {step} ({name})",
         hint="note the error name in the journal; check the token and the ceremony settings",
     )
 

@@ -117,8 +117,8 @@ def _refusal(path: str, reserved: str | None, rv: int) -> HsmError:
     elif rv == CKR_ARGUMENTS_BAD and reserved is None:
         hint = (
             "this module needs its initialisation string: set [hsm] init_reserved in the "
-            "ceremony file (for NSS softokn: configdir='sql:DIR' certPrefix='' keyPrefix='' "
-            "secmod='secmod.db' flags='')"
+            "ceremony file, or pass 'ceremony hsm info --init-reserved TEXT' (for NSS softokn: "
+            "configdir='sql:DIR' certPrefix='' keyPrefix='' secmod='secmod.db' flags='')"
         )
     elif rv == CKR_CRYPTOKI_ALREADY_INITIALIZED:
         hint = "other code in this process initialised the module first; report this as a bug"

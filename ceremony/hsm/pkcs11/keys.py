@@ -73,11 +73,13 @@ def spki_of(public: Any) -> bytes:
 
 def generate_key(link: Link, label: str, spec: KeySpec, *, extractable: bool) -> KeyRecord:
     link.require_new_label(label)
+    step = f"generating {spec.value} key {label!r}"
     if spec.kind is KeyKind.SECRET:
         # A secret key without an in-token check value could not be recorded: refuse first.
         require_kcv_possible(link, spec.family, spec.size, f"generating {spec.value}")
+    if extractable:
+        link.require_trusted_wrap(step)
     key_id = link.new_id()
-    step = f"generating {spec.value} key {label!r}"
     if spec.kind is KeyKind.SECRET:
         kind = secret_kind(spec.family)
         template = key_template(kind, Purpose.GENERATE, link.traits, extractable=extractable)
@@ -118,7 +120,7 @@ def generate_key(link: Link, label: str, spec: KeySpec, *, extractable: bool) ->
                 )
             public_der = spki_of(public)
     attributes = link.attributes(key)
-    if extractable and attributes.wrap_with_trusted is not True:
+    if extractable and link.traits.wrap_with_trusted and attributes.wrap_with_trusted is not True:
         link.destroy_all(label)
         raise MechanismNotSupportedError(
             f"{step}: the token did not keep CKA_WRAP_WITH_TRUSTED, so any key could wrap "
@@ -159,6 +161,8 @@ def import_key(
     """Create a token key from clear material held in process memory (manual clear-text)."""
     spec = _secret_spec(link, algorithm, len(key), f"importing key {label!r}")
     link.require_new_label(label)
+    if extractable:
+        link.require_trusted_wrap(f"importing key {label!r} extractable")
     # Catch a wrong key before it reaches the token.
     actual = kcv.check_value(key, expected.method, len(expected.value))
     kcv.require_match(expected, actual, f"key {label!r} before import")
@@ -174,8 +178,9 @@ def import_key(
     )
     template[Attribute.LABEL] = label.encode("utf-8")
     template[Attribute.ID] = key_id
-    # The token recomputes this from the value and refuses a mismatch.
-    template[Attribute.CHECK_VALUE] = token_cv
+    if link.traits.check_value:
+        # The token recomputes this from the value and refuses a mismatch.
+        template[Attribute.CHECK_VALUE] = token_cv
     template[Attribute.VALUE] = material
     step = f"importing key {label!r}"
     try:

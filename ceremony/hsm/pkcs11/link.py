@@ -11,6 +11,7 @@ from typing import Any
 from pkcs11 import Attribute, ObjectClass
 from pkcs11.exceptions import AttributeSensitive, AttributeTypeInvalid, PKCS11Error
 
+from ceremony.core.ceremony_file.vocabulary import TrustedWrap
 from ceremony.core.secret import Secret
 from ceremony.errors import (
     CeremonyError,
@@ -20,7 +21,7 @@ from ceremony.errors import (
     LabelExistsError,
     TokenRemovedError,
 )
-from ceremony.hsm.base import KeyAttributes, Preflight, TokenInfo
+from ceremony.hsm.base import KeyAttributes, Preflight, TokenInfo, TrustedWrapSupport
 from ceremony.hsm.pkcs11 import mechanisms
 from ceremony.hsm.pkcs11.errors import translated
 from ceremony.hsm.pkcs11.module import LoadedModule
@@ -85,6 +86,7 @@ class Link:
     present: Callable[[], bool]
     cache: PreflightCache
     traits: TokenTraits
+    policy: TrustedWrap = TrustedWrap.REQUIRED  # the ceremony's [hsm] trusted_wrap
     closed: bool = False
     _mechanisms: set[int] | None = None
 
@@ -94,7 +96,12 @@ class Link:
                 f"{step}: the ceremony session was already closed",
                 hint="this is a bug in the ceremony flow; open a new session",
             )
-        return translated(step, self.info.describe(), self.present)
+        return translated(step, self.where, self.present)
+
+    @property
+    def where(self) -> str:
+        """The token for a message: model, serial and label."""
+        return f"the token {self.info.describe()}"
 
     def has(self, mechanism: int) -> bool:
         if self._mechanisms is None:
@@ -122,7 +129,7 @@ class Link:
                 return obj
         if not self.present():
             raise TokenRemovedError(
-                f"the token {self.info.describe()} went away while {step}",
+                f"{self.where} went away while {step}",
                 hint="stop: reconnect the token; start again from the last completed step",
             )
         wanted = " or ".join(CLASS_NAMES.get(c, str(c)) for c in classes)
@@ -162,7 +169,12 @@ class Link:
             )
         return out
 
+    def require_trusted_wrap(self, purpose: str) -> None:
+        """Refuse an extractable key's making or leaving where the policy cannot hold here."""
+        self.preflight().require_trusted_wrap(self.policy, purpose)
+
     def attributes(self, obj: Any) -> KeyAttributes:
+        enforced = self.preflight().trusted_wrap is TrustedWrapSupport.ENFORCED
         with self.step("reading key attributes"):
             cls = obj[Attribute.CLASS]
             check_value = get(obj, Attribute.CHECK_VALUE)
@@ -179,7 +191,8 @@ class Link:
                 always_sensitive=get(obj, Attribute.ALWAYS_SENSITIVE),
                 extractable=get(obj, Attribute.EXTRACTABLE),
                 never_extractable=get(obj, Attribute.NEVER_EXTRACTABLE),
-                wrap_with_trusted=get(obj, Attribute.WRAP_WITH_TRUSTED),
+                wrap_with_trusted=(with_trusted := get(obj, Attribute.WRAP_WITH_TRUSTED)),
+                wrap_with_trusted_enforced=enforced if with_trusted is True else None,
                 trusted=get(obj, Attribute.TRUSTED),
                 modifiable=get(obj, Attribute.MODIFIABLE),
                 check_value_hex=check_value.hex().upper() if check_value else None,

@@ -22,7 +22,13 @@ from cryptography.hazmat.primitives.keywrap import (
 from pkcs11 import MGF, Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.exceptions import PKCS11Error
 
-from ceremony.hsm.base import Capability, CapabilityStatus, Preflight, TokenInfo
+from ceremony.hsm.base import (
+    Capability,
+    CapabilityStatus,
+    Preflight,
+    TokenInfo,
+    TrustedWrapSupport,
+)
 from ceremony.hsm.pkcs11 import _cryptoki
 from ceremony.hsm.pkcs11.errors import error_name
 from ceremony.hsm.pkcs11.templates import rsa_public_template
@@ -33,6 +39,8 @@ log = logging.getLogger(__name__)
 CKM_AES_KEY_WRAP_KWP = 0x210B
 CKM_AES_KEY_WRAP_PAD = 0x210A
 CKM_RSA_AES_KEY_WRAP = 0x1054
+CKM_AES_KEY_WRAP = 0x2109
+NEEDS_LOGIN = "CKR_USER_NOT_LOGGED_IN"
 
 OAEP_PARAMS: dict[str, tuple[Mechanism, MGF]] = {
     "SHA-1": (Mechanism.SHA_1, MGF.SHA1),
@@ -126,9 +134,17 @@ def _status(
         ok, detail = check()
     except (PKCS11Error, _cryptoki.CryptokiError) as ex:
         name = error_name(ex)
-        why = "needs a login to probe" if name == "CKR_USER_NOT_LOGGED_IN" else f"{name}"
+        if name == NEEDS_LOGIN:
+            return CapabilityStatus(
+                capability,
+                False,
+                mechanism,
+                f"unknown: needs a login to probe ({name})",
+                True,
+                known=False,
+            )
         return CapabilityStatus(
-            capability, False, mechanism, f"not supported by this token: probe got {why}", True
+            capability, False, mechanism, f"not supported by this token: probe got {name}", True
         )
     return CapabilityStatus(capability, ok, mechanism, detail, True)
 
@@ -153,16 +169,25 @@ def probe(session: Any, slot: Any, token: TokenInfo, cryptoki: _cryptoki.Cryptok
     add(_status(Capability.RANDOM, random_ok, "C_GenerateRandom"))
 
     # Generation.
+    local: list[bool] = []
+
     def gen_aes() -> tuple[bool, str]:
         low, high = key_range(Mechanism.AES_KEY_GEN)
         with _probe(session) as p:
-            p.keep(
+            key = p.keep(
                 session.generate_key(
                     KeyType.AES, 128, label=p.label(), template={Attribute.PRIVATE: False}
                 )
             )
+            try:
+                local.append(bool(key[Attribute.LOCAL]))
+            except PKCS11Error:
+                log.debug("the token does not report CKA_LOCAL")
         ok = low <= 16 and high >= 32
-        return ok, "" if ok else f"key sizes {low}..{high} bytes"
+        note = "" if ok else f"key sizes {low}..{high} bytes"
+        if local == [False]:
+            note = "; ".join(x for x in (note, "generated keys read back CKA_LOCAL false") if x)
+        return ok, note
 
     add(_status(Capability.GENERATE_AES, gen_aes, "CKM_AES_KEY_GEN", has(Mechanism.AES_KEY_GEN)))
 
@@ -237,7 +262,7 @@ def probe(session: Any, slot: Any, token: TokenInfo, cryptoki: _cryptoki.Cryptok
         ok = hmac.compare_digest(got, mac.finalize())
         return ok, "" if ok else "token's CMAC differs from SP 800-38B"
 
-    add(_status(Capability.KCV_AES_CMAC, cmac_ok, "CKM_AES_CMAC", has(Mechanism.AES_CMAC)))
+    cmac_status = _status(Capability.KCV_AES_CMAC, cmac_ok, "CKM_AES_CMAC", has(Mechanism.AES_CMAC))
 
     def ecb_ok() -> tuple[bool, str]:
         with _probe(session) as p:
@@ -248,7 +273,75 @@ def probe(session: Any, slot: Any, token: TokenInfo, cryptoki: _cryptoki.Cryptok
         ok = hmac.compare_digest(got, encryptor.update(zero) + encryptor.finalize())
         return ok, "" if ok else "token's AES-ECB differs from software"
 
-    add(_status(Capability.KCV_AES_ECB, ecb_ok, "CKM_AES_ECB", has(Mechanism.AES_ECB)))
+    ecb_status = _status(Capability.KCV_AES_ECB, ecb_ok, "CKM_AES_ECB", has(Mechanism.AES_ECB))
+
+    def cmac_from_ecb_ok() -> tuple[bool, str]:
+        with _probe(session) as p:
+            key = p.secret(KeyType.AES, probe_key, encrypt=True)
+            got = cmac_one_block(
+                lambda block: bytes(key.encrypt(block, mechanism=Mechanism.AES_ECB)), zero
+            )
+        mac = cmac.CMAC(algorithms.AES(probe_key))
+        mac.update(zero)
+        ok = hmac.compare_digest(got, mac.finalize())
+        return ok, "computed from AES-ECB" if ok else "CMAC from AES-ECB differs from SP 800-38B"
+
+    check_value_attribute: list[bool] = []
+
+    def check_value_ok() -> tuple[bool, str]:
+        # A key given with its CKA_CHECK_VALUE (the ECB value): kept, or the attribute unknown.
+        encryptor = Cipher(algorithms.AES(probe_key), modes.ECB()).encryptor()  # noqa: S305
+        value = (encryptor.update(zero) + encryptor.finalize())[:3]
+        try:
+            with _probe(session) as p:
+                p.keep(
+                    session.create_object(
+                        {
+                            Attribute.CLASS: ObjectClass.SECRET_KEY,
+                            Attribute.KEY_TYPE: KeyType.AES,
+                            Attribute.VALUE: probe_key,
+                            Attribute.TOKEN: False,
+                            Attribute.PRIVATE: False,
+                            Attribute.CHECK_VALUE: value,
+                            Attribute.LABEL: p.label(),
+                        }
+                    )
+                )
+        except PKCS11Error as ex:
+            if error_name(ex) != "CKR_ATTRIBUTE_TYPE_INVALID":
+                raise
+            check_value_attribute.append(False)
+            return False, "no CKA_CHECK_VALUE"
+        check_value_attribute.append(True)
+        return True, ""
+
+    if ecb_status.supported:
+        _status(Capability.KCV_AES_ECB, check_value_ok, "CKA_CHECK_VALUE")
+        if check_value_attribute == [False]:
+            ecb_status = CapabilityStatus(
+                ecb_status.capability,
+                True,
+                ecb_status.mechanism,
+                "the token has no CKA_CHECK_VALUE (CKR_ATTRIBUTE_TYPE_INVALID): imports are "
+                "checked by the key's check values only",
+                True,
+            )
+
+    cmac_from_ecb = False
+    if not cmac_status.supported and cmac_status.known and ecb_status.supported:
+        rebuilt = _status(Capability.KCV_AES_CMAC, cmac_from_ecb_ok, "CKM_AES_ECB")
+        if rebuilt.supported:
+            cmac_from_ecb = True
+            cmac_status = CapabilityStatus(
+                Capability.KCV_AES_CMAC,
+                True,
+                "CKM_AES_ECB",
+                f"computed from AES-ECB: the token has no CKM_AES_CMAC "
+                f"({cmac_status.detail or 'it failed'}); E_K(dbl(E_K(0))), RFC 4493",
+                True,
+            )
+    add(cmac_status)
+    add(ecb_status)
 
     hmac_min_length: list[int] = []
 
@@ -298,29 +391,40 @@ def probe(session: Any, slot: Any, token: TokenInfo, cryptoki: _cryptoki.Cryptok
 
     # AES key wrap with padding: pick the mechanism by behaviour, not by name.
     kwp_mechanism: int | None = None
-    kwp_detail = "neither CKM_AES_KEY_WRAP_KWP nor CKM_AES_KEY_WRAP_PAD is listed"
+    kwp_details: list[str] = []
     kwp_probed = False
+    kwp_known = True
     aligned_only = False
     for candidate in (CKM_AES_KEY_WRAP_KWP, CKM_AES_KEY_WRAP_PAD):
         if not has(candidate):
             continue
         kwp_probed = True
         try:
-            verdict = _kwp_behaviour(session, candidate)
-        except PKCS11Error as ex:
-            kwp_detail = f"{mechanism_name(candidate)} probe got {error_name(ex)}"
+            verdict = _kwp_behaviour(session, cryptoki, candidate)
+        except (PKCS11Error, _cryptoki.CryptokiError) as ex:
+            name = error_name(ex)
+            if name == NEEDS_LOGIN:
+                kwp_known = False
+                kwp_details.append(f"{mechanism_name(candidate)} needs a login to probe ({name})")
+            else:
+                kwp_details.append(f"{mechanism_name(candidate)} probe got {name}")
             continue
         if verdict is None:
-            kwp_detail = f"{mechanism_name(candidate)} output is not RFC 5649 on this token"
+            kwp_details.append(f"{mechanism_name(candidate)} output is not RFC 5649 on this token")
             continue
         kwp_mechanism, aligned_only = candidate, verdict
-        kwp_detail = (
+        kwp_details.append(
             "RFC 5649 only for key material that is a multiple of 8 bytes: the token zero-pads "
             "other lengths first (HMAC-SHA1/224 keys and private keys are affected)"
             if aligned_only
             else "output equals RFC 5649"
         )
         break
+    if not kwp_probed:
+        kwp_details.append("neither CKM_AES_KEY_WRAP_KWP nor CKM_AES_KEY_WRAP_PAD is listed")
+    kwp_detail = "; ".join(kwp_details)
+    if kwp_mechanism is None and not kwp_known:
+        kwp_detail = f"unknown: {kwp_detail}"
     add(
         CapabilityStatus(
             Capability.AES_KWP,
@@ -328,6 +432,7 @@ def probe(session: Any, slot: Any, token: TokenInfo, cryptoki: _cryptoki.Cryptok
             mechanism_name(kwp_mechanism) if kwp_mechanism is not None else None,
             kwp_detail,
             kwp_probed,
+            known=kwp_mechanism is not None or kwp_known,
         )
     )
 
@@ -403,26 +508,8 @@ def probe(session: Any, slot: Any, token: TokenInfo, cryptoki: _cryptoki.Cryptok
     )
 
     # CKA_WRAP_WITH_TRUSTED: kept, and enforced against an untrusted wrapping key.
-    def trusted_ok() -> tuple[bool, str]:
-        wrap_mech = kwp_mechanism if kwp_mechanism is not None else int(Mechanism.AES_KEY_WRAP)
-        with _probe(session) as p:
-            target = p.secret(KeyType.AES, secrets.token_bytes(16), wrap_with_trusted=True)
-            if target[Attribute.WRAP_WITH_TRUSTED] is not True:
-                return False, "the token does not keep the attribute"
-            wrapping = p.secret(KeyType.AES, secrets.token_bytes(32), wrap=True)
-            try:
-                wrapping.wrap_key(target, mechanism=Mechanism(wrap_mech))
-            except PKCS11Error as ex:
-                return True, f"an untrusted wrapping key is refused ({error_name(ex)})"
-        return False, "the token wrapped the key under an untrusted key: it ignores the attribute"
-
-    add(
-        _status(
-            Capability.WRAP_WITH_TRUSTED,
-            trusted_ok,
-            "CKA_WRAP_WITH_TRUSTED",
-        )
-    )
+    support, trusted_status = _trusted_wrap(session, cryptoki, kwp_mechanism, has)
+    add(trusted_status)
 
     # Signing (the record's signature key).
     add(
@@ -449,10 +536,131 @@ def probe(session: Any, slot: Any, token: TokenInfo, cryptoki: _cryptoki.Cryptok
         kwp_mechanism=mechanism_name(kwp_mechanism) if kwp_mechanism is not None else None,
         kwp_multiple_of_8_only=aligned_only,
         hmac_kcv_min_length=hmac_min_length[0] if hmac_min_length else None,
+        trusted_wrap=support,
+        kcv_cmac_from_ecb=cmac_from_ecb,
+        generated_keys_local=local[0] if local else None,
+        check_value_attribute=check_value_attribute != [False],
     )
 
 
-def _kwp_behaviour(session: Any, mechanism: int) -> bool | None:
+def kwp_size(length: int) -> int:
+    """The RFC 5649 output length for ``length`` bytes of key material: ceil8(n) + 8."""
+    return -(-length // 8) * 8 + 8
+
+
+def kwp_wrap(
+    session: Any,
+    cryptoki: _cryptoki.Cryptoki,
+    mechanism: int,
+    wrapping: Any,
+    key: Any,
+    length: int | None,
+) -> bytes:
+    """C_WrapKey with AES key wrap with padding, sized from ``length`` when known."""
+    size = kwp_size(length) if length is not None else None
+    return cryptoki.wrap_key(session.handle, mechanism, None, wrapping.handle, key.handle, size)
+
+
+def cmac_one_block(encrypt_block: Callable[[bytes], bytes], block: bytes) -> bytes:
+    """AES-CMAC of one complete 16-byte block from raw AES encryptions (RFC 4493 section 2.4).
+
+    L = E_K(0), K1 = dbl(L), T = E_K(M xor K1): for the zero block, two encryptions.
+    """
+    if len(block) != 16:
+        raise ValueError("CMAC from ECB is computed here for one complete block only")
+    subkey = dbl(encrypt_block(bytes(16)))
+    return encrypt_block(bytes(a ^ b for a, b in zip(block, subkey, strict=True)))
+
+
+def dbl(block: bytes) -> bytes:
+    """SP 800-38B / RFC 4493 subkey doubling in GF(2^128)."""
+    n = int.from_bytes(block, "big") << 1
+    if n >> 128:
+        n = (n & ((1 << 128) - 1)) ^ 0x87
+    return n.to_bytes(16, "big")
+
+
+def _trusted_wrap(
+    session: Any,
+    cryptoki: _cryptoki.Cryptoki,
+    kwp_mechanism: int | None,
+    has: Callable[[int], bool],
+) -> tuple[TrustedWrapSupport, CapabilityStatus]:
+    """Whether the token keeps CKA_WRAP_WITH_TRUSTED, and refuses an untrusted wrapping key.
+
+    A control key without the attribute must wrap under the same untrusted key, so a refusal
+    is proved to come from the attribute, not from the mechanism.
+    """
+    capability, name = Capability.WRAP_WITH_TRUSTED, "CKA_WRAP_WITH_TRUSTED"
+
+    def absent(error: str) -> tuple[TrustedWrapSupport, CapabilityStatus]:
+        return TrustedWrapSupport.ABSENT, CapabilityStatus(
+            capability, False, name, f"not supported by this token: probe got {error}", True
+        )
+
+    def unknown(why: str) -> tuple[TrustedWrapSupport, CapabilityStatus]:
+        return TrustedWrapSupport.UNKNOWN, CapabilityStatus(
+            capability, False, name, f"unknown: {why}", True, known=False
+        )
+
+    symmetric = kwp_mechanism
+    if symmetric is None and has(CKM_AES_KEY_WRAP):
+        symmetric = CKM_AES_KEY_WRAP
+    if symmetric is None and not has(Mechanism.RSA_PKCS_OAEP):
+        return unknown("no key wrap mechanism to probe it with")
+
+    def wrap(p: _Probe, target: Any) -> None:
+        if symmetric is not None:
+            wrapping = p.secret(KeyType.AES, secrets.token_bytes(32), wrap=True)
+            size = kwp_size(16) if symmetric != CKM_AES_KEY_WRAP else 24
+            cryptoki.wrap_key(session.handle, symmetric, None, wrapping.handle, target.handle, size)
+            return
+        kek = p.rsa_public(_probe_rsa_key().public_key())
+        kek.wrap_key(
+            target,
+            mechanism=Mechanism.RSA_PKCS_OAEP,
+            mechanism_param=(*OAEP_PARAMS["SHA-1"], None),
+        )
+
+    try:
+        with _probe(session) as p:
+            try:
+                target = p.secret(KeyType.AES, secrets.token_bytes(16), wrap_with_trusted=True)
+                kept = target[Attribute.WRAP_WITH_TRUSTED]
+            except (PKCS11Error, _cryptoki.CryptokiError) as ex:
+                if error_name(ex) == "CKR_ATTRIBUTE_TYPE_INVALID":
+                    return absent(error_name(ex))
+                raise
+            if kept is not True:
+                return TrustedWrapSupport.ABSENT, CapabilityStatus(
+                    capability, False, name, "the token does not keep the attribute", True
+                )
+            wrap(p, p.secret(KeyType.AES, secrets.token_bytes(16)))  # the control
+            try:
+                wrap(p, target)
+            except (PKCS11Error, _cryptoki.CryptokiError) as ex:
+                return TrustedWrapSupport.ENFORCED, CapabilityStatus(
+                    capability,
+                    True,
+                    name,
+                    f"an untrusted wrapping key is refused ({error_name(ex)})",
+                    True,
+                )
+    except (PKCS11Error, _cryptoki.CryptokiError) as ex:
+        error = error_name(ex)
+        if error == NEEDS_LOGIN:
+            return unknown(f"needs a login to probe ({error})")
+        return unknown(f"the probe got {error}")
+    return TrustedWrapSupport.IGNORED, CapabilityStatus(
+        capability,
+        False,
+        name,
+        "the token wrapped the key under an untrusted key: it accepts the attribute and ignores it",
+        True,
+    )
+
+
+def _kwp_behaviour(session: Any, cryptoki: _cryptoki.Cryptoki, mechanism: int) -> bool | None:
     """None: not RFC 5649; False: RFC 5649 for any length; True: only for multiples of 8 bytes."""
     kek_value = secrets.token_bytes(32)
     aligned = secrets.token_bytes(32)
@@ -461,8 +669,13 @@ def _kwp_behaviour(session: Any, mechanism: int) -> bool | None:
     with _probe(session) as p:
         wrapping = p.secret(KeyType.AES, kek_value, wrap=True)
         blobs = [
-            wrapping.wrap_key(
-                p.secret(KeyType.GENERIC_SECRET, value), mechanism=Mechanism(mechanism)
+            kwp_wrap(
+                session,
+                cryptoki,
+                mechanism,
+                wrapping,
+                p.secret(KeyType.GENERIC_SECRET, value),
+                len(value),
             )
             for value in (aligned, odd)
         ]

@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pkcs11
 from pkcs11 import TokenFlag
 from pkcs11.exceptions import PKCS11Error
 
 from ceremony.errors import HsmError
 from ceremony.hsm import softhsm
 from ceremony.hsm.base import PinRole, PinState, TokenInfo
-from ceremony.hsm.pkcs11 import _cryptoki
+from ceremony.hsm.pkcs11 import _cryptoki, initialize
 
 
 @dataclass
@@ -22,13 +21,18 @@ class LoadedModule:
     lib: Any
     cryptoki: _cryptoki.Cryptoki
     softhsm_conf: str | None
+    init_reserved: str | None = None
 
 
 _MODULES: dict[str, LoadedModule] = {}
 
 
-def load_module(module_path: str) -> LoadedModule:
-    """Load (once per process) and initialise a PKCS#11 module; SoftHSM gets our private conf."""
+def load_module(module_path: str, init_reserved: str | None = None) -> LoadedModule:
+    """Load (once per process) and initialise a PKCS#11 module; SoftHSM gets our private conf.
+
+    C_Initialize gets CKF_OS_LOCKING_OK and ``init_reserved`` as pReserved (``initialize``);
+    another ``init_reserved`` (another NSS database) initialises the module anew.
+    """
     path = str(Path(module_path))
     if not Path(path).is_file():
         raise HsmError(
@@ -39,14 +43,15 @@ def load_module(module_path: str) -> LoadedModule:
     conf = str(softhsm.activate()) if softhsm.is_softhsm_module(path) else None
     loaded = _MODULES.get(path)
     try:
-        if loaded is None:
-            loaded = LoadedModule(path, pkcs11.lib(path), _cryptoki.Cryptoki(path), conf)
+        if loaded is not None and loaded.softhsm_conf != conf and loaded.lib.initialized:
+            loaded.lib.finalize()
+        # Initialises it if needed (again after a finalise), with our C_Initialize arguments.
+        lib = initialize.load(path, init_reserved)
+        if loaded is None or loaded.lib is not lib:
+            loaded = LoadedModule(path, lib, _cryptoki.Cryptoki(path), conf, init_reserved)
             _MODULES[path] = loaded
-        elif not loaded.lib.initialized or loaded.softhsm_conf != conf:
-            if loaded.lib.initialized:
-                loaded.lib.finalize()
-            loaded.lib.initialize()
-            loaded.softhsm_conf = conf
+        loaded.softhsm_conf = conf
+        loaded.init_reserved = init_reserved
     except (PKCS11Error, _cryptoki.CryptokiError, OSError) as ex:
         raise HsmError(
             f"cannot load the PKCS#11 module {path} ({type(ex).__name__})",

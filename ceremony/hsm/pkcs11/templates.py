@@ -15,6 +15,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pkcs11 import Attribute, KeyType, ObjectClass
 
+from ceremony.core.ceremony_file.vocabulary import TrustedWrap
+from ceremony.hsm.base import TrustedWrapSupport
+
 
 class TemplateKind(enum.Enum):
     """What a key is for, as far as its attributes go."""
@@ -37,10 +40,26 @@ class Purpose(enum.Enum):
 
 @dataclass(frozen=True)
 class TokenTraits:
-    """What a token accepts in a template, where tokens differ (SoftHSM2 2.6.1: all of it)."""
+    """Where a token (and the ceremony's policy) changes a template; SoftHSM2 2.6.1: nothing."""
 
-    # CKA_WRAP_WITH_TRUSTED is known (opencryptoki answers CKR_ATTRIBUTE_TYPE_INVALID).
+    # Extractable keys carry CKA_WRAP_WITH_TRUSTED: the ceremony requires it and the token
+    # enforces it. Otherwise the attribute is never sent (opencryptoki 3.8 answers
+    # CKR_ATTRIBUTE_TYPE_INVALID to it; NSS softokn accepts and ignores it).
     wrap_with_trusted: bool = True
+    # An imported secret key carries CKA_CHECK_VALUE for the token to verify (opencryptoki 3.8
+    # does not know the attribute: CKR_ATTRIBUTE_TYPE_INVALID).
+    check_value: bool = True
+
+    @classmethod
+    def of(
+        cls, support: TrustedWrapSupport, policy: TrustedWrap, *, check_value: bool = True
+    ) -> TokenTraits:
+        """The traits for a token whose preflight found ``support``, under ``policy``."""
+        return cls(
+            wrap_with_trusted=policy is TrustedWrap.REQUIRED
+            and support is TrustedWrapSupport.ENFORCED,
+            check_value=check_value,
+        )
 
 
 SOFTHSM2 = TokenTraits()
@@ -53,8 +72,9 @@ class _Extractable:
 EXTRACTABLE = _Extractable()
 Row = Mapping[Attribute, Any]
 
-# Stored, private, sensitive, unchangeable; only a key the SO trusted may carry an extractable
-# key out (CKA_WRAP_WITH_TRUSTED follows CKA_EXTRACTABLE).
+# Stored, private, sensitive, unchangeable; where the traits allow, only a key the SO trusted
+# may carry an extractable key out (CKA_WRAP_WITH_TRUSTED, sent only on an extractable key:
+# FALSE is its default, and a key that never leaves needs no rule for how it leaves).
 _PROTECTED: Row = {
     Attribute.TOKEN: True,
     Attribute.PRIVATE: True,
@@ -159,7 +179,7 @@ def key_template(
     template = {k: extractable if v is EXTRACTABLE else v for k, v in row.items()}
     if trusted:
         template.update(_TRUSTED)
-    if not traits.wrap_with_trusted:
+    if not (extractable and traits.wrap_with_trusted):
         template.pop(Attribute.WRAP_WITH_TRUSTED, None)
     return template
 

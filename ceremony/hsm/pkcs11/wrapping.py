@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.keywrap import aes_key_unwrap_with_padding
 from pkcs11 import MGF, Attribute, KeyType, Mechanism, ObjectClass
 
 from ceremony.core import kcv
+from ceremony.core.ceremony_file.vocabulary import TrustedWrap
 from ceremony.core.kcv import KcvMethod
 from ceremony.core.secret import Secret
 from ceremony.core.wrap import OaepHash
@@ -24,7 +25,7 @@ from ceremony.errors import (
     MechanismNotSupportedError,
     WrapError,
 )
-from ceremony.hsm.base import Capability, WrapConstruction, WrapResult
+from ceremony.hsm.base import Capability, TrustedWrapSupport, WrapConstruction, WrapResult
 from ceremony.hsm.pkcs11 import _cryptoki, mechanisms
 from ceremony.hsm.pkcs11.checkvalues import check_values
 from ceremony.hsm.pkcs11.link import Link, get
@@ -69,19 +70,40 @@ def spki_sha256(der: bytes) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
+def _trust_hint(link: Link, request: str) -> str:
+    if link.policy is TrustedWrap.NOT_ENFORCED:
+        return (
+            "the key was made CKA_WRAP_WITH_TRUSTED (under [hsm] trusted_wrap = "
+            '"required"), and this ceremony\'s file says "not-enforced-by-token", so the security '
+            'officer trusts nothing: run it with [hsm] trusted_wrap = "required"'
+        )
+    return f"open the session with {request}"
+
+
+_KWP_NEEDED = (
+    "this needs AES key wrap with padding (RFC 5649: CKM_AES_KEY_WRAP_KWP or "
+    "CKM_AES_KEY_WRAP_PAD) in the token. Choose explicitly: (1) for a provider, a method that "
+    "is RSA-OAEP alone where it takes this key (AWS RSAES_OAEP_SHA_1 / RSAES_OAEP_SHA_256 for "
+    "an AES key), or (2) a token with that key wrap ('ceremony hsm info' shows it). Nothing "
+    "left the token"
+)
+
+
 def _kwp(link: Link, purpose: str) -> int:
     preflight = link.preflight()
-    preflight.require(Capability.AES_KWP, purpose)
+    preflight.require(Capability.AES_KWP, purpose, _KWP_NEEDED)
     value = mechanisms.kwp_mechanism_value(preflight)
     assert value is not None  # require() passed
     return value
 
 
 def _extractable_key(link: Link, label: str, step: str) -> tuple[Any, bool]:
+    """The key, and whether it leaves only under an SO-trusted key (attribute set, enforced)."""
     key = link.key(label, step)
+    enforced = link.preflight().trusted_wrap is TrustedWrapSupport.ENFORCED
     with link.step(step):
         extractable = get(key, Attribute.EXTRACTABLE)
-        with_trusted = bool(get(key, Attribute.WRAP_WITH_TRUSTED))
+        with_trusted = enforced and bool(get(key, Attribute.WRAP_WITH_TRUSTED))
     if not extractable:
         raise KeyNotExtractableError(
             f"key {label!r} was made non-extractable: it can never leave "
@@ -89,7 +111,16 @@ def _extractable_key(link: Link, label: str, step: str) -> tuple[Any, bool]:
             hint="this is by design; a key that must go to a cloud or a backup is generated "
             "with the ceremony's explicit 'extractable' setting",
         )
+    link.require_trusted_wrap(step)
     return key, with_trusted
+
+
+def _value_length(key: Any) -> int | None:
+    """A secret key's length in bytes (sizes the RFC 5649 output); None for a private key."""
+    if key[Attribute.CLASS] != ObjectClass.SECRET_KEY:
+        return None
+    length = get(key, Attribute.VALUE_LEN)
+    return int(length) if length is not None else None
 
 
 def _der_length(der: bytes) -> int:
@@ -106,15 +137,18 @@ def _der_length(der: bytes) -> int:
 def export_clear(link: Link, label: str) -> Secret:
     """Wrap under a throw-away AES key, unwrap in memory: a manual clear-text operation."""
     step = f"exporting key {label!r} for backup"
-    kwp = _kwp(link, step)
     key, with_trusted = _extractable_key(link, label, step)
+    kwp = _kwp(link, step)
     if with_trusted:
         if not link.trusted.transport:
             raise KeyNotExtractableError(
                 f"{step}: key {label!r} leaves the token only under a key the security "
                 "officer trusted, and none was prepared",
-                hint="open the session with TrustRequest(exports=1): the SO logs in first "
-                "and marks a transport key TRUSTED",
+                hint=_trust_hint(
+                    link,
+                    "TrustRequest(exports=1): the SO logs in first and marks a "
+                    "transport key TRUSTED",
+                ),
             )
         transport_label, transport_value = link.trusted.transport.pop(0)
     else:
@@ -128,7 +162,9 @@ def export_clear(link: Link, label: str) -> Secret:
     try:
         transport = link.find(transport_label, (ObjectClass.SECRET_KEY,), step)
         with link.step(step):
-            blob = transport.wrap_key(key, mechanism=Mechanism(kwp))
+            blob = mechanisms.kwp_wrap(
+                link.session, link.module.cryptoki, kwp, transport, key, _value_length(key)
+            )
         try:
             # cryptography returns immutable bytes; the Secret is the copy we can wipe.
             unwrapped = aes_key_unwrap_with_padding(transport_value.reveal(), blob)
@@ -213,8 +249,8 @@ def wrap_for_public_key(
             raise KeyNotExtractableError(
                 f"{step}: key {label!r} may only be wrapped under an import key the security "
                 "officer trusted, and this import key was not trusted in this session",
-                hint="open the session with TrustRequest(import_keys=(<the DER key>,)); "
-                f"import key SHA-256 {fingerprint}",
+                hint=_trust_hint(link, "TrustRequest(import_keys=(<the DER key>,))")
+                + f"; import key SHA-256 {fingerprint}",
             )
     else:
         kek_label = f"ceremony-kek-{secrets.token_hex(6)}"
@@ -292,7 +328,7 @@ def _wrap_plan(link: Link, method: WrapConstruction, oaep_hash: OaepHash, step: 
     if preflight.supports(Capability.for_rsa_aes(oaep_hash)):
         return "rsa-aes"
     preflight.require(Capability.for_oaep(oaep_hash), step, alternatives)
-    preflight.require(Capability.AES_KWP, step, alternatives)
+    preflight.require(Capability.AES_KWP, step, _KWP_NEEDED)
     return "two-step"
 
 
@@ -327,7 +363,7 @@ def _two_step(
             raise KeyNotExtractableError(
                 f"{step}: the RSA-AES wrap needs an ephemeral AES key the security officer "
                 "trusted, and none is left",
-                hint="open the session with TrustRequest(rsa_aes_wraps=1)",
+                hint=_trust_hint(link, "TrustRequest(rsa_aes_wraps=1)"),
             )
         ephemeral_label = link.trusted.ephemeral.pop(0)
     else:
@@ -341,7 +377,9 @@ def _two_step(
     # Destroyed in every case once the blob exists (or the step fails).
     made.append(ephemeral_label)
     ephemeral = link.find(ephemeral_label, (ObjectClass.SECRET_KEY,), step)
-    wrapped_target = ephemeral.wrap_key(key, mechanism=Mechanism(kwp))
+    wrapped_target = mechanisms.kwp_wrap(
+        link.session, link.module.cryptoki, kwp, ephemeral, key, _value_length(key)
+    )
     wrapped_ephemeral = kek.wrap_key(
         ephemeral, mechanism=Mechanism.RSA_PKCS_OAEP, mechanism_param=oaep
     )
