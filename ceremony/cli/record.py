@@ -31,17 +31,20 @@ def _record(args: argparse.Namespace) -> int:
     from ceremony.errors import RecordError
     from ceremony.hsm import config
     from ceremony.hsm.pkcs11 import Pkcs11Backend
+    from ceremony.reading import read_file
     from ceremony.record import sign
+    from ceremony.record.verify import MAX_EVIDENCE_FILE
 
     folder = Path(args.bundle)
     journal_path = sign.journal_path(folder)
-    try:
-        journal_data = journal_path.read_bytes()
-    except OSError as ex:
-        raise RecordError(
-            f"cannot read {journal_path}: {ex.strerror or ex}",
-            hint="give the bundle folder that holds journal.jsonl",
-        ) from ex
+    journal_data = read_file(
+        journal_path,
+        "journal",
+        cap=MAX_EVIDENCE_FILE,
+        error=RecordError,
+        hint="give the bundle folder that holds the ceremony's <id>.journal.jsonl",
+        follow_symlinks=False,
+    )
     backend = Pkcs11Backend(config.resolve())
     with backend.open(pin_prompter()) as session:
         record = sign.build_signed_record(journal_data, sign.HsmSigner(session))

@@ -42,6 +42,7 @@ from ceremony.core.providers import aws as aws_formats
 from ceremony.core.providers import azure as azure_formats
 from ceremony.core.providers import gcp as gcp_formats
 from ceremony.core.providers.common import MaterialInfo, Provider, material_for_hsm
+from ceremony.core.providers.import_key import MAX_KEY_FILE
 from ceremony.engine import flows
 from ceremony.engine.ceremony_source import CheckedFile, load_ceremony_file
 from ceremony.engine.context import Context, Flow, LoadedTarget, Services, Stopped
@@ -51,6 +52,7 @@ from ceremony.engine.requests import Answer, AnswerRefused, ComponentDelivery, R
 from ceremony.errors import CeremonyError, ConfigError, RuleViolation
 from ceremony.hardening import signals_deferred
 from ceremony.hsm.base import HsmBackend, HsmConfig
+from ceremony.reading import read_file
 
 
 class Status(enum.Enum):
@@ -426,13 +428,11 @@ def _load_targets(cf: CeremonyFile, base: Path, now: datetime) -> dict[str, list
 
 
 def _read(base: Path, name: str, path: str) -> bytes:
+    hint = "put the provider's download next to the ceremony file, as the file names it"
     try:
-        return (base / name).read_bytes()
-    except OSError as ex:
-        raise ConfigError(
-            f"{path}: cannot read {base / name}: {ex.strerror or ex}",
-            hint="put the provider's download next to the ceremony file, as the file names it",
-        ) from None
+        return read_file(base / name, "import key file", cap=MAX_KEY_FILE, hint=hint)
+    except ConfigError as ex:
+        raise ConfigError(f"{path}: {ex.message}", hint=ex.hint) from None
 
 
 def _load_target(spec: TargetEntry, base: Path, path: str) -> AwsTarget | AzureTarget | GcpTarget:

@@ -20,6 +20,7 @@ from ceremony.core import journal
 from ceremony.core.journal import JournalOrderError, JournalVerifyError, Verified
 from ceremony.core.rules import SPLIT_KNOWLEDGE
 from ceremony.errors import CeremonyError, VerifyError
+from ceremony.reading import read_file
 from ceremony.record import fields as F
 from ceremony.record import model as M
 from ceremony.record import pdf as record_pdf
@@ -43,26 +44,26 @@ from ceremony.record.verdict import Line, Report
 
 REHEARSAL_TOKEN = "ceremony-rehearsal"  # noqa: S105 - a token label
 REHEARSAL_ORGANIZATION = "ceremony (rehearsal)"
-MAX_PDF = 64 * 1024 * 1024
+MAX_EVIDENCE_FILE = 64 * 1024 * 1024  # bytes; any one file of the evidence, the record too
 SIGNER_CHECK = "signer = certificate at HSM login"
 
 
 # ---- reading the evidence ----------------------------------------------------------------------
 
 
-def _read(path: Path, what: str) -> bytes:
-    try:
-        if path.stat().st_size > MAX_PDF:
-            raise VerifyError(f"{path} is too large to be {what}", hint="check the path")
-        return path.read_bytes()
-    except OSError as ex:
-        raise VerifyError(
-            f"cannot read {path}: {ex.strerror or ex}", hint="check the path and permissions"
-        ) from ex
+def _read(path: Path, what: str, *, follow_symlinks: bool = True) -> bytes:
+    return read_file(
+        path,
+        what,
+        cap=MAX_EVIDENCE_FILE,
+        error=VerifyError,
+        hint="check the path and permissions",
+        follow_symlinks=follow_symlinks,
+    )
 
 
 def _load_anchor(path: Path) -> bytes:
-    data = _read(path, "a certificate")
+    data = _read(path, "trust anchor")
     try:
         cert = (
             x509.load_pem_x509_certificate(data)
@@ -315,7 +316,11 @@ def _outputs(report: Report, folder: Path, model: M.Model) -> None:
         if path is None or path.is_symlink():
             report.add(check, False, f"missing from the bundle (journal entry {seq})")
             continue
-        actual = hashlib.sha256(_read(path, "an output file")).hexdigest()
+        try:
+            actual = hashlib.sha256(_read(path, "output file", follow_symlinks=False)).hexdigest()
+        except VerifyError as ex:
+            report.add(check, False, f"{ex.message} (journal entry {seq})")
+            continue
         if actual != digest:
             report.add(
                 check,
@@ -337,10 +342,15 @@ def _outputs(report: Report, folder: Path, model: M.Model) -> None:
     for name, path in present.items():
         if name in own or name in named:
             continue
-        if hashlib.sha256(_read(path, "a file")).hexdigest() == ceremony_file:
+        try:
+            digest = hashlib.sha256(_read(path, "file", follow_symlinks=False)).hexdigest()
+        except VerifyError as ex:
+            report.add(f"file {name}", False, f"{ex.message}; the journal does not name it")
+            continue
+        if digest == ceremony_file:
             report.add(f"file {name}", True, "the ceremony file named in the genesis entry")
             continue
-        if hashlib.sha256(_read(path, "a file")).hexdigest() in registry:
+        if digest in registry:
             report.add(f"file {name}", True, "the custodian registry named by registry_updated")
             continue
         report.add(f"file {name}", False, "in the bundle but not named in the journal")
@@ -364,7 +374,7 @@ def _mixing(report: Report, model: M.Model, signer: bytes | None, folder: Path |
     sig: JournalSignature | None = None
     if folder is not None and (folder / SIGNATURE_NAME).is_file():
         with contextlib.suppress(VerifyError):  # an unreadable journal.sig fails its own line
-            sig = JournalSignature.parse(_read(folder / SIGNATURE_NAME, "a signature"))
+            sig = JournalSignature.parse(_read(folder / SIGNATURE_NAME, "journal signature"))
     signers = [(RECORD_NAME, signer)] if signer is not None else []
     if sig is not None:
         signers.append((SIGNATURE_NAME, sig.certificate_der))
@@ -438,7 +448,7 @@ def _verify_into(report: Report, path: Path, folder: Path | None, anchor: bytes 
     pdf_path = folder / RECORD_NAME if folder is not None else path
     signed = Signed()
     if pdf_path.is_file():
-        signed = check_pdf(report, _read(pdf_path, "a PDF"), anchor)
+        signed = check_pdf(report, _read(pdf_path, "record"), anchor)
     else:
         report.add("PDF signature", False, f"{RECORD_NAME} is missing from the bundle")
 
@@ -450,7 +460,7 @@ def _verify_into(report: Report, path: Path, folder: Path | None, anchor: bytes 
     if folder is not None:
         jpath = journal_path(folder)
         if jpath.is_file():
-            bundle_journal = _read(jpath, "a journal")
+            bundle_journal = _read(jpath, "journal")
             bundle_verified = _chain(report, f"journal hash chain ({JOURNAL_NAME})", bundle_journal)
             if data is not None:
                 if bundle_journal == data:
@@ -495,7 +505,7 @@ def _verify_into(report: Report, path: Path, folder: Path | None, anchor: bytes 
         sig_path = folder / SIGNATURE_NAME if folder is not None else None
         if sig_path is not None and sig_path.is_file():
             _journal_signature(
-                report, _read(sig_path, "a signature"), verified, signed.signer_der, anchor
+                report, _read(sig_path, "journal signature"), verified, signed.signer_der, anchor
             )
         elif folder is not None:
             report.add(
@@ -512,7 +522,9 @@ def _verify_into(report: Report, path: Path, folder: Path | None, anchor: bytes 
             report,
             model,
             signed.signer_der,
-            _read(sig_path, "a signature") if sig_path is not None and sig_path.is_file() else None,
+            _read(sig_path, "journal signature")
+            if sig_path is not None and sig_path.is_file()
+            else None,
             anchor,
         )
         end = verified.last
