@@ -28,11 +28,12 @@ def register(subparsers: Any) -> None:
 
 def _record(args: argparse.Namespace) -> int:
     from ceremony.cli.hsm import pin_prompter
+    from ceremony.core import journal
     from ceremony.errors import RecordError
     from ceremony.hsm import config
     from ceremony.hsm.pkcs11 import Pkcs11Backend
     from ceremony.reading import read_file
-    from ceremony.record import sign
+    from ceremony.record import model, sign
     from ceremony.record.verify import MAX_EVIDENCE_FILE
 
     folder = Path(args.bundle)
@@ -45,6 +46,9 @@ def _record(args: argparse.Namespace) -> int:
         hint="give the bundle folder that holds the ceremony's <id>.journal.jsonl",
         follow_symlinks=False,
     )
+    # Refused before any PIN is typed: a journal that does not verify, or holds an entry this
+    # tool never writes, gets no record.
+    model.build(journal.verify(journal_data, require_closed=True))
     backend = Pkcs11Backend(config.resolve())
     with backend.open(pin_prompter()) as session:
         record = sign.build_signed_record(journal_data, sign.HsmSigner(session))

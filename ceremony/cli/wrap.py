@@ -264,7 +264,14 @@ def _type_component(number: int) -> str:
     print(f"\nCustodian {number}: everyone else looks away. Type your component, line by line.")
     lines: list[str] = []
     while not lines or not lines[-1].strip().upper().startswith("SUM"):
-        lines.append(getpass.getpass(f"  line {len(lines) + 1}> "))
+        try:
+            lines.append(getpass.getpass(f"  line {len(lines) + 1}> "))
+        except EOFError:
+            raise ConfigError(
+                f"the input ended before custodian {number} typed the SUM line: nothing was "
+                "wrapped",
+                hint="type every line of the component, the SUM line last",
+            ) from None
     return "\n".join(lines)
 
 

@@ -230,25 +230,35 @@ def test_wrap_component_file_not_utf8(tmp_path: Path, monkeypatch: pytest.Monkey
     assert main(args) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: demo --interactive at end of input: EOFError")
 def test_demo_interactive_at_end_of_input(tmp_path: Path) -> None:
-    assert_refused_clearly(ceremony(["demo", "--interactive"], tmp_path))
+    outcome = ceremony(["demo", "--interactive"], tmp_path)
+    assert_refused_clearly(outcome)
+    assert "the input ended before the component was entered" in outcome.stderr
 
 
 # ---- the journal read back for the record -----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 14: an approval whose operation is a list: TypeError in model.py"
-)
 def test_record_of_a_journal_whose_approval_operation_is_a_list() -> None:
     entries = [json.loads(line) for line in journals.destroy().data.splitlines()]
     approval = next(e for e in entries if e["event"] == "approval")
     approval["data"]["operation"] = [approval["data"]["operation"]]
     data = rechained(entries)
     verified = journal.verify(data)  # the chain is intact: the reader must judge the content
-    with pytest.raises(CeremonyError):
+    with pytest.raises(CeremonyError, match=r"\(approval\) names the operation a list, not text"):
         model.build(verified)
+
+
+def test_verify_of_a_journal_whose_approval_operation_is_a_list(tmp_path: Path) -> None:
+    # verify fails a line for it and says the rules were not checked; it never stops.
+    entries = [json.loads(line) for line in journals.destroy().data.splitlines()]
+    approval = next(e for e in entries if e["event"] == "approval")
+    approval["data"]["operation"] = [approval["data"]["operation"]]
+    (tmp_path / "journal.jsonl").write_bytes(rechained(entries))
+    report = verify_evidence(tmp_path)
+    line = next(line for line in report.lines if line.check == "journal content")
+    assert not line.ok and "the rules were not checked" in line.reason
+    assert not report.ok
 
 
 # ---- the PEM regular expression ---------------------------------------------------------------
@@ -368,3 +378,19 @@ def test_gcp_import_job_without_expiry_warns_today() -> None:
     # Core warns already (check_expiry); the issue asks for a refusal in production on top.
     warnings = _warnings(_gcp_target(expireTime=None, createTime=None))
     assert any("does not say when it expires" in w for w in warnings), warnings
+
+
+def test_ceremony_record_refuses_such_a_journal_before_any_pin(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ceremony.cli import main
+
+    entries = [json.loads(line) for line in journals.destroy().data.splitlines()]
+    approval = next(e for e in entries if e["event"] == "approval")
+    approval["data"]["operation"] = [approval["data"]["operation"]]
+    (tmp_path / "x.journal.jsonl").write_bytes(rechained(entries))
+    # No token is configured for this process: a refusal after opening one would say so.
+    assert main(["record", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ceremony: error: journal entry ") and "a list, not text" in err
+    assert not (tmp_path / "record.pdf").exists()
