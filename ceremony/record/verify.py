@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from cryptography import x509
@@ -420,9 +422,34 @@ def _mixing(report: Report, model: M.Model, signer: bytes | None, folder: Path |
         report.add("rehearsal / production", True, f"{mode}; {detail}")
 
 
+_LIBRARY_LOGGERS = ("pyhanko", "pyhanko_certvalidator")
+
+
+@contextlib.contextmanager
+def _libraries_quiet() -> Iterator[None]:
+    """pyHanko logs each check that fails with its traceback, which logging's last resort
+    prints on stderr; the report already names what failed and why, so none of it is shown.
+    """
+    loggers = [logging.getLogger(name) for name in _LIBRARY_LOGGERS]
+    saved = [(logger.propagate, list(logger.handlers)) for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger, (propagate, handlers) in zip(loggers, saved, strict=True):
+            logger.propagate = propagate
+            logger.handlers[:] = handlers
+
+
 def verify_evidence(path: Path | str, trust_anchor: Path | str | None = None) -> Report:
     """Check a bundle folder or a ``record.pdf``; VerifyError only when nothing can be read."""
-    path = Path(path)
+    with _libraries_quiet():
+        return _verify_evidence(Path(path), trust_anchor)
+
+
+def _verify_evidence(path: Path, trust_anchor: Path | str | None) -> Report:
     anchor = _load_anchor(Path(trust_anchor)) if trust_anchor is not None else None
     report = Report(str(path))
     folder = path if path.is_dir() else None

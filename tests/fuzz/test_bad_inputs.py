@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -449,3 +450,69 @@ def test_ceremony_record_refuses_such_a_journal_before_any_pin(
     err = capsys.readouterr().err
     assert err.startswith("ceremony: error: journal entry ") and "a list, not text" in err
     assert not (tmp_path / "record.pdf").exists()
+
+
+# ---- verify shows its table, never a library's traceback ------------------------------------
+
+
+def _signed_bundle(folder: Path) -> Path:
+    from ceremony.record import sign
+    from ceremony.record.verify import REHEARSAL_ORGANIZATION
+    from tests.record.certs import software_identity
+    from tests.record.test_verify_robust import _OneCertificateSigner
+
+    signer = _OneCertificateSigner(
+        software_identity("ceremony signing key", REHEARSAL_ORGANIZATION)
+    )
+    j = journals.Journal("2025-06-quiet", "destroy")
+    j.opening(["so-alice", "so-bob"], signer=signer.certificate_der)
+    built = j.finish("nothing destroyed")
+    path = journals.write_bundle(folder, built, {})
+    sign.write_signed_record(path, sign.build_signed_record(built.data, signer))
+    return path
+
+
+def _verify_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CEREMONY), "verify", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def test_verify_with_a_trust_anchor_that_does_not_match_prints_no_traceback(
+    tmp_path: Path,
+) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from tests.record.certs import software_identity
+
+    bundle = _signed_bundle(tmp_path / "bundle")
+    other = x509.load_der_x509_certificate(software_identity("someone else").certificate_der)
+    (tmp_path / "other.pem").write_bytes(other.public_bytes(Encoding.PEM))
+    result = _verify_cli([str(bundle), "--trust-anchor", "other.pem"], tmp_path)
+    assert result.stderr == ""
+    assert result.returncode == 1
+    assert "FAIL  PDF signature" in result.stdout
+    assert "which is not the trust anchor" in " ".join(result.stdout.split())
+
+
+def test_verify_of_an_incremental_update_after_the_signature_prints_no_traceback(
+    tmp_path: Path,
+) -> None:
+    import io
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    bundle = _signed_bundle(tmp_path / "bundle")
+    record = bundle / "record.pdf"
+    writer = IncrementalPdfFileWriter(io.BytesIO(record.read_bytes()))
+    writer.root["/Lang"] = generic.pdf_string("en")
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    record.write_bytes(out.getvalue())
+    result = _verify_cli([str(bundle)], tmp_path)
+    assert result.stderr == ""
+    assert result.returncode == 1
+    assert "FAIL  PDF signature" in result.stdout
+    assert "bytes were added after the signature" in " ".join(result.stdout.split())
