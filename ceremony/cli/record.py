@@ -1,7 +1,7 @@
 """`ceremony record BUNDLE`: sign the record of a finished ceremony with the token's key.
 
 The engine builds and signs the record itself at the end of a ceremony; this command does the
-same for a bundle folder that holds a closed ``journal.jsonl`` (for example after a crash
+same for an output folder that holds a closed ``<ceremony id>.journal.jsonl`` (after a crash
 between the last journal entry and the record, or for the demo).
 """
 
@@ -18,8 +18,8 @@ def register(subparsers: Any) -> None:
         help="build and sign record.pdf and journal.sig for a bundle's closed journal",
         description="Reads the bundle's journal, renders the ceremony record, signs it (PAdES) "
         "and the journal's final hash with the token's ceremony signing key, and writes "
-        "record.pdf and journal.sig beside the journal (journal.jsonl or the engine's single "
-        "<id>.journal.jsonl); nothing is overwritten. The token comes "
+        "record.pdf and journal.sig beside the journal (the output folder's single "
+        "<ceremony id>.journal.jsonl); nothing is overwritten. The token comes "
         "from CEREMONY_PKCS11_MODULE, CEREMONY_TOKEN_LABEL and CEREMONY_TOKEN_SERIAL.",
     )
     parser.add_argument("bundle", metavar="BUNDLE", help="the ceremony's bundle folder")
