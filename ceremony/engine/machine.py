@@ -258,6 +258,9 @@ class Machine:
         except CeremonyError as ex:
             self._fail(step, ex.message, ex)
             raise
+        except KeyboardInterrupt as ex:
+            self._fail(step, "stopped by the operator (Ctrl-C) before this step was done", ex)
+            raise
         except BaseException as ex:
             self._fail(step, f"internal error ({type(ex).__name__})", ex)
             raise

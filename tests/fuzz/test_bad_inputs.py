@@ -516,3 +516,45 @@ def test_verify_of_an_incremental_update_after_the_signature_prints_no_traceback
     assert result.returncode == 1
     assert "FAIL  PDF signature" in result.stdout
     assert "bytes were added after the signature" in " ".join(result.stdout.split())
+
+
+# ---- messages that say what happened and what to do ------------------------------------------
+
+
+@pytest.mark.usefixtures("cheap_scrypt")
+def test_ctrl_c_during_engine_work_is_journaled_as_the_operator_stopping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ceremony.engine import flows
+    from ceremony.engine.machine import Status
+    from tests.engine.helpers import drive, outcome_entries, script_for
+    from tests.engine.test_machine import PINS, doc_for, machine_for
+
+    doc = doc_for("split-backup")
+    machine, _, _ = machine_for(tmp_path, doc)
+    drive(machine, script_for(doc, PINS), until="approve/generate-outside-hsm")
+
+    def interrupted(*args: object, **kwargs: object) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(flows.xor, "split", interrupted)
+    monkeypatch.setattr(flows.shamir, "split", interrupted)
+    script = script_for(doc, PINS)
+    with pytest.raises(KeyboardInterrupt):
+        request = machine.current
+        while request is not None:
+            value, by = script.answer(request)
+            request = machine.answer(value, by=by)
+    assert machine.status is Status.ABORTED
+    failed = next(e for e in outcome_entries(machine.outcome) if e["event"] == "step_failed")
+    assert failed["data"]["error"] == "stopped by the operator (Ctrl-C) before this step was done"
+    assert "internal error" not in json.dumps(outcome_entries(machine.outcome))
+
+
+def test_a_folder_as_the_pkcs11_module_is_named_a_folder(tmp_path: Path) -> None:
+    from ceremony.errors import HsmError
+    from ceremony.hsm.pkcs11.module import load_module
+
+    with pytest.raises(HsmError, match=r"module .* is a folder, not a module file") as caught:
+        load_module(str(tmp_path))
+    assert caught.value.hint is not None and "libsofthsm2.so" in caught.value.hint
