@@ -344,7 +344,7 @@ class Machine:
                 hint="a rehearsal never touches a production token; check the [hsm] section",
             )
         now = services.clock()
-        targets = _load_targets(cf, base, now)
+        targets, target_warnings = load_targets(cf, base, now, rehearsal=rehearsal)
         output = base / cf.ceremony.output
         try:
             output.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -384,6 +384,8 @@ class Machine:
             hsm_config=hsm_config,
             stages=flows.plan(cf, rehearsal),
         )
+        for warning in target_warnings:
+            ctx.notice(f"Import key: {warning}.")
         if started.recovery is not None:
             before = started.recovery.last_before
             ctx.notice(
@@ -412,22 +414,28 @@ def _safe(text: str) -> str:
     return line
 
 
-def _load_targets(cf: CeremonyFile, base: Path, now: datetime) -> dict[str, list[LoadedTarget]]:
-    """Every target's import key, read and checked with the provider's rules before any work."""
+def load_targets(
+    cf: CeremonyFile, base: Path, now: datetime, *, rehearsal: bool
+) -> tuple[dict[str, list[LoadedTarget]], list[str]]:
+    """Every target's import key, read and checked with the provider's rules before any work,
+    and the warnings to show. ``ceremony check`` calls it too: what is known without a token
+    (a missing import-key file, an expired or software import job) fails there already.
+    """
     loaded: dict[str, list[LoadedTarget]] = {}
+    warnings: list[str] = []
     for i, key in enumerate(cf.keys):
         kind = key.material_kind
         for j, spec in enumerate(key.targets):
             path = f"keys[{i}].targets[{j}]"
-            target = _load_target(spec, base, path)
+            target = _load_target(spec, base, path, production=not rehearsal)
             if kind is not None:
                 info: MaterialInfo = material_for_hsm(kind, None, None)
                 try:
-                    target.check(info, now)
+                    warnings += target.check(info, now)
                 except CeremonyError as ex:
                     raise ConfigError(f"{path}: {ex.message}", hint=ex.hint) from None
             loaded.setdefault(key.label, []).append(LoadedTarget(spec, target))
-    return loaded
+    return loaded, warnings
 
 
 def _read(base: Path, name: str, path: str) -> bytes:
@@ -438,7 +446,9 @@ def _read(base: Path, name: str, path: str) -> bytes:
         raise ConfigError(f"{path}: {ex.message}", hint=ex.hint) from None
 
 
-def _load_target(spec: TargetEntry, base: Path, path: str) -> AwsTarget | AzureTarget | GcpTarget:
+def _load_target(
+    spec: TargetEntry, base: Path, path: str, *, production: bool
+) -> AwsTarget | AzureTarget | GcpTarget:
     data = _read(base, spec.import_key, f"{path}.import_key")
     f = spec.fields
     try:
@@ -462,6 +472,15 @@ def _load_target(spec: TargetEntry, base: Path, path: str) -> AwsTarget | AzureT
             return AzureTarget(spec.label, key, f.key_name, f.ops, spec.algorithm)
         assert isinstance(f, GcpFields)
         key = gcp_formats.parse_import_job(data, import_job=f.import_job or "")
-        return GcpTarget(spec.label, spec.algorithm, key, f.key, f.key_algorithm or "")
+        return GcpTarget(
+            spec.label,
+            spec.algorithm,
+            key,
+            f.key,
+            f.key_algorithm or "",
+            protection_level=f.protection_level,
+            undated_job=f.undated_job,
+            production=production,
+        )
     except CeremonyError as ex:
         raise ConfigError(f"{path}.import_key: {ex.message}", hint=ex.hint) from None

@@ -408,7 +408,9 @@ def test_the_same_name_twice_is_refused_today() -> None:
 _METHOD = "RSA_OAEP_3072_SHA256_AES_256"
 
 
-def _gcp_target(**changes: object) -> GcpTarget:
+def _gcp_target(
+    *, production: bool = False, accepts: str = "HSM", undated: bool = False, **changes: object
+) -> GcpTarget:
     doc = json.loads(gcp_json(wycheproof_key(3072), _METHOD))
     for name, value in changes.items():
         if value is None:
@@ -416,7 +418,15 @@ def _gcp_target(**changes: object) -> GcpTarget:
         else:
             doc[name] = value
     key = parse_import_job(json.dumps(doc).encode())
-    return GcpTarget("gcp", parse_method(_METHOD, Provider.GCP), key, "zmk")
+    return GcpTarget(
+        "gcp",
+        parse_method(_METHOD, Provider.GCP),
+        key,
+        "zmk",
+        protection_level=accepts,
+        undated_job=undated,
+        production=production,
+    )
 
 
 def _warnings(target: GcpTarget) -> list[str]:
@@ -424,16 +434,56 @@ def _warnings(target: GcpTarget) -> list[str]:
     return target.check(info, NOW + timedelta(hours=1))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: a SOFTWARE import job is accepted without a word")
 def test_gcp_import_job_with_software_protection_is_named() -> None:
     warnings = _warnings(_gcp_target(protectionLevel="SOFTWARE"))
     assert any("SOFTWARE" in w or "protection" in w.lower() for w in warnings), warnings
 
 
-def test_gcp_import_job_without_expiry_warns_today() -> None:
-    # Core warns already (check_expiry); the issue asks for a refusal in production on top.
+def test_gcp_import_job_without_expiry_warns() -> None:
     warnings = _warnings(_gcp_target(expireTime=None, createTime=None))
     assert any("does not say when it expires" in w for w in warnings), warnings
+    assert any("neither when it was created nor when it expires" in w for w in warnings)
+
+
+def test_gcp_import_job_with_software_protection_is_refused_in_production() -> None:
+    from ceremony.errors import ImportKeyError
+
+    with pytest.raises(ImportKeyError, match="protection level is SOFTWARE, not HSM") as caught:
+        _warnings(_gcp_target(production=True, protectionLevel="SOFTWARE"))
+    assert caught.value.hint is not None and 'protection_level = "SOFTWARE"' in caught.value.hint
+    # The file says otherwise: accepted, and no word about the level.
+    accepted = _warnings(
+        _gcp_target(production=True, accepts="SOFTWARE", protectionLevel="SOFTWARE")
+    )
+    assert not any("protection level" in w for w in accepted), accepted
+
+
+def test_gcp_import_job_without_expiry_is_refused_in_production() -> None:
+    from ceremony.errors import ImportKeyError
+
+    with pytest.raises(ImportKeyError, match="neither when it was created nor when it expires"):
+        _warnings(_gcp_target(production=True, expireTime=None, createTime=None))
+    accepted = _warnings(
+        _gcp_target(production=True, undated=True, expireTime=None, createTime=None)
+    )
+    assert any("does not say when it expires" in w for w in accepted)
+
+
+def test_the_gcp_target_keys_are_parsed_strictly() -> None:
+    doc = template("generate-export")
+    gcp = next(t for t in doc["keys"][0]["targets"] if t["provider"] == "gcp")
+    gcp["protection_level"] = "CLOUD"
+    with pytest.raises(
+        CeremonyError, match=r"protection_level is 'CLOUD', not one of HSM, SOFTWARE"
+    ):
+        parse_ceremony_file(dumps(doc))
+    gcp["protection_level"] = "SOFTWARE"
+    gcp["undated_job"] = "yes"
+    with pytest.raises(CeremonyError, match="undated_job"):
+        parse_ceremony_file(dumps(doc))
+    gcp["undated_job"] = True
+    target = parse_ceremony_file(dumps(doc)).keys[0].targets[2].fields
+    assert (target.protection_level, target.undated_job) == ("SOFTWARE", True)  # type: ignore[union-attr]
 
 
 def test_ceremony_record_refuses_such_a_journal_before_any_pin(

@@ -42,6 +42,7 @@ from ceremony.core.ceremony_file.vocabulary import (
 )
 from ceremony.core.component import Scheme
 from ceremony.core.kcv import CheckValue, parse_check_value
+from ceremony.core.providers.gcp import PROTECTION_LEVELS
 from ceremony.core.providers.import_key import parse_fingerprint
 from ceremony.core.providers.methods import Provider, WrapMethod, parse_method
 from ceremony.core.registry import Registry
@@ -262,7 +263,7 @@ _TARGET_FIELDS = MappingProxyType(
     {
         Provider.AWS: ("key_id", "region", "import_token", "material_valid_to"),
         Provider.AZURE: ("kek_id", "key_name", "ops"),
-        Provider.GCP: ("import_job", "key", "key_algorithm"),
+        Provider.GCP: ("import_job", "key", "key_algorithm", "protection_level", "undated_job"),
     }
 )
 _ROLES = MappingProxyType({r.value: r for r in Role})
@@ -367,6 +368,11 @@ def _parse_target(path: str, raw: object) -> TargetEntry:
             key=t.need_text("key"),
             import_job=t.text("import_job", False),
             key_algorithm=t.text("key_algorithm", False),
+            protection_level=t.choice(
+                "protection_level", {level: level for level in PROTECTION_LEVELS}, required=False
+            )
+            or "HSM",
+            undated_job=t.flag("undated_job"),
         )
     wrap = t.choice("wrap", dict(_WRAPS), required=False) or WrapPlace.HSM
     return TargetEntry(
