@@ -77,4 +77,13 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         print("ceremony: stopped by the operator; nothing further was written", file=sys.stderr)
         return 130
+    except EOFError:
+        # A prompt met the end of its input (stdin from /dev/null or a file, Ctrl-D): the
+        # commands say which one themselves; this is the backstop for any other.
+        print(
+            "ceremony: error: the input ended before the tool had the answer it asked for\n"
+            "  What to do: run the command at a terminal, or give every answer it asks",
+            file=sys.stderr,
+        )
+        return 1
     return result

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ceremony.core.ceremony_file import summary
 from ceremony.engine.ceremony_source import load_ceremony_file
+from ceremony.engine.machine import load_targets
 
 
 def register(subcommands: Any) -> None:
@@ -18,7 +20,8 @@ def register(subcommands: Any) -> None:
             "Check a ceremony file strictly (unknown fields, roles, split knowledge, dual "
             "control, and the custodian registry it names) and print what the ceremony will do, "
             "for a witness to read aloud, with the file's SHA-256 to compare with the reviewed "
-            "printout. Nothing is written."
+            "printout. Every import-key file is read and checked as the run checks it. Nothing "
+            "is written."
         ),
     )
     parser.add_argument("file", type=Path, help="the ceremony file (TOML)")
@@ -27,9 +30,21 @@ def register(subcommands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     checked = load_ceremony_file(args.file)
+    # What the run checks before any token is touched, checked the same way here: every
+    # import-key file read and judged by its provider's rules (the token part is not checked).
+    targets, warnings = load_targets(
+        checked.ceremony, checked.base, datetime.now(UTC), rehearsal=checked.ceremony.rehearsal
+    )
+    count = sum(len(t) for t in targets.values())
     lines = [
         *summary(checked.ceremony),
         *checked.registry_lines(with_path=True),
+        *(
+            [f"Import keys: {count} read and checked against their providers' rules."]
+            if count
+            else []
+        ),
+        *(f"  Warning: {w}." for w in warnings),
         "",
         *checked.digest_lines(),
         "",

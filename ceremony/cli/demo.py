@@ -153,7 +153,14 @@ def _enter(say: _Printer, shown: Component, custodian: Custodian) -> Component:
 
 def _keyboard(form_line: str, prompt: str) -> str:
     del form_line  # a real custodian reads their own paper form
-    return input(prompt)
+    try:
+        return input(prompt)
+    except EOFError:
+        raise ComponentFormatError(
+            "the input ended before the component was entered: nothing was combined",
+            hint="run ceremony demo --interactive at a terminal and type each line, or leave "
+            "out --interactive for the scripted rehearsal",
+        ) from None
 
 
 class _ScriptedCustodian:

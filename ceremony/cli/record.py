@@ -1,7 +1,7 @@
 """`ceremony record BUNDLE`: sign the record of a finished ceremony with the token's key.
 
 The engine builds and signs the record itself at the end of a ceremony; this command does the
-same for a bundle folder that holds a closed ``journal.jsonl`` (for example after a crash
+same for an output folder that holds a closed ``<ceremony id>.journal.jsonl`` (after a crash
 between the last journal entry and the record, or for the demo).
 """
 
@@ -18,8 +18,8 @@ def register(subparsers: Any) -> None:
         help="build and sign record.pdf and journal.sig for a bundle's closed journal",
         description="Reads the bundle's journal, renders the ceremony record, signs it (PAdES) "
         "and the journal's final hash with the token's ceremony signing key, and writes "
-        "record.pdf and journal.sig beside the journal (journal.jsonl or the engine's single "
-        "<id>.journal.jsonl); nothing is overwritten. The token comes "
+        "record.pdf and journal.sig beside the journal (the output folder's single "
+        "<ceremony id>.journal.jsonl); nothing is overwritten. The token comes "
         "from CEREMONY_PKCS11_MODULE, CEREMONY_TOKEN_LABEL and CEREMONY_TOKEN_SERIAL.",
     )
     parser.add_argument("bundle", metavar="BUNDLE", help="the ceremony's bundle folder")
@@ -28,20 +28,27 @@ def register(subparsers: Any) -> None:
 
 def _record(args: argparse.Namespace) -> int:
     from ceremony.cli.hsm import pin_prompter
+    from ceremony.core import journal
     from ceremony.errors import RecordError
     from ceremony.hsm import config
     from ceremony.hsm.pkcs11 import Pkcs11Backend
-    from ceremony.record import sign
+    from ceremony.reading import read_file
+    from ceremony.record import model, sign
+    from ceremony.record.verify import MAX_EVIDENCE_FILE
 
     folder = Path(args.bundle)
     journal_path = sign.journal_path(folder)
-    try:
-        journal_data = journal_path.read_bytes()
-    except OSError as ex:
-        raise RecordError(
-            f"cannot read {journal_path}: {ex.strerror or ex}",
-            hint="give the bundle folder that holds journal.jsonl",
-        ) from ex
+    journal_data = read_file(
+        journal_path,
+        "journal",
+        cap=MAX_EVIDENCE_FILE,
+        error=RecordError,
+        hint="give the bundle folder that holds the ceremony's <id>.journal.jsonl",
+        follow_symlinks=False,
+    )
+    # Refused before any PIN is typed: a journal that does not verify, or holds an entry this
+    # tool never writes, gets no record.
+    model.build(journal.verify(journal_data, require_closed=True))
     backend = Pkcs11Backend(config.resolve())
     with backend.open(pin_prompter()) as session:
         record = sign.build_signed_record(journal_data, sign.HsmSigner(session))

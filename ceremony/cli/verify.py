@@ -1,4 +1,4 @@
-"""`ceremony verify BUNDLE_OR_PDF`: the auditor's offline check, a PASS/FAIL table."""
+"""`ceremony verify EVIDENCE`: the auditor's offline check of what they were handed, PASS/FAIL."""
 
 from __future__ import annotations
 
@@ -11,14 +11,19 @@ from typing import Any
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "verify",
-        help="check a signed ceremony record or a whole bundle folder, offline",
+        help="check a ceremony's evidence offline: its folder, out/, out/bundle/ or record.pdf",
         description="Checks the PDF signature, the embedded journal's hash chain and its signed "
         "final hash, that the record shows what the journal holds, dual control over every "
-        "manual clear-text operation, split knowledge, each output file's SHA-256 (for a "
-        "bundle folder) and that rehearsal and production are not mixed. Exits 1 if any "
-        "check fails.",
+        "manual clear-text operation, split knowledge, every key check value, each output "
+        "file's SHA-256 and the ceremony file (when they are there) and that rehearsal and "
+        "production are not mixed. Exits 1 if any check fails.",
     )
-    parser.add_argument("evidence", metavar="BUNDLE_OR_PDF", help="bundle folder or record.pdf")
+    parser.add_argument(
+        "evidence",
+        metavar="EVIDENCE",
+        help="the ceremony folder, its output folder (out/), a folder below it (out/bundle/), "
+        "or record.pdf (alone, or in its output folder): verify finds what belongs together",
+    )
     parser.add_argument(
         "--trust-anchor",
         metavar="CERT",

@@ -15,11 +15,14 @@ from pathlib import Path
 from ceremony.core import encoding, kcv, providers, shamir, xor
 from ceremony.core.component import Component, KeyAlgorithm, Scheme
 from ceremony.core.providers import MaterialKind, TargetSpec, WrapMethod
+from ceremony.core.providers.import_key import MAX_KEY_FILE
+from ceremony.engine.script import read_component_file
 from ceremony.errors import ConfigError, RuleViolation
 
 # hsm.base is plain data and protocols; pkcs11 itself loads only when a token is opened.
 from ceremony.hsm.base import Capability, HsmSession, TrustRequest, WrapConstruction
 from ceremony.output import rehearsal_marker, write_bundle
+from ceremony.reading import read_file
 
 _TARGET_HELP = (
     "one cloud target as comma-separated key=value pairs: "
@@ -131,12 +134,14 @@ class _Spec:
     def read(self, name: str) -> bytes:
         path = Path(self.need(name))
         try:
-            return path.read_bytes()
-        except OSError as ex:
-            raise ConfigError(
-                f"target {self.provider}: cannot read {name} file {path}: {ex.strerror}",
+            return read_file(
+                path,
+                f"{name} file",
+                cap=MAX_KEY_FILE,
                 hint="check the path of the provider's download",
-            ) from ex
+            )
+        except ConfigError as ex:
+            raise ConfigError(f"target {self.provider}: {ex.message}", hint=ex.hint) from None
 
 
 @dataclass(frozen=True)
@@ -245,13 +250,7 @@ def _read_components(args: argparse.Namespace) -> list[Component]:
         if source == "-":
             texts.append(_type_component(len(texts) + 1))
             continue
-        try:
-            texts.append(Path(source).read_text(encoding="utf-8"))
-        except OSError as ex:
-            raise ConfigError(
-                f"cannot read component file {source}: {ex.strerror}",
-                hint="check the path; rehearsal forms are in the rehearsal bundle",
-            ) from ex
+        texts.append(read_component_file(Path(source)))
     return [encoding.from_text(text) for text in texts]
 
 
@@ -265,7 +264,14 @@ def _type_component(number: int) -> str:
     print(f"\nCustodian {number}: everyone else looks away. Type your component, line by line.")
     lines: list[str] = []
     while not lines or not lines[-1].strip().upper().startswith("SUM"):
-        lines.append(getpass.getpass(f"  line {len(lines) + 1}> "))
+        try:
+            lines.append(getpass.getpass(f"  line {len(lines) + 1}> "))
+        except EOFError:
+            raise ConfigError(
+                f"the input ended before custodian {number} typed the SUM line: nothing was "
+                "wrapped",
+                hint="type every line of the component, the SUM line last",
+            ) from None
     return "\n".join(lines)
 
 

@@ -5,22 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ceremony import reading
 from ceremony.core import journal
-from ceremony.core.ceremony_file import CeremonyFile, parse_ceremony_file
+from ceremony.core.ceremony_file import MAX_FILE, CeremonyFile, parse_ceremony_file
 from ceremony.core.journal import FileDigest
+from ceremony.core.registry import MAX_REGISTRY
 from ceremony.engine.registry_store import RegistryFile
 from ceremony.errors import ConfigError
 
 
-def read_file(path: Path, what: str) -> bytes:
-    """The bytes of ``path``; an unreadable file is a ConfigError naming ``what`` it is."""
-    try:
-        return path.read_bytes()
-    except OSError as ex:
-        raise ConfigError(
-            f"cannot read the {what} {path}: {ex.strerror or ex}",
-            hint="check the path and that the medium is mounted",
-        ) from None
+def read_file(path: Path, what: str, cap: int = MAX_FILE) -> bytes:
+    """The bytes of the regular file ``path`` (at most ``cap``); else a ConfigError naming it."""
+    return reading.read_file(path, what, cap=cap)
 
 
 @dataclass(frozen=True)
@@ -75,12 +71,10 @@ class CheckedFile:
             "printout, then start"
         )
         try:
-            now = self.path.read_bytes()
-        except OSError as ex:
+            now = read_file(self.path, "ceremony file")
+        except ConfigError as ex:
             raise ConfigError(
-                f"cannot read the ceremony file {self.path} again to compare it with the one "
-                f"checked: {ex.strerror or ex}",
-                hint=hint,
+                f"{ex.message}, so it cannot be compared again with the one checked", hint=hint
             ) from None
         if now != self.data:
             raise ConfigError(
@@ -92,14 +86,12 @@ class CheckedFile:
         if registry is None:
             return
         try:
-            current: bytes | None = registry.path.read_bytes()
-        except FileNotFoundError:
-            current = None
-        except OSError as ex:
+            current = reading.read_file_if_present(
+                registry.path, "custodian registry", cap=MAX_REGISTRY
+            )
+        except ConfigError as ex:
             raise ConfigError(
-                f"cannot read the custodian registry {registry.path} again to compare it with "
-                f"the one checked: {ex.strerror or ex}",
-                hint=hint,
+                f"{ex.message}, so it cannot be compared again with the one checked", hint=hint
             ) from None
         if current != registry.data:
             raise ConfigError(

@@ -42,6 +42,7 @@ from ceremony.core.providers import aws as aws_formats
 from ceremony.core.providers import azure as azure_formats
 from ceremony.core.providers import gcp as gcp_formats
 from ceremony.core.providers.common import MaterialInfo, Provider, material_for_hsm
+from ceremony.core.providers.import_key import MAX_KEY_FILE
 from ceremony.engine import flows
 from ceremony.engine.ceremony_source import CheckedFile, load_ceremony_file
 from ceremony.engine.context import Context, Flow, LoadedTarget, Services, Stopped
@@ -51,6 +52,7 @@ from ceremony.engine.requests import Answer, AnswerRefused, ComponentDelivery, R
 from ceremony.errors import CeremonyError, ConfigError, RuleViolation
 from ceremony.hardening import signals_deferred
 from ceremony.hsm.base import HsmBackend, HsmConfig
+from ceremony.reading import read_file
 
 
 class Status(enum.Enum):
@@ -260,6 +262,9 @@ class Machine:
         except CeremonyError as ex:
             self._fail(ctx.step, ex.message, typed)
             raise
+        except KeyboardInterrupt:
+            self._fail(ctx.step, "stopped by the operator (Ctrl-C) before this step was done", ())
+            raise
         except BaseException as ex:
             self._fail(ctx.step, f"internal error ({type(ex).__name__})", typed)
             raise
@@ -349,7 +354,7 @@ class Machine:
                 hint="a rehearsal never touches a production token; check the [hsm] section",
             )
         now = services.clock()
-        targets = _load_targets(cf, base, now)
+        targets, target_warnings = load_targets(cf, base, now, rehearsal=rehearsal)
         output = base / cf.ceremony.output
         try:
             output.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -389,6 +394,8 @@ class Machine:
             hsm_config=hsm_config,
             stages=flows.plan(cf, rehearsal),
         )
+        for warning in target_warnings:
+            ctx.notice(f"Import key: {warning}.")
         if started.recovery is not None:
             before = started.recovery.last_before
             ctx.notice(
@@ -409,35 +416,41 @@ class Machine:
         return ctx
 
 
-def _load_targets(cf: CeremonyFile, base: Path, now: datetime) -> dict[str, list[LoadedTarget]]:
-    """Every target's import key, read and checked with the provider's rules before any work."""
+def load_targets(
+    cf: CeremonyFile, base: Path, now: datetime, *, rehearsal: bool
+) -> tuple[dict[str, list[LoadedTarget]], list[str]]:
+    """Every target's import key, read and checked with the provider's rules before any work,
+    and the warnings to show. ``ceremony check`` calls it too: what is known without a token
+    (a missing import-key file, an expired or software import job) fails there already.
+    """
     loaded: dict[str, list[LoadedTarget]] = {}
+    warnings: list[str] = []
     for i, key in enumerate(cf.keys):
         kind = key.material_kind
         for j, spec in enumerate(key.targets):
             path = f"keys[{i}].targets[{j}]"
-            target = _load_target(spec, base, path)
+            target = _load_target(spec, base, path, production=not rehearsal)
             if kind is not None:
                 info: MaterialInfo = material_for_hsm(kind, None, None)
                 try:
-                    target.check(info, now)
+                    warnings += target.check(info, now)
                 except CeremonyError as ex:
                     raise ConfigError(f"{path}: {ex.message}", hint=ex.hint) from None
             loaded.setdefault(key.label, []).append(LoadedTarget(spec, target))
-    return loaded
+    return loaded, warnings
 
 
 def _read(base: Path, name: str, path: str) -> bytes:
+    hint = "put the provider's download next to the ceremony file, as the file names it"
     try:
-        return (base / name).read_bytes()
-    except OSError as ex:
-        raise ConfigError(
-            f"{path}: cannot read {base / name}: {ex.strerror or ex}",
-            hint="put the provider's download next to the ceremony file, as the file names it",
-        ) from None
+        return read_file(base / name, "import key file", cap=MAX_KEY_FILE, hint=hint)
+    except ConfigError as ex:
+        raise ConfigError(f"{path}: {ex.message}", hint=ex.hint) from None
 
 
-def _load_target(spec: TargetEntry, base: Path, path: str) -> AwsTarget | AzureTarget | GcpTarget:
+def _load_target(
+    spec: TargetEntry, base: Path, path: str, *, production: bool
+) -> AwsTarget | AzureTarget | GcpTarget:
     data = _read(base, spec.import_key, f"{path}.import_key")
     f = spec.fields
     try:
@@ -461,6 +474,15 @@ def _load_target(spec: TargetEntry, base: Path, path: str) -> AwsTarget | AzureT
             return AzureTarget(spec.label, key, f.key_name, f.ops, spec.algorithm)
         assert isinstance(f, GcpFields)
         key = gcp_formats.parse_import_job(data, import_job=f.import_job or "")
-        return GcpTarget(spec.label, spec.algorithm, key, f.key, f.key_algorithm or "")
+        return GcpTarget(
+            spec.label,
+            spec.algorithm,
+            key,
+            f.key,
+            f.key_algorithm or "",
+            protection_level=f.protection_level,
+            undated_job=f.undated_job,
+            production=production,
+        )
     except CeremonyError as ex:
         raise ConfigError(f"{path}.import_key: {ex.message}", hint=ex.hint) from None

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ceremony.core.journal import FileDigest
-from ceremony.core.registry import Registry, parse_registry, serialise_registry
+from ceremony.core.registry import MAX_REGISTRY, Registry, parse_registry, serialise_registry
 from ceremony.errors import OutputError, OutputExistsError
 from ceremony.output import install
+from ceremony.reading import read_file_if_present
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -29,15 +30,15 @@ class RegistryFile:
 
     @classmethod
     def read(cls, path: Path) -> RegistryFile:
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
+        data = read_file_if_present(
+            path,
+            "custodian registry",
+            cap=MAX_REGISTRY,
+            error=OutputError,
+            hint="check the path in the ceremony file and that the medium is mounted",
+        )
+        if data is None:
             return cls(path, Registry(), None)
-        except OSError as ex:
-            raise OutputError(
-                f"cannot read the custodian registry {path}: {ex.strerror or ex}",
-                hint="check the path in the ceremony file and that the medium is mounted",
-            ) from None
         return cls(path, parse_registry(data), data)
 
 
@@ -63,15 +64,13 @@ def write_registry(start: RegistryFile, new: Registry, tag: str) -> RegistryWrit
             "the new custodian registry does not keep every earlier record",
             hint="this is a bug; nothing was written",
         )
-    try:
-        current = path.read_bytes()
-    except FileNotFoundError:
-        current = None
-    except OSError as ex:
-        raise OutputError(
-            f"cannot read the custodian registry {path}: {ex.strerror or ex}",
-            hint="check the medium; nothing was written",
-        ) from None
+    current = read_file_if_present(
+        path,
+        "custodian registry",
+        cap=MAX_REGISTRY,
+        error=OutputError,
+        hint="check the medium; nothing was written",
+    )
     if current != start.data:
         raise OutputError(
             f"the custodian registry {path} changed during the ceremony",

@@ -22,17 +22,31 @@ a rehearsal.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ceremony.core.ceremony_file import load_toml
 from ceremony.engine.requests import Request, RequestKind
 from ceremony.engine.step_id import Action, Family, StepId
-from ceremony.errors import ConfigError
+from ceremony.errors import ComponentFormatError, ConfigError
 from ceremony.hsm.pin import ENV_SO_PIN, ENV_USER_PIN
+from ceremony.reading import read_text
 
 _SECTIONS = ("passphrases", "pins", "approvers", "components", "answers", "by")
+MAX_ANSWERS_FILE = 1024 * 1024  # bytes; a rehearsal's answers are a page
+MAX_COMPONENT_FILE = 64 * 1024  # bytes; a component's text is under 2 KiB
+
+
+def read_component_file(path: Path) -> str:
+    """A component's text from a file (a rehearsal form's text), read as every outside file is."""
+    return read_text(
+        path,
+        "component file",
+        cap=MAX_COMPONENT_FILE,
+        error=ComponentFormatError,
+        hint="check the path; rehearsal component texts are in the rehearsal bundle",
+    )
 
 
 @dataclass
@@ -49,16 +63,8 @@ class Script:
 
     @classmethod
     def load(cls, path: Path) -> Script:
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as ex:
-            raise ConfigError(
-                f"cannot read the answers file {path}: {ex.strerror or ex}", hint="check the path"
-            ) from None
-        except tomllib.TOMLDecodeError as ex:
-            raise ConfigError(
-                f"the answers file {path} is not valid TOML: {ex}", hint="fix it"
-            ) from None
+        text = read_text(path, "answers file", cap=MAX_ANSWERS_FILE, hint="check the path")
+        doc = load_toml(text, f"the answers file {path}")
         unknown = sorted(set(doc) - set(_SECTIONS))
         if unknown:
             raise ConfigError(
@@ -76,17 +82,18 @@ class Script:
                 )
             return dict(value)
 
-        approvers = doc.get("approvers", {}).get("order", [])
+        order = doc.get("approvers", {})
+        if not isinstance(order, dict) or not set(order) <= {"order"}:
+            raise ConfigError(
+                "[approvers] in the answers file must be a table with one key, order",
+                hint='write [approvers] then order = ["id1", "id2"]',
+            )
+        approvers = order.get("order", [])
         if not isinstance(approvers, list) or not all(isinstance(a, str) for a in approvers):
             raise ConfigError("approvers.order must be a list of ids", hint="fix it")
         components = {}
         for name, file in table("components").items():
-            try:
-                components[name] = (path.parent / file).read_text(encoding="utf-8")
-            except OSError as ex:
-                raise ConfigError(
-                    f"cannot read component file {file}: {ex.strerror or ex}", hint="check it"
-                ) from None
+            components[name] = read_component_file(path.parent / file)
         return cls(
             passphrases=table("passphrases"),
             pins=table("pins"),

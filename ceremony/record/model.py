@@ -23,6 +23,7 @@ from ceremony.core.rules import (
     Role,
     knowledge_limit,
 )
+from ceremony.errors import RecordError
 from ceremony.record import attempts as A
 from ceremony.record.describe import describe
 from ceremony.record.fields import (
@@ -370,6 +371,7 @@ class _Builder:
         elif e == "random_source":
             m.random_sources.append((entry.seq, text(d, "source")))
         elif e == "approval":
+            _known_operation(entry)
             self.approvals.append(entry)
         elif e == "printer_override":
             m.printers.append((entry.seq, e, dict(d)))
@@ -560,7 +562,7 @@ class _Builder:
             )
         else:
             approvers = tuple(texts(approval.data, "approvers"))
-            op = Operation(approval.data["operation"])
+            op = _known_operation(approval)
             involved = {custodian} if isinstance(custodian, str) else set()
             if isinstance(approval.data.get("custodian"), str):
                 involved.add(str(approval.data["custodian"]))
@@ -704,6 +706,28 @@ class _Builder:
                     f"{len(people)} different custodian(s){where}, at most {limit} each",
                     subject=f"key {key} {kind}" + (f" run {run}" if where else ""),
                 )
+
+
+def _known_operation(entry: Entry) -> Operation:
+    """An approval's operation; RecordError when the entry names none the tool knows.
+
+    Every dual-control check hangs on it, so it is never read as "?": a journal whose chain
+    holds but whose approval names no known operation was not written by this tool.
+    """
+    raw = entry.data.get("operation")
+    try:
+        if isinstance(raw, str):
+            return Operation(raw)
+    except ValueError:
+        pass
+    shown = repr(raw)[:40] if isinstance(raw, str) else f"a {type(raw).__name__}, not text"
+    raise RecordError(
+        f"journal entry {entry.seq} (approval) names the operation {shown}, which is none of "
+        f"the operations this tool approves ({', '.join(op.value for op in Operation)}): the "
+        "journal was not written by this tool, or was altered and chained again",
+        hint="make no record of it: keep the journal as found and report it to the security "
+        "officers",
+    )
 
 
 def build(verified: Verified) -> Model:

@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ceremony.core.ceremony_file import SIGNING_LABEL
+from ceremony.core.pem import pem_blocks
 from ceremony.core.providers.common import BundleFile
 from ceremony.errors import CeremonyError, RecordError, VerifyError
 from ceremony.hsm.base import HsmSession, SignatureFormat
@@ -49,8 +50,6 @@ SIGNATURE_NAME = "journal.sig"
 JOURNAL_NAME = record_pdf.JOURNAL_NAME
 STATEMENT_FORMAT = "ceremony journal signature 1"
 FIELD_NAME = "CeremonyRecordSignature"
-
-_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----\n(.*?)-----END \1-----\n", re.DOTALL)
 
 
 def journal_path(folder: Path) -> Path:
@@ -168,10 +167,10 @@ class JournalSignature:
             hint="use the journal.sig written beside record.pdf",
         )
         try:
-            text = data.decode("ascii")
+            data.decode("ascii")
         except UnicodeDecodeError:
             raise bad from None
-        blocks = dict((k, v) for k, v in _BLOCK.findall(text))
+        blocks = {k: v.decode("ascii") for k, v in pem_blocks(data, line_end=b"\n")}
         if set(blocks) != {"CEREMONY JOURNAL STATEMENT", "ECDSA SHA256 SIGNATURE", "CERTIFICATE"}:
             raise bad
         fields = {}

@@ -11,7 +11,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import logging
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -19,7 +22,8 @@ from cryptography import x509
 from ceremony.core import journal
 from ceremony.core.journal import JournalOrderError, JournalVerifyError, Verified
 from ceremony.core.rules import SPLIT_KNOWLEDGE
-from ceremony.errors import CeremonyError, VerifyError
+from ceremony.errors import CeremonyError, RecordError, VerifyError
+from ceremony.reading import read_file
 from ceremony.record import attempts
 from ceremony.record import fields as F
 from ceremony.record import model as M
@@ -44,26 +48,26 @@ from ceremony.record.verdict import Line, Report
 
 REHEARSAL_TOKEN = "ceremony-rehearsal"  # noqa: S105 - a token label
 REHEARSAL_ORGANIZATION = "ceremony (rehearsal)"
-MAX_PDF = 64 * 1024 * 1024
+MAX_EVIDENCE_FILE = 64 * 1024 * 1024  # bytes; any one file of the evidence, the record too
 SIGNER_CHECK = "signer = certificate at HSM login"
 
 
 # ---- reading the evidence ----------------------------------------------------------------------
 
 
-def _read(path: Path, what: str) -> bytes:
-    try:
-        if path.stat().st_size > MAX_PDF:
-            raise VerifyError(f"{path} is too large to be {what}", hint="check the path")
-        return path.read_bytes()
-    except OSError as ex:
-        raise VerifyError(
-            f"cannot read {path}: {ex.strerror or ex}", hint="check the path and permissions"
-        ) from ex
+def _read(path: Path, what: str, *, follow_symlinks: bool = True) -> bytes:
+    return read_file(
+        path,
+        what,
+        cap=MAX_EVIDENCE_FILE,
+        error=VerifyError,
+        hint="check the path and permissions",
+        follow_symlinks=follow_symlinks,
+    )
 
 
 def _load_anchor(path: Path) -> bytes:
-    data = _read(path, "a certificate")
+    data = _read(path, "trust anchor")
     try:
         cert = (
             x509.load_pem_x509_certificate(data)
@@ -292,6 +296,110 @@ def _rules(report: Report, model: M.Model) -> None:
         report.add(SPLIT_KNOWLEDGE, True, "no component was issued or entered")
 
 
+KCV_CHECK = "key check value"
+_KEY_KCV_EVENTS = {
+    "key_generated": "generated",
+    "key_imported": "imported",
+    "key_exported": "exported",
+    "key_destroyed": "destroyed",
+    "key_combined": "combined",
+}
+
+
+@dataclass
+class _Seen:
+    """The KCVs journaled for one key or one component in one run, by method."""
+
+    values: dict[str, list[tuple[str, int, str]]]  # method -> (hex, entry, what)
+    confirmed: dict[int, bool]  # component_issued entry -> the custodian typed the KCV back
+    matched: list[int]  # key_combined entries whose KCV matched the recorded one
+
+
+def _check_values(report: Report, verified: Verified) -> None:
+    """One line per key and per component issued: every KCV the journal holds for it agrees.
+
+    The same method over the same key gives the same value: a key generated, exported and
+    destroyed, or a component issued and entered, must show one KCV per method throughout.
+    A new run draws new keys and components, so each run is compared on its own.
+    """
+    run = 1
+    runs = False
+    keys: dict[tuple[int, str], _Seen] = {}
+    components: dict[tuple[int, str, str, str], _Seen] = {}
+    for entry in verified.entries:
+        d = entry.data
+        if entry.event == "run_started":
+            run, runs = run + 1, True
+            continue
+        key = d.get("key")
+        if not isinstance(key, str):
+            continue
+        if entry.event in _KEY_KCV_EVENTS:
+            seen = keys.setdefault((run, key), _Seen({}, {}, []))
+            what = _KEY_KCV_EVENTS[entry.event]
+            found = d.get("kcvs")
+            pairs = [v for v in found if isinstance(v, dict)] if isinstance(found, list) else [d]
+            for v in pairs:
+                if "kcv" in v:
+                    seen.values.setdefault(F.text(v, "kcv_method"), []).append(
+                        (F.text(v, "kcv"), entry.seq, what)
+                    )
+            if entry.event == "key_combined" and d.get("matches_recorded") is True:
+                seen.matched.append(entry.seq)
+        elif entry.event in ("component_issued", "component_entered") and "kcv" in d:
+            where = (run, key, F.text(d, "split_set"), F.text(d, "index"))
+            seen = components.setdefault(where, _Seen({}, {}, []))
+            what = "issued" if entry.event == "component_issued" else "entered"
+            seen.values.setdefault(F.text(d, "kcv_method"), []).append(
+                (F.text(d, "kcv"), entry.seq, what)
+            )
+            if entry.event == "component_issued":
+                seen.confirmed[entry.seq] = d.get("confirmed") is True
+    for (r, key), seen in keys.items():
+        count = sum(len(v) for v in seen.values.values())
+        if count < 2 and not seen.matched:
+            continue  # journaled once: nothing to compare it with
+        subject = f"{KCV_CHECK}, key {key}" + (f" (run {r})" if runs else "")
+        ok, parts = _agree(seen)
+        if seen.matched:
+            parts.append(
+                "the combined key's KCV matched the recorded one (entry "
+                + ", ".join(map(str, seen.matched))
+                + ")"
+            )
+        report.add(subject, ok, "; ".join(parts))
+    for (r, key, split_set, index), seen in components.items():
+        subject = f"{KCV_CHECK}, key {key} component {index}" + (f" (run {r})" if runs else "")
+        ok, parts = _agree(seen)
+        unconfirmed = [seq for seq, yes in seen.confirmed.items() if not yes]
+        if unconfirmed:
+            ok = False
+            parts.append(
+                "the custodian did not type the KCV back (entry "
+                + ", ".join(map(str, unconfirmed))
+                + ")"
+            )
+        elif seen.confirmed:
+            parts.append("typed back by the custodian when it was issued")
+        report.add(subject, ok, f"set {split_set}: " + "; ".join(parts))
+
+
+def _agree(seen: _Seen) -> tuple[bool, list[str]]:
+    """Whether each method's values agree, and the line's words for it."""
+    ok = True
+    parts: list[str] = []
+    for method, values in seen.values.items():
+        at = ", ".join(f"{seq} ({what})" for _, seq, what in values)
+        distinct = sorted({value for value, _, _ in values})
+        if len(distinct) == 1:
+            parts.append(f"{method} {distinct[0]} at entry {at}")
+        else:
+            ok = False
+            shown = ", ".join(f"{value} at entry {seq} ({what})" for value, seq, what in values)
+            parts.append(f"{method} differs: {shown}")
+    return ok, parts
+
+
 _OWN_FILES = {RECORD_NAME, SIGNATURE_NAME, JOURNAL_NAME}
 
 
@@ -316,7 +424,11 @@ def _outputs(report: Report, folder: Path, model: M.Model) -> None:
         if path is None or path.is_symlink():
             report.add(check, False, f"missing from the bundle (journal entry {seq})")
             continue
-        actual = hashlib.sha256(_read(path, "an output file")).hexdigest()
+        try:
+            actual = hashlib.sha256(_read(path, "output file", follow_symlinks=False)).hexdigest()
+        except VerifyError as ex:
+            report.add(check, False, f"{ex.message} (journal entry {seq})")
+            continue
         if actual != digest:
             report.add(
                 check,
@@ -338,10 +450,15 @@ def _outputs(report: Report, folder: Path, model: M.Model) -> None:
     for name, path in present.items():
         if name in own or name in named:
             continue
-        if hashlib.sha256(_read(path, "a file")).hexdigest() == ceremony_file:
+        try:
+            digest = hashlib.sha256(_read(path, "file", follow_symlinks=False)).hexdigest()
+        except VerifyError as ex:
+            report.add(f"file {name}", False, f"{ex.message}; the journal does not name it")
+            continue
+        if digest == ceremony_file:
             report.add(f"file {name}", True, "the ceremony file named in the genesis entry")
             continue
-        if hashlib.sha256(_read(path, "a file")).hexdigest() in registry:
+        if digest in registry:
             report.add(f"file {name}", True, "the custodian registry named by registry_updated")
             continue
         report.add(f"file {name}", False, "in the bundle but not named in the journal")
@@ -358,14 +475,14 @@ def _organizations(der: bytes) -> set[str] | None:
         return None
 
 
-def _mixing(report: Report, model: M.Model, signer: bytes | None, folder: Path | None) -> None:
+def _mixing(report: Report, model: M.Model, signer: bytes | None, sig_data: bytes | None) -> None:
     rehearsal = model.rehearsal
     problems: list[str] = []
     tokens = {F.text(d, "token_label") for _, d in model.hsm}
     sig: JournalSignature | None = None
-    if folder is not None and (folder / SIGNATURE_NAME).is_file():
+    if sig_data is not None:
         with contextlib.suppress(VerifyError):  # an unreadable journal.sig fails its own line
-            sig = JournalSignature.parse(_read(folder / SIGNATURE_NAME, "a signature"))
+            sig = JournalSignature.parse(sig_data)
     signers = [(RECORD_NAME, signer)] if signer is not None else []
     if sig is not None:
         signers.append((SIGNATURE_NAME, sig.certificate_der))
@@ -402,25 +519,56 @@ def _mixing(report: Report, model: M.Model, signer: bytes | None, folder: Path |
     if problems:
         report.add("rehearsal / production", False, "; ".join(problems))
     else:
+        # Say only what was there to check: an aborted run may have left no record at all.
+        names = " and ".join(what for what, _ in signers)
+        signed = (
+            f"{names} signed with a {mode} certificate"
+            if signers
+            else "no record or journal signature here to show whose certificate signed it"
+        )
         detail = (
-            "rehearsal throughout: watermarked record, rehearsal journal, signed with a "
-            "rehearsal certificate"
+            f"rehearsal throughout: rehearsal journal, {signed}"
             if rehearsal
-            else "production throughout: no rehearsal token, certificate or on-disk form"
+            else f"production throughout: no rehearsal token, no component form on disk, {signed}"
         )
         report.add("rehearsal / production", True, f"{mode}; {detail}")
 
 
+_LIBRARY_LOGGERS = ("pyhanko", "pyhanko_certvalidator")
+
+
+@contextlib.contextmanager
+def _libraries_quiet() -> Iterator[None]:
+    """pyHanko logs each check that fails with its traceback, which logging's last resort
+    prints on stderr; the report already names what failed and why, so none of it is shown.
+    """
+    loggers = [logging.getLogger(name) for name in _LIBRARY_LOGGERS]
+    saved = [(logger.propagate, list(logger.handlers)) for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger, (propagate, handlers) in zip(loggers, saved, strict=True):
+            logger.propagate = propagate
+            logger.handlers[:] = handlers
+
+
 def verify_evidence(path: Path | str, trust_anchor: Path | str | None = None) -> Report:
     """Check a bundle folder or a ``record.pdf``; VerifyError only when nothing can be read."""
-    path = Path(path)
+    with _libraries_quiet():
+        return _verify_evidence(Path(path), trust_anchor)
+
+
+def _verify_evidence(path: Path, trust_anchor: Path | str | None) -> Report:
     anchor = _load_anchor(Path(trust_anchor)) if trust_anchor is not None else None
-    report = Report(str(path))
-    folder = path if path.is_dir() else None
-    if folder is None and not path.is_file():
-        raise VerifyError(f"{path} does not exist", hint="give a bundle folder or a record.pdf")
+    found = locate(path)
+    report = Report(found.subject)
     try:
-        _verify_into(report, path, folder, anchor)
+        model = _verify_into(report, found.pdf, found.folder, anchor)
+        if found.ceremony_folder is not None and model is not None:
+            _ceremony_file(report, found, model)
     except CeremonyError:
         raise
     except Exception as ex:
@@ -435,28 +583,168 @@ def verify_evidence(path: Path | str, trust_anchor: Path | str | None = None) ->
     return report
 
 
-def _verify_into(report: Report, path: Path, folder: Path | None, anchor: bytes | None) -> None:
-    pdf_path = folder / RECORD_NAME if folder is not None else path
+# ---- finding what belongs together -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Located:
+    """What ``ceremony verify`` checks, found from the path the auditor gave.
+
+    ``folder`` is the ceremony's output folder (record.pdf, the journal, journal.sig and the
+    bundle/ of outputs), None for a record.pdf on its own; ``ceremony_folder`` is the folder
+    of the ceremony file, when the path given was it or it holds the output folder.
+    """
+
+    given: Path
+    pdf: Path
+    folder: Path | None
+    ceremony_folder: Path | None = None
+    explicit_ceremony_folder: bool = False  # the auditor gave the ceremony folder itself
+
+    @property
+    def subject(self) -> str:
+        if self.folder is None or self.folder == self.given:
+            return str(self.given)
+        return f"{self.folder} (the output folder of the ceremony; given: {self.given})"
+
+
+def _is_output_folder(folder: Path) -> bool:
+    """The engine's output folder: it holds the record, its signature or the journal."""
+    return any(
+        os.path.lexists(folder / name) for name in (RECORD_NAME, SIGNATURE_NAME)
+    ) or os.path.lexists(journal_path(folder))
+
+
+_UP = 4  # out/bundle/<key>/<target>: the deepest folder an auditor may be handed
+
+
+def locate(path: Path) -> Located:
+    """The evidence ``path`` belongs to: the ceremony folder, its out/, out/bundle/ (or any
+    folder below it), or record.pdf, alone or in its output folder. VerifyError when none is.
+    """
+    hint = (
+        "give the ceremony folder, its output folder (out/, with record.pdf and the journal), "
+        "out/bundle/, or record.pdf"
+    )
+    if not os.path.lexists(path):
+        raise VerifyError(f"{path} does not exist", hint=hint)
+    if not path.is_dir():
+        # record.pdf in its output folder is checked with the journal and outputs beside it
+        parent = path.parent
+        beside = os.path.lexists(parent / SIGNATURE_NAME) or os.path.lexists(journal_path(parent))
+        if path.name == RECORD_NAME and beside:
+            return Located(path, path, parent, _ceremony_folder_above(parent))
+        return Located(path, path, None)
+    if _is_output_folder(path):
+        return Located(path, path / RECORD_NAME, path, _ceremony_folder_above(path))
+    for up in list(path.absolute().parents)[:_UP]:
+        if _is_output_folder(up):
+            return Located(path, up / RECORD_NAME, up, _ceremony_folder_above(up))
+    below = [
+        folder
+        for child in _subfolders(path)
+        for folder in [child, *_subfolders(child)]
+        if _is_output_folder(folder)
+    ]
+    if len(below) == 1:
+        folder = below[0]
+        return Located(path, folder / RECORD_NAME, folder, path, explicit_ceremony_folder=True)
+    if below:
+        raise VerifyError(
+            f"{path} holds the evidence of {len(below)} ceremonies: "
+            + ", ".join(str(c) for c in below),
+            hint="give one of these folders",
+        )
+    raise VerifyError(
+        f"{path} holds no ceremony evidence: no {RECORD_NAME}, {SIGNATURE_NAME} or "
+        "<ceremony id>.journal.jsonl in it, in a folder above it or in one below it",
+        hint=hint,
+    )
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    try:
+        return sorted(c for c in folder.iterdir() if c.is_dir() and not c.is_symlink())
+    except OSError:
+        return []
+
+
+def _ceremony_folder_above(folder: Path) -> Path | None:
+    """The folder above the output folder, when it holds TOML files (maybe the ceremony file)."""
+    parent = folder.absolute().parent
+    try:
+        return parent if any(p.suffix == ".toml" for p in parent.iterdir()) else None
+    except OSError:
+        return None
+
+
+CEREMONY_FILE_CHECK = "ceremony file"
+
+
+def _ceremony_file(report: Report, found: Located, model: M.Model) -> None:
+    """The ceremony file in the ceremony folder: the one whose SHA-256 the genesis names."""
+    folder = found.ceremony_folder
+    assert folder is not None
+    wanted = F.text(model.genesis, "ceremony_file_sha256")
+    tomls: list[Path] = []
+    with contextlib.suppress(OSError):
+        tomls = sorted(p for p in folder.iterdir() if p.suffix == ".toml")
+    for candidate in tomls:
+        try:
+            data = _read(candidate, "file", follow_symlinks=False)
+        except VerifyError:
+            continue  # not a regular file, or too large: not the ceremony file
+        if hashlib.sha256(data).hexdigest() == wanted:
+            report.add(
+                CEREMONY_FILE_CHECK,
+                True,
+                f"{candidate} is the ceremony file the journal's genesis entry names (SHA-256 "
+                f"{wanted})",
+            )
+            return
+    report.not_checkable(
+        CEREMONY_FILE_CHECK,
+        f"no TOML file in {folder} has the SHA-256 the genesis entry names ({wanted}): the "
+        "ceremony file is elsewhere or was changed after the ceremony; compare the reviewed "
+        "printout's SHA-256 with the record's cover",
+    )
+
+
+def _evidence(report: Report, check: str, path: Path, what: str) -> bytes | None:
+    """The bytes of one evidence file, or None with a failing line saying why it is unread."""
+    if not os.path.lexists(path):
+        report.add(check, False, f"{path.name} is missing from {path.parent}")
+        return None
+    try:
+        return _read(path, what, follow_symlinks=False)
+    except VerifyError as ex:
+        report.add(check, False, ex.message)
+        return None
+
+
+def _verify_into(
+    report: Report, pdf_path: Path, folder: Path | None, anchor: bytes | None
+) -> M.Model | None:
     signed = Signed()
-    if pdf_path.is_file():
-        signed = check_pdf(report, _read(pdf_path, "a PDF"), anchor)
-    else:
-        report.add("PDF signature", False, f"{RECORD_NAME} is missing from the bundle")
+    pdf = _evidence(report, "PDF signature", pdf_path, "record")
+    if pdf is not None:
+        signed = check_pdf(report, pdf, anchor)
 
     verified: Verified | None = None
     data: bytes | None = signed.journal_data
     if data is not None:
         verified = _chain(report, "journal hash chain (record)", data)
-    bundle_journal: bytes | None = None
+    sig_data: bytes | None = None
     if folder is not None:
         jpath = journal_path(folder)
-        if jpath.is_file():
-            bundle_journal = _read(jpath, "a journal")
-            bundle_verified = _chain(report, f"journal hash chain ({JOURNAL_NAME})", bundle_journal)
+        name = jpath.name if os.path.lexists(jpath) else "<ceremony id>.journal.jsonl"
+        bundle_journal = _evidence(report, f"journal hash chain ({name})", jpath, "journal")
+        if bundle_journal is not None:
+            bundle_verified = _chain(report, f"journal hash chain ({name})", bundle_journal)
             if data is not None:
                 if bundle_journal == data:
                     report.add(
-                        f"{JOURNAL_NAME} = record's journal",
+                        f"{name} = record's journal",
                         True,
                         "the bundle's journal is byte for byte the one embedded in the record",
                     )
@@ -468,69 +756,67 @@ def _verify_into(report: Report, path: Path, folder: Path | None, anchor: bytes 
                         and bundle_verified.ceremony_id != verified.ceremony_id
                     ):
                         reason = (
-                            f"{JOURNAL_NAME} belongs to ceremony {bundle_verified.ceremony_id},"
+                            f"{name} belongs to ceremony {bundle_verified.ceremony_id},"
                             f" the record to {verified.ceremony_id}"
                         )
-                    report.add(f"{JOURNAL_NAME} = record's journal", False, reason)
+                    report.add(f"{name} = record's journal", False, reason)
             if verified is None and bundle_verified is not None:
                 # The record's journal is unreadable or broken (its lines fail): the bundle's
                 # intact copy still lets the rules and outputs be checked.
                 verified, data = bundle_verified, bundle_journal
-        else:
-            report.add(f"{JOURNAL_NAME}", False, f"{JOURNAL_NAME} is missing from the bundle")
+        sig_path = folder / SIGNATURE_NAME
+        if verified is not None and data is not None:
+            sig_data = _evidence(
+                report, f"{SIGNATURE_NAME} (signed final hash)", sig_path, "journal signature"
+            )
 
-    if verified is not None and data is not None:
-        report.ceremony_id = verified.ceremony_id
-        report.final_hash = verified.final_hash
+    if verified is None or data is None:
+        return None
+    report.ceremony_id = verified.ceremony_id
+    report.final_hash = verified.final_hash
+    try:
         model = M.build(verified)
-        report.rehearsal = model.rehearsal
-        if signed.page_streams is not None and data is signed.journal_data:
-            _content(report, verified, data, signed)
-        elif pdf_path.is_file() and not any(line.check == CONTENT_CHECK for line in report.lines):
-            report.add(
-                CONTENT_CHECK,
-                False,
-                "not checked: the record's signed pages or its embedded journal could not be "
-                "read or do not verify (see above)",
-            )
-        sig_path = folder / SIGNATURE_NAME if folder is not None else None
-        if sig_path is not None and sig_path.is_file():
-            _journal_signature(
-                report, _read(sig_path, "a signature"), verified, signed.signer_der, anchor
-            )
-        elif folder is not None:
-            report.add(
-                f"{SIGNATURE_NAME} (signed final hash)", False, f"{SIGNATURE_NAME} is missing"
-            )
-        else:
-            report.add(
-                "signed final hash",
-                signed.signature_ok,
-                "the final hash is printed in the record and covered by its PDF signature"
-                + ("" if signed.signature_ok else ", which did not verify"),
-            )
-        _signer_at_login(
-            report,
-            model,
-            signed.signer_der,
-            _read(sig_path, "a signature") if sig_path is not None and sig_path.is_file() else None,
-            anchor,
+    except RecordError as ex:
+        # The chain holds but an entry is not what this tool writes: nothing that reads the
+        # ceremony from it (rules, outputs, signer, mode) can be checked.
+        report.add("journal content", False, f"{ex.message}; the rules were not checked")
+        return None
+    report.rehearsal = model.rehearsal
+    if signed.page_streams is not None and data is signed.journal_data:
+        _content(report, verified, data, signed)
+    elif pdf is not None and not any(line.check == CONTENT_CHECK for line in report.lines):
+        report.add(
+            CONTENT_CHECK,
+            False,
+            "not checked: the record's signed pages or its embedded journal could not be "
+            "read or do not verify (see above)",
         )
-        end = verified.last
-        if end.event == journal.FINISHED:
-            report.add("ceremony outcome", True, f"finished: {F.text(end.data, 'summary')}")
-        else:
-            report.add(
-                "ceremony outcome",
-                False,
-                f"ABORTED: {F.text(end.data, 'reason')}; nothing from this ceremony is to be "
-                "relied on",
-            )
-        _rules(report, model)
-        attempts.report(report, verified.entries)
-        if folder is not None:
-            _outputs(report, folder, model)
-        _mixing(report, model, signed.signer_der, folder)
+    if sig_data is not None:
+        _journal_signature(report, sig_data, verified, signed.signer_der, anchor)
+    elif folder is None:
+        report.add(
+            "signed final hash",
+            signed.signature_ok,
+            "the final hash is printed in the record and covered by its PDF signature"
+            + ("" if signed.signature_ok else ", which did not verify"),
+        )
+    _signer_at_login(report, model, signed.signer_der, sig_data, anchor)
+    end = verified.last
+    if end.event == journal.FINISHED:
+        report.add("ceremony outcome", True, f"finished: {F.text(end.data, 'summary')}")
+    else:
+        report.add(
+            "ceremony outcome",
+            False,
+            f"ABORTED: {F.text(end.data, 'reason')}; nothing from this ceremony is to be relied on",
+        )
+    _rules(report, model)
+    attempts.report(report, verified.entries)
+    _check_values(report, verified)
+    if folder is not None:
+        _outputs(report, folder, model)
+    _mixing(report, model, signed.signer_der if pdf is not None else None, sig_data)
+    return model
 
 
-__all__ = ["Line", "Report", "verify_evidence"]
+__all__ = ["Line", "Located", "Report", "locate", "verify_evidence"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,12 +12,39 @@ from ceremony.core.registry import (
     Registry,
     serialise_registry,
 )
-from tests.unit.ceremony_files import TEMPLATES, TYPES, zmk_issue_record
+from ceremony.rehearsal import AWS_ARN, GCP_METHOD
+from tests.engine.helpers import write_imports
+from tests.unit.ceremony_files import TEMPLATES, TYPES, dumps, template, zmk_issue_record
+
+
+def _with_import_keys(name: str, folder: Path) -> Path:
+    """The template beside throw-away import keys that match it, as a reviewer has it with the
+    provider downloads (the run reads and checks them; so does check)."""
+    doc = template(name)
+    for key in doc["keys"]:
+        for target in key.get("targets", []):
+            provider = target["provider"]
+            target["import_key"] = {
+                "aws": "imports/aws-params.json",
+                "azure": "imports/azure-kek.pem",
+                "gcp": "imports/gcp-job.json",
+            }[provider]
+            if provider == "aws":
+                target["algorithm"] = "RSA_AES_KEY_WRAP_SHA_1"
+                target["key_id"] = AWS_ARN
+                target.pop("material_valid_to", None)  # the template's date may have passed
+            if provider == "gcp":
+                target["algorithm"] = GCP_METHOD
+                target.pop("import_job", None)
+    write_imports(folder)
+    path = folder / f"{name}.toml"
+    path.write_text(dumps(doc))
+    return path
 
 
 @pytest.mark.parametrize("name", TYPES)
-def test_check_each_template(name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    path = TEMPLATES / f"{name}.toml"
+def test_check_each_template(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _with_import_keys(name, tmp_path)
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Ceremony ")
@@ -27,6 +53,34 @@ def test_check_each_template(name: str, capsys: pytest.CaptureFixture[str]) -> N
     groups = " ".join(digest[i : i + 4] for i in range(0, 64, 4))
     assert f"Ceremony file SHA-256: {groups}" in out
     assert out.count("\n 8  ") == 1  # eight numbered lines of PGP words
+
+
+def test_a_missing_import_key_file_fails_the_check_as_it_would_fail_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _with_import_keys("generate-export", tmp_path)
+    (tmp_path / "imports" / "azure-kek.pem").unlink()
+    assert main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ceremony: error: keys[0].targets[1].import_key: the import key file ")
+    assert "azure-kek.pem does not exist" in err
+
+
+def test_a_software_import_job_fails_the_check_of_a_production_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _with_import_keys("generate-export", tmp_path)
+    job = tmp_path / "imports" / "gcp-job.json"
+    job.write_text(job.read_text().replace('"HSM"', '"SOFTWARE"'))
+    assert main(["check", str(path)]) == 1
+    assert "protection level is SOFTWARE, not HSM" in capsys.readouterr().err
+    # The file may say otherwise: then it is a warning read aloud with the summary.
+    text = path.read_text().replace(
+        'import_key = "imports/gcp-job.json"',
+        'import_key = "imports/gcp-job.json"\nprotection_level = "SOFTWARE"',
+    )
+    path.write_text(text)
+    assert main(["check", str(path)]) == 0
 
 
 def test_an_invalid_file_goes_through_the_error_funnel(
@@ -56,14 +110,13 @@ def test_a_pin_in_the_file_is_refused_without_echo(
 
 def test_an_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(tmp_path / "missing.toml")]) == 1
-    assert "cannot read the ceremony file" in capsys.readouterr().err
+    assert "the ceremony file " in (err := capsys.readouterr().err) and "does not exist" in err
 
 
 def test_the_registry_named_by_the_file_is_checked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tmp_path / "reconstitute.toml"
-    shutil.copy(TEMPLATES / "reconstitute.toml", path)
+    path = _with_import_keys("reconstitute", tmp_path)
     assert main(["check", str(path)]) == 0
     assert "does not exist yet" in capsys.readouterr().out
     (tmp_path / "registry").mkdir()

@@ -90,7 +90,10 @@ def test_refusals_are_one_clear_error(
         ("provider=ibm,import-key=x", "is not aws, azure or gcp"),
         ("provider=aws,method=RSAES_OAEP_SHA_1", "import-key= is missing"),
         ("provider=aws,colour=blue", "does not take colour"),
-        ("provider=aws,method=RSAES_PKCS1_V1_5,import-key=/nonexistent", "cannot read"),
+        (
+            "provider=aws,method=RSAES_PKCS1_V1_5,import-key=/nonexistent",
+            "import-key file /nonexistent does not exist",
+        ),
         ("provideraws", "is not key=value"),
     ],
 )

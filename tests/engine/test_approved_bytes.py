@@ -100,7 +100,9 @@ def test_a_ceremony_file_gone_from_disk_after_the_check_refuses_the_start(
 ) -> None:
     checked = _checked(tmp_path)
     checked.path.unlink()
-    with pytest.raises(ConfigError, match=r"cannot read the ceremony file .* again"):
+    with pytest.raises(
+        ConfigError, match=r"the ceremony file .* does not exist, so it cannot be compared again"
+    ):
         _machine(checked).start()
     assert not (tmp_path / "out").exists()
 

@@ -59,15 +59,7 @@ def fuzz_settings(share: float = 1.0) -> settings:
 # the strict-xfail regression test that pins the exact input (tests/fuzz/test_regressions.py or
 # test_bad_inputs.py). Outside strict mode these are recorded, not failed; fix the code, flip the
 # regression test, then delete the line here. /work/notes-14-fuzz.md has input, place and fix.
-KNOWN: dict[tuple[str, str], str] = {
-    ("UnicodeDecodeError", "Script.load"): "test_bad_inputs.py::test_answers_file_not_utf8 "
-    "and ::test_answers_component_file_not_utf8",
-    ("AttributeError", "Script.load"): "test_bad_inputs.py::test_answers_approvers_not_a_table",
-    ("RecursionError", "parse_ceremony_file"): "test_bad_inputs.py::test_toml_nested_2000_deep",
-    ("ValueError", "parse_ceremony_file"): "test_bad_inputs.py::test_toml_integer_over_4300_digits",
-    ("RecursionError", "Script.load"): "test_bad_inputs.py::test_answers_toml_nested_2000_deep",
-    ("ValueError", "Script.load"): "test_bad_inputs.py::test_answers_toml_integer_over_4300_digits",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,24 @@ def test_unknown_token(hsm: HsmUnderTest) -> None:
         Pkcs11Backend(missing).describe()
 
 
+def test_a_token_with_the_label_but_another_serial_is_named_as_such(hsm: HsmUnderTest) -> None:
+    # Issue 14: this was "no token label ... is present", though the token was right there.
+    serial = hsm.backend.describe().serial
+    wrong = dataclasses.replace(hsm.config, token_serial="0000000000000000")
+    with pytest.raises(TokenNotFoundError) as caught:
+        Pkcs11Backend(wrong).describe()
+    assert caught.value.message.startswith(f"the token labelled {hsm.config.token_label!r} in ")
+    assert f"has serial {serial}, not 0000000000000000" in caught.value.message
+    assert caught.value.hint is not None and "serial 0000000000000000" in caught.value.hint
+
+
+def test_a_token_with_the_serial_but_another_label_is_named_as_such(hsm: HsmUnderTest) -> None:
+    serial = hsm.backend.describe().serial
+    wrong = dataclasses.replace(hsm.config, token_label="not-its-label", token_serial=serial)
+    with pytest.raises(TokenNotFoundError, match=r"is labelled .*, not 'not-its-label'"):
+        Pkcs11Backend(wrong).describe()
+
+
 def test_missing_module() -> None:
     with pytest.raises(HsmError, match="does not exist"):
         load_module("/nonexistent/libvendor-pkcs11.so")

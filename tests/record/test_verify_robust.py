@@ -222,7 +222,9 @@ def test_a_rehearsal_signed_by_a_production_certificate_is_mixed(tmp_path: Path)
         "a rehearsal's record.pdf and journal.sig are signed with a certificate that is not "
         in (reason)
     )
-    alone_ok, alone = _lines(verify_evidence(folder / "record.pdf"))[MIXING]
+    (tmp_path / "alone").mkdir()  # the auditor was handed record.pdf alone
+    shutil.copy(folder / "record.pdf", tmp_path / "alone" / "record.pdf")
+    alone_ok, alone = _lines(verify_evidence(tmp_path / "alone" / "record.pdf"))[MIXING]
     assert not alone_ok and "a rehearsal's record.pdf is signed with" in alone
 
 
@@ -234,6 +236,7 @@ def test_production_signed_by_a_production_certificate_is_not_mixed(tmp_path: Pa
     report = verify_evidence(folder)
     assert _lines(report)[MIXING] == (
         True,
-        "production; production throughout: no rehearsal token, certificate or on-disk form",
+        "production; production throughout: no rehearsal token, no component form on disk, "
+        "record.pdf and journal.sig signed with a production certificate",
     )
     assert report.ok, report.text()

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ceremony.core.ceremony_file.document import CeremonyFile
-from ceremony.core.ceremony_file.parsing import MAX_FILE, parse_ceremony_file
+from ceremony.core.ceremony_file.parsing import MAX_FILE, load_toml, parse_ceremony_file
 from ceremony.core.ceremony_file.read_aloud import summary
 from ceremony.core.ceremony_file.sections import (
     SIGNING_LABEL,
@@ -59,6 +59,7 @@ __all__ = [
     "TargetEntry",
     "TrustedWrap",
     "WrapPlace",
+    "load_toml",
     "parse_ceremony_file",
     "summary",
     "validate_participant",

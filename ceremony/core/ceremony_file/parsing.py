@@ -42,6 +42,7 @@ from ceremony.core.ceremony_file.vocabulary import (
 )
 from ceremony.core.component import Scheme
 from ceremony.core.kcv import CheckValue, parse_check_value
+from ceremony.core.providers.gcp import PROTECTION_LEVELS
 from ceremony.core.providers.import_key import parse_fingerprint
 from ceremony.core.providers.methods import Provider, WrapMethod, parse_method
 from ceremony.core.registry import Registry
@@ -159,6 +160,59 @@ def _toml_type(value: object) -> str:
     return "a date or time" if hasattr(value, "isoformat") else type(value).__name__
 
 
+MAX_NESTING = 16  # arrays and tables inside each other; a ceremony file needs 4
+MAX_DIGITS = 4300  # Python's own limit on int(str); tomllib raises a bare ValueError past it
+
+
+def load_toml(text: str, what: str) -> dict[str, Any]:
+    """``text`` as a TOML document; FileError naming the problem, also for tomllib's own limits.
+
+    tomllib recurses per level of nesting and converts integers with ``int()``, so a file
+    nested a few thousand deep or holding an integer of thousands of digits escapes it as
+    RecursionError or ValueError: both are told here, with what to do.
+    """
+    try:
+        doc = tomllib.loads(text)
+    except RecursionError:
+        raise FileError(
+            what,
+            f"is nested too deep (arrays or tables inside each other; at most {MAX_NESTING})",
+            hint="this is not a ceremony's TOML: check the file",
+        ) from None
+    except tomllib.TOMLDecodeError as ex:
+        raise FileError(what, f"is not valid TOML: {ex}", hint="fix the syntax") from None
+    except ValueError as ex:  # int() past sys.get_int_max_str_digits()
+        if "digits" not in str(ex):
+            raise FileError(what, f"is not valid TOML: {ex}", hint="fix the syntax") from None
+        raise FileError(
+            what,
+            f"holds an integer of more than {MAX_DIGITS} digits",
+            hint="no value of a ceremony needs such a number: check the file",
+        ) from None
+    where = _too_deep(doc)
+    if where is not None:
+        raise FileError(
+            where,
+            f"is nested more than {MAX_NESTING} deep (arrays or tables inside each other)",
+            hint="this is not a ceremony's TOML: check the file",
+        )
+    return doc
+
+
+def _too_deep(doc: dict[str, Any]) -> str | None:
+    """The top-level key under which ``doc`` nests past MAX_NESTING, else None (no recursion)."""
+    stack: list[tuple[object, int, str]] = [(v, 1, str(k)) for k, v in doc.items()]
+    while stack:
+        node, depth, top = stack.pop()
+        if depth > MAX_NESTING:
+            return top
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1, top) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1, top) for v in node)
+    return None
+
+
 def _refuse_secret_keys(node: object, path: str) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
@@ -209,7 +263,7 @@ _TARGET_FIELDS = MappingProxyType(
     {
         Provider.AWS: ("key_id", "region", "import_token", "material_valid_to"),
         Provider.AZURE: ("kek_id", "key_name", "ops"),
-        Provider.GCP: ("import_job", "key", "key_algorithm"),
+        Provider.GCP: ("import_job", "key", "key_algorithm", "protection_level", "undated_job"),
     }
 )
 _ROLES = MappingProxyType({r.value: r for r in Role})
@@ -314,6 +368,11 @@ def _parse_target(path: str, raw: object) -> TargetEntry:
             key=t.need_text("key"),
             import_job=t.text("import_job", False),
             key_algorithm=t.text("key_algorithm", False),
+            protection_level=t.choice(
+                "protection_level", {level: level for level in PROTECTION_LEVELS}, required=False
+            )
+            or "HSM",
+            undated_job=t.flag("undated_job"),
         )
     wrap = t.choice("wrap", dict(_WRAPS), required=False) or WrapPlace.HSM
     return TargetEntry(
@@ -383,12 +442,7 @@ def parse_ceremony_file(
         text = source
     if len(text) > MAX_FILE:
         raise ConfigError("the ceremony file is too large", hint="is this the right file?")
-    try:
-        doc = tomllib.loads(text.removeprefix("\ufeff"))
-    except tomllib.TOMLDecodeError as ex:
-        raise ConfigError(
-            f"the ceremony file is not valid TOML: {ex}", hint="fix the syntax"
-        ) from None
+    doc = load_toml(text.removeprefix("\ufeff"), "the ceremony file")
     _refuse_secret_keys(doc, "")
     top = _Table(doc, "", _TOP)
     head = top.table("ceremony", _CEREMONY)

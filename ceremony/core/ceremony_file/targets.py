@@ -39,6 +39,8 @@ class GcpFields:
     key: str  # the CryptoKey id in the import job's key ring
     import_job: str | None = None  # projects/.../importJobs/...; else from the job JSON
     key_algorithm: str | None = None  # gcloud --algorithm; default per key kind
+    protection_level: str = "HSM"  # the level the import job must have (a BYOK job is HSM)
+    undated_job: bool = False  # accept a job form that says neither createTime nor expireTime
 
 
 ProviderFields = AwsFields | AzureFields | GcpFields

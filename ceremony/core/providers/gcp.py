@@ -42,6 +42,8 @@ _JOB = re.compile(
     rf"/keyRings/(?P<keyring>{_ID})/importJobs/(?P<job>{_ID})"
 )
 _KEY_ID = re.compile(_ID)
+# Cloud KMS protection levels an import job may have; a BYOK ceremony expects HSM.
+PROTECTION_LEVELS = ("HSM", "SOFTWARE", "EXTERNAL", "EXTERNAL_VPC")
 
 # CryptoKeyVersion algorithms (gcloud --algorithm) that take each material kind; first = default.
 ALGORITHMS: dict[MaterialKind, tuple[str, ...]] = {
@@ -161,6 +163,11 @@ class GcpTarget(Target):
     import_key: ImportKey  # reference: the import job's full name
     key: str  # CryptoKey id in the import job's key ring
     algorithm: str = ""  # gcloud --algorithm; default per material kind
+    # What the ceremony file accepts, and whether a departure is refused (production) or only
+    # warned about (rehearsal, and ``ceremony wrap`` outside a ceremony).
+    protection_level: str = "HSM"
+    undated_job: bool = False
+    production: bool = False
 
     provider: ClassVar[Provider] = Provider.GCP
     warn_within: ClassVar[timedelta] = timedelta(hours=24)
@@ -208,7 +215,49 @@ class GcpTarget(Target):
                 else "create a new import job and start again"
             )
             raise ImportKeyError(f"the import job is {state[:40]}, not ACTIVE", hint=hint)
-        return super().check(info, now)
+        warnings = super().check(info, now)
+        return warnings + self._check_job_form()
+
+    def _check_job_form(self) -> list[str]:
+        """An HSM job with known times is what a BYOK ceremony expects: else warn, and refuse in
+        production unless the ceremony file accepts it (``protection_level``, ``undated_job``).
+        """
+        warnings: list[str] = []
+        level = self.import_key.protection_level
+        if level is None:
+            warnings.append(
+                f"target {self.label!r}: the import job form does not say its protection level; "
+                f"check in the console that it is {self.protection_level}"
+            )
+        elif level != self.protection_level:
+            problem = (
+                f"target {self.label!r}: the import job's protection level is {level[:20]}, not "
+                f"{self.protection_level}: the imported key would be protected by "
+                f"{level[:20]} in Cloud KMS"
+            )
+            if self.production:
+                raise ImportKeyError(
+                    problem,
+                    hint=f"create an import job with --protection-level "
+                    f"{self.protection_level.lower()}; or, if {level[:20]} is what was decided, "
+                    f'set protection_level = "{level[:20]}" in this target and have the file '
+                    "reviewed again",
+                )
+            warnings.append(f"{problem} (refused in production)")
+        if self.import_key.valid_to is None and not self.undated_job:
+            problem = (
+                f"target {self.label!r}: the import job form says neither when it was created "
+                "nor when it expires, so nobody can tell whether it is still valid"
+            )
+            if self.production:
+                raise ImportKeyError(
+                    problem,
+                    hint="give the job's `gcloud kms import-jobs describe --format=json` output "
+                    "(it has createTime and expireTime); or set undated_job = true in this target "
+                    "and have the file reviewed again",
+                )
+            warnings.append(f"{problem} (refused in production)")
+        return warnings
 
     def check_material(self, info: MaterialInfo) -> None:
         self.resolved_algorithm(info.kind)

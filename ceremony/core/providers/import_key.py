@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ceremony.core import pgpwords
+from ceremony.core.pem import pem_blocks
 from ceremony.core.providers.methods import _ANY_BITS, Provider, WrapMethod
 from ceremony.core.wrap import modulus_bytes
 from ceremony.errors import ImportKeyError
@@ -165,7 +166,6 @@ def as_bytes(data: bytes | bytearray | str, what: str) -> bytes:
     return data
 
 
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
 _BASE64_TEXT = re.compile(rb"[A-Za-z0-9+/=\s]+")
 
 
@@ -213,14 +213,14 @@ def load_rsa_public_key(
     data: bytes, what: str, allowed_bits: tuple[int, ...] = _ANY_BITS
 ) -> tuple[rsa.RSAPublicKey, bytes]:
     """An RSA public key from SPKI PEM or DER; returns it with its canonical SPKI DER."""
-    blocks = _PEM_BLOCK.findall(data)
+    blocks = pem_blocks(data)
     if b"-----BEGIN" in data:
         if len(blocks) != 1:
             raise ImportKeyError(
                 f"{what}: expected exactly one complete PEM block, found {len(blocks)}",
                 hint="the file is truncated or holds several keys; download it again",
             )
-        label = blocks[0][0].decode("ascii")
+        label = blocks[0][0]
         if label == "CERTIFICATE":
             raise ImportKeyError(
                 f"{what} is a certificate, not a public key",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from pkcs11 import Attribute, ObjectClass, TokenFlag
+from pkcs11.exceptions import PKCS11Error
 
 from ceremony.core.ceremony_file.vocabulary import TrustedWrap
 from ceremony.core.secret import Secret
@@ -84,17 +86,52 @@ class Pkcs11Backend:
                 module.lib.get_tokens(token_label=self.config.token_label, token_serial=serial)
             )
         if not tokens:
-            raise TokenNotFoundError(
-                f"{self._where} is not present",
-                hint="connect the token; for the rehearsal token run 'ceremony hsm init'; "
-                "check CEREMONY_TOKEN_LABEL / CEREMONY_TOKEN_SERIAL",
-            )
+            raise self._not_found(module)
         if len(tokens) > 1:
             raise HsmError(
                 f"{len(tokens)} tokens match {self._where}",
                 hint="select the token by its serial number as well",
             )
         return tokens[0]
+
+    def _not_found(self, module: LoadedModule) -> CeremonyError:
+        """What is there instead: a token with the label but another serial is not "absent"."""
+        label, serial = self.config.token_label, self.config.token_serial
+        hint = (
+            "connect the token; for the rehearsal token run 'ceremony hsm init'; "
+            "check CEREMONY_TOKEN_LABEL / CEREMONY_TOKEN_SERIAL"
+        )
+        if label and serial:
+            with contextlib.suppress(PKCS11Error):
+                others = sorted(
+                    t.serial.decode("ascii", "replace").strip()
+                    for t in module.lib.get_tokens(token_label=label)
+                )
+                if others:
+                    return TokenNotFoundError(
+                        f"the token labelled {label!r} in {self.config.module_path} has serial "
+                        f"{', '.join(others)}, not {serial}, the serial the ceremony file names",
+                        hint="this is another token with the same label: connect the token with "
+                        f"serial {serial}, or correct token_serial in the file and have it "
+                        "reviewed again",
+                    )
+            with contextlib.suppress(PKCS11Error):
+                named = [
+                    str(t.label).strip()
+                    for t in module.lib.get_tokens(token_serial=serial.encode("ascii"))
+                ]
+                if named:
+                    return TokenNotFoundError(
+                        f"the token with serial {serial} in {self.config.module_path} is labelled "
+                        f"{named[0]!r}, not {label!r} as the ceremony file names it",
+                        hint="correct token_label in the file (and have it reviewed again), or "
+                        "connect the token the file names",
+                    )
+            where = (
+                f"the token labelled {label!r} with serial {serial} in {self.config.module_path}"
+            )
+            return TokenNotFoundError(f"{where} is not present", hint=hint)
+        return TokenNotFoundError(f"{self._where} is not present", hint=hint)
 
     def describe(self) -> TokenInfo:
         return token_info(self.module(), self.find_token())

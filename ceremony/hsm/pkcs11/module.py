@@ -34,9 +34,16 @@ def load_module(module_path: str, init_reserved: str | None = None) -> LoadedMod
     another ``init_reserved`` (another NSS database) initialises the module anew.
     """
     path = str(Path(module_path))
-    if not Path(path).is_file():
+    if Path(path).is_dir():
         raise HsmError(
-            f"PKCS#11 module {path} does not exist",
+            f"PKCS#11 module {path} is a folder, not a module file",
+            hint="name the module's .so file itself (for SoftHSM2 e.g. "
+            "/usr/lib/softhsm/libsofthsm2.so), in [hsm] module or CEREMONY_PKCS11_MODULE",
+        )
+    if not Path(path).is_file():
+        what = "is not a regular file" if Path(path).exists() else "does not exist"
+        raise HsmError(
+            f"PKCS#11 module {path} {what}",
             hint="install the token vendor's module, or set CEREMONY_PKCS11_MODULE to its path",
         )
     # SoftHSM reads SOFTHSM2_CONF in C_Initialize, so it must point at our store before that.
