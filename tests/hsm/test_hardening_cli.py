@@ -41,6 +41,7 @@ class Held:
         outside.mkdir()
         answers = _answers(outside, self.doc, hsm)
         marker = outside / "held.json"
+        self.ended = marker.with_suffix(".ended.json")
         command = [
             sys.executable, "-m", "tests.hsm.staller", "key_generated", str(marker),
             "run", str(path), "--rehearsal", "--answers", str(answers),
@@ -102,6 +103,10 @@ def test_a_stop_signal_at_a_prompt_journals_an_abort(
     assert "key_generated" in events and events[-1] == "aborted"
     assert f"stopped by {signum.name}" in str(verified.last.data["reason"])
     assert "STOPPED" in out and "Final journal hash" in out
+    # Inside the process, once the abort was journaled: the session closed, every secret wiped.
+    ended = json.loads(held.ended.read_text())
+    assert ended["status"] == "aborted" and ended["session_closed"] is True, ended
+    assert ended["drawn"] > 0 and ended["open_secrets"] == 0, ended
     secrets = _secrets(hsm, held)
     assert scan([held.folder], secrets) == []
     printed = (out + err).encode()
