@@ -42,7 +42,7 @@ ANY_TIME_KEYS = frozenset({"f1", "f10", "ctrl+q", "ctrl+c"})
 
 
 class CeremonyApp(App[int]):
-    """Exit code: 0 finished, 1 stopped by an error, 3 aborted."""
+    """Exit code: 0 finished, 1 stopped by an error, 3 aborted, 4 finished without its record."""
 
     CSS_PATH = Path(__file__).with_name("ceremony.tcss")  # absolute: subclasses live elsewhere
     TITLE = "ceremony"

@@ -299,6 +299,7 @@ class CeremonyRun:
             output_folder=outcome.output_folder,
             outputs=outcome.outputs,
             signed_record=outcome.signed_record,
+            record_error=outcome.record_error,
         )
         screen = FinishScreen(view, verify=lambda: verify_outcome(outcome))
         self.bridge.call(lambda: self.app.show_finish(screen))
