@@ -90,3 +90,25 @@ def test_a_clean_run_passes_the_check_and_says_so(tmp_path: Path) -> None:
     )
     assert machine.outcome.status is Status.FINISHED
     assert any(n.startswith(f"Outputs: {tmp_path / 'out'} is writable") for n in notices)
+
+
+def test_files_a_kill_left_beside_their_names_are_removed_on_the_rerun(tmp_path: Path) -> None:
+    doc = doc_for("split-backup")
+    machine, _, _ = machine_for(tmp_path, doc)
+    (tmp_path / "out" / "bundle-run-1").mkdir(parents=True)
+    (tmp_path / "registry").mkdir()
+    left = [
+        tmp_path / "out" / ".record.pdf.0123abcd.partial",
+        tmp_path / "out" / "bundle-run-1" / ".REHEARSAL.txt.89abcdef.partial",
+        tmp_path / "registry" / ".custodians.json.00ff00ff.partial",
+    ]
+    for path in left:
+        path.write_bytes(b"half")
+    notices: list[str] = []
+    assert (
+        drive(machine, script_for(doc, PINS), on_request=lambda r: notices.extend(r.notices))
+        is None
+    )
+    assert machine.outcome.status is Status.FINISHED
+    assert not any(p.exists() for p in left)
+    assert any(n.startswith("Removed 3 unfinished file(s)") for n in notices), notices

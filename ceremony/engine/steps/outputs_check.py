@@ -12,6 +12,7 @@ from ceremony.core.labels import LABEL_RULE, is_label
 from ceremony.engine.context import Context, Flow
 from ceremony.engine.step_id import Family, StepId
 from ceremony.errors import OutputError, OutputExistsError
+from ceremony.output import remove_partials
 
 STAGE = StepId(Family.OUTPUTS_CHECK)
 
@@ -83,6 +84,15 @@ def outputs_check(ctx: Context) -> Flow[None]:
     """Refuse now what would otherwise stop the ceremony after a key was made or shown."""
     ctx.stage(STAGE)
     out = plan(ctx)
+    # A run killed while writing left files beside their final names: never one of its outputs.
+    swept = remove_partials(out.folder, recursive=True)
+    if ctx.registry is not None:
+        swept += remove_partials(ctx.registry.path.parent)
+    if swept:
+        ctx.notice(
+            f"Removed {len(swept)} unfinished file(s) an interrupted run was writing "
+            f"({', '.join(p.name for p in swept[:3])}{', ...' if len(swept) > 3 else ''})."
+        )
     _require_writable(out.folder, "the output folder")
     for name in out.names:
         path = out.folder / name
