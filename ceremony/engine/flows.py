@@ -37,6 +37,7 @@ from ceremony.engine.steps import (
     outputs_check,
     people,
     printer,
+    process,
     shown,
     signing,
     token_check,
@@ -109,6 +110,7 @@ def plan(cf: CeremonyFile, rehearsal: bool | None = None) -> list[tuple[StepId, 
 
 def ceremony(ctx: Context) -> Flow[None]:
     """The whole ceremony, start to ``finished``."""
+    process.journal_hardening(ctx)  # first: before any secret, a refusal costs nothing
     yield from airgap.airgap(ctx)
     yield from token_check.token_check(ctx)
     yield from outputs_check.outputs_check(ctx)
