@@ -154,6 +154,18 @@ def _has_ipc_lock() -> bool:
     return False
 
 
+def vm_locked_kib() -> int | None:
+    """``VmLck`` of this process in KiB (locked memory), None where /proc cannot tell."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmLck:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def _size(value: int | None) -> str:
     return "unlimited" if value is None else f"{value // 1024} KiB"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,8 @@ _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXE
 # Filesystems without hard links (FAT/exFAT USB sticks) answer link() with one of these.
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV, errno.ENOSYS}
 _PARTIAL = ".partial"
+# What install_at writes beside a final name; a kill may leave one. Nothing else has this form.
+_PARTIAL_NAME = re.compile(r"\..+\.[0-9a-f]{8}\.partial")
 REHEARSAL_NOTE = b"REHEARSAL output: made for practice, never import it into a production key.\n"
 
 
@@ -74,6 +77,33 @@ def install(path: Path, data: bytes, mode: int = 0o600, *, replace: bool = False
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def is_partial(name: str) -> bool:
+    """Whether ``name`` is a file ``install_at`` was writing beside its final name."""
+    return _PARTIAL_NAME.fullmatch(name) is not None
+
+
+def remove_partials(folder: Path, *, recursive: bool = False) -> list[Path]:
+    """Remove what an interrupted ``install_at`` left in ``folder``; the paths removed.
+
+    Such a file never held a final name, so nothing refers to it; removing it keeps a rerun or
+    a verify from stumbling over it. A missing folder has none.
+    """
+    removed: list[Path] = []
+    try:
+        walk = os.walk(folder, followlinks=False) if recursive else [next(os.walk(folder))]
+    except StopIteration:
+        return removed
+    for dirpath, dirnames, filenames in walk:
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if is_partial(name) and not path.is_symlink():
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed.append(path)
+    return removed
 
 
 def rehearsal_marker() -> BundleFile:

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ceremony.errors import OutputExistsError
+from ceremony.output import install, remove_partials
 
 AWS_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 AZURE_KEK = (
@@ -60,9 +61,9 @@ def _der(key: rsa.RSAPublicKey) -> bytes:
 
 
 def _create(path: Path, data: bytes) -> None:
+    # Whole or absent under its final name (a kill once left an empty one), never overwritten.
     try:
-        with path.open("xb") as f:
-            f.write(data)
+        install(path, data, 0o644)
     except FileExistsError:
         raise OutputExistsError(
             f"{path} already exists", hint="rehearsal files are never overwritten"
@@ -76,6 +77,7 @@ def _zulu(moment: datetime) -> str:
 def write_import_keys(folder: Path, keys: ThrowawayImportKeys, now: datetime) -> dict[str, str]:
     """Write ``aws-params.json``, ``azure-kek.pem`` and ``gcp-job.json`` into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
+    remove_partials(folder)  # what a killed earlier run was writing
     token = b"REHEARSAL IMPORT TOKEN " + secrets.token_bytes(8)
     files = {
         "aws": "aws-params.json",

@@ -138,6 +138,10 @@ def _show(request: Request, out: TextIO) -> None:
     print(f"  {request.prompt}", file=out)
 
 
+# Finished, but record.pdf could not be written: never 0, never the code of a stopped ceremony.
+RECORD_MISSING = 4
+
+
 def print_outcome(outcome: Outcome, out: TextIO) -> None:
     if outcome.journal is None or outcome.final_hash is None:
         return
@@ -153,6 +157,12 @@ def print_outcome(outcome: Outcome, out: TextIO) -> None:
     print(f"Journal: {outcome.journal}", file=out)
     if outcome.signed_record is not None:
         print(f"Signed record: {outcome.signed_record}", file=out)
+    if outcome.record_error is not None:
+        print(
+            f"The signed record was NOT written ({outcome.record_error}); the ceremony is "
+            f"finished: run 'ceremony record {outcome.journal.parent}' once the medium has room.",
+            file=out,
+        )
     print("Final journal hash (read it aloud and write it on the signed record):", file=out)
     print(f"  {journal.hash_groups(outcome.final_hash)}", file=out)
     for line in journal.hash_word_lines(outcome.final_hash):
@@ -215,4 +225,6 @@ def run(args: argparse.Namespace) -> int:
     )
     ask = _scripted(script, out) if script is not None else _interactive(out)
     outcome = drive(machine, ask, out, scripted=script is not None)
-    return 0 if outcome.status is Status.FINISHED else 1
+    if outcome.status is not Status.FINISHED:
+        return 1
+    return RECORD_MISSING if outcome.record_error is not None else 0

@@ -99,6 +99,33 @@ def run_started(
     )
 
 
+def process_hardened(
+    *,
+    core_dumps_off: bool,
+    not_dumpable: bool,
+    memory_locked: bool,
+    memlock_soft: int | None,
+    memlock_hard: int | None,
+    vm_locked_kib: int | None,
+    notes: Sequence[str],
+    memory_lock_required: bool,
+) -> Event:
+    """What the process hardening did at start, before any secret (None: unlimited, unread)."""
+    return Event(
+        "process_hardened",
+        {
+            "core_dumps_off": core_dumps_off,
+            "not_dumpable": not_dumpable,
+            "memory_locked": memory_locked,
+            "memlock_soft": memlock_soft,
+            "memlock_hard": memlock_hard,
+            "vm_locked_kib": vm_locked_kib,
+            "notes": [Text(n) for n in notes],
+            "memory_lock_required": memory_lock_required,
+        },
+    )
+
+
 def time_attested(
     *, system_time: datetime, attested_time: str, attested_by: Sequence[str]
 ) -> Event:

@@ -126,6 +126,7 @@ class Context:
         self.signing_token: tuple[HsmBackend, Preflight] | None = None
         self.signer: tuple[HsmSession, str] | None = None
         self.signed_record: Path | None = None
+        self.record_error: str | None = None  # why record.pdf was not written (finished anyway)
         self.bundle_name = "bundle" if run == 1 else f"bundle-run-{run}"
         self.bundle_created = False
         self.outputs: list[str] = []

@@ -1,8 +1,9 @@
 """The five ceremony types as flows over the shared steps (``ceremony.engine.steps``).
 
-Every flow runs: air-gap check, token check (every capability, before anyone types), roll
-call, (air-gap override), clock, (printer check), import-key confirmations, HSM login, the
-type's own steps key by key, then outputs and the ``finished`` entry.
+Every flow runs: air-gap check, token check (every capability, before anyone types), outputs
+check (folder, names, free space), roll call, (air-gap override), clock, (printer check),
+import-key confirmations, HSM login, the type's own steps key by key, then outputs and the
+``finished`` entry.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ from ceremony.engine.steps import (
     evidence,
     hsm_login,
     import_keys,
+    outputs_check,
     people,
     printer,
+    process,
     shown,
     signing,
     token_check,
@@ -49,6 +52,7 @@ from ceremony.errors import CheckValueError, RuleViolation
 def plan(cf: CeremonyFile, rehearsal: bool | None = None) -> list[tuple[StepId, str]]:
     """The ceremony's stages in order, for "stage i of n"; the flows enter the same ids."""
     stages = [(StepId(Family.AIRGAP), "Air-gap check"), (StepId(Family.TOKEN_CHECK), "Token check")]
+    stages.append((StepId(Family.OUTPUTS_CHECK), "Outputs check"))
     stages += [
         (StepId(Family.ROLL_CALL, person=p.id), f"Roll call: {p.name}") for p in cf.participants
     ]
@@ -106,8 +110,10 @@ def plan(cf: CeremonyFile, rehearsal: bool | None = None) -> list[tuple[StepId, 
 
 def ceremony(ctx: Context) -> Flow[None]:
     """The whole ceremony, start to ``finished``."""
+    process.journal_hardening(ctx)  # first: before any secret, a refusal costs nothing
     yield from airgap.airgap(ctx)
     yield from token_check.token_check(ctx)
+    yield from outputs_check.outputs_check(ctx)
     yield from people.roll_call(ctx)
     yield from airgap.airgap_override(ctx)
     yield from clock.clock(ctx)

@@ -73,6 +73,7 @@ class Outcome:
     recovery: Recovery | None  # the earlier run this start marked aborted
     reason: str | None = None  # why it stopped
     signed_record: Path | None = None  # record.pdf, signed in the token when the ceremony finished
+    record_error: str | None = None  # finished, but the record could not be written (why)
 
 
 class CeremonyStopped(CeremonyError):
@@ -180,6 +181,7 @@ class Machine:
             recovery=self._recovery,
             reason=self._reason,
             signed_record=ctx.signed_record if ctx else None,
+            record_error=ctx.record_error if ctx else None,
         )
 
     def take_notices(self) -> list[str]:

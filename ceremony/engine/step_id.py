@@ -22,6 +22,7 @@ class Family(enum.Enum):
 
     AIRGAP = "airgap"
     TOKEN_CHECK = "token-check"  # noqa: S105 - a step name
+    OUTPUTS_CHECK = "outputs-check"
     ROLL_CALL = "roll-call"
     CLOCK = "clock"
     PRINTER = "printer"

@@ -98,6 +98,26 @@ class _Unknown(dict[str, str]):
         return text({}, key)
 
 
+def _hardened(entry: Entry) -> str:
+    d = entry.data
+
+    def said(field: str) -> str:
+        value = d.get(field)
+        return "yes" if value is True else ("NO" if value is False else "?")
+
+    locked = d.get("vm_locked_kib")
+    return (
+        f"process hardened: core dumps off {said('core_dumps_off')}, not dumpable "
+        f"{said('not_dumpable')}, memory locked {said('memory_locked')}"
+        + (
+            f" (VmLck {locked} kB)"
+            if isinstance(locked, int) and not isinstance(locked, bool)
+            else ""
+        )
+        + ("; locked memory required by the file" if d.get("memory_lock_required") is True else "")
+    )
+
+
 # Every event of docs/journal-events.md; an event not here is named as one this version
 # does not describe.
 DESCRIPTIONS: Mapping[str, Callable[[Entry], str]] = MappingProxyType(
@@ -106,6 +126,7 @@ DESCRIPTIONS: Mapping[str, Callable[[Entry], str]] = MappingProxyType(
         "run_started": _with(
             "run {run} started: the ceremony starts again from the beginning after the aborted run"
         ),
+        "process_hardened": _hardened,
         "time_attested": _with("wall clock attested: {attested_time} (system {system_time})"),
         "airgap_checked": _airgap,
         "participant_present": _with("present: {name} ({participant}), {role}, {id_reference}"),

@@ -345,6 +345,7 @@ def build_signed_record(
 
 def write_signed_record(folder: Path | str, record: SignedRecord) -> list[Path]:
     """Write ``record.pdf`` and ``journal.sig`` into an existing bundle folder; never overwrite."""
-    from ceremony.output import write_bundle
+    from ceremony.output import remove_partials, write_bundle
 
+    remove_partials(Path(folder))  # what a write killed before left (never a final name)
     return write_bundle(Path(folder), record.files(), create_root=False)

@@ -7,18 +7,21 @@ error modal. It holds no ceremony rule: screens ask, the engine decides and jour
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.signal import Signal
+from textual.worker import Worker, WorkerState
 
 from ceremony.core.journal import Entry
 from ceremony.errors import CeremonyError
+from ceremony.tui.bridge import unexpected
 from ceremony.tui.crash import fatal_error_without_locals
 from ceremony.tui.messages import JournalAppended, WorkFinished, WorkStarted
 from ceremony.tui.modals import AbortModal, ErrorModal, HelpModal
@@ -34,9 +37,12 @@ CLEAR_SCREEN_AND_SCROLLBACK = "\x1b[2J\x1b[3J"
 # Called on a confirmed abort with the reason; the engine journals it. None: just leave.
 AbortHandler = Callable[[str], None]
 
+# Keys that work whenever they were typed: help and abort.
+ANY_TIME_KEYS = frozenset({"f1", "f10", "ctrl+q", "ctrl+c"})
+
 
 class CeremonyApp(App[int]):
-    """Exit code: 0 finished, 1 stopped by an error, 3 aborted."""
+    """Exit code: 0 finished, 1 stopped by an error, 3 aborted, 4 finished without its record."""
 
     CSS_PATH = Path(__file__).with_name("ceremony.tcss")  # absolute: subclasses live elsewhere
     TITLE = "ceremony"
@@ -72,14 +78,33 @@ class CeremonyApp(App[int]):
         self._aborting = False
         self.aborted_reason: str | None = None
         self.ceremony_run: CeremonyRun | None = None
+        self._screen_since = 0.0  # when the screen on top came up (Textual's monotonic clock)
 
     def _fatal_error(self) -> None:
         fatal_error_without_locals(self)  # Textual's own prints every frame's local variables
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"
+        self.screen_change_signal.subscribe(self, self._screen_changed)
         if self._first_screen is not None:
             self.push_screen(self._first_screen())
+
+    # ---- keys typed for an earlier screen ---------------------------------------------------
+
+    def _screen_changed(self, screen: Screen[Any]) -> None:
+        self._screen_since = time.monotonic()  # what Textual stamps events with on Linux
+
+    async def on_event(self, event: events.Event) -> None:
+        # A key typed before the screen on top came up (the rest of a doubled or held Enter, keys
+        # typed while the engine worked) was meant for another screen: it never answers this one.
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and event.time < self._screen_since
+            and event.key not in ANY_TIME_KEYS
+        ):
+            return
+        await super().on_event(event)
 
     # ---- shell state --------------------------------------------------------------------------
 
@@ -193,6 +218,14 @@ class CeremonyApp(App[int]):
     @work(thread=True, exit_on_error=False, name="ceremony")
     def _run_ceremony(self, run: CeremonyRun) -> None:
         run.run()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The run catches every error; should one still escape, it is shown, and F10 leaves.
+        worker = event.worker
+        if worker.name == "ceremony" and event.state is WorkerState.ERROR:
+            self.on_abort = None
+            error = worker.error if worker.error is not None else RuntimeError()
+            self.show_error(unexpected(error), during="running the ceremony")
 
     def show_finish(self, screen: FinishScreen) -> None:
         """Replace whatever is left on top of the working screen with the finish screen."""

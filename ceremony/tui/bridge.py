@@ -32,6 +32,20 @@ class AbortRequested(Exception):
         self.reason = reason
 
 
+class UnexpectedError(CeremonyError):
+    """An error of the tool itself in the engine's worker, in words for the room."""
+
+
+def unexpected(ex: BaseException) -> CeremonyError:
+    """What the error modal says of a bug: its type only (its text might hold a secret)."""
+    return UnexpectedError(
+        f"the ceremony tool failed unexpectedly ({type(ex).__name__}); the ceremony stopped "
+        "and the journal records that it was aborted",
+        hint="note the step and tell the tool's maintainers; then follow the runbook's "
+        "section on an interrupted ceremony",
+    )
+
+
 class ScreenBridge:
     """Push a screen from a worker thread and block that thread until it is dismissed."""
 
@@ -47,6 +61,8 @@ class ScreenBridge:
         box: list[T] = []
 
         def answered(result: T | None) -> None:
+            if box:
+                return  # the first answer counts; screens dismiss once, this is the backstop
             box.append(result)  # type: ignore[arg-type]  # screens dismiss with their type
             done.set()
 

@@ -26,7 +26,7 @@ from ceremony.engine.ceremony_source import CheckedFile
 from ceremony.engine.machine import Machine, Outcome, Status, default_services
 from ceremony.engine.requests import AnswerRefused, ComponentSheet, Request, RequestKind
 from ceremony.errors import CeremonyError
-from ceremony.tui.bridge import AbortRequested, ScreenBridge
+from ceremony.tui.bridge import AbortRequested, ScreenBridge, unexpected
 from ceremony.tui.messages import JournalAppended, WorkFinished, WorkStarted
 from ceremony.tui.requests import People, Reply, runbook_for
 from ceremony.tui.screens.approval import Approval, ApprovalScreen
@@ -143,6 +143,10 @@ class CeremonyRun:
             self.machine.close()  # journals an abort if the machine still runs
             self._feed()
             self._error(ex, "running the ceremony")
+        except Exception as ex:  # a bug: shown in the one error modal, never a silent hang
+            self.machine.close()
+            self._feed()
+            self._error(unexpected(ex), "running the ceremony")
         finally:
             self._feed()
             self.machine.close()
@@ -295,6 +299,7 @@ class CeremonyRun:
             output_folder=outcome.output_folder,
             outputs=outcome.outputs,
             signed_record=outcome.signed_record,
+            record_error=outcome.record_error,
         )
         screen = FinishScreen(view, verify=lambda: verify_outcome(outcome))
         self.bridge.call(lambda: self.app.show_finish(screen))

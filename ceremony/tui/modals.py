@@ -12,9 +12,10 @@ from textual.widgets import Markdown, Static
 
 from ceremony.errors import CeremonyError
 from ceremony.tui import runbook
+from ceremony.tui.dismiss import DismissOnce
 
 
-class ErrorModal(ModalScreen[None]):
+class ErrorModal(ModalScreen[None], DismissOnce[None]):
     """Every error the TUI shows: what happened (``message``) and what to do (``hint``)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -45,7 +46,7 @@ class ErrorModal(ModalScreen[None]):
         self.dismiss(None)
 
 
-class ConfirmModal(ModalScreen[bool]):
+class ConfirmModal(ModalScreen[bool], DismissOnce[bool]):
     """A yes/no question answered with Y or N (Esc is no); never with Enter, which is too easy."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -87,7 +88,7 @@ class AbortModal(ConfirmModal):
         self.add_class("abort")
 
 
-class HelpModal(ModalScreen[None]):
+class HelpModal(ModalScreen[None], DismissOnce[None]):
     """F1: the runbook's DO/CHECK text for the current step (or the whole runbook)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -120,7 +121,7 @@ class HelpModal(ModalScreen[None]):
         self.dismiss(None)
 
 
-class ReportModal(ModalScreen[None]):
+class ReportModal(ModalScreen[None], DismissOnce[None]):
     """A long read-only text (the verify report) as it was printed: lines are never re-wrapped,
     the arrow keys scroll it both ways."""
 

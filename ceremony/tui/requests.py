@@ -21,6 +21,7 @@ _RUNBOOK = {
     Family.PRINTER: "Clock",  # section 6: clock and printer
     Family.IMPORT_KEY: "Import keys",
     Family.TOKEN_CHECK: "HSM login",
+    Family.OUTPUTS_CHECK: "Air gap",  # section 2: the workstation, its media and its outputs
     Family.HSM: "HSM login",
     Family.SIGNING: "HSM login",
     Family.COMPONENT: "Component display",

@@ -41,6 +41,7 @@ class Held:
         outside.mkdir()
         answers = _answers(outside, self.doc, hsm)
         marker = outside / "held.json"
+        self.ended = marker.with_suffix(".ended.json")
         command = [
             sys.executable, "-m", "tests.hsm.staller", "key_generated", str(marker),
             "run", str(path), "--rehearsal", "--answers", str(answers),
@@ -100,8 +101,15 @@ def test_a_stop_signal_at_a_prompt_journals_an_abort(
     verified = journal.verify(held.journal_file().read_bytes(), require_closed=True)
     events = [e.event for e in verified.entries]
     assert "key_generated" in events and events[-1] == "aborted"
+    hardened = verified.entries[1]  # what this process did to itself, journaled at start
+    assert hardened.event == "process_hardened"
+    assert hardened.data["core_dumps_off"] is True and hardened.data["not_dumpable"] is True
     assert f"stopped by {signum.name}" in str(verified.last.data["reason"])
     assert "STOPPED" in out and "Final journal hash" in out
+    # Inside the process, once the abort was journaled: the session closed, every secret wiped.
+    ended = json.loads(held.ended.read_text())
+    assert ended["status"] == "aborted" and ended["session_closed"] is True, ended
+    assert ended["drawn"] > 0 and ended["open_secrets"] == 0, ended
     secrets = _secrets(hsm, held)
     assert scan([held.folder], secrets) == []
     printed = (out + err).encode()

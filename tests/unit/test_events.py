@@ -39,6 +39,16 @@ def every_event() -> list[events.Event]:
         events.run_started(
             run=2, rehearsal=True, tool_version="0.1.0", workstation="ws1", system_time=NOW
         ),
+        events.process_hardened(
+            core_dumps_off=True,
+            not_dumpable=True,
+            memory_locked=False,
+            memlock_soft=8 << 20,
+            memlock_hard=None,
+            vm_locked_kib=0,
+            notes=["memory not locked: the memlock limit is 8192 KiB (hard unlimited)"],
+            memory_lock_required=False,
+        ),
         events.time_attested(
             system_time=NOW, attested_time="2025-06-01 09:31", attested_by=["amartin"]
         ),

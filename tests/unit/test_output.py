@@ -188,3 +188,43 @@ def test_real_bundle_verifies_with_sha256sum(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count(": OK") == 4
+
+
+# ---- what a kill leaves: files beside their final names -------------------------------------
+
+
+def test_a_partial_is_known_by_the_name_install_gives_it(tmp_path: Path) -> None:
+    seen: list[str] = []
+    link = os.link
+
+    def watching(src: str, dst: str, **kw: object) -> None:
+        seen.append(src)
+        link(src, dst, **kw)  # type: ignore[arg-type]
+
+    import unittest.mock
+
+    with unittest.mock.patch.object(output.os, "link", watching):
+        output.install(tmp_path / "record.pdf", b"%PDF")
+    (temporary,) = seen
+    assert output.is_partial(temporary)
+    assert not output.is_partial("record.pdf")
+    assert not output.is_partial("notes.partial")  # not of install's form: someone's file
+    assert not output.is_partial(".record.pdf.partial")
+    assert not output.is_partial(".record.pdf.0123ABCD.partial")
+
+
+def test_remove_partials_removes_only_install_leftovers(tmp_path: Path) -> None:
+    (tmp_path / "bundle" / "k" / "aws").mkdir(parents=True)
+    left = [
+        tmp_path / ".record.pdf.0123abcd.partial",
+        tmp_path / "bundle" / "k" / "aws" / ".IMPORT.md.89abcdef.partial",
+    ]
+    kept = [tmp_path / "record.pdf", tmp_path / "notes.partial", tmp_path / "bundle" / "x.bin"]
+    for p in left + kept:
+        p.write_bytes(b"x")
+    (tmp_path / ".link.00000000.partial").symlink_to(tmp_path / "record.pdf")
+    assert output.remove_partials(tmp_path) == [left[0]]  # this folder only
+    assert sorted(output.remove_partials(tmp_path, recursive=True)) == [left[1]]
+    assert all(p.exists() for p in kept)
+    assert (tmp_path / ".link.00000000.partial").is_symlink()  # never followed or removed
+    assert output.remove_partials(tmp_path / "missing") == []

@@ -230,7 +230,9 @@ def _refuse_secret_keys(node: object, path: str) -> None:
 
 
 _TOP = ("ceremony", "participants", "hsm", "keys", "printer", "signing")
-_CEREMONY = ("id", "type", "site", "purpose", "rehearsal", "output", "registry")
+_CEREMONY = (
+    "id", "type", "site", "purpose", "rehearsal", "output", "registry", "require_memory_lock",
+)  # fmt: skip
 _PARTICIPANT = ("id", "name", "role", "id_reference")
 _HSM = ("module", "token_label", "token_serial", "login", "init_reserved", "trusted_wrap")
 _PRINTER = ("queue",)
@@ -457,6 +459,7 @@ def parse_ceremony_file(
         output=head.need_text("output"),
         rehearsal=head.flag("rehearsal"),
         registry=head.text("registry", False),
+        require_memory_lock=head.flag("require_memory_lock"),
     )
     participants = []
     for path, raw in top.tables("participants"):

@@ -51,6 +51,7 @@ class CeremonyInfo:
     output: str  # folder for the bundle and journal; relative to the ceremony file's folder
     rehearsal: bool = False
     registry: str | None = None  # custodian registry file
+    require_memory_lock: bool = False  # stop before any secret unless mlockall succeeded
 
     def validate(self, path: str = "ceremony") -> None:
         _require_label(f"{path}.id", self.id, "a ceremony id")

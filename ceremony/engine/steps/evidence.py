@@ -13,6 +13,7 @@ from ceremony.engine.context import Context
 from ceremony.engine.registry_store import write_registry
 from ceremony.engine.step_id import Family, StepId
 from ceremony.errors import CeremonyError
+from ceremony.hardening import signals_deferred
 from ceremony.output import rehearsal_marker, write_bundle
 
 STAGE = StepId(Family.FINISH)
@@ -73,8 +74,18 @@ def finish(ctx: Context) -> None:
     parts = [f"{ctx.cf.ceremony.type.value} of {len(ctx.cf.keys)} key(s)"]
     parts += [f"{n} {what}" for what, n in ctx.counts.items()]
     parts.append(f"{len(ctx.outputs)} output file(s)")
-    ctx.journal(events.finished(outputs=len(ctx.outputs), summary=", ".join(parts)))
-    sign_record(ctx)
+    # From `finished` to the signed record a Ctrl-C or stop signal waits (the CLI runs the engine
+    # in the main thread): a journal that says finished never lacks its record for that. Once
+    # both are written there is nothing left to stop, so it is said and not raised.
+    try:
+        with signals_deferred():
+            ctx.journal(events.finished(outputs=len(ctx.outputs), summary=", ".join(parts)))
+            sign_record(ctx)
+    except KeyboardInterrupt as ex:
+        ctx.notice(
+            f"{ex or 'Ctrl-C'} came while the record was being written: the ceremony had "
+            "finished, so the record was completed first and nothing was stopped."
+        )
 
 
 def sign_record(ctx: Context) -> None:
@@ -93,8 +104,12 @@ def sign_record(ctx: Context) -> None:
         record = sign.build_signed_record(ctx.store.path.read_bytes(), signer)
         written = sign.write_signed_record(ctx.store.path.parent, record)
     except (CeremonyError, OSError) as ex:
+        # The ceremony stays finished (its journal is closed), but the run must not look whole:
+        # the outcome carries why, and the front ends exit non-zero.
+        why = ex.message if isinstance(ex, CeremonyError) else (ex.strerror or str(ex))
+        ctx.record_error = why
         ctx.notice(
-            f"The record could not be signed: {getattr(ex, 'message', ex)}. Run "
+            f"The record could not be signed: {why}. Run "
             f"'ceremony record {ctx.store.path.parent}' to sign the finished journal."
         )
         return

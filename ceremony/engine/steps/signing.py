@@ -76,6 +76,7 @@ def signing_identity(ctx: Context) -> Flow[None]:
     if certificate is None:
         if spec is None or not spec.create:
             if ctx.rehearsal:
+                ctx.signer = None  # nothing to sign with: no record, and no failure to report
                 return  # hsm_login already said the record cannot be signed
             raise RuleViolation(
                 f"{session.token.describe()} holds no certificate labelled {label!r} to sign "

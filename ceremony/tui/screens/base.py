@@ -8,13 +8,13 @@ from typing import Protocol, TypeVar, runtime_checkable
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Footer, LoadingIndicator, OptionList, Static
 
 from ceremony.core.journal import Entry
 from ceremony.engine.requests import Request, RequestKind
 from ceremony.errors import CeremonyError
+from ceremony.tui.dismiss import DismissOnce
 from ceremony.tui.requests import People, Reply, runbook_for
 from ceremony.tui.state import AtKeyboard, ShellState
 from ceremony.tui.widgets.journal_panel import JournalPanel
@@ -45,7 +45,7 @@ class Host(Protocol):
     def clear_screen_and_scrollback(self) -> None: ...
 
 
-class StepScreen(Screen[ResultT]):
+class StepScreen(DismissOnce[ResultT]):
     """A screen of the ceremony. Subclasses yield their content from ``compose_body``.
 
     ``keyboard`` names who types on this screen and ``runbook`` the section F1 shows; both are

@@ -227,6 +227,9 @@ class ComponentDisplayScreen(StepScreen[DisplayResult]):
     def _typed_back(self, event: Input.Submitted) -> None:
         problem = self.query_one("#typeback-problem", Static)
         event.input.value = ""
+        if not event.value.strip():  # a doubled or held Enter: no try of the KCV used up
+            problem.update("✗ Type the KCV first, then Enter.")
+            return
         if not self.check_locally:
             self.dismiss(DisplayResult(None, None, event.value))
             return

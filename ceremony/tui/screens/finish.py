@@ -39,10 +39,19 @@ class FinishView:
     output_folder: Path | None
     outputs: tuple[str, ...]
     signed_record: Path | None = None
+    record_error: str | None = None  # finished, but record.pdf could not be written
+
+    @property
+    def exit_code(self) -> int:
+        """0 finished with its record, 4 finished without it, 1 stopped."""
+        if not self.finished:
+            return 1
+        return 4 if self.record_error is not None else 0
 
 
 class FinishScreen(StepScreen[int]):
-    """Q or Enter leaves the TUI (exit code 0 finished, 1 stopped); V shows the verify report.
+    """Q or Enter leaves the TUI (exit code 0 finished, 4 finished without its signed record, 1
+    stopped); V shows the verify report.
 
     ``verify`` returns the report and its verdict; the report's first line is the verdict in
     one line (``ceremony verify: PASS (37 checks)``), the rest is the whole report.
@@ -92,6 +101,14 @@ class FinishScreen(StepScreen[int]):
             yield Static(f"Journal: {view.journal}", id="finish-journal")
             if view.signed_record is not None:
                 yield Static(f"Signed record: {view.signed_record}", id="finish-record")
+            if view.record_error is not None and view.journal is not None:
+                yield Static(
+                    f"The signed record was NOT written ({view.record_error}). The ceremony is "
+                    f"finished: run 'ceremony record {view.journal.parent}' once the medium has "
+                    "room.",
+                    id="finish-record-missing",
+                    classes="stopped",
+                )
             if view.output_folder is not None:
                 outputs = "\n".join(f"  {o}" for o in view.outputs) or "  (none)"
                 yield Static(f"Outputs in {view.output_folder}:\n{outputs}", id="finish-outputs")
@@ -132,4 +149,4 @@ class FinishScreen(StepScreen[int]):
             self.app.push_screen(ReportModal("ceremony verify", self.report))
 
     def action_leave(self) -> None:
-        self.app.exit(0 if self.view.finished else 1, return_code=0 if self.view.finished else 1)
+        self.app.exit(self.view.exit_code, return_code=self.view.exit_code)

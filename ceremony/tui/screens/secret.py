@@ -19,4 +19,7 @@ class SecretScreen(RequestScreen):
     @on(Input.Submitted, "#answer")
     def _submitted(self, event: Input.Submitted) -> None:
         value, event.input.value = event.value, ""
+        if not value:  # a doubled or held Enter: never an answer, never a try used up
+            self.notify("Type it first, then Enter.", severity="warning")
+            return
         self.reply(value)

@@ -17,4 +17,7 @@ class TextScreen(RequestScreen):
 
     @on(Input.Submitted, "#answer")
     def _submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():  # a doubled or held Enter: never an answer
+            self.notify("Type the answer first, then Enter.", severity="warning")
+            return
         self.reply(event.value)
