@@ -189,6 +189,7 @@ class Operation(enum.Enum):
     AIRGAP_OVERRIDE = "air-gap-override"
     PRINTER_OVERRIDE = "printer-override"
     CONFIRM_IMPORT_KEY = "confirm-import-key"
+    VOID_COMPONENTS = "void-components"
 
     @property
     def description(self) -> str:
@@ -218,6 +219,7 @@ _DESCRIPTIONS = MappingProxyType(
         Operation.AIRGAP_OVERRIDE: "run on a machine that is not air-gapped",
         Operation.PRINTER_OVERRIDE: "print component forms on a network printer",
         Operation.CONFIRM_IMPORT_KEY: "confirm a cloud import key by its fingerprint",
+        Operation.VOID_COMPONENTS: "void the components an interrupted ceremony issued",
     }
 )
 
@@ -242,6 +244,8 @@ APPROVAL_POLICY: Mapping[Operation, ApprovalPolicy] = MappingProxyType(
     {
         **{op: ApprovalPolicy(_ACTIVE) for op in Operation},
         Operation.DESTROY: ApprovalPolicy(_ACTIVE, needs_role=Role.SECURITY_OFFICER),
+        # A restart voids what the interrupted ceremony issued: a security officer decides.
+        Operation.VOID_COMPONENTS: ApprovalPolicy(_ACTIVE, needs_role=Role.SECURITY_OFFICER),
         Operation.AIRGAP_OVERRIDE: ApprovalPolicy(frozenset({Role.SECURITY_OFFICER})),
         # PCI PIN 6-3: a component reaches a network printer only if two officers accept it.
         Operation.PRINTER_OVERRIDE: ApprovalPolicy(frozenset({Role.SECURITY_OFFICER})),

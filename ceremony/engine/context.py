@@ -7,7 +7,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ceremony.core import events, providers, rng
 from ceremony.core.airgap_rules import AirGapVerdict
@@ -31,6 +31,9 @@ from ceremony.engine.step_id import StepId
 from ceremony.errors import CeremonyError, HsmError
 from ceremony.hsm.base import HsmBackend, HsmConfig, HsmSession
 from ceremony.record.printer import PrinterOverride
+
+if TYPE_CHECKING:
+    from ceremony.engine.steps.recovery import Restart
 
 T = TypeVar("T")
 # A step: each yield hands the machine a Request (or a Refusal: the last answer refused, ask
@@ -93,8 +96,13 @@ class Context:
         targets: dict[str, list[LoadedTarget]],
         hsm_config: HsmConfig,
         stages: Sequence[tuple[StepId, str]],
+        ceremony_id: str | None = None,
+        restart: Restart | None = None,
     ) -> None:
         self.cf = ceremony
+        # The file's id, or ``<id>-r<n>`` for a restart after n - 1 aborted attempts.
+        self._ceremony_id = ceremony_id or ceremony.ceremony.id
+        self.restart = restart
         self.base = base
         self.rehearsal = rehearsal
         self.services = services
@@ -116,7 +124,7 @@ class Context:
         self.secrets: list[Secret] = []
         self.session: HsmSession | None = None
         self.signed_record: Path | None = None
-        self.bundle_name = "bundle" if run == 1 else f"bundle-run-{run}"
+        self.bundle_name = "bundle" if run == 1 else f"bundle-{self._ceremony_id}"
         self.bundle_created = False
         self.outputs: list[str] = []
         self.new_records: list[RegistryRecord] = []
@@ -128,7 +136,7 @@ class Context:
 
     @property
     def ceremony_id(self) -> str:
-        return self.cf.ceremony.id
+        return self._ceremony_id
 
     def now(self) -> datetime:
         return self.services.clock()

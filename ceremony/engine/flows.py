@@ -35,6 +35,7 @@ from ceremony.engine.steps import (
     import_keys,
     people,
     printer,
+    recovery,
     shown,
     wraps,
 )
@@ -44,9 +45,12 @@ from ceremony.engine.steps.keys import attributes, key_kcv_method, token_key_spe
 from ceremony.errors import CheckValueError, RuleViolation
 
 
-def plan(cf: CeremonyFile, rehearsal: bool | None = None) -> list[tuple[StepId, str]]:
+def plan(
+    cf: CeremonyFile, rehearsal: bool | None = None, restart: recovery.Restart | None = None
+) -> list[tuple[StepId, str]]:
     """The ceremony's stages in order, for "stage i of n"; the flows enter the same ids."""
-    stages = [(StepId(Family.AIRGAP), "Air-gap check")]
+    before, after = recovery.stages(restart)
+    stages = [*before, (StepId(Family.AIRGAP), "Air-gap check")]
     stages += [
         (StepId(Family.ROLL_CALL, person=p.id), f"Roll call: {p.name}") for p in cf.participants
     ]
@@ -62,6 +66,7 @@ def plan(cf: CeremonyFile, rehearsal: bool | None = None) -> list[tuple[StepId, 
                 )
             )
     stages.append((StepId(Family.HSM), "HSM login"))
+    stages += after
     kind = cf.ceremony.type
     for key in cf.keys:
         label = key.label
@@ -102,6 +107,7 @@ def plan(cf: CeremonyFile, rehearsal: bool | None = None) -> list[tuple[StepId, 
 
 def ceremony(ctx: Context) -> Flow[None]:
     """The whole ceremony, start to ``finished``."""
+    yield from recovery.review(ctx)  # a restart: what the aborted attempts left
     yield from airgap.airgap(ctx)
     yield from people.roll_call(ctx)
     yield from airgap.airgap_override(ctx)
@@ -109,6 +115,7 @@ def ceremony(ctx: Context) -> Flow[None]:
     yield from printer.check_printer(ctx)
     yield from import_keys.confirm_import_keys(ctx)
     yield from hsm_login.hsm_login(ctx)
+    yield from recovery.clean_up(ctx)  # a restart: orphans destroyed, components voided
     kind = ctx.cf.ceremony.type
     for key in ctx.cf.keys:
         if kind is CeremonyType.GENERATE_EXPORT:
@@ -353,6 +360,8 @@ def _old_components_to_destroy(ctx: Context, key: KeyEntry) -> None:
 
 def destroy(ctx: Context, key: KeyEntry) -> Flow[None]:
     ctx.stage(StepId.of(Family.DESTROY, key.label))
+    if recovery.destroyed_earlier(ctx, key):
+        return
     attrs = ctx.hsm.key_attributes(key.label)
     method = key_kcv_method(key)
     lines = [f"Key {key.label}: {attrs.object_class}, {attrs.key_type}, id {attrs.id_hex}"]
