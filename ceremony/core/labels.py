@@ -15,18 +15,19 @@ def is_label(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and LABEL.fullmatch(value) is not None
 
 
-_RESTART = re.compile(r"(?P<base>.+)-r(?P<attempt>[2-9]|[1-9][0-9]{1,3})")
+_RESTART = re.compile(r"(?P<base>.+)\.r(?P<attempt>[2-9]|[1-9][0-9]{1,3})")
 
 
 def restart_id(ceremony_id: str, attempt: int) -> str:
     """The id of attempt ``attempt`` (2, 3, ...) of the ceremony file whose id is ``ceremony_id``.
 
     A rerun after an interruption is a new ceremony linked to the aborted one; its id is the
-    file's id with ``-r<attempt>``, shortened at the end of the file's id to stay a label.
+    file's id with ``.r<attempt>``, shortened at the end of the file's id to stay a label. The
+    dot keeps a digit added to a long mixed-case id from reading as base64 to ``looks_secret``.
     """
     if attempt == 1:
         return ceremony_id
-    suffix = f"-r{attempt}"
+    suffix = f".r{attempt}"
     return ceremony_id[: 64 - len(suffix)] + suffix
 
 

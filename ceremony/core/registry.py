@@ -370,7 +370,7 @@ def check_assignments(
     handed to someone who never held it: entering it would show them another's component.
 
     ``attempts_of`` is the ceremony file's id: the sets other attempts of that same file made
-    (the ceremony id, ``<id>-r2``, ...; each after an interruption) do not count as other sets
+    (the ceremony id, ``<id>.r2``, ...; each after an interruption) do not count as other sets
     for a person who held there only the components they are given again now. Each attempt
     is a fresh split, so one component from each of several independent splits tells nothing
     about the key; every attempt but the last was voided by the restart that followed it.

@@ -100,7 +100,7 @@ class Context:
         restart: Restart | None = None,
     ) -> None:
         self.cf = ceremony
-        # The file's id, or ``<id>-r<n>`` for a restart after n - 1 aborted attempts.
+        # The file's id, or ``<id>.r<n>`` for a restart after n - 1 aborted attempts.
         self._ceremony_id = ceremony_id or ceremony.ceremony.id
         self.restart = restart
         self.base = base

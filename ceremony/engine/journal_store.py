@@ -284,7 +284,7 @@ class Started:
     store: JournalStore
     recovery: Recovery | None  # set when the last attempt was interrupted and is now marked aborted
     created: bool  # True when the journal was created now (always, since restarts are linked)
-    ceremony_id: str = ""  # the id of the journal now open: the file's id, or ``<id>-r<n>``
+    ceremony_id: str = ""  # the id of the journal now open: the file's id, or ``<id>.r<n>``
     attempt: int = 1  # 1, or n for the n-th attempt of the file after n - 1 aborted ones
     aborted: tuple[AbortedJournal, ...] = ()  # the earlier attempts, oldest first
 
@@ -317,7 +317,7 @@ def start(
 
     The first attempt's journal is ``<id>.journal.jsonl``. When it exists and ended aborted
     (or was interrupted: it is marked aborted now, never resumed), the next attempt is a new
-    ceremony ``<id>-r2`` whose genesis entry names the aborted journal by its final hash and
+    ceremony ``<id>.r2`` whose genesis entry names the aborted journal by its final hash and
     SHA-256 (``restarts``), and so on. ``data`` is the genesis entry's data.
 
     Refuses a finished ceremony, a journal of another ceremony, a changed ceremony file and a

@@ -73,7 +73,7 @@ class Outcome:
     recovery: Recovery | None  # the earlier run this start marked aborted
     reason: str | None = None  # why it stopped
     signed_record: Path | None = None  # record.pdf, signed in the token when the ceremony finished
-    ceremony_id: str | None = None  # the file's id, or ``<id>-r<n>`` for a restart
+    ceremony_id: str | None = None  # the file's id, or ``<id>.r<n>`` for a restart
     restarts: str | None = None  # the aborted ceremony this run is the restart of
 
 

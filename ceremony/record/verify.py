@@ -23,6 +23,7 @@ from ceremony.errors import CeremonyError, VerifyError
 from ceremony.record import fields as F
 from ceremony.record import model as M
 from ceremony.record import pdf as record_pdf
+from ceremony.record.links import check_restart
 from ceremony.record.pdf_signature import (
     CONTENT_CHECK,
     Signed,
@@ -304,9 +305,12 @@ def _bundle_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _outputs(report: Report, folder: Path, model: M.Model) -> None:
+def _outputs(
+    report: Report, folder: Path, model: M.Model, accounted: set[str] | None = None
+) -> None:
     present = _bundle_files(folder)
-    own = {*_OWN_FILES, journal_path(folder).name}
+    # ``accounted``: an aborted ceremony's journal and outputs, checked by the restart link.
+    own = {*_OWN_FILES, journal_path(folder).name, *(accounted or ())}
     named: set[str] = set()
     for name, digest, seq in model.all_files:
         named.add(name)
@@ -526,8 +530,9 @@ def _verify_into(report: Report, path: Path, folder: Path | None, anchor: bytes 
                 "relied on",
             )
         _rules(report, model)
+        accounted = check_restart(report, verified, folder)
         if folder is not None:
-            _outputs(report, folder, model)
+            _outputs(report, folder, model, accounted)
         _mixing(report, model, signed.signer_der, folder)
 
 

@@ -95,13 +95,13 @@ def test_a_rerun_after_an_abort_is_a_new_ceremony_linked_to_it(tmp_path: Path) -
     aborted = path.read_bytes()
     started = start(tmp_path, ceremony_id="c1", ceremony_file=FILE, clock=ticking())
     assert started.recovery is None and started.created  # already closed by an abort
-    assert (started.ceremony_id, started.attempt) == ("c1-r2", 2)
+    assert (started.ceremony_id, started.attempt) == ("c1.r2", 2)
     assert [a.ceremony_id for a in started.aborted] == ["c1"]
     with started.store as store:
         store.append("roll_call", ["so1"])
         end = store.finish(["so1"])
     assert path.read_bytes() == aborted  # the aborted journal is never touched again
-    verified = journal.verify((tmp_path / "c1-r2.journal.jsonl").read_bytes(), require_closed=True)
+    verified = journal.verify((tmp_path / "c1.r2.journal.jsonl").read_bytes(), require_closed=True)
     assert verified.finished and verified.final_hash == end.hash
     link = verified.entries[0].data["restarts"]
     assert link == {
@@ -112,7 +112,7 @@ def test_a_rerun_after_an_abort_is_a_new_ceremony_linked_to_it(tmp_path: Path) -
         "journal_sha256": FileDigest.of(aborted).hex,
     }
     assert verified.entries[0].data["attempt"] == 2
-    with pytest.raises(JournalError, match="c1-r2 finished"):
+    with pytest.raises(JournalError, match=r"c1\.r2 finished"):
         start(tmp_path, ceremony_id="c1", ceremony_file=FILE, clock=ticking())
 
 
@@ -137,9 +137,9 @@ def test_each_rerun_after_an_interruption_adds_one_attempt(tmp_path: Path) -> No
         assert started.attempt == attempt and len(started.aborted) == attempt - 1
         assert started.recovery is not None  # the attempt before was interrupted
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == [f"c1{s}.journal.jsonl" for s in ("-r2", "-r3", "-r4", "")]
+    assert names == [f"c1{s}.journal.jsonl" for s in ("", ".r2", ".r3", ".r4")]
     for name in names:
-        if name != "c1-r4.journal.jsonl":
+        if name != "c1.r4.journal.jsonl":
             data = (tmp_path / name).read_bytes()
             assert journal.verify(data, require_closed=True).last.event == journal.ABORTED
 
@@ -210,7 +210,7 @@ def test_a_whole_entry_without_its_newline_is_kept(tmp_path: Path) -> None:
         store.append("roll_call")
     verified = journal.verify(path.read_bytes())
     assert [e.event for e in verified.entries] == ["genesis", "step", "step", "aborted"]
-    again = journal.verify((tmp_path / "c1-r2.journal.jsonl").read_bytes())
+    again = journal.verify((tmp_path / "c1.r2.journal.jsonl").read_bytes())
     assert [e.event for e in again.entries] == ["genesis", "roll_call"]
 
 

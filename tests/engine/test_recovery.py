@@ -206,7 +206,7 @@ def crash_and_restart(
     drive(restart, case.script(), on_request=read)
     outcome = restart.outcome
     assert outcome.status is Status.FINISHED
-    assert outcome.ceremony_id == f"crash-{kind}-r2" and outcome.restarts == f"crash-{kind}"
+    assert outcome.ceremony_id == f"crash-{kind}.r2" and outcome.restarts == f"crash-{kind}"
     text = "\n".join(lines)
     assert f"Ceremony crash-{kind} was interrupted after entry {at - 1}" in text
     entries = outcome_entries(outcome)
@@ -226,7 +226,7 @@ def crash_and_restart(
         approval = entries[destroyed[0]["seq"] - 1]["data"]
         assert approval["operation"] == "destroy" and len(approval["approvers"]) == 2
         assert LABEL in text and "id " in text and "KCV" in text
-    cases.check_voided(folder, LABEL, killed, f"crash-{kind}-r2")
+    cases.check_voided(folder, LABEL, killed, f"crash-{kind}.r2")
     if cases.exposed(killed):
         voided = [e for e in entries if e["event"] == "components_voided"]
         approvals = [e for e in entries[: voided[0]["seq"]] if e["event"] == "approval"]
@@ -286,7 +286,7 @@ def test_a_voided_component_is_never_entered_again(
     registry = parse_registry((case.folder / "registry/custodians.json").read_bytes())
     void = [r for r in registry.records if r.event is RecordEvent.VOIDED]
     assert [(r.set, r.component, r.person, r.ceremony) for r in void] == [
-        ("crash-split-backup", 1, "ebrown", "crash-split-backup-r2")
+        ("crash-split-backup", 1, "ebrown", "crash-split-backup.r2")
     ]
     # Entering the voided set is refused when the ceremony file is read ...
     texts = delivery.texts()
@@ -300,7 +300,7 @@ def test_a_voided_component_is_never_entered_again(
     )
     path = write_ceremony(case.folder, rebuild, "rebuild.toml")
     machine = Machine(path, services=services(lambda c: case.fake, Capture()))
-    with pytest.raises(RuleBreach, match="voided by ceremony 'crash-split-backup-r2'"):
+    with pytest.raises(RuleBreach, match=r"voided by ceremony 'crash-split-backup\.r2'"):
         machine.start()
     # ... and a voided component typed in for the restarted set is refused at its first line.
     issued = {
@@ -320,7 +320,7 @@ def test_a_voided_component_is_never_entered_again(
         token_label="fake-token",
         label=f"{LABEL}-2",
         made=cases.MadeSet(
-            "crash-split-backup-r2",
+            "crash-split-backup.r2",
             f"{key_kcv['kcv_method']} {key_kcv['kcv']}",
             tuple(f"{issued[i]['kcv_method']} {issued[i]['kcv']}" for i in (1, 2)),
             {},
@@ -332,3 +332,46 @@ def test_a_voided_component_is_never_entered_again(
     script = script_for(rebuild, PINS, components={f"{LABEL}.1": texts[f"{LABEL}.1"]})
     with pytest.raises(AssertionError, match="entry/rk/1/kcv refused: the KCV on this form"):
         drive(machine, script)
+
+
+def test_verify_checks_the_link_to_the_aborted_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ceremony.record.links import check_restart, current_journals
+    from ceremony.record.verdict import Report
+
+    case = new_case("split-backup", tmp_path / "split")
+    crash = Crash(10_000)
+    with monkeypatch.context() as patch:
+        crash.install(patch)
+        machine = case.machine()
+        drive(machine, case.script(), until="approve/show-component/rk/2")
+        crash.dead = True
+        with pytest.raises(Killed):
+            machine.close()
+    restart = case.machine()
+    drive(restart, case.script())
+    out = case.folder / "out"
+    new = journal.verify((out / "crash-split-backup.r2.journal.jsonl").read_bytes())
+    assert current_journals(sorted(out.glob("*.journal.jsonl"))) == [
+        out / "crash-split-backup.r2.journal.jsonl"
+    ]
+
+    def lines() -> dict[str, tuple[bool, str]]:
+        report = Report("out")
+        check_restart(report, new, out)
+        return {line.check: (line.ok, line.reason) for line in report.lines}
+
+    found = lines()
+    assert found["aborted ceremony crash-split-backup"][0]
+    assert "ABORTED at entry" in found["aborted ceremony crash-split-backup"][1]
+    assert found["recovery after the aborted ceremony"][0]
+    aborted = out / "crash-split-backup.journal.jsonl"
+    data = aborted.read_bytes()
+    aborted.write_bytes(data + data.splitlines(keepends=True)[-1])  # an entry appended again
+    assert not lines()["restart link"][0]
+    aborted.unlink()
+    assert lines()["restart link"] == (
+        False,
+        "the aborted journal crash-split-backup.journal.jsonl is missing from the bundle",
+    )

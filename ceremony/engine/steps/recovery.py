@@ -1,7 +1,7 @@
 """A restart after an interruption: what the aborted attempts left, destroyed or voided.
 
 A rerun of a ceremony file whose journal ended aborted (or was interrupted) is a new ceremony,
-``<id>-r<n>``, linked to the aborted one by its genesis entry (``journal_store.start``). Its
+``<id>.r<n>``, linked to the aborted one by its genesis entry (``journal_store.start``). Its
 first step reads the aborted journals and says what they left; after roll call and the HSM
 login, each key they made on the token is destroyed and each component they issued (or began
 to show) is voided, each under two approvals; then the ceremony runs from its beginning.
