@@ -356,8 +356,80 @@ def key_combined(
     )
 
 
-def key_destroyed(*, key: str, id: str, kcvs: Sequence[CheckValue]) -> Event:
-    return Event("key_destroyed", {"key": Label(key), "id": PublicId(id), "kcvs": list(kcvs)})
+def key_destroyed(
+    *, key: str, id: str, kcvs: Sequence[CheckValue], left_by: str | None = None
+) -> Event:
+    """A key destroyed on the token; ``left_by`` names the interrupted ceremony that made it."""
+    data: dict[str, JournalValue] = {"key": Label(key), "id": PublicId(id), "kcvs": list(kcvs)}
+    return Event(
+        "key_destroyed", _optional(data, left_by=Label(left_by) if left_by is not None else None)
+    )
+
+
+# ---- recovery after an interrupted ceremony ---------------------------------------------------
+
+
+def recovery_reviewed(
+    *,
+    aborted: Sequence[Mapping[str, JournalValue]],
+    keys: Sequence[Mapping[str, JournalValue]],
+    components: Sequence[Mapping[str, JournalValue]],
+    outputs: Sequence[Mapping[str, JournalValue]],
+    destroyed: Sequence[Mapping[str, JournalValue]],
+    confirmed_by: str,
+) -> Event:
+    """What the interrupted attempts left, read aloud and confirmed before anything else."""
+    return Event(
+        "recovery_reviewed",
+        {
+            "aborted": list(aborted),
+            "keys": list(keys),
+            "components": list(components),
+            "outputs": list(outputs),
+            "destroyed": list(destroyed),
+            "confirmed_by": Label(confirmed_by),
+        },
+    )
+
+
+def orphan_key_absent(*, key: str, id: str | None, left_by: str) -> Event:
+    """A key the interrupted ceremony made is no longer on the token: nothing to destroy."""
+    data: dict[str, JournalValue] = {"key": Label(key), "left_by": Label(left_by)}
+    return Event("orphan_key_absent", _optional(data, id=PublicId(id) if id else None))
+
+
+def components_voided(
+    *,
+    key: str,
+    split_set: str,
+    components: Sequence[Mapping[str, JournalValue]],
+    left_by: str,
+    approvers: Sequence[str],
+) -> Event:
+    """Components an interrupted ceremony issued (or began to show), void from now on."""
+    return Event(
+        "components_voided",
+        {
+            "key": Label(key),
+            "split_set": Label(split_set),
+            "components": list(components),
+            "left_by": Label(left_by),
+            "approvers": _labels(approvers),
+        },
+    )
+
+
+def key_destroyed_earlier(
+    *, key: str, id: str | None, kcvs: Sequence[CheckValue], ceremony: str, seq: int
+) -> Event:
+    """Destroy: the key was destroyed by an aborted attempt (entry ``seq``), absent now."""
+    data: dict[str, JournalValue] = {
+        "key": Label(key),
+        "kcvs": list(kcvs),
+        "ceremony": Label(ceremony),
+        "seq": seq,
+    }
+    return Event("key_destroyed_earlier", _optional(data, id=PublicId(id) if id else None))
 
 
 # ---- components -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 
 from ceremony.core.component import Scheme
 from ceremony.core.journal import format_time, looks_secret
-from ceremony.core.labels import is_label
+from ceremony.core.labels import attempt_of, is_label
 from ceremony.core.rules import (
     SPLIT_KNOWLEDGE,
     Assignment,
@@ -60,6 +60,9 @@ class RecordEvent(enum.Enum):
     ENTERED = "entered"  # the person entered it to reconstitute the key
     TO_DESTROY = "to-destroy"  # the set was replaced; the paper must be destroyed
     DESTROYED = "destroyed"
+    # An interrupted ceremony issued it; the restart voided it: it can never be entered again
+    # and its paper is destroyed in front of the witnesses.
+    VOIDED = "voided"
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,21 @@ class Registry:
                 serial = None
         return serial
 
+    def voided(self, key: str, split_set: str) -> RegistryRecord | None:
+        """The first record voiding set ``split_set`` of ``key`` (None: never voided)."""
+        for r in self.records:
+            if r.key == key and r.set == split_set and r.event is RecordEvent.VOIDED:
+                return r
+        return None
+
+    def voided_components(self, key: str, split_set: str) -> frozenset[int]:
+        """The components of a set that a restart voided."""
+        return frozenset(
+            r.component
+            for r in self.records
+            if r.key == key and r.set == split_set and r.event is RecordEvent.VOIDED
+        )
+
     def appended(self, records: Iterable[RegistryRecord]) -> Registry:
         """A new registry with ``records`` added; checked like a parsed one."""
         result = Registry(self.records + tuple(records))
@@ -340,6 +358,7 @@ def check_assignments(
     count: int | None = None,
     custodian_roles: Collection[Role] = (Role.KEY_CUSTODIAN,),
     also_held: Mapping[str, Collection[str]] | None = None,
+    attempts_of: str | None = None,
 ) -> None:
     """Split knowledge for ``assignments`` counting what the registry says people knew before.
 
@@ -349,6 +368,12 @@ def check_assignments(
 
     For a set the registry already knows (reconstitute, re-split), also refuses a component
     handed to someone who never held it: entering it would show them another's component.
+
+    ``attempts_of`` is the ceremony file's id: the sets other attempts of that same file made
+    (the ceremony id, ``<id>.r2``, ...; each after an interruption) do not count as other sets
+    for a person who held there only the components they are given again now. Each attempt
+    is a fresh split, so one component from each of several independent splits tells nothing
+    about the key; every attempt but the last was voided by the restart that followed it.
     """
     shape = registry.shape(key, split_set)
     count = len(assignments) if count is None else count
@@ -367,7 +392,10 @@ def check_assignments(
         roster,
         registry.knowledge(key, split_set),
         custodian_roles,
-        _merge(registry.other_sets(key, split_set), also_held or {}),
+        _merge(
+            _other_attempts_removed(registry, key, split_set, assignments, attempts_of),
+            also_held or {},
+        ),
     )
     if shape is None:
         return
@@ -385,6 +413,49 @@ def check_assignments(
                     component=a.index,
                     hint="a custodian never sees another custodian's component",
                 )
+
+
+def _other_attempts_removed(
+    registry: Registry,
+    key: str,
+    split_set: str,
+    assignments: Sequence[Assignment],
+    attempts_of: str | None,
+) -> dict[str, frozenset[str]]:
+    other = registry.other_sets(key, split_set)
+    if attempts_of is None:
+        return other
+    given: dict[str, set[int]] = {}
+    for a in assignments:
+        for person in a.holders:
+            given.setdefault(person, set()).add(a.index)
+    result: dict[str, frozenset[str]] = {}
+    for person, sets in other.items():
+        kept = {
+            s
+            for s in sets
+            if attempt_of(attempts_of, s) is None
+            or not registry.knowledge(key, s).get(person, frozenset()) <= given.get(person, set())
+        }
+        if kept:
+            result[person] = frozenset(kept)
+    return result
+
+
+def require_not_voided(registry: Registry, key: str, split_set: str) -> None:
+    """Refuse to enter a component of a set that a restart voided (it is paper to destroy)."""
+    record = registry.voided(key, split_set)
+    if record is None:
+        return
+    indices = ", ".join(str(i) for i in sorted(registry.voided_components(key, split_set)))
+    raise RuleBreach(
+        f"{SPLIT_KNOWLEDGE} (key {key!r}): component(s) {indices} of set {split_set!r} were "
+        f"voided by ceremony {record.ceremony!r} at {record.time}, after the ceremony that "
+        "issued them was interrupted; a voided component is never entered again",
+        rule=SPLIT_KNOWLEDGE,
+        hint="destroy the voided papers in front of the witnesses; enter the components of "
+        "the set the restarted ceremony issued",
+    )
 
 
 def _merge(

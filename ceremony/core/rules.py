@@ -190,6 +190,7 @@ class Operation(enum.Enum):
     PRINTER_OVERRIDE = "printer-override"
     CONFIRM_IMPORT_KEY = "confirm-import-key"
     CREATE_SIGNING_KEY = "create-signing-key"
+    VOID_COMPONENTS = "void-components"
 
     @property
     def description(self) -> str:
@@ -220,6 +221,7 @@ _DESCRIPTIONS = MappingProxyType(
         Operation.PRINTER_OVERRIDE: "print component forms on a network printer",
         Operation.CONFIRM_IMPORT_KEY: "confirm a cloud import key by its fingerprint",
         Operation.CREATE_SIGNING_KEY: "create the key and certificate that sign ceremony records",
+        Operation.VOID_COMPONENTS: "void the components an interrupted ceremony issued",
     }
 )
 
@@ -244,6 +246,8 @@ APPROVAL_POLICY: Mapping[Operation, ApprovalPolicy] = MappingProxyType(
     {
         **{op: ApprovalPolicy(_ACTIVE) for op in Operation},
         Operation.DESTROY: ApprovalPolicy(_ACTIVE, needs_role=Role.SECURITY_OFFICER),
+        # A restart voids what the interrupted ceremony issued: a security officer decides.
+        Operation.VOID_COMPONENTS: ApprovalPolicy(_ACTIVE, needs_role=Role.SECURITY_OFFICER),
         Operation.AIRGAP_OVERRIDE: ApprovalPolicy(frozenset({Role.SECURITY_OFFICER})),
         # PCI PIN 6-3: a component reaches a network printer only if two officers accept it.
         Operation.PRINTER_OVERRIDE: ApprovalPolicy(frozenset({Role.SECURITY_OFFICER})),

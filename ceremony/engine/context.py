@@ -8,7 +8,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ceremony.core import events, providers, rng
 from ceremony.core.airgap_rules import AirGapVerdict
@@ -34,6 +34,9 @@ from ceremony.engine.step_id import StepId
 from ceremony.errors import CeremonyError, HsmError
 from ceremony.hsm.base import HsmBackend, HsmConfig, HsmSession, Preflight
 from ceremony.record.printer import PrinterOverride
+
+if TYPE_CHECKING:
+    from ceremony.engine.steps.recovery import Restart
 
 T = TypeVar("T")
 # A step: each yield hands the machine a Request (or a Refusal: the last answer refused, ask
@@ -96,8 +99,13 @@ class Context:
         targets: dict[str, list[LoadedTarget]],
         hsm_config: HsmConfig,
         stages: Sequence[tuple[StepId, str]],
+        ceremony_id: str | None = None,
+        restart: Restart | None = None,
     ) -> None:
         self.cf = ceremony
+        # The file's id, or ``<id>.r<n>`` for a restart after n - 1 aborted attempts.
+        self._ceremony_id = ceremony_id or ceremony.ceremony.id
+        self.restart = restart
         self.base = base
         self.rehearsal = rehearsal
         self.services = services
@@ -127,7 +135,7 @@ class Context:
         self.signer: tuple[HsmSession, str] | None = None
         self.signed_record: Path | None = None
         self.record_error: str | None = None  # why record.pdf was not written (finished anyway)
-        self.bundle_name = "bundle" if run == 1 else f"bundle-run-{run}"
+        self.bundle_name = "bundle" if run == 1 else f"bundle-{self._ceremony_id}"
         self.bundle_created = False
         self.outputs: list[str] = []
         self.new_records: list[RegistryRecord] = []
@@ -139,7 +147,7 @@ class Context:
 
     @property
     def ceremony_id(self) -> str:
-        return self.cf.ceremony.id
+        return self._ceremony_id
 
     def now(self) -> datetime:
         return self.services.clock()

@@ -38,6 +38,7 @@ from ceremony.engine.steps import (
     people,
     printer,
     process,
+    recovery,
     shown,
     signing,
     token_check,
@@ -49,9 +50,13 @@ from ceremony.engine.steps.keys import attributes, key_kcv_method, token_key_spe
 from ceremony.errors import CheckValueError, RuleViolation
 
 
-def plan(cf: CeremonyFile, rehearsal: bool | None = None) -> list[tuple[StepId, str]]:
+def plan(
+    cf: CeremonyFile, rehearsal: bool | None = None, restart: recovery.Restart | None = None
+) -> list[tuple[StepId, str]]:
     """The ceremony's stages in order, for "stage i of n"; the flows enter the same ids."""
-    stages = [(StepId(Family.AIRGAP), "Air-gap check"), (StepId(Family.TOKEN_CHECK), "Token check")]
+    before, after = recovery.stages(restart)
+    stages = [*before, (StepId(Family.AIRGAP), "Air-gap check")]
+    stages.append((StepId(Family.TOKEN_CHECK), "Token check"))
     stages.append((StepId(Family.OUTPUTS_CHECK), "Outputs check"))
     stages += [
         (StepId(Family.ROLL_CALL, person=p.id), f"Roll call: {p.name}") for p in cf.participants
@@ -70,6 +75,7 @@ def plan(cf: CeremonyFile, rehearsal: bool | None = None) -> list[tuple[StepId, 
     stages.append((StepId(Family.HSM), "HSM login"))
     if cf.signing is not None and cf.signing.token is not None:
         stages.append((StepId(Family.SIGNING), "Signing token login"))
+    stages += after
     kind = cf.ceremony.type
     for key in cf.keys:
         label = key.label
@@ -111,6 +117,7 @@ def plan(cf: CeremonyFile, rehearsal: bool | None = None) -> list[tuple[StepId, 
 def ceremony(ctx: Context) -> Flow[None]:
     """The whole ceremony, start to ``finished``."""
     process.journal_hardening(ctx)  # first: before any secret, a refusal costs nothing
+    yield from recovery.review(ctx)  # a restart: what the aborted attempts left
     yield from airgap.airgap(ctx)
     yield from token_check.token_check(ctx)
     yield from outputs_check.outputs_check(ctx)
@@ -121,6 +128,7 @@ def ceremony(ctx: Context) -> Flow[None]:
     yield from import_keys.confirm_import_keys(ctx)
     yield from hsm_login.hsm_login(ctx)
     yield from signing.signing_identity(ctx)
+    yield from recovery.clean_up(ctx)  # a restart: orphans destroyed, components voided
     kind = ctx.cf.ceremony.type
     for key in ctx.cf.keys:
         if kind is CeremonyType.GENERATE_EXPORT:
@@ -365,6 +373,8 @@ def _old_components_to_destroy(ctx: Context, key: KeyEntry) -> None:
 
 def destroy(ctx: Context, key: KeyEntry) -> Flow[None]:
     ctx.stage(StepId.of(Family.DESTROY, key.label))
+    if recovery.destroyed_earlier(ctx, key):
+        return
     attrs = ctx.hsm.key_attributes(key.label)
     method = key_kcv_method(key)
     lines = [f"Key {key.label}: {attrs.object_class}, {attrs.key_type}, id {attrs.id_hex}"]

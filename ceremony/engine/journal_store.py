@@ -10,7 +10,17 @@ from datetime import datetime
 from pathlib import Path
 
 from ceremony.core import journal
-from ceremony.core.journal import Entry, FileDigest, JournalValue, Message, Text, Verified
+from ceremony.core.journal import (
+    Entry,
+    FileDigest,
+    FilePath,
+    JournalValue,
+    Label,
+    Message,
+    Text,
+    Verified,
+)
+from ceremony.core.labels import restart_id
 from ceremony.errors import JournalError, OutputExistsError
 from ceremony.hardening import signals_deferred
 from ceremony.output import install
@@ -245,15 +255,59 @@ class Recovery:
 
 
 @dataclass(frozen=True)
+class AbortedJournal:
+    """An earlier attempt of this ceremony file: a journal that ends ``aborted``.
+
+    ``recovery`` is set when this start found it interrupted and marked it aborted; None when
+    it was already closed by an abort (Ctrl-C, a stop signal, an error).
+    """
+
+    path: Path
+    verified: Verified
+    sha256: FileDigest  # of the file's bytes as they are now, the aborted entry included
+    recovery: Recovery | None
+
+    @property
+    def ceremony_id(self) -> str:
+        return self.verified.ceremony_id
+
+    @property
+    def final_hash(self) -> str:
+        return self.verified.final_hash
+
+    @property
+    def reason(self) -> str:
+        value = self.verified.last.data.get("reason")
+        return value if isinstance(value, str) else "no reason recorded"
+
+
+@dataclass(frozen=True)
 class Started:
     store: JournalStore
-    recovery: Recovery | None  # set when an unfinished run was marked aborted
-    created: bool  # True when the journal was created now
-    earlier_runs: int = 0  # runs already in the journal, each closed by an aborted entry
+    recovery: Recovery | None  # set when the last attempt was interrupted and is now marked aborted
+    created: bool  # True when the journal was created now (always, since restarts are linked)
+    ceremony_id: str = ""  # the id of the journal now open: the file's id, or ``<id>.r<n>``
+    attempt: int = 1  # 1, or n for the n-th attempt of the file after n - 1 aborted ones
+    aborted: tuple[AbortedJournal, ...] = ()  # the earlier attempts, oldest first
+
+
+def journal_name(ceremony_id: str) -> str:
+    return f"{ceremony_id}.journal.jsonl"
+
+
+def restarts_data(previous: AbortedJournal) -> dict[str, JournalValue]:
+    """The genesis fields linking a restart to the aborted attempt before it."""
+    return {
+        "ceremony": Label(previous.ceremony_id),
+        "journal": FilePath(previous.path.name),
+        "entries": len(previous.verified.entries),
+        "final_hash": FileDigest(bytes.fromhex(previous.final_hash)),
+        "journal_sha256": previous.sha256,
+    }
 
 
 def start(
-    path: Path | str,
+    folder: Path | str,
     *,
     ceremony_id: str,
     ceremony_file: FileDigest,
@@ -261,26 +315,53 @@ def start(
     actors: Sequence[str] = (),
     data: Mapping[str, JournalValue] | None = None,
 ) -> Started:
-    """Create the journal, or open an existing one, verify it and mark an interrupted run aborted.
+    """Open the journal of the next attempt of a ceremony file in ``folder``.
 
-    ``data`` is the genesis entry's data when the journal is created.
+    The first attempt's journal is ``<id>.journal.jsonl``. When it exists and ended aborted
+    (or was interrupted: it is marked aborted now, never resumed), the next attempt is a new
+    ceremony ``<id>.r2`` whose genesis entry names the aborted journal by its final hash and
+    SHA-256 (``restarts``), and so on. ``data`` is the genesis entry's data.
 
-    Refuses a finished ceremony, a journal of another ceremony, and a changed ceremony file.
-    Secrets are never persisted, so a ceremony that died restarts from its beginning.
+    Refuses a finished ceremony, a journal of another ceremony, a changed ceremony file and a
+    chain whose link does not match. Secrets are never persisted, so nothing is resumed.
     """
-    path = Path(path)
-    if not path.exists():
-        store = JournalStore.create(
-            path,
-            ceremony_id=ceremony_id,
-            ceremony_file=ceremony_file,
-            clock=clock,
-            actors=actors,
-            data=data,
-        )
-        return Started(store, None, True)
+    folder = Path(folder)
+    chain: list[AbortedJournal] = []
+    recovery: Recovery | None = None
+    attempt = 1
+    while True:
+        current = restart_id(ceremony_id, attempt)
+        path = folder / journal_name(current)
+        if not path.exists() and not path.is_symlink():
+            break
+        aborted, recovery = _close_attempt(path, current, ceremony_file, clock, chain)
+        chain.append(aborted)
+        attempt += 1
+    genesis: dict[str, JournalValue] = dict(data or {})
+    if chain:
+        genesis["attempt"] = attempt
+        genesis["restarts"] = restarts_data(chain[-1])
+    store = JournalStore.create(
+        path,
+        ceremony_id=current,
+        ceremony_file=ceremony_file,
+        clock=clock,
+        actors=actors,
+        data=genesis,
+    )
+    return Started(store, recovery, True, current, attempt, tuple(chain))
+
+
+def _close_attempt(
+    path: Path,
+    ceremony_id: str,
+    ceremony_file: FileDigest,
+    clock: Clock,
+    chain: Sequence[AbortedJournal],
+) -> tuple[AbortedJournal, Recovery | None]:
+    """An earlier attempt, verified and marked aborted if it was interrupted; then closed."""
     store, verified = JournalStore.open(path, ceremony_id=ceremony_id, clock=clock)
-    try:
+    with store:
         if verified.ceremony_file_sha256 != ceremony_file.hex:
             raise JournalError(
                 f"the ceremony file changed since the journal {path} began",
@@ -290,18 +371,38 @@ def start(
             raise JournalError(
                 f"ceremony {ceremony_id} finished at entry {verified.last.seq}; "
                 "it never runs twice",
-                hint="a new ceremony needs a new ceremony id and output folder",
+                hint="a new ceremony needs a new ceremony id and output folder; if record.pdf "
+                f"is missing, 'ceremony record {path.parent}' signs the finished journal",
             )
+        if chain:
+            _require_link(path, verified, chain[-1])
         before = verified.last
         torn = verified.torn_tail.length if verified.torn_tail is not None else 0
         entry = store.recover(
             verified,
             f"the run stopped after entry {before.seq} ({before.event}) without finishing; "
-            "the ceremony restarts from its beginning",
+            "a rerun of the same file starts again from its beginning as a new ceremony "
+            "linked to this one",
         )
-    except BaseException:
-        store.close()
-        raise
+    data = path.read_bytes()
+    closed = journal.verify(data, ceremony_id=ceremony_id, require_closed=True)
     recovery = Recovery(before, torn, entry) if entry is not None else None
-    runs = sum(1 for e in verified.entries if e.event == journal.ABORTED)
-    return Started(store, recovery, False, runs + (1 if entry is not None else 0))
+    return AbortedJournal(path, closed, FileDigest.of(data), recovery), recovery
+
+
+def _require_link(path: Path, verified: Verified, previous: AbortedJournal) -> None:
+    link = verified.entries[0].data.get("restarts")
+    expected = {
+        "ceremony": previous.ceremony_id,
+        "journal": previous.path.name,
+        "entries": len(previous.verified.entries),
+        "final_hash": previous.final_hash,
+        "journal_sha256": previous.sha256.hex,
+    }
+    if link != expected:
+        raise JournalError(
+            f"the journal {path} does not name {previous.path.name} as it is now (its final "
+            "hash or SHA-256 differ)",
+            hint="an earlier journal of this ceremony was changed or replaced; stop and keep "
+            "every file as evidence",
+        )

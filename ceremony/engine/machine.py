@@ -46,9 +46,11 @@ from ceremony.core.providers.import_key import MAX_KEY_FILE
 from ceremony.engine import flows
 from ceremony.engine.ceremony_source import CheckedFile, load_ceremony_file
 from ceremony.engine.context import Context, Flow, LoadedTarget, Services, Stopped
-from ceremony.engine.journal_store import Recovery, start
+from ceremony.engine.journal_store import Recovery, Started, journal_name, start
 from ceremony.engine.printing import CupsPrinter
+from ceremony.engine.registry_store import RegistryFile
 from ceremony.engine.requests import Answer, AnswerRefused, ComponentDelivery, Refusal, Request
+from ceremony.engine.steps.recovery import Restart, read_restart
 from ceremony.errors import CeremonyError, ConfigError, RuleViolation
 from ceremony.hardening import signals_deferred
 from ceremony.hsm.base import HsmBackend, HsmConfig
@@ -74,6 +76,8 @@ class Outcome:
     reason: str | None = None  # why it stopped
     signed_record: Path | None = None  # record.pdf, signed in the token when the ceremony finished
     record_error: str | None = None  # finished, but the record could not be written (why)
+    ceremony_id: str | None = None  # the file's id, or ``<id>.r<n>`` for a restart
+    restarts: str | None = None  # the aborted ceremony this run is the restart of
 
 
 class CeremonyStopped(CeremonyError):
@@ -128,7 +132,7 @@ def default_services(
 
 
 def journal_path(output: Path, ceremony_id: str) -> Path:
-    return output / f"{ceremony_id}.journal.jsonl"
+    return output / journal_name(ceremony_id)
 
 
 class Machine:
@@ -182,6 +186,8 @@ class Machine:
             reason=self._reason,
             signed_record=ctx.signed_record if ctx else None,
             record_error=ctx.record_error if ctx else None,
+            ceremony_id=ctx.ceremony_id if ctx else None,
+            restarts=ctx.restart.previous.ceremony_id if ctx and ctx.restart else None,
         )
 
     def take_notices(self) -> list[str]:
@@ -375,47 +381,44 @@ class Machine:
             system_time=now,
         )
         started = start(
-            journal_path(output, cf.ceremony.id),
+            output,
             ceremony_id=cf.ceremony.id,
             ceremony_file=checked.sha256,
             clock=services.clock,
             data=genesis.data,
         )
         self._recovery = started.recovery
-        run = started.earlier_runs + 1
+        restart = _restart(started, cf, registry)
         ctx = Context(
             ceremony=cf,
             base=base,
             rehearsal=rehearsal,
             services=services,
             store=started.store,
-            run=run,
+            run=started.attempt,
             output=output,
             registry=registry,
             targets=targets,
             hsm_config=hsm_config,
-            stages=flows.plan(cf, rehearsal),
+            stages=flows.plan(cf, rehearsal, restart),
+            ceremony_id=started.ceremony_id,
+            restart=restart,
         )
         for warning in target_warnings:
             ctx.notice(f"Import key: {warning}.")
-        if started.recovery is not None:
-            before = started.recovery.last_before
-            ctx.notice(
-                f"The journal held an interrupted run (it stopped after entry {before.seq}, "
-                f"{before.event}); it is now marked aborted and the ceremony starts again from "
-                "its beginning. Nothing of that run is reused."
-            )
-        if run > 1:
-            ctx.journal(
-                events.run_started(
-                    run=run,
-                    rehearsal=rehearsal,
-                    tool_version=__version__,
-                    workstation=services.workstation,
-                    system_time=now,
-                )
-            )
         return ctx
+
+
+def _restart(started: Started, cf: CeremonyFile, registry: RegistryFile | None) -> Restart | None:
+    """What the aborted attempts before this one left (None: this is the first attempt)."""
+    if not started.aborted:
+        return None
+    return read_restart(
+        started.ceremony_id,
+        started.aborted,
+        cf,
+        registry.registry if registry is not None else None,
+    )
 
 
 def load_targets(

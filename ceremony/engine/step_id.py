@@ -38,6 +38,11 @@ class Family(enum.Enum):
     DESTROY = "destroy"
     FINISH = "finish"
     APPROVE = "approve"
+    # A restart after an interruption: what the aborted attempts left, the orphaned keys
+    # destroyed and the components voided (ceremony.engine.steps.recovery).
+    RECOVERY = "recovery"
+    ORPHAN = "orphan"
+    VOID = "void"
 
 
 class Action(enum.Enum):
@@ -66,6 +71,8 @@ _PARTS: dict[Family, tuple[str, ...]] = {
     Family.ASSEMBLE: ("key",),
     Family.STORE: ("key",),
     Family.DESTROY: ("key",),
+    Family.ORPHAN: ("key",),
+    Family.VOID: ("key",),
     Family.COMPONENT: ("key", "index"),
     Family.ENTRY: ("key", "index"),
 }

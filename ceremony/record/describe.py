@@ -79,6 +79,52 @@ def _attempt(entry: Entry) -> str:
     return "FAILED ATTEMPT: " + attempts.describe(found)
 
 
+def _destroyed(entry: Entry) -> str:
+    d = entry.data
+    left = (
+        f", the orphan left by the interrupted ceremony {text(d, 'left_by')}"
+        if "left_by" in d
+        else ""
+    )
+    return f"key {text(d, 'key')} destroyed in the HSM{left}"
+
+
+def _count(d: Mapping[str, object], name: str) -> int:
+    value = d.get(name)
+    return len(value) if isinstance(value, list) else 0
+
+
+def _reviewed(entry: Entry) -> str:
+    d = entry.data
+    aborted = d.get("aborted")
+    names = (
+        [text(a, "ceremony") for a in aborted if isinstance(a, dict)]
+        if isinstance(aborted, list)
+        else []
+    )
+    return (
+        f"restart after the aborted ceremony {', '.join(names) or '?'}: "
+        f"{_count(d, 'keys')} orphaned key(s) to destroy, {_count(d, 'components')} component(s) "
+        f"to void, {_count(d, 'outputs')} output(s) left as evidence; read aloud and confirmed "
+        f"by {text(d, 'confirmed_by')}"
+    )
+
+
+def _voided(entry: Entry) -> str:
+    d = entry.data
+    items = d.get("components")
+    parts = [
+        f"{text(c, 'index')} ({text(c, 'custodian')})"
+        for c in (items if isinstance(items, list) else [])
+        if isinstance(c, dict)
+    ]
+    return (
+        f"component(s) {', '.join(parts) or '?'} of key {text(d, 'key')}, set "
+        f"{text(d, 'split_set')}, VOIDED (issued by the interrupted ceremony {text(d, 'left_by')}),"
+        f" approved by {', '.join(texts(d, 'approvers'))}"
+    )
+
+
 def _with(template: str, lists: tuple[str, ...] = ()) -> Callable[[Entry], str]:
     """``template`` with each ``{field}`` read as text, the fields in ``lists`` joined by commas."""
 
@@ -159,7 +205,16 @@ DESCRIPTIONS: Mapping[str, Callable[[Entry], str]] = MappingProxyType(
         "component_to_destroy": _with(
             "component {index} of key {key} held by {custodian} must be destroyed"
         ),
-        "key_destroyed": _with("key {key} destroyed in the HSM"),
+        "key_destroyed": _destroyed,
+        "recovery_reviewed": _reviewed,
+        "orphan_key_absent": _with(
+            "key {key} made by the interrupted ceremony {left_by} is no longer on the token"
+        ),
+        "components_voided": _voided,
+        "key_destroyed_earlier": _with(
+            "key {key} was destroyed by the aborted ceremony {ceremony} (its entry {seq}); "
+            "absent from the token"
+        ),
         "registry_updated": _with("custodian registry written ({records} records)"),
         "printer_checked": _with("printer {printer} checked: {kind} ({device_uri})"),
         "printer_override": _with(

@@ -46,6 +46,14 @@ _CLEAR_EVENTS: Mapping[str, tuple[Operation, ...]] = {
     "wrapped": (Operation.SOFTWARE_WRAP,),
     "key_generated": (Operation.GENERATE_OUTSIDE_HSM,),
 }
+# Not clear-text operations, yet each needs its own earlier approval.
+_APPROVED_EVENTS: Mapping[str, tuple[Operation, ...]] = {
+    "key_destroyed": (Operation.DESTROY,),
+    "components_voided": (Operation.VOID_COMPONENTS,),
+}
+_RECOVERY_EVENTS = frozenset(
+    {"recovery_reviewed", "orphan_key_absent", "components_voided", "key_destroyed_earlier"}
+)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _CUSTODIAN_ROLES = frozenset({Role.KEY_CUSTODIAN.value, Role.BACKUP_CUSTODIAN.value})
 _INDEX_RES = (
@@ -188,6 +196,14 @@ class Model:
     findings: list[Finding] = field(default_factory=list)
     outputs: list[OutputFile] = field(default_factory=list)
     attempts: list[A.Attempt] = field(default_factory=list)  # failed attempts, in order
+    # A restart after an interruption: what this ceremony destroyed or voided of the aborted one.
+    recovery: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def restarts(self) -> Mapping[str, JsonValue] | None:
+        """The genesis link to the aborted ceremony this one restarts (None: a first attempt)."""
+        link = self.genesis.get("restarts")
+        return link if isinstance(link, dict) else None
 
     @property
     def final_hash(self) -> str:
@@ -385,8 +401,10 @@ class _Builder:
             )
         if e in ("import_key_confirmed", "wrapped"):
             self.target(entry)
-        if _is_manual(entry) or e == "key_destroyed":
+        if _is_manual(entry) or e in _APPROVED_EVENTS:
             rules.append(self.clear_operation(entry))
+        if e in _RECOVERY_EVENTS or (e == "key_destroyed" and "left_by" in d):
+            m.recovery.append((entry.seq, describe(entry)))
         if e in ("component_issued", "component_entered"):
             rules.append(self.component(entry))
         if e in ("component_issued", "envelope_sealed") and isinstance(d.get("envelope"), str):
@@ -539,11 +557,7 @@ class _Builder:
         index = _index(d) if entry.event in with_index else None
         raw_custodian = d.get("custodian")
         custodian = raw_custodian if isinstance(raw_custodian, str) else None
-        ops = (
-            (Operation.DESTROY,)
-            if entry.event == "key_destroyed"
-            else _CLEAR_EVENTS.get(entry.event, tuple(Operation))
-        )
+        ops = _APPROVED_EVENTS.get(entry.event) or _CLEAR_EVENTS.get(entry.event, tuple(Operation))
         names = {op.value for op in ops}
         approval = None
         for candidate in reversed(self.approvals):

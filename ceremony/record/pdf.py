@@ -293,6 +293,7 @@ class _Renderer:
             ("Signed by", signer),
             ("Record layout", LAYOUT),
         ]
+        rows[1:1] = self._restart_rows()
         out.append(L.pairs(rows, (45 * mm, WIDTH - 45 * mm)))
         out.append(Spacer(1, 6 * mm))
         summary = F.text(end.data, "summary" if end.event == journal.FINISHED else "reason")
@@ -325,6 +326,22 @@ class _Renderer:
             )
         )
         return out
+
+    def _restart_rows(self) -> list[tuple[str, Any]]:
+        """A restart names the aborted ceremony it follows and what it destroyed or voided."""
+        link = self.m.restarts
+        if link is None:
+            return []
+        aborted = (
+            f"ceremony {F.text(link, 'ceremony')}, ABORTED: its journal {F.text(link, 'journal')} "
+            f"({F.text(link, 'entries')} entries) ends with final hash "
+            f"{_groups(F.text(link, 'final_hash'))}; nothing of it is to be relied on"
+        )
+        done = "; ".join(f"{line} (entry {seq})" for seq, line in self.m.recovery) or "nothing"
+        return [
+            ("Restart of", L.para(aborted, L.CELL)),
+            ("Recovery", L.para(done, L.CELL)),
+        ]
 
     def participants(self) -> list[Any]:
         m = self.m

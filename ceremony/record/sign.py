@@ -41,6 +41,7 @@ from ceremony.core.providers.common import BundleFile
 from ceremony.errors import CeremonyError, RecordError, VerifyError
 from ceremony.hsm.base import HsmSession, SignatureFormat
 from ceremony.record import pdf as record_pdf
+from ceremony.record.links import current_journals
 
 if TYPE_CHECKING:
     from pkcs11 import Session
@@ -53,11 +54,16 @@ FIELD_NAME = "CeremonyRecordSignature"
 
 
 def journal_path(folder: Path) -> Path:
-    """The bundle's journal: ``journal.jsonl``, or the engine's single ``<id>.journal.jsonl``."""
+    """The bundle's journal: ``journal.jsonl``, or the engine's single ``<id>.journal.jsonl``.
+
+    After a restart the folder holds the aborted journals too: the one no other restarts is it.
+    """
     direct = folder / JOURNAL_NAME
     if direct.is_file():
         return direct
     found = sorted(folder.glob("*.journal.jsonl"))
+    if len(found) > 1:
+        found = current_journals(found)
     return found[0] if len(found) == 1 else direct
 
 

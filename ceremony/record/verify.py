@@ -28,6 +28,7 @@ from ceremony.record import attempts
 from ceremony.record import fields as F
 from ceremony.record import model as M
 from ceremony.record import pdf as record_pdf
+from ceremony.record.links import check_restart
 from ceremony.record.pdf_signature import (
     CONTENT_CHECK,
     Signed,
@@ -413,9 +414,12 @@ def _bundle_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _outputs(report: Report, folder: Path, model: M.Model) -> None:
+def _outputs(
+    report: Report, folder: Path, model: M.Model, accounted: set[str] | None = None
+) -> None:
     present = _bundle_files(folder)
-    own = {*_OWN_FILES, journal_path(folder).name}
+    # ``accounted``: an aborted ceremony's journal and outputs, checked by the restart link.
+    own = {*_OWN_FILES, journal_path(folder).name, *(accounted or ())}
     named: set[str] = set()
     for name, digest, seq in model.all_files:
         named.add(name)
@@ -812,9 +816,10 @@ def _verify_into(
         )
     _rules(report, model)
     attempts.report(report, verified.entries)
+    accounted = check_restart(report, verified, folder)
     _check_values(report, verified)
     if folder is not None:
-        _outputs(report, folder, model)
+        _outputs(report, folder, model, accounted)
     _mixing(report, model, signed.signer_der if pdf is not None else None, sig_data)
     return model
 

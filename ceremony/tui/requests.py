@@ -31,10 +31,14 @@ _RUNBOOK = {
     Family.DESTROY: "Destroy",
     Family.WRAP: "Generate-export",
     Family.FINISH: "Finish",
+    Family.RECOVERY: "Stopping and restarting",
+    Family.ORPHAN: "Stopping and restarting",
+    Family.VOID: "Stopping and restarting",
 }
 _RUNBOOK_APPROVALS = {
     Operation.PRINTER_OVERRIDE: "Clock",
     Operation.CONFIRM_IMPORT_KEY: "Import keys",
+    Operation.VOID_COMPONENTS: "Stopping and restarting",
 }
 
 

@@ -378,7 +378,7 @@ def test_a_rehearsal_refuses_a_production_token(tmp_path: Path) -> None:
         machine.start()
 
 
-def test_abort_hides_the_component_wipes_and_a_restart_is_a_new_run(tmp_path: Path) -> None:
+def test_abort_hides_the_component_wipes_and_a_restart_is_a_new_ceremony(tmp_path: Path) -> None:
     doc = doc_for("split-backup")
     machine, delivery, fake = machine_for(tmp_path, doc)
     request = drive(machine, script_for(doc, PINS), until="component/zmk-prod/2/kcv")
@@ -398,6 +398,8 @@ def test_abort_hides_the_component_wipes_and_a_restart_is_a_new_run(tmp_path: Pa
     drive(again, script_for(doc, PINS))
     outcome = again.outcome
     assert outcome.run == 2 and outcome.status is Status.FINISHED
-    assert all(name.startswith("bundle-run-2/") for name in outcome.outputs) or not outcome.outputs
+    assert (outcome.ceremony_id, outcome.restarts) == ("c-test.r2", "c-test")
+    assert all(name.startswith("bundle-c-test.r2/") for name in outcome.outputs)
     events = [e["event"] for e in outcome_entries(outcome)]
-    assert events.count("genesis") == 1 and "run_started" in events
+    assert events[:2] == ["genesis", "recovery_reviewed"] and "run_started" not in events
+    assert events.count("components_voided") == 1  # both components shown before the abort

@@ -1,14 +1,12 @@
 """``ceremony run`` as a subprocess on the SoftHSM2 token: scripted rehearsals, the refusal of
-scripted answers outside rehearsal, a secret scan of everything it wrote, and kill -9 at journal
-steps of a split-backup followed by a restart (a fixed sample; every step with ``--kill-sweep``)."""
+scripted answers outside rehearsal and a secret scan of everything it wrote. Stops and restarts
+are in tests/hsm/test_recovery_cli.py."""
 
 from __future__ import annotations
 
 import os
-import random
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,6 @@ import pytest
 
 from ceremony.core import journal, xor
 from ceremony.core.kcv import CheckValue, KcvMethod
-from ceremony.core.registry import parse_registry
 from ceremony.engine.machine import Machine, default_services
 from ceremony.errors import KeyNotFoundError
 from tests.conftest import STUCK
@@ -174,87 +171,6 @@ def test_reconstitute_from_the_command_line_leaves_no_secret_behind(
     assert not any(s.hex().encode() in printed.lower() for s in secrets)
     with hsm.backend.open(hsm.prompter) as session:
         session.destroy("zmk-kill")
-
-
-def _snapshot(folder: Path) -> dict[Path, bytes]:
-    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-
-
-def _kill_and_restart(hsm: HsmUnderTest, base: Path, kill_at: int, total: int) -> None:
-    folder = base / f"kill-{kill_at:02d}"
-    doc = _small_split(hsm, f"kill-{kill_at:02d}")
-    path = write_ceremony(folder, doc)
-    answers = _answers(folder, doc, hsm)
-    env = _env(folder)
-    args = ("run", str(path), "--rehearsal", "--answers", str(answers))
-    killed = _ceremony(*args, env=env, kill_at=kill_at)
-    assert killed.returncode == -9, killed.stderr
-    journal_file = folder / "out" / f"kill-{kill_at:02d}.journal.jsonl"
-    before = journal.verify(journal_file.read_bytes(), allow_torn_tail=True)
-    assert len(before.entries) == kill_at and not before.closed
-    files = _snapshot(folder)
-    again = _ceremony(*args, env=env)
-    assert again.returncode == 0, again.stdout[-2000:] + again.stderr
-    assert "marked aborted" in again.stdout
-    after = journal.verify(journal_file.read_bytes(), require_closed=True)
-    events = [e.event for e in after.entries]
-    assert events[kill_at] == "aborted"
-    assert "restarts from its beginning" in str(after.entries[kill_at].data["reason"])
-    assert events[kill_at + 1] == "run_started" and events[-1] == "finished"
-    assert len(events) == kill_at + 2 + (total - 1)  # the second run: everything but genesis
-    # Nothing written before the kill changed: the journal only grew, and the registry (the
-    # one file replaced, by a superset) keeps its earlier version beside it, byte for byte.
-    registry = folder / "registry/custodians.json"
-    for name, data in files.items():
-        if name == journal_file:
-            assert name.read_bytes().startswith(data)
-        elif name == registry:
-            kept = folder / f"registry/custodians.json.before-kill-{kill_at:02d}-run2"
-            assert kept.read_bytes() == data
-            old, new = parse_registry(data).records, parse_registry(registry.read_bytes()).records
-            assert new[: len(old)] == old and len(new) > len(old)
-        else:
-            assert name.read_bytes() == data, name
-
-
-# The steps killed in every run: the first and the last, and a fixed sample between them (the
-# seed keeps it the same from run to run). ``scripts/kill-sweep`` (``--kill-sweep``) kills at all.
-KILL_SAMPLE = 4
-KILL_SEED = 20250711
-
-
-def kill_points(total: int, every: bool) -> list[int]:
-    """The journal steps to kill at, of the ``total`` a whole run writes (1 is the genesis)."""
-    points = list(range(1, total))
-    if every or len(points) <= KILL_SAMPLE + 2:
-        return points
-    middle = random.Random(KILL_SEED).sample(points[1:-1], KILL_SAMPLE)
-    return sorted({points[0], *middle, points[-1]})
-
-
-def test_kill_9_at_journal_steps_then_restart(
-    hsm: HsmUnderTest, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    # The helper counts the steps: a whole run, not killed.
-    reference = tmp_path / "reference"
-    doc = _small_split(hsm, "kill-reference")
-    path = write_ceremony(reference, doc)
-    answers = _answers(reference, doc, hsm)
-    whole = _ceremony(
-        "run", str(path), "--rehearsal", "--answers", str(answers),
-        env=_env(reference), kill_at=0,
-    )  # fmt: skip
-    assert whole.returncode == 0, whole.stderr
-    entries = journal.verify(
-        (reference / "out/kill-reference.journal.jsonl").read_bytes(), require_closed=True
-    ).entries
-    total = len(entries)
-    assert [e.event for e in entries][-2:] == ["registry_updated", "finished"]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        points = kill_points(total, bool(request.config.getoption("--kill-sweep")))
-        jobs = [pool.submit(_kill_and_restart, hsm, tmp_path, k, total) for k in points]
-        for job in jobs:
-            job.result()
 
 
 def test_the_full_rehearsal_runs_twice_without_overwriting(

@@ -146,7 +146,24 @@ def every_event() -> list[events.Event]:
         ),
         events.output_written(name="bundle/REHEARSAL.txt", sha256=DIGEST, kind="bundle"),
         events.component_to_destroy(key="zmk", split_set="c0", index=2, custodian="fgarcia"),
-        events.key_destroyed(key="zmk", id="00ff" * 8, kcvs=[KCV]),
+        events.key_destroyed(key="zmk", id="00ff" * 8, kcvs=[KCV], left_by="c0"),
+        events.recovery_reviewed(
+            aborted=[{"ceremony": journal.Label("c0"), "interrupted": True}],
+            keys=[{"key": journal.Label("zmk"), "id": PublicId("00ff" * 8), "kcvs": [KCV]}],
+            components=[{"key": journal.Label("zmk"), "index": 1, "custodian": journal.Label("e")}],
+            outputs=[{"name": journal.FilePath("bundle/zmk/aws/blob.bin"), "sha256": DIGEST}],
+            destroyed=[],
+            confirmed_by="amartin",
+        ),
+        events.orphan_key_absent(key="zmk", id="00ff" * 8, left_by="c0"),
+        events.components_voided(
+            key="zmk",
+            split_set="c0",
+            components=[{"index": 1, "custodian": journal.Label("ebrown")}],
+            left_by="c0",
+            approvers=["amartin", "cwright"],
+        ),
+        events.key_destroyed_earlier(key="zmk", id=None, kcvs=[KCV], ceremony="c0", seq=12),
         events.registry_updated(
             name="registry/custodians.json", sha256=DIGEST, records=5, previous_sha256=DIGEST
         ),

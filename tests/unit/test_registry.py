@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ceremony.core.component import Scheme
+from ceremony.core.labels import attempt_of, is_label, restart_id
 from ceremony.core.registry import (
     FORMAT,
     Holding,
@@ -21,6 +22,7 @@ from ceremony.core.registry import (
     check_identities,
     issue_records,
     parse_registry,
+    require_not_voided,
     serialise_registry,
 )
 from ceremony.core.rules import Assignment, Participant, Role, Roster, RuleBreach
@@ -325,3 +327,52 @@ def test_issue_records_put_the_envelope_on_the_custodians_record() -> None:
         envelopes={1: "TE-1"},
     )
     assert [(r.person, r.envelope) for r in new] == [("a", "TE-1"), ("d", None), ("b", None)]
+
+
+def test_a_voided_set_is_never_entered_and_round_trips() -> None:
+    voided = [
+        rec(p, i, ceremony="c1.r2", event=RecordEvent.VOIDED) for p, i in (("a", 1), ("b", 2))
+    ]
+    registry = Registry((rec("a", 1), rec("b", 2), *voided))
+    assert parse_registry(serialise_registry(registry)) == registry
+    assert registry.voided_components("zmk", "c1") == {1, 2}
+    assert registry.sealed_envelope("zmk", "c1", 1) is None
+    with pytest.raises(RuleBreach, match=r"voided by ceremony 'c1\.r2'"):
+        require_not_voided(registry, "zmk", "c1")
+    require_not_voided(registry, "zmk", "c0")  # another set
+
+
+def test_another_attempt_of_the_same_file_is_not_another_split() -> None:
+    # c1 was interrupted after issuing components 1 and 2; c1.r2 restarts it, same custodians.
+    registry = Registry(
+        (
+            rec("a", 1),
+            rec("b", 2),
+            rec("a", 1, ceremony="c1.r2", event=RecordEvent.VOIDED),
+            rec("b", 2, ceremony="c1.r2", event=RecordEvent.VOIDED),
+        )
+    )
+    same = [Assignment(1, "a"), Assignment(2, "b"), Assignment(3, "c")]
+    check_assignments(registry, "zmk", "c1.r2", Scheme.XOR, 3, same, ROSTER, attempts_of="c1")
+    # Without the file's id, or with components swapped, the strict rule holds.
+    with pytest.raises(RuleBreach, match="of the same key"):
+        check_assignments(registry, "zmk", "c1.r2", Scheme.XOR, 3, same, ROSTER)
+    swapped = [Assignment(1, "b"), Assignment(2, "a"), Assignment(3, "c")]
+    with pytest.raises(RuleBreach, match="of the same key"):
+        check_assignments(
+            registry, "zmk", "c1.r2", Scheme.XOR, 3, swapped, ROSTER, attempts_of="c1"
+        )
+    # Another ceremony's set still counts.
+    with pytest.raises(RuleBreach, match="of the same key"):
+        check_assignments(registry, "zmk", "c9", Scheme.XOR, 3, same, ROSTER, attempts_of="c9")
+
+
+def test_restart_ids_stay_labels_and_are_read_back() -> None:
+    assert restart_id("c1", 1) == "c1" and restart_id("c1", 2) == "c1.r2"
+    long = "Stop-Split-Backup-Ceremony-Of-The-Zone-Master-Key-For-Payments-x"
+    assert len(long) == 64
+    for attempt in (2, 9, 10, 123):
+        rid = restart_id(long, attempt)
+        assert is_label(rid) and len(rid) <= 64 and attempt_of(long, rid) == attempt
+    assert attempt_of("c1", "c1") == 1
+    assert attempt_of("c1", "c2.r2") is None and attempt_of("c1", "c1.r1") is None

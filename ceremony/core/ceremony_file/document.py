@@ -27,7 +27,12 @@ from ceremony.core.ceremony_file.vocabulary import (
     _show,
 )
 from ceremony.core.component import Scheme
-from ceremony.core.registry import Registry, check_assignments, check_identities
+from ceremony.core.registry import (
+    Registry,
+    check_assignments,
+    check_identities,
+    require_not_voided,
+)
 from ceremony.core.rules import (
     DUAL_CONTROL,
     ONE_PERSON_ONE_ROLE,
@@ -184,6 +189,8 @@ class CeremonyFile:
             old = key.split if split is key.new_split else None
             also_held = {p: {old.made_in or self.ceremony.id} for p in old.holders()} if old else {}
             try:
+                if split.made_in:
+                    require_not_voided(registry or Registry(), key.label, split_set)
                 check_assignments(
                     registry or Registry(),
                     key.label,
@@ -196,6 +203,7 @@ class CeremonyFile:
                     # Whoever holds an existing component enters it, backups included.
                     custodian_roles=_HOLDER_ROLES if split.made_in else _CUSTODIAN_ROLE,
                     also_held=also_held,
+                    attempts_of=self.ceremony.id,
                 )
             except RuleBreach as ex:
                 where = f"{path}.components[{ex.component - 1}]" if ex.component else path

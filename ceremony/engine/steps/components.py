@@ -17,12 +17,15 @@ from ceremony.engine.step_id import StepId
 
 def require_split_knowledge(ctx: Context, key: KeyEntry, split: SplitSpec, split_set: str) -> None:
     """The split-knowledge rules again, at the step (file and registry as read at start)."""
-    from ceremony.core.registry import Registry, check_assignments
+    from ceremony.core.registry import Registry, check_assignments, require_not_voided
 
     old = key.split if split is key.new_split else None
     also = {p: {old.made_in or ctx.ceremony_id} for p in old.holders()} if old else {}
+    registry = ctx.registry.registry if ctx.registry is not None else Registry()
+    if split.made_in:
+        require_not_voided(registry, key.label, split_set)
     check_assignments(
-        ctx.registry.registry if ctx.registry is not None else Registry(),
+        registry,
         key.label,
         split_set,
         split.scheme or Scheme.XOR,
@@ -34,6 +37,7 @@ def require_split_knowledge(ctx: Context, key: KeyEntry, split: SplitSpec, split
         if split.made_in
         else (Role.KEY_CUSTODIAN,),
         also_held=also,
+        attempts_of=ctx.cf.ceremony.id,
     )
 
 

@@ -1,0 +1,377 @@
+"""A restart after an interruption, on the fake token: a crash right after each journal entry of
+every ceremony type (a sample; all with ``--kill-sweep``), then a rerun of the same file that says
+what was left, destroys the orphaned key, voids the components issued and finishes as a new
+ceremony linked to the aborted one; and a voided component is never entered again."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ceremony.core import journal
+from ceremony.core.kcv import KcvMethod
+from ceremony.core.registry import RecordEvent, parse_registry
+from ceremony.core.rules import RuleBreach
+from ceremony.core.secret import Secret
+from ceremony.engine import journal_store
+from ceremony.engine.machine import Machine, Status
+from ceremony.engine.requests import RequestKind
+from ceremony.hsm.base import KeySpec
+from ceremony.hsm.fake import FakeBackend, FakeToken
+from tests.engine import recovery_cases as cases
+from tests.engine.helpers import (
+    Capture,
+    drive,
+    outcome_entries,
+    scan,
+    script_for,
+    services,
+    write_ceremony,
+    write_imports,
+)
+from tests.hsm.conftest import FixedPinPrompter
+
+pytestmark = pytest.mark.usefixtures("cheap_scrypt")
+
+PINS = {"user": "1234", "so": "5678"}
+LABEL = "rk"
+SAMPLE = 2  # kill points per ceremony type in the default suite
+SEED = 20251203
+
+
+class Killed(BaseException):
+    """The process died right after a journal entry reached the disk: nothing more is written."""
+
+
+@dataclass
+class Crash:
+    """Counts journal writes; after the ``at``-th nothing more reaches the journal."""
+
+    at: int
+    written: int = 0
+    dead: bool = False
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        write = journal_store.JournalStore._write
+        create = journal_store.JournalStore.create.__func__  # type: ignore[attr-defined]
+
+        def count() -> None:
+            self.written += 1
+            if self.written == self.at:
+                self.dead = True
+                raise Killed
+
+        def counted_write(store: Any, payload: bytes, entry: Any, recovering: bool = False) -> None:
+            if self.dead:
+                raise Killed
+            write(store, payload, entry, recovering)
+            count()
+
+        def counted_create(cls: Any, *args: Any, **kwargs: Any) -> Any:
+            store = create(cls, *args, **kwargs)
+            count()
+            return store
+
+        monkeypatch.setattr(journal_store.JournalStore, "_write", counted_write)
+        monkeypatch.setattr(journal_store.JournalStore, "create", classmethod(counted_create))
+
+
+@dataclass
+class Case:
+    kind: str
+    folder: Path
+    fake: FakeBackend
+    doc: dict[str, Any]
+    texts: dict[str, str] = field(default_factory=dict)
+    secrets: list[bytes] = field(default_factory=list)
+
+    @property
+    def path(self) -> Path:
+        return self.folder / "ceremony.toml"
+
+    def machine(self, delivery: Capture | None = None) -> Machine:
+        return Machine(self.path, services=services(lambda c: self.fake, delivery or Capture()))
+
+    def script(self) -> Any:
+        return script_for(self.doc, PINS, components=self.texts)
+
+
+def _made_set(folder: Path, fake: FakeBackend) -> cases.MadeSet:
+    """A split made earlier, from the token's randomness, whose set the case enters."""
+    made = cases.doc(
+        "split-backup", "made-1", module="<fake>", token_label="fake-token", label=LABEL
+    )
+    made["keys"][0]["source"] = "hsm-random"
+    made["ceremony"]["output"] = "out-made"
+    write_ceremony(folder, made, "made.toml")
+    delivery = Capture()
+    machine = Machine(folder / "made.toml", services=services(lambda c: fake, delivery))
+    drive(machine, script_for(made, PINS))
+    data = next(
+        e["data"] for e in outcome_entries(machine.outcome) if e["event"] == "key_generated"
+    )
+    key_kcv = f"{data['kcvs'][0]['kcv_method']} {data['kcvs'][0]['kcv']}"
+    kcvs = tuple(f"{s.kcv.method.label} {s.kcv.hex}" for s in delivery.shown)
+    return cases.MadeSet("made-1", key_kcv, kcvs, delivery.texts())
+
+
+def new_case(kind: str, folder: Path) -> Case:
+    fake = FakeBackend(FakeToken())
+    folder.mkdir(parents=True)
+    write_imports(folder)
+    made = _made_set(folder, fake) if kind in ("reconstitute", "re-split") else None
+    key_kcv = None
+    if kind == "destroy":
+        with fake.open(FixedPinPrompter(PINS["user"], PINS["so"])) as session:
+            session.generate_key(LABEL, KeySpec.AES_128)
+            key_kcv = str(session.check_values(LABEL).of(KcvMethod.AES_CMAC))
+    doc = cases.doc(
+        kind,
+        f"crash-{kind}",
+        module="<fake>",
+        token_label="fake-token",
+        label=LABEL,
+        made=made,
+        key_kcv=key_kcv,
+    )
+    write_ceremony(folder, doc)
+    return Case(kind, folder, fake, doc, made.texts if made else {})
+
+
+@pytest.fixture
+def secrets_made(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Secret]]:
+    """Every Secret made in the test (key material, components), to scan the disk for."""
+    made: list[Secret] = []
+    init = Secret.__init__
+
+    def spy(self: Secret, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(Secret, "__init__", spy)
+    yield made
+
+
+def _values(made: list[Secret], seen: list[bytes]) -> list[bytes]:
+    for s in made:
+        if not s.closed and "PIN" not in s.label and len(s) >= 16:
+            value = bytes(s.reveal())
+            if any(value) and value not in seen:
+                seen.append(value)
+    return seen
+
+
+def crash_and_restart(
+    kind: str,
+    folder: Path,
+    at: int,
+    monkeypatch: pytest.MonkeyPatch,
+    made: list[Secret],
+    expected: set[str],
+) -> None:
+    case = new_case(kind, folder)
+    crash = Crash(at)
+    seen: list[bytes] = []
+    with monkeypatch.context() as patch:
+        crash.install(patch)
+        machine = case.machine()
+        script = case.script()
+
+        def keep(request: Any) -> None:
+            _values(made, seen)  # what the process holds in memory as it goes
+
+        with pytest.raises(Killed):
+            drive(machine, script, on_request=keep)
+    _values(made, seen)
+    first = folder / "out" / f"crash-{kind}.journal.jsonl"
+    if at == 1:  # died writing the genesis entry: the rerun is the first attempt
+        assert first.exists()
+    killed = journal.verify(first.read_bytes(), allow_torn_tail=True)
+    assert len(killed.entries) == at and not killed.closed
+
+    restart = case.machine()
+    lines: list[str] = []
+
+    def read(request: Any) -> None:
+        _values(made, seen)
+        if request.step == "recovery":
+            lines.extend(request.lines)
+            assert request.kind is RequestKind.CONFIRMATION
+
+    drive(restart, case.script(), on_request=read)
+    outcome = restart.outcome
+    assert outcome.status is Status.FINISHED
+    assert outcome.ceremony_id == f"crash-{kind}.r2" and outcome.restarts == f"crash-{kind}"
+    text = "\n".join(lines)
+    assert f"Ceremony crash-{kind} was interrupted after entry {at - 1}" in text
+    entries = outcome_entries(outcome)
+    link = entries[0]["data"]["restarts"]
+    closed = journal.verify(first.read_bytes(), require_closed=True)
+    assert link["final_hash"] == closed.final_hash and closed.last.event == journal.ABORTED
+    events = [e["event"] for e in entries]
+    assert events[1] == "recovery_reviewed" and events[-1] == "finished"
+    # The orphaned key: destroyed, and journaled as a destroy ceremony journals it.
+    orphaned = any(
+        e.event in ("key_imported",) or (e.event == "key_generated" and e.data["where"] == "hsm")
+        for e in killed.entries
+    )
+    destroyed = [e for e in entries if e["event"] == "key_destroyed" and "left_by" in e["data"]]
+    assert len(destroyed) == (1 if orphaned else 0)
+    if orphaned:
+        approval = entries[destroyed[0]["seq"] - 1]["data"]
+        assert approval["operation"] == "destroy" and len(approval["approvers"]) == 2
+        assert LABEL in text and "id " in text and "KCV" in text
+    cases.check_voided(folder, LABEL, killed, f"crash-{kind}.r2")
+    if cases.exposed(killed):
+        voided = [e for e in entries if e["event"] == "components_voided"]
+        approvals = [e for e in entries[: voided[0]["seq"]] if e["event"] == "approval"]
+        assert approvals[-1]["data"]["operation"] == "void-components"
+        assert entries[voided[0]["seq"] - 1]["event"] == "registry_updated"  # written first
+        assert "it is voided; its paper is destroyed" in text
+    # The token holds what one finished ceremony leaves, nothing of the aborted one.
+    assert set(case.fake.state.keys) == expected
+    _values(made, seen)
+    assert scan([folder], seen) == []
+
+
+def _points(total: int, every: bool, rng: random.Random) -> list[int]:
+    points = list(range(1, total))
+    return points if every else sorted(rng.sample(points[1:], SAMPLE))
+
+
+def _whole(kind: str, folder: Path) -> tuple[int, set[str]]:
+    """A run not interrupted: its journal entries, and the keys it leaves on the token."""
+    case = new_case(kind, folder)
+    machine = case.machine()
+    drive(machine, case.script())
+    return len(outcome_entries(machine.outcome)), set(case.fake.state.keys)
+
+
+@pytest.mark.parametrize("kind", cases.KINDS)
+def test_a_crash_after_any_journal_entry_then_a_rerun_recovers(
+    kind: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    secrets_made: list[Secret],
+) -> None:
+    total, keys = _whole(kind, tmp_path / "whole")
+    rng = random.Random(f"{SEED}-{kind}")
+    for at in _points(total, bool(request.config.getoption("--kill-sweep")), rng):
+        crash_and_restart(kind, tmp_path / f"at-{at:02d}", at, monkeypatch, secrets_made, keys)
+
+
+def test_a_voided_component_is_never_entered_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = new_case("split-backup", tmp_path / "split")
+    delivery = Capture()
+    crash = Crash(10_000)
+    with monkeypatch.context() as patch:
+        crash.install(patch)
+        machine = case.machine(delivery)
+        request = drive(machine, case.script(), until="approve/show-component/rk/2")
+        assert request is not None and len(delivery.shown) == 1  # component 1 issued
+        crash.at = crash.written  # the power fails here
+        crash.dead = True
+        with pytest.raises(Killed):
+            machine.close()  # its abort never reaches the disk
+    restart = case.machine()
+    drive(restart, case.script())
+    registry = parse_registry((case.folder / "registry/custodians.json").read_bytes())
+    void = [r for r in registry.records if r.event is RecordEvent.VOIDED]
+    assert [(r.set, r.component, r.person, r.ceremony) for r in void] == [
+        ("crash-split-backup", 1, "ebrown", "crash-split-backup.r2")
+    ]
+    # Entering the voided set is refused when the ceremony file is read ...
+    texts = delivery.texts()
+    rebuild = cases.doc(
+        "reconstitute",
+        "rebuild",
+        module="<fake>",
+        token_label="fake-token",
+        label=LABEL,
+        made=cases.MadeSet("crash-split-backup", "AES-CMAC 000000", ("AES-CMAC 000000",) * 2, {}),
+    )
+    path = write_ceremony(case.folder, rebuild, "rebuild.toml")
+    machine = Machine(path, services=services(lambda c: case.fake, Capture()))
+    with pytest.raises(RuleBreach, match=r"voided by ceremony 'crash-split-backup\.r2'"):
+        machine.start()
+    # ... and a voided component typed in for the restarted set is refused at its first line.
+    issued = {
+        e["data"]["index"]: e["data"]
+        for e in outcome_entries(restart.outcome)
+        if e["event"] == "component_issued"
+    }
+    key_kcv = next(
+        e["data"]["kcvs"][0]
+        for e in outcome_entries(restart.outcome)
+        if e["event"] == "key_generated"
+    )
+    rebuild = cases.doc(
+        "reconstitute",
+        "rebuild-2",
+        module="<fake>",
+        token_label="fake-token",
+        label=f"{LABEL}-2",
+        made=cases.MadeSet(
+            "crash-split-backup.r2",
+            f"{key_kcv['kcv_method']} {key_kcv['kcv']}",
+            tuple(f"{issued[i]['kcv_method']} {issued[i]['kcv']}" for i in (1, 2)),
+            {},
+        ),
+    )
+    rebuild["keys"][0]["label"] = LABEL
+    path = write_ceremony(case.folder, rebuild, "rebuild-2.toml")
+    machine = Machine(path, services=services(lambda c: case.fake, Capture()))
+    script = script_for(rebuild, PINS, components={f"{LABEL}.1": texts[f"{LABEL}.1"]})
+    with pytest.raises(AssertionError, match="entry/rk/1/kcv refused: the KCV on this form"):
+        drive(machine, script)
+
+
+def test_verify_checks_the_link_to_the_aborted_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ceremony.record.links import check_restart, current_journals
+    from ceremony.record.verdict import Report
+
+    case = new_case("split-backup", tmp_path / "split")
+    crash = Crash(10_000)
+    with monkeypatch.context() as patch:
+        crash.install(patch)
+        machine = case.machine()
+        drive(machine, case.script(), until="approve/show-component/rk/2")
+        crash.dead = True
+        with pytest.raises(Killed):
+            machine.close()
+    restart = case.machine()
+    drive(restart, case.script())
+    out = case.folder / "out"
+    new = journal.verify((out / "crash-split-backup.r2.journal.jsonl").read_bytes())
+    assert current_journals(sorted(out.glob("*.journal.jsonl"))) == [
+        out / "crash-split-backup.r2.journal.jsonl"
+    ]
+
+    def lines() -> dict[str, tuple[bool, str]]:
+        report = Report("out")
+        check_restart(report, new, out)
+        return {line.check: (line.ok, line.reason) for line in report.lines}
+
+    found = lines()
+    assert found["aborted ceremony crash-split-backup"][0]
+    assert "ABORTED at entry" in found["aborted ceremony crash-split-backup"][1]
+    assert found["recovery after the aborted ceremony"][0]
+    aborted = out / "crash-split-backup.journal.jsonl"
+    data = aborted.read_bytes()
+    aborted.write_bytes(data + data.splitlines(keepends=True)[-1])  # an entry appended again
+    assert not lines()["restart link"][0]
+    aborted.unlink()
+    assert lines()["restart link"] == (
+        False,
+        "the aborted journal crash-split-backup.journal.jsonl is missing from the bundle",
+    )
