@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ceremony.core.ceremony_file import summary
+from ceremony.core.ceremony_file import CeremonyFile, summary
+from ceremony.engine.context import LoadedTarget
 from ceremony.engine.ceremony_source import load_ceremony_file
-from ceremony.engine.machine import load_targets
+from ceremony.engine.machine import default_services, load_targets, token_config
 
 
 def register(subcommands: Any) -> None:
@@ -25,6 +26,12 @@ def register(subcommands: Any) -> None:
         ),
     )
     parser.add_argument("file", type=Path, help="the ceremony file (TOML)")
+    parser.add_argument(
+        "--token",
+        action="store_true",
+        help="also ask the token (and a [signing] token) whether it can do everything the file "
+        "needs, as the run does before roll call: public sessions only, no PIN",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -45,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
             else []
         ),
         *(f"  Warning: {w}." for w in warnings),
+        *(_tokens(checked.ceremony, targets) if args.token else []),
         "",
         *checked.digest_lines(),
         "",
@@ -52,3 +60,13 @@ def run(args: argparse.Namespace) -> int:
     ]
     print("\n".join(lines))
     return 0
+
+
+def _tokens(cf: CeremonyFile, targets: dict[str, list[LoadedTarget]]) -> list[str]:
+    """The token part of the run's checks, made the same way (a refusal is raised)."""
+    from ceremony.engine.steps.token_check import check_tokens
+
+    services = default_services(delivery=None)
+    rehearsal = cf.ceremony.rehearsal
+    tokens = check_tokens(cf, targets, token_config(cf, services, rehearsal), services, rehearsal)
+    return [f"Token: {line}" for line in tokens.lines()]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+from ceremony.core.ceremony_file import SIGNING_LABEL
 from ceremony.errors import HsmError
 
 
@@ -46,6 +49,20 @@ def register(subparsers: Any) -> None:
         metavar="TEXT",
         help="the module's C_Initialize parameter string ([hsm] init_reserved), e.g. for NSS "
         "softokn: configdir='sql:DIR' certPrefix='' keyPrefix='' secmod='secmod.db' flags=''",
+    )
+    info.add_argument(
+        "--signing-label",
+        metavar="LABEL",
+        default=SIGNING_LABEL,
+        help=f"the label of the record signing certificate to show ([signing] key_label; "
+        f"default {SIGNING_LABEL!r})",
+    )
+    info.add_argument(
+        "--export-certificate",
+        metavar="FILE",
+        type=Path,
+        help="write the record signing certificate (PEM) to FILE, for an auditor to pin with "
+        "'ceremony verify --trust-anchor FILE'; FILE must not exist",
     )
     info.set_defaults(handler=_info)
     parser.set_defaults(handler=lambda args: _help(parser))
@@ -138,4 +155,56 @@ def _info(args: argparse.Namespace) -> int:
     print("\nWhat a ceremony cannot do, or does differently, on this token:")
     for line in limits or ["nothing: every capability the tool uses is there"]:
         print(f"  - {line}")
+    _signing_certificate(backend, args.signing_label, args.export_certificate)
     return 0
+
+
+def _signing_certificate(backend: Any, label: str, export: Path | None) -> None:
+    """The record signing certificate as a public session sees it, and its export."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from ceremony.hsm.signing import REHEARSAL_ORGANIZATION
+    from ceremony.output import install
+
+    der = backend.public_certificate(label)
+    print(f"\nRecord signing certificate {label!r}")
+    if der is None:
+        print(
+            "  none on this token (a production ceremony with [signing] create = true makes "
+            "one under two security officers)"
+        )
+        if export is not None:
+            raise HsmError(
+                f"no certificate labelled {label!r} to export",
+                hint="check --signing-label against the file's [signing] key_label",
+            )
+        return
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError as ex:
+        raise HsmError(
+            f"the certificate labelled {label!r} on the token does not parse as X.509",
+            hint="keep the token as evidence and ask the security officers",
+        ) from ex
+    kind = (
+        "REHEARSAL"
+        if any(
+            a.value == REHEARSAL_ORGANIZATION
+            for a in cert.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)
+        )
+        else "production"
+    )
+    print(
+        _table(
+            [
+                ("SHA-256", hashlib.sha256(der).hexdigest()),
+                ("subject", cert.subject.rfc4514_string()),
+                ("valid until", f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"),
+                ("kind", kind),
+            ]
+        )
+    )
+    if export is not None:
+        install(export, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        print(f"  written to {export} (pin it: ceremony verify --trust-anchor {export} EVIDENCE)")

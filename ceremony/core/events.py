@@ -308,6 +308,7 @@ def key_generated(
     curve: str | None = None,
     attributes_before: Mapping[str, JournalValue] | None = None,
     public_key_sha256: FileDigest | None = None,
+    kcv_sources: Sequence[tuple[str, str]] = (),
 ) -> Event:
     data: dict[str, JournalValue] = {
         "key": Label(key),
@@ -324,17 +325,32 @@ def key_generated(
             curve=Label(curve) if curve is not None else None,
             attributes_before=attributes_before,
             public_key_sha256=public_key_sha256,
+            kcv_sources=_sources(kcv_sources),
         ),
     )
 
 
+def _sources(sources: Sequence[tuple[str, str]]) -> list[JournalValue] | None:
+    """How the token computed each check value (e.g. CMAC from two ECB operations where the
+    token has no CKM_AES_CMAC), ``{kcv_method, source}``; None when the token said nothing."""
+    return [{"kcv_method": Text(m), "source": Text(how)} for m, how in sources] or None
+
+
 def key_imported(
-    *, key: str, path: str, attributes: Mapping[str, JournalValue], kcvs: Sequence[CheckValue]
+    *,
+    key: str,
+    path: str,
+    attributes: Mapping[str, JournalValue],
+    kcvs: Sequence[CheckValue],
+    kcv_sources: Sequence[tuple[str, str]] = (),
 ) -> Event:
-    return Event(
-        "key_imported",
-        {"key": Label(key), "path": Text(path), "attributes": attributes, "kcvs": list(kcvs)},
-    )
+    data: dict[str, JournalValue] = {
+        "key": Label(key),
+        "path": Text(path),
+        "attributes": attributes,
+        "kcvs": list(kcvs),
+    }
+    return Event("key_imported", _optional(data, kcv_sources=_sources(kcv_sources)))
 
 
 def key_exported(*, key: str, kcvs: Sequence[CheckValue]) -> Event:

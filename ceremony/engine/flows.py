@@ -48,6 +48,7 @@ from ceremony.engine.steps.components import record_set, require_split_knowledge
 from ceremony.engine.steps.entered import enter_component
 from ceremony.engine.steps.keys import attributes, key_kcv_method, token_key_spec
 from ceremony.errors import CheckValueError, RuleViolation
+from ceremony.hsm.base import TokenCheckValues
 
 
 def plan(
@@ -178,12 +179,20 @@ def _generate_in_hsm(ctx: Context, key: KeyEntry, extractable: bool) -> CheckVal
             attributes=attributes(record.attributes),
             kcvs=kcvs,
             public_key_sha256=public,
+            kcv_sources=_sources(record.check_values),
         )
     )
     shown = f"; KCV {key_kcv}" if key_kcv is not None else ""
     ctx.notice(f"Key {key.label} ({key.describe()}) generated inside the HSM{shown}.")
     ctx.count("key(s) generated")
     return key_kcv
+
+
+def _sources(values: TokenCheckValues | None) -> list[tuple[str, str]]:
+    """The record says how the token computed each value (CMAC from ECB is not CMAC)."""
+    if values is None:
+        return []
+    return [(method.value, how) for method, how in values.sources if how]
 
 
 def _export(ctx: Context, key: KeyEntry, expected: CheckValue | None) -> Flow[Secret]:
@@ -283,6 +292,7 @@ def _store_and_wrap(
                 path=result.path.name.lower().replace("_", "-"),
                 attributes=attributes(result.key.attributes),
                 kcvs=kcvs,
+                kcv_sources=_sources(result.key.check_values),
             )
         )
         ctx.notice(f"Key {key.label} stored in the HSM; KCV {key_kcv}.")

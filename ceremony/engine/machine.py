@@ -339,28 +339,7 @@ class Machine:
         cf, base, registry = checked.ceremony, checked.base, checked.registry
         self.ceremony = cf
         rehearsal = self.rehearsal
-        spec = cf.hsm
-        stated = HsmConfig(
-            spec.module, spec.token_label, spec.token_serial, spec.init_reserved, spec.trusted_wrap
-        )
-        hsm_config = replace(
-            services.resolve(spec.module, spec.token_label, spec.token_serial),
-            init_reserved=spec.init_reserved,
-            trusted_wrap=spec.trusted_wrap,
-        )
-        if not rehearsal and hsm_config != stated:
-            raise RuleViolation(
-                f"the environment names {hsm_config.describe()}, the ceremony file "
-                f"{stated.describe()}",
-                hint="unset CEREMONY_PKCS11_MODULE, CEREMONY_TOKEN_LABEL and "
-                "CEREMONY_TOKEN_SERIAL: a production ceremony uses the token its file names",
-            )
-        if rehearsal and not services.rehearsal_token(hsm_config):
-            raise RuleViolation(
-                f"a rehearsal runs only on the project's rehearsal SoftHSM2 token, not on "
-                f"{hsm_config.describe()}",
-                hint="a rehearsal never touches a production token; check the [hsm] section",
-            )
+        hsm_config = token_config(cf, services, rehearsal)
         now = services.clock()
         targets, target_warnings = load_targets(cf, base, now, rehearsal=rehearsal)
         output = base / cf.ceremony.output
@@ -407,6 +386,34 @@ class Machine:
         for warning in target_warnings:
             ctx.notice(f"Import key: {warning}.")
         return ctx
+
+
+def token_config(cf: CeremonyFile, services: Services, rehearsal: bool) -> HsmConfig:
+    """The token the file names; a rehearsal may be pointed elsewhere by the environment,
+    but only at the rehearsal store, and production only ever at the file's token."""
+    spec = cf.hsm
+    stated = HsmConfig(
+        spec.module, spec.token_label, spec.token_serial, spec.init_reserved, spec.trusted_wrap
+    )
+    hsm_config = replace(
+        services.resolve(spec.module, spec.token_label, spec.token_serial),
+        init_reserved=spec.init_reserved,
+        trusted_wrap=spec.trusted_wrap,
+    )
+    if not rehearsal and hsm_config != stated:
+        raise RuleViolation(
+            f"the environment names {hsm_config.describe()}, the ceremony file "
+            f"{stated.describe()}",
+            hint="unset CEREMONY_PKCS11_MODULE, CEREMONY_TOKEN_LABEL and "
+            "CEREMONY_TOKEN_SERIAL: a production ceremony uses the token its file names",
+        )
+    if rehearsal and not services.rehearsal_token(hsm_config):
+        raise RuleViolation(
+            f"a rehearsal runs only on the project's rehearsal SoftHSM2 token, not on "
+            f"{hsm_config.describe()}",
+            hint="a rehearsal never touches a production token; check the [hsm] section",
+        )
+    return hsm_config
 
 
 def _restart(started: Started, cf: CeremonyFile, registry: RegistryFile | None) -> Restart | None:

@@ -9,6 +9,7 @@ a rehearsal.
     [pins]                        # optional: else CEREMONY_REHEARSAL_USER_PIN / _SO_PIN
     user = "rehearsal-user"
     so = "rehearsal-so"
+    signing-user = "..."          # the user PIN of a second token that signs ([signing] module)
     [approvers]
     order = ["amartin", "cwright"]  # who approves first, when eligible (default: file order)
     [components]                  # texts to enter, "<key>.<index>" = file (relative to this file)
@@ -172,7 +173,9 @@ class Script:
         return self.passphrases[person]
 
     def _pin(self, step: StepId) -> str:
-        role = step.pin or "user"
+        role: str = step.pin or "user"
+        if step.family is Family.SIGNING and "signing-user" in self.pins:
+            role = "signing-user"  # the second token's user PIN, not the ceremony token's
         pin = self.pins.get(role) or self.environ.get(ENV_SO_PIN if role == "so" else ENV_USER_PIN)
         if not pin:
             raise ConfigError(

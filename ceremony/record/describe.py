@@ -27,7 +27,24 @@ def _airgap(entry: Entry) -> str:
 def _generated(entry: Entry) -> str:
     d = entry.data
     size = text(d, "bits") + " bits" if "bits" in d else text(d, "curve")
-    return f"key {text(d, 'key')} generated ({text(d, 'type')} {size}) in {text(d, 'where')}"
+    return (
+        f"key {text(d, 'key')} generated ({text(d, 'type')} {size}) in {text(d, 'where')}"
+        + _sources(d)
+    )
+
+
+def _sources(d: Mapping[str, object]) -> str:
+    """How the token computed each check value, where it said (CMAC from ECB is not CMAC)."""
+    sources = d.get("kcv_sources")
+    if not isinstance(sources, list):
+        return ""
+    parts = [f"{text(s, 'kcv_method')} {text(s, 'source')}" for s in sources if isinstance(s, dict)]
+    return "; check values: " + "; ".join(parts) if parts else ""
+
+
+def _imported(entry: Entry) -> str:
+    d = entry.data
+    return f"key {text(d, 'key')} imported into the HSM ({text(d, 'path')})" + _sources(d)
 
 
 def _component(verb: str) -> Callable[[Entry], str]:
@@ -194,7 +211,7 @@ DESCRIPTIONS: Mapping[str, Callable[[Entry], str]] = MappingProxyType(
         "envelope_sealed": _envelope,
         "envelope_checked": _envelope,
         "key_combined": _combined,
-        "key_imported": _with("key {key} imported into the HSM ({path})"),
+        "key_imported": _imported,
         "key_exported": _with("key {key} exported in clear for splitting"),
         "import_key_confirmed": _with(
             "import key of {target} ({provider}) confirmed by {confirmed_by}",

@@ -7,9 +7,9 @@ from datetime import timedelta
 from cryptography import x509
 
 from ceremony.core import events
-from ceremony.core.ceremony_file import SIGNING_LABEL, HsmSpec, TrustedWrap
+from ceremony.core.ceremony_file import SIGNING_LABEL, CeremonyFile, HsmSpec, TrustedWrap
 from ceremony.core.rules import Operation
-from ceremony.engine.context import Context, Flow
+from ceremony.engine.context import Context, Flow, Services
 from ceremony.engine.step_id import Family, StepId
 from ceremony.engine.steps import hsm_login
 from ceremony.engine.steps.people import approve
@@ -27,39 +27,45 @@ def signing_config(spec: HsmSpec) -> HsmConfig:
     )
 
 
-def needs(ctx: Context) -> list[tuple[Capability, str]]:
+def needs(cf: CeremonyFile) -> list[tuple[Capability, str]]:
     """What signing the record needs of the token that signs it."""
     found = [(Capability.ECDSA_RAW, "signing the ceremony record")]
-    if ctx.cf.signing is not None and ctx.cf.signing.create:
+    if cf.signing is not None and cf.signing.create:
         found.append((Capability.GENERATE_EC, "creating the record signing key ([signing] create)"))
     return found
 
 
-def check_signing_token(ctx: Context, ceremony_token: Preflight) -> None:
-    """Before roll call: the token that signs can sign (and create the key where asked)."""
-    spec = ctx.cf.signing
+def check_signing_token(
+    cf: CeremonyFile, rehearsal: bool, services: Services, ceremony_token: Preflight
+) -> tuple[HsmBackend, Preflight] | None:
+    """Before roll call: the token that signs can sign (and create the key where asked).
+
+    Returns the second token ([signing] module) when the file names one, else None."""
+    spec = cf.signing
     second = spec.token if spec is not None else None
+    found: tuple[HsmBackend, Preflight] | None = None
     if second is None:
-        if spec is None and ctx.rehearsal:
-            return  # a rehearsal without [signing] signs if the rehearsal token can (as before)
+        if spec is None and rehearsal:
+            return None  # a rehearsal without [signing] signs if the rehearsal token can
         preflight = ceremony_token
         alternatives = (
             "name a second token that signs the record in [signing] (module, token_label)"
         )
     else:
         config = signing_config(second)
-        if ctx.rehearsal and not ctx.services.rehearsal_token(config):
+        if rehearsal and not services.rehearsal_token(config):
             raise RuleViolation(
                 f"a rehearsal signs only on the project's rehearsal SoftHSM2 store, not on "
                 f"{config.describe()}",
                 hint="a rehearsal never touches a production token; check the [signing] section",
             )
-        backend = ctx.services.backend(config)
+        backend = services.backend(config)
         preflight = backend.preflight()
-        ctx.signing_token = (backend, preflight)
+        found = (backend, preflight)
         alternatives = "name another token in [signing]"
-    for capability, purpose in needs(ctx):
+    for capability, purpose in needs(cf):
         preflight.require(capability, purpose, alternatives)
+    return found
 
 
 def signing_identity(ctx: Context) -> Flow[None]:

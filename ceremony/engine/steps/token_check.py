@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ceremony.core.ceremony_file import CeremonyFile, KeyType, WrapPlace
-from ceremony.engine.context import Context, Flow, LoadedTarget
+from ceremony.engine.context import Context, Flow, LoadedTarget, Services
 from ceremony.engine.step_id import Family, StepId
 from ceremony.engine.steps import signing
-from ceremony.hsm.base import Capability
+from ceremony.hsm.base import Capability, HsmBackend, HsmConfig, Preflight
 
 STAGE = StepId(Family.TOKEN_CHECK)
 
@@ -22,19 +24,49 @@ _ALTERNATIVES = (
 )
 
 
-def token_check(ctx: Context) -> Flow[None]:
-    """Probe the token and refuse what it cannot do, before anyone is called or types a PIN."""
-    ctx.stage(STAGE)
-    backend = ctx.services.backend(ctx.hsm_config)
+@dataclass(frozen=True)
+class Tokens:
+    """The tokens a ceremony file names, probed and found able to do all it needs."""
+
+    ceremony: tuple[HsmBackend, Preflight]
+    signing: tuple[HsmBackend, Preflight] | None  # a second token that signs the record
+
+    def lines(self) -> list[str]:
+        found = [f"{self.ceremony[1].token.describe()} can do everything this ceremony needs."]
+        if self.signing is not None:
+            found.append(f"{self.signing[1].token.describe()} can sign the record.")
+        return found
+
+
+def check_tokens(
+    cf: CeremonyFile,
+    targets: dict[str, list[LoadedTarget]],
+    hsm_config: HsmConfig,
+    services: Services,
+    rehearsal: bool,
+) -> Tokens:
+    """Every capability the file needs, asked of its tokens in public sessions (no PIN).
+
+    The run calls it before roll call; ``ceremony check --token`` calls it the same way."""
+    backend = services.backend(hsm_config)
     preflight = backend.preflight()
-    capabilities, protected = needs(ctx.cf, ctx.targets)
+    capabilities, protected = needs(cf, targets)
     for capability, purpose, alternatives in capabilities:
         preflight.require(capability, purpose, alternatives)
     for purpose in protected:
-        preflight.require_trusted_wrap(ctx.hsm_config.trusted_wrap, purpose)
-    signing.check_signing_token(ctx, preflight)
-    ctx.token = (backend, preflight)
-    ctx.notice(f"{preflight.token.describe()} can do everything this ceremony needs.")
+        preflight.require_trusted_wrap(hsm_config.trusted_wrap, purpose)
+    second = signing.check_signing_token(cf, rehearsal, services, preflight)
+    return Tokens((backend, preflight), second)
+
+
+def token_check(ctx: Context) -> Flow[None]:
+    """Probe the token and refuse what it cannot do, before anyone is called or types a PIN."""
+    ctx.stage(STAGE)
+    tokens = check_tokens(ctx.cf, ctx.targets, ctx.hsm_config, ctx.services, ctx.rehearsal)
+    ctx.token = tokens.ceremony
+    ctx.signing_token = tokens.signing
+    for line in tokens.lines():
+        ctx.notice(line)
     yield from ()  # a step like the others; it asks nothing
 
 

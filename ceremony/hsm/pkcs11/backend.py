@@ -243,20 +243,24 @@ class Pkcs11Backend:
 
     def has_certificate(self, label: str) -> bool:
         """Whether a certificate ``label`` is visible in a public session (no PIN asked)."""
-        token = self.find_token()
         try:
-            with (
-                translated("looking for the certificate", self._where, lambda: True),
-                token.open() as session,
-            ):
-                found = list(
-                    session.get_objects(
-                        {Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.LABEL: label}
-                    )
-                )
+            return self.public_certificate(label) is not None
         except CeremonyError:
             return False
-        return bool(found)
+
+    def public_certificate(self, label: str) -> bytes | None:
+        """The DER of certificate ``label`` as a public session sees it (no PIN asked): what an
+        auditor exports once to pin with ``ceremony verify --trust-anchor``."""
+        token = self.find_token()
+        with (
+            translated("looking for the certificate", self._where, lambda: True),
+            token.open() as session,
+        ):
+            for obj in session.get_objects(
+                {Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.LABEL: label}
+            ):
+                return bytes(obj[Attribute.VALUE])
+        return None
 
 
 class Pkcs11LoginSteps:
