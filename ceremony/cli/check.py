@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ceremony.core.ceremony_file import CeremonyFile, summary
-from ceremony.engine.context import LoadedTarget
 from ceremony.engine.ceremony_source import load_ceremony_file
+from ceremony.engine.context import LoadedTarget
 from ceremony.engine.machine import default_services, load_targets, token_config
 
 

@@ -402,8 +402,7 @@ def token_config(cf: CeremonyFile, services: Services, rehearsal: bool) -> HsmCo
     )
     if not rehearsal and hsm_config != stated:
         raise RuleViolation(
-            f"the environment names {hsm_config.describe()}, the ceremony file "
-            f"{stated.describe()}",
+            f"the environment names {hsm_config.describe()}, the ceremony file {stated.describe()}",
             hint="unset CEREMONY_PKCS11_MODULE, CEREMONY_TOKEN_LABEL and "
             "CEREMONY_TOKEN_SERIAL: a production ceremony uses the token its file names",
         )

@@ -67,7 +67,15 @@ class Terminal:
         self.tmux("send-keys", "-t", "ceremony", *keys)
 
     def choose_first(self) -> None:
-        """Enter on a list of names: the first one answers; the cursor then moves on."""
+        """Enter on a list of names, once the list has the focus, as a person waits for the
+        highlighted name: an Enter before that goes to no list and is lost (under load the
+        screen is drawn before its list takes the focus). The first one answers."""
+        highlighted = re.compile(r"\x1b\[48;5;32m[A-Z]")  # the focused list's highlighted row
+        deadline = time.monotonic() + STUCK
+        while not highlighted.search(self.styled()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the list of names never had the focus:\n{self.screen()}")
+            time.sleep(0.1)
         self.keys("Enter")
 
     def cursor(self) -> tuple[int, int]:
