@@ -336,7 +336,10 @@ def _check_values(report: Report, verified: Verified) -> None:
         if not isinstance(key, str):
             continue
         if entry.event in _KEY_KCV_EVENTS:
-            seen = keys.setdefault((run, key), _Seen({}, {}, []))
+            # The orphan an aborted attempt left, destroyed by its restart, is another key
+            # than the one this ceremony then makes under the same label.
+            label = key if "left_by" not in d else f"{key} (left by {F.text(d, 'left_by')})"
+            seen = keys.setdefault((run, label), _Seen({}, {}, []))
             what = _KEY_KCV_EVENTS[entry.event]
             found = d.get("kcvs")
             pairs = [v for v in found if isinstance(v, dict)] if isinstance(found, list) else [d]

@@ -8,6 +8,7 @@ error modal. It holds no ceremony rule: screens ask, the engine decides and jour
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -78,7 +79,9 @@ class CeremonyApp(App[int]):
         self._aborting = False
         self.aborted_reason: str | None = None
         self.ceremony_run: CeremonyRun | None = None
-        self._screen_since = 0.0  # when the screen on top came up (Textual's monotonic clock)
+        # When each screen first came up (Textual's monotonic clock): a later change of screen
+        # (a modal closing, another screen resumed) never makes keys typed at it "too early".
+        self._shown_at: weakref.WeakKeyDictionary[Screen[Any], float] = weakref.WeakKeyDictionary()
 
     def _fatal_error(self) -> None:
         fatal_error_without_locals(self)  # Textual's own prints every frame's local variables
@@ -92,7 +95,7 @@ class CeremonyApp(App[int]):
     # ---- keys typed for an earlier screen ---------------------------------------------------
 
     def _screen_changed(self, screen: Screen[Any]) -> None:
-        self._screen_since = time.monotonic()  # what Textual stamps events with on Linux
+        self._shown_at.setdefault(screen, time.monotonic())  # what Textual stamps events with
 
     async def on_event(self, event: events.Event) -> None:
         # A key typed before the screen on top came up (the rest of a doubled or held Enter, keys
@@ -100,7 +103,7 @@ class CeremonyApp(App[int]):
         if (
             isinstance(event, events.Key)
             and not event.is_forwarded
-            and event.time < self._screen_since
+            and event.time < self._shown_at.get(self.screen, 0.0)
             and event.key not in ANY_TIME_KEYS
         ):
             return
