@@ -256,7 +256,7 @@ async def test_every_screen_answers_once(times: int) -> None:
     assert await answered_once(HelpModal, [], ["escape"] * times) == [None]
 
 
-@pytest.mark.parametrize("times", [20], ids=["held"])  # doubled: in the full run
+@pytest.mark.parametrize("times", [2, 20], ids=["doubled", "held"])  # not in the full run
 async def test_the_component_screens_answer_once(times: int) -> None:
     check = encoding.component_kcv(fixtures.component())
     display = await answered_once(
