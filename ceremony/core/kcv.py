@@ -251,7 +251,8 @@ def require_match(expected: CheckValue, actual: CheckValue, what: str) -> None:
 
 _KCV_TEXT = re.compile(
     r"\s*(?P<label>[A-Za-z0-9-]+)\s+(?P<hex>[0-9A-Fa-f]+)"
-    r"\s*(?:\(\s*(?P<n>\d+)\s+of\s+(?P<max>\d+)\s+bytes?\s*\))?\s*",
+    # A byte count has at most 4 digits: int() refuses more than 4,300, found by the fuzz driver.
+    r"\s*(?:\(\s*(?P<n>[0-9]{1,4})\s+of\s+(?P<max>[0-9]{1,4})\s+bytes?\s*\))?\s*",
     re.IGNORECASE,
 )
 

@@ -13,6 +13,7 @@ from typing import Any
 from ceremony.core.component import Scheme
 from ceremony.core.journal import format_time, looks_secret
 from ceremony.core.labels import attempt_of, is_label
+from ceremony.core.lookalike import same_person_keys
 from ceremony.core.rules import (
     SPLIT_KNOWLEDGE,
     Assignment,
@@ -469,12 +470,21 @@ def _merge(
 
 
 def check_identities(registry: Registry, roster: Roster) -> None:
-    """Refuse one identity document recorded under two participant ids (an alias)."""
+    """Refuse one person under two participant ids: one identity document, or look-alike ids."""
     by_reference: dict[str, str] = {}
+    by_id: dict[str, str] = {}
     for r in registry.records:
-        by_reference.setdefault(" ".join(r.id_reference.casefold().split()), r.person)
+        for key in same_person_keys(r.id_reference):
+            by_reference.setdefault(key, r.person)
+        for key in same_person_keys(r.person):
+            by_id.setdefault(key, r.person)
+
+    def earlier_of(table: dict[str, str], text: str, person_id: str) -> str | None:
+        found = (table[k] for k in same_person_keys(text) if k in table)
+        return next((e for e in found if e != person_id), None)
+
     for person in roster.participants:
-        earlier = by_reference.get(" ".join(person.id_reference.casefold().split()))
+        earlier = earlier_of(by_reference, person.id_reference, person.id)
         if earlier is not None and earlier != person.id:
             raise RuleBreach(
                 f"{SPLIT_KNOWLEDGE}: {person.describe()} shows the identity document the "
@@ -482,6 +492,16 @@ def check_identities(registry: Registry, roster: Roster) -> None:
                 rule=SPLIT_KNOWLEDGE,
                 people=(person.id, earlier),
                 hint="one person keeps one id across ceremonies; use the id in the registry",
+            )
+        earlier = earlier_of(by_id, person.id, person.id)
+        if earlier is not None and earlier != person.id:
+            raise RuleBreach(
+                f"{SPLIT_KNOWLEDGE}: the id of {person.describe()} looks like {earlier!r}, an id "
+                "the registry records (Unicode confusables)",
+                rule=SPLIT_KNOWLEDGE,
+                people=(person.id, earlier),
+                hint="one person keeps one id across ceremonies; use the id in the registry, "
+                "or give a different person an id that does not look like it",
             )
 
 

@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 from ceremony.core import rng
 from ceremony.core.component import Scheme
+from ceremony.core.lookalike import alike_note, same_person_keys
 from ceremony.errors import RuleViolation
 
 # ---- violations -----------------------------------------------------------------------------
@@ -100,35 +101,32 @@ class Participant:
         return f"{self.name} ({self.id})"
 
 
-def _same_person_key(text: str) -> str:
-    # "Alice  Martin" and "alice martin" are one person; NFKC folds look-alike forms.
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
 class Roster:
     """The ceremony's participants by id; refuses one person listed twice."""
 
     def __init__(self, participants: Iterable[Participant]) -> None:
         self._by_id: dict[str, Participant] = {}
-        names: dict[str, Participant] = {}
-        references: dict[str, Participant] = {}
+        seen: dict[tuple[str, str], Participant] = {}
         for person in participants:
-            for seen, key, what in (
-                (self._by_id, person.id, "id"),
-                (names, _same_person_key(person.name), "name"),
-                (references, _same_person_key(person.id_reference), "identity reference"),
+            for what, said in (
+                ("id", "id"),
+                ("name", "name"),
+                ("id_reference", "identity reference"),
             ):
-                if key in seen:
-                    other = seen[key]
+                value = getattr(person, what)
+                keys = [(what, key) for key in same_person_keys(value)]
+                other = next((seen[k] for k in keys if k in seen), None)
+                if other is not None:
                     raise RuleBreach(
                         f"{ONE_PERSON_ONE_ROLE}: {other.describe()} and {person.describe()} "
-                        f"share the same {what}",
+                        f"share the same {said}{alike_note(getattr(other, what), value)}",
                         rule=ONE_PERSON_ONE_ROLE,
                         people=(other.id, person.id),
                         hint="each person appears once, with one role; give each their own "
                         "id, name and identity document",
                     )
-                seen[key] = person
+                seen.update(dict.fromkeys(keys, person))
+            self._by_id[person.id] = person
         self._participants = tuple(self._by_id.values())
 
     def __iter__(self) -> Iterator[Participant]:

@@ -383,9 +383,6 @@ def test_a_64_kib_file_of_begins_is_refused_as_no_complete_block() -> None:
 # ---- names that look alike --------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 14: names are compared after NFKC and TR39 confusable skeletons"
-)
 def test_names_that_look_alike_are_one_person() -> None:
     doc = template("generate-export")
     first, second = doc["participants"][0], doc["participants"][1]

@@ -295,6 +295,9 @@ def test_parse_round_trip(method: KcvMethod) -> None:
         ("AES-CMAC 08793E (3 of 3 bytes)", "does not fit"),
         ("AES-CMAC 0879", "must be 3 to 5 bytes"),
         ("TDES-ECB 08793E25AB", "must be 3 to 3 bytes"),
+        # Found by scripts/fuzz (10,000 cases): int() of 4,301 digits raised ValueError.
+        ("AES-CMAC 08793E (3 of " + "9" * 4301 + " bytes)", "not a labelled check value"),
+        ("AES-CMAC 08793E (3 of 16000 bytes)", "not a labelled check value"),
     ],
 )
 def test_parse_refuses_unlabelled_or_malformed(text: str, problem: str) -> None:

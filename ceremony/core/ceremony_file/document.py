@@ -27,6 +27,7 @@ from ceremony.core.ceremony_file.vocabulary import (
     _show,
 )
 from ceremony.core.component import Scheme
+from ceremony.core.lookalike import alike_note, same_person_keys
 from ceremony.core.registry import (
     Registry,
     check_assignments,
@@ -244,22 +245,23 @@ class CeremonyFile:
         for i, person in enumerate(self.participants):
             path = f"participants[{i}]"
             validate_participant(person, path)
-            for name, value in (
-                ("id", person.id),
-                ("name", " ".join(person.name.casefold().split())),
-                ("id_reference", " ".join(person.id_reference.casefold().split())),
-            ):
-                if (name, value) in seen:
-                    other = self.participants[seen[(name, value)]]
+            for name in ("id", "name", "id_reference"):
+                typed = getattr(person, name)
+                keys = [(name, key) for key in same_person_keys(typed)]
+                earlier = next((seen[k] for k in keys if k in seen), None)
+                if earlier is not None:
+                    other = self.participants[earlier]
+                    why = alike_note(getattr(other, name), typed)
                     raise RuleBreach(
                         f"{path}.{name}: {ONE_PERSON_ONE_ROLE}: {person.describe()} has the same "
-                        f"{name} as participants[{seen[(name, value)]}] ({other.describe()})",
+                        f"{name} as participants[{earlier}] ({other.describe()}){why}",
                         rule=ONE_PERSON_ONE_ROLE,
                         people=(other.id, person.id),
-                        hint="each person is listed once, with one role",
+                        hint="each person is listed once, with one role; names, ids and identity "
+                        "references are compared after Unicode normalisation and confusables",
                         path=f"{path}.{name}",
                     )
-                seen[(name, value)] = i
+                seen.update(dict.fromkeys(keys, i))
         roster = Roster(self.participants)
         if not roster.with_role(Role.SECURITY_OFFICER):
             raise RuleBreach(
