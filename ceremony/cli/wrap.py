@@ -182,7 +182,10 @@ def parse_target(text: str) -> KeyTarget:
     if provider == "aws":
         token = spec.read("import-token") if "import-token" in fields else None
         import_key = providers.parse_import_parameters(
-            spec.read("import-key"), import_token=token, key_id=fields.get("key-id", "")
+            spec.read("import-key"),
+            import_token=token,
+            token_base64=providers.token_is_base64(fields.get("import-token", "")),
+            key_id=fields.get("key-id", ""),
         )
         method = providers.parse_method(spec.need("method"), providers.Provider.AWS)
         target = providers.AwsTarget(label, method, import_key, region=fields.get("region", ""))
@@ -232,7 +235,13 @@ def _wrap_components(
         for warning in providers.preflight(targets, info, now):
             print(f"warning: {warning}")
         return providers.build_bundle(
-            targets, key, kind, key_label=first.identity.key_label, kcv=str(expected), now=now
+            targets,
+            key,
+            kind,
+            key_label=first.identity.key_label,
+            kcv=str(expected),
+            now=now,
+            rehearsal=args.rehearsal,
         )
 
 
@@ -379,12 +388,14 @@ def _wrap_in_hsm(
     files: list[providers.BundleFile] = []
     with backend.open(pin_prompter(), trust=trust) as session:
         for key in keys:
-            files += _wrap_token_key(session, key, preflight.token.describe(), now)
+            files += _wrap_token_key(
+                session, key, preflight.token.describe(), now, rehearsal=args.rehearsal
+            )
     return files
 
 
 def _wrap_token_key(
-    session: HsmSession, key: _TokenKey, token: str, now: datetime
+    session: HsmSession, key: _TokenKey, token: str, now: datetime, *, rehearsal: bool
 ) -> list[providers.BundleFile]:
     key_kcv: str | None = None
     public_sha256: str | None = None
@@ -415,6 +426,7 @@ def _wrap_token_key(
             now=now,
             wrapped_by=f"inside the HSM ({token}): {' + '.join(result.mechanisms)}{trusted}",
             public_key_sha256=public_sha256,
+            rehearsal=rehearsal,
         )
     return files
 

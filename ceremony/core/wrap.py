@@ -41,6 +41,17 @@ class OaepHash(enum.Enum):
 _PYCRYPTODOME_HASH = {OaepHash.SHA1: SHA1, OaepHash.SHA256: SHA256}
 
 
+# The libraries that really do each step, named in MANIFEST.json and the .byok generator.
+OAEP_BY = "RSA-OAEP by pycryptodome (Crypto.Cipher.PKCS1_OAEP)"
+KWP_BY = "AES key wrap with padding (RFC 5649) by pyca/cryptography"
+
+
+def host_wrap_by(composite: bool) -> str:
+    """What ``wrapped_by`` says of a wrap made in host memory: OAEP alone, or OAEP then KWP."""
+    steps = f"{OAEP_BY} of a one-time AES key, then {KWP_BY}" if composite else OAEP_BY
+    return f"wrapped on the offline workstation: {steps}"
+
+
 def oaep_padding(oaep_hash: OaepHash) -> padding.OAEP:
     """OAEP with MGF1 over the same hash and no label, the only form the clouds accept."""
     return padding.OAEP(

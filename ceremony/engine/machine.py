@@ -469,7 +469,10 @@ def _load_target(
             assert isinstance(f, AwsFields)
             token = _read(base, f.import_token, f"{path}.import_token") if f.import_token else None
             key = aws_formats.parse_import_parameters(
-                data, import_token=token, key_id=f.key_id or ""
+                data,
+                import_token=token,
+                token_base64=aws_formats.token_is_base64(f.import_token or ""),
+                key_id=f.key_id or "",
             )
             return AwsTarget(
                 spec.label,

@@ -90,12 +90,17 @@ def _any(samples: list[bytes]) -> st.SearchStrategy[bytes]:
     ),
     st.one_of(st.none(), st.just(TOKEN), _any([TOKEN, base64.b64encode(TOKEN)])),
     st.one_of(st.just(""), st.sampled_from((AWS_ARN, AWS_ARN_2)), mutate.text_inputs([AWS_ARN])),
+    st.booleans(),
 )
-def test_aws_import_parameters(data: bytes, token: bytes | None, key_id: str) -> None:
+def test_aws_import_parameters(
+    data: bytes, token: bytes | None, key_id: str, token_base64: bool
+) -> None:
     harness.expect_refusal_or_result(
         "import.aws",
-        lambda: parse_import_parameters(data, import_token=token, key_id=key_id),
-        (data, token, key_id),
+        lambda: parse_import_parameters(
+            data, import_token=token, token_base64=token_base64, key_id=key_id
+        ),
+        (data, token, key_id, token_base64),
     )
 
 

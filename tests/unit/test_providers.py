@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ceremony.core import pgpwords
+from ceremony.core.providers import aws
 from ceremony.core.providers import (
     AwsTarget,
     AzureTarget,
@@ -106,9 +107,54 @@ def test_aws_json_with_epoch_expiry_from_cli_v1() -> None:
 
 def test_aws_base64_public_key_and_token() -> None:
     text = base64.b64encode(spki(rsa_key(4096))).decode()
-    token_b64 = base64.encodebytes(TOKEN).decode()  # wrapped lines, as saved by hand
-    key = parse_import_parameters(text, import_token=token_b64, key_id=AWS_ARN)
+    token_b64 = base64.encodebytes(TOKEN)  # wrapped lines, as saved by hand
+    key = parse_import_parameters(text, import_token=token_b64, token_base64=True, key_id=AWS_ARN)
     assert key.import_token == TOKEN and key.reference == AWS_ARN and key.valid_to is None
+    assert key.import_token_form == aws.TOKEN_BASE64_FILE
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        b"AAAAAAAA",  # 8 bytes that are all base64 letters: decoded, it was 6 and AWS refused it
+        b"\xef\xbb\xbfSGVsbG8=",  # a binary token may start with a UTF-8 BOM's bytes
+        b"\xff\xfe\x00\x01\x02",  # or with a UTF-16 BOM's
+        bytes(range(256)),
+    ],
+)
+def test_a_binary_token_is_passed_through_byte_for_byte(token: bytes) -> None:
+    key = parse_import_parameters(spki(rsa_key(2048)), import_token=token, key_id=AWS_ARN)
+    assert key.import_token == token
+    assert key.import_token_form == aws.TOKEN_BINARY_FILE
+
+
+def test_a_binary_token_of_base64_letters_is_kept_and_said() -> None:
+    key = parse_import_parameters(spki(rsa_key(2048)), import_token=b"AAAAAAAA", key_id=AWS_ARN)
+    target = aws_target(WrapMethod.AWS_RSAES_OAEP_SHA_256, key=key, label="aws-eu")
+    warnings = target.check(MaterialInfo(MaterialKind.AES_256, 32, None), NOW)
+    assert any("name it *.b64" in w for w in warnings)
+
+
+def test_base64_only_from_a_form_that_says_so() -> None:
+    assert [aws.token_is_base64(n) for n in ("t.b64", "T.BASE64", "ImportToken.bin", "t")] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    with pytest.raises(ImportKeyError, match="byte-order mark"):
+        parse_import_parameters(
+            spki(rsa_key(2048)),
+            import_token=b"\xef\xbb\xbf" + base64.b64encode(TOKEN),
+            token_base64=True,
+            key_id=AWS_ARN,
+        )
+    with pytest.raises(ImportKeyError, match="not valid base64"):
+        parse_import_parameters(
+            spki(rsa_key(2048)), import_token=b"\x00\x01", token_base64=True, key_id=AWS_ARN
+        )
+    json_key = parse_import_parameters(aws_json(rsa_key(2048)))
+    assert json_key.import_token == TOKEN and json_key.import_token_form == aws.TOKEN_IN_JSON
 
 
 def test_utf16_and_bom_saved_files() -> None:

@@ -421,8 +421,8 @@ def digest(normalised: dict[str, bytes]) -> str:
 # SHA-256 over every file of the bundle, byte for byte: OAEP seeds come from the seeded source too.
 # A change means the bytes the clouds receive, IMPORT.md or the manifest changed (tool version too).
 GOLDEN = {
-    MaterialKind.AES_256: "79597b0d47e08e072d2a2a6f067f912db7bc6b91d5dde90f7a25c769a45cc38f",
-    MaterialKind.EC_P256: "9091d685c1ee69b0d0ee0f1a6798f8dbcf193730362583b56bca7bdbed988eef",
+    MaterialKind.AES_256: "25412e0c5ec4ef9a0cae7891b8f695bc7b043cdee172d440130749713211db0d",
+    MaterialKind.EC_P256: "6a46b15d5aaaa5e4084233239ba7f9f4b67c4f03d096b75614dc76aafeaad694",
 }
 
 
@@ -481,3 +481,56 @@ def test_assemble_refuses_bad_shapes(
         assemble_bundle(
             target, bytes(length), kind, key_label="k", kcv=None, now=NOW, wrapped_by="HSM"
         )
+
+
+# ---- what the evidence says --------------------------------------------------------------------
+
+
+def _bundle(rehearsal: bool) -> list[BundleFile]:
+    kind = MaterialKind.AES_256
+    with rng.installed(seeded(b"marks"), "seeded test source"), Secret(material(kind)) as secret:
+        return build_bundle(
+            golden_targets()[:3],
+            secret,
+            kind,
+            key_label="k",
+            kcv=kcv_of(kind, material(kind)),
+            now=NOW,
+            rehearsal=rehearsal,
+        )
+
+
+def test_a_rehearsal_marks_every_file_a_person_might_upload() -> None:
+    files = _bundle(rehearsal=True)
+    guides = [f for f in files if f.name.endswith("/IMPORT.md")]
+    manifests = [f for f in files if f.name.endswith("/MANIFEST.json")]
+    assert len(guides) == len(manifests) == 3
+    for guide in guides:
+        assert guide.data.startswith(b"> **REHEARSAL: made for practice"), guide.name
+    for manifest in manifests:
+        doc = json.loads(manifest.data)
+        assert doc["rehearsal"] is True and doc["notice"].startswith("REHEARSAL"), manifest.name
+    # SHA256SUMS covers the marked IMPORT.md, not an unmarked one.
+    sums = {f.name: f.data for f in files if f.name.endswith("/SHA256SUMS")}
+    for guide in guides:
+        listed = sums[guide.name.rsplit("/", 1)[0] + "/SHA256SUMS"].decode()
+        assert f"{hashlib.sha256(guide.data).hexdigest()}  IMPORT.md" in listed
+
+
+def test_a_production_bundle_carries_no_rehearsal_mark() -> None:
+    files = _bundle(rehearsal=False)
+    for f in files:
+        assert b"REHEARSAL" not in f.data, f.name
+        if f.name.endswith("/MANIFEST.json"):
+            assert json.loads(f.data)["rehearsal"] is False
+
+
+def test_wrapped_by_names_the_library_that_did_each_step() -> None:
+    files = _bundle(rehearsal=False)
+    by_target = {f.name.split("/")[1]: manifest_of([f]) for f in files if "MANIFEST" in f.name}
+    composite = str(by_target["aws-euw1"]["wrapped_by"])
+    direct = str(by_target["aws-direct"]["wrapped_by"])
+    assert "RSA-OAEP by pycryptodome" in composite and "RFC 5649) by pyca/cryptography" in composite
+    assert "RSA-OAEP by pycryptodome" in direct and "5649" not in direct
+    (byok,) = [f for f in files if f.name.endswith(".byok")]
+    assert "RSA-OAEP by pycryptodome" in json.loads(byok.data)["generator"]

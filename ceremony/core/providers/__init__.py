@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ceremony.core.providers.aws import AwsTarget, parse_import_parameters
+from ceremony.core.providers.aws import AwsTarget, parse_import_parameters, token_is_base64
 from ceremony.core.providers.azure import AzureTarget, parse_kek
 from ceremony.core.providers.bundle import assemble_bundle, build_bundle, preflight, wrap_for
 from ceremony.core.providers.common import (
@@ -41,5 +41,6 @@ __all__ = [
     "parse_kek",
     "parse_method",
     "preflight",
+    "token_is_base64",
     "wrap_for",
 ]

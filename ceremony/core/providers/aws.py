@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ _KEY_ID = re.compile(
     r"(?:arn:aws[a-z-]*:kms:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+):\d{12}:key/)?"
     r"(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
 )
+_BASE64_WORD = re.compile(rb"(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\s?")
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d+")
 
 _KINDS = frozenset(
@@ -82,11 +84,24 @@ def _require_same_key(stated: str, named: str) -> None:
         )
 
 
-def _import_token(value: bytes | bytearray | str, base64_only: bool = False) -> bytes:
-    """The token as bytes: the CLI prints base64, the console downloads binary."""
-    raw = as_bytes(value, "AWS import token")
-    encoded = base64_only or looks_like_base64(raw)
-    token = decode_base64(raw, "AWS import token") if encoded else raw
+# How the import token reached the tool, said in MANIFEST.json. Base64 only where the form says so.
+TOKEN_IN_JSON = "base64, the ImportToken of the get-parameters-for-import JSON"  # noqa: S105
+TOKEN_BASE64_FILE = "base64 text, a file named *.b64 or *.base64"  # noqa: S105
+TOKEN_BINARY_FILE = "binary, the file byte for byte"  # noqa: S105 (a description)
+BASE64_TOKEN_SUFFIXES = (".b64", ".base64")
+
+
+def token_is_base64(name: str) -> bool:
+    """Whether a token file's name says it holds base64 text; every other file is binary."""
+    return name.lower().endswith(BASE64_TOKEN_SUFFIXES)
+
+
+def _token_bytes(token: bytes) -> bytes:
+    if not token:
+        raise ImportKeyError(
+            "the AWS import token is empty",
+            hint="give the ImportToken from the same get-parameters-for-import call",
+        )
     if len(token) > MAX_BLOB:
         raise ImportKeyError(
             f"the AWS import token is {len(token)} bytes; AWS issues at most {MAX_BLOB}",
@@ -95,15 +110,30 @@ def _import_token(value: bytes | bytearray | str, base64_only: bool = False) -> 
     return token
 
 
+def _base64_token(text: bytes, what: str) -> bytes:
+    # A text editor's byte-order mark or UTF-16 is refused by name, never transcoded silently.
+    if text[:3] == b"\xef\xbb\xbf" or text[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ImportKeyError(
+            f"{what} starts with a byte-order mark (UTF-8 or UTF-16 text)",
+            hint="save the base64 as plain ASCII, e.g. in bash: aws kms get-parameters-for-import "
+            "... --query ImportToken --output text > ImportToken.b64",
+        )
+    return _token_bytes(decode_base64(text, what))
+
+
 def parse_import_parameters(
     data: bytes | bytearray | str,
     *,
-    import_token: bytes | bytearray | str | None = None,
+    import_token: bytes | bytearray | None = None,
+    token_base64: bool = False,
     key_id: str = "",
     valid_to: datetime | None = None,
 ) -> ImportKey:
     """Read ``aws kms get-parameters-for-import`` output: its JSON, the base64 PublicKey, or the
     console's binary DER download (then pass the token and, if known, ParametersValidTo apart).
+
+    A token given apart is binary and kept byte for byte, unless ``token_base64`` says that its
+    file is base64 text (see ``token_is_base64``): token bytes can all be base64 letters.
     """
     what = "the AWS get-parameters-for-import output"
     raw = as_bytes(data, what)
@@ -116,14 +146,23 @@ def parse_import_parameters(
                     hint="give only the JSON; it carries its own ImportToken",
                 )
             public_der = decode_base64(json_string(doc, "PublicKey", what), "PublicKey")
-            token: bytes | None = _import_token(json_string(doc, "ImportToken", what), True)
+            token: bytes | None = _token_bytes(
+                decode_base64(json_string(doc, "ImportToken", what), "the AWS import token")
+            )
+            form: str | None = TOKEN_IN_JSON
             stated = doc.get("KeyId")
             reference = stated if isinstance(stated, str) else ""
             if "ParametersValidTo" in doc:
                 valid_to = parse_time(doc["ParametersValidTo"], "ParametersValidTo")
         else:
             public_der = decode_base64(raw, "PublicKey") if looks_like_base64(raw) else raw
-            token = _import_token(import_token) if import_token is not None else None
+            if import_token is None:
+                token, form = None, None
+            elif token_base64:
+                token = _base64_token(bytes(import_token), "the AWS import token file")
+                form = TOKEN_BASE64_FILE
+            else:
+                token, form = _token_bytes(bytes(import_token)), TOKEN_BINARY_FILE
             reference = ""
         _require_same_key(reference, key_id)
         reference = _require_key_id(reference or key_id) if (reference or key_id) else ""
@@ -137,6 +176,7 @@ def parse_import_parameters(
         valid_to=valid_to,
         reference=reference,
         import_token=token,
+        import_token_form=form,
     )
 
 
@@ -182,6 +222,13 @@ class AwsTarget(Target):
                 f"target {self.label!r} has no import token",
                 hint="give the ImportToken from the same get-parameters-for-import call",
             )
+        token = self.import_key.import_token
+        if self.import_key.import_token_form == TOKEN_BINARY_FILE and _BASE64_WORD.fullmatch(token):
+            warnings.append(
+                f"target {self.label!r}: the import token file holds only base64 letters; it is "
+                "passed to AWS byte for byte, as a binary token. If the file is base64 text "
+                "(the CLI's ImportToken), name it *.b64 so that it is decoded"
+            )
         if self.material_valid_to is not None:
             valid_to, now = require_aware(self.material_valid_to), require_aware(now)
             if not now < valid_to <= now + MAX_MATERIAL_VALIDITY:
@@ -215,8 +262,14 @@ class AwsTarget(Target):
         return ENCRYPTED_KEY_MATERIAL
 
     def manifest_fields(self) -> dict[str, object]:
+        token = self.import_key.import_token or b""
         return {
             "key_id": self.resolved_key_id(),
+            "import_token": {
+                "read_as": self.import_key.import_token_form,
+                "bytes": len(token),
+                "sha256": hashlib.sha256(token).hexdigest(),
+            },
             "expiration_model": self._expiration_model(),
             "material_valid_to": iso(self.material_valid_to) if self.material_valid_to else None,
         }

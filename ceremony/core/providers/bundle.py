@@ -21,13 +21,15 @@ from ceremony.core.providers.common import (
 )
 from ceremony.core.providers.methods import MaterialKind
 from ceremony.core.secret import Secret
-from ceremony.core.wrap import check_blob_shape, direct_wrap, rsa_aes_wrap
+from ceremony.core.wrap import check_blob_shape, direct_wrap, host_wrap_by, rsa_aes_wrap
 from ceremony.errors import WrapError
 
 MANIFEST = "MANIFEST.json"
 SHA256SUMS = "SHA256SUMS"
 MANIFEST_FORMAT = "ceremony cloud import bundle 1"
-HOST_WRAP = "wrapped on the offline workstation with pyca/cryptography"
+IMPORT_MD = "IMPORT.md"
+REHEARSAL_NOTICE = "REHEARSAL: made for practice, never import it into a production key"
+REHEARSAL_BANNER = f"> **{REHEARSAL_NOTICE}.**\n\n".encode()
 
 
 def preflight(targets: Sequence[Target], info: MaterialInfo, now: datetime) -> list[str]:
@@ -63,6 +65,7 @@ def build_bundle(
     key_label: str,
     kcv: str | None,
     now: datetime,
+    rehearsal: bool = False,
 ) -> list[BundleFile]:
     """Wrap ``material`` for every target and lay out each target's folder; nothing is written.
 
@@ -76,7 +79,10 @@ def build_bundle(
         warnings = target.check(info, now)
         wrapped = wrap_for(target, material)
         source = rng.source_name() if target.method.composite else None
-        files += _target_files(target, wrapped, info, key_label, now, HOST_WRAP, source, warnings)
+        by = host_wrap_by(target.method.composite)
+        files += _target_files(
+            target, wrapped, info, key_label, now, by, source, warnings, rehearsal=rehearsal
+        )
     return files
 
 
@@ -90,6 +96,7 @@ def assemble_bundle(
     now: datetime,
     wrapped_by: str,
     public_key_sha256: str | None = None,
+    rehearsal: bool = False,
 ) -> list[BundleFile]:
     """Lay out one target's folder around a blob an HSM returned (OAEP || KWP, or direct OAEP).
 
@@ -99,7 +106,17 @@ def assemble_bundle(
     require_label(key_label, "key label")
     info = material_for_hsm(kind, kcv, public_key_sha256)
     warnings = preflight([target], info, now)
-    return _target_files(target, bytes(wrapped), info, key_label, now, wrapped_by, None, warnings)
+    return _target_files(
+        target,
+        bytes(wrapped),
+        info,
+        key_label,
+        now,
+        wrapped_by,
+        None,
+        warnings,
+        rehearsal=rehearsal,
+    )
 
 
 def _target_files(
@@ -111,13 +128,20 @@ def _target_files(
     wrapped_by: str,
     ephemeral_source: str | None,
     warnings: list[str],
+    *,
+    rehearsal: bool,
 ) -> list[BundleFile]:
     key = target.import_key
     check_blob_shape(wrapped, key.modulus_length, target.method.composite, info.length)
     target.check_blob(wrapped)
     pairs = target.import_files(wrapped, info, key_label, now, wrapped_by)
+    if rehearsal:
+        # The files a person might upload say REHEARSAL themselves, not only REHEARSAL.txt.
+        pairs = [(n, REHEARSAL_BANNER + d if n == IMPORT_MD else d) for n, d in pairs]
     manifest = {
         "format": MANIFEST_FORMAT,
+        "rehearsal": rehearsal,
+        **({"notice": REHEARSAL_NOTICE} if rehearsal else {}),
         "tool": f"ceremony {__version__}",
         "created": iso(require_aware(now)),
         "key": {

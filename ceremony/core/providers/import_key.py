@@ -97,6 +97,7 @@ class ImportKey:
     valid_to: datetime | None = None
     reference: str = ""  # AWS KeyId ARN, Azure versioned KEK id, GCP import job name
     import_token: bytes | None = None  # AWS only; passed through byte for byte
+    import_token_form: str | None = None  # AWS only: how the token was read (aws.TOKEN_*)
     method: WrapMethod | None = None  # the method the provider states (GCP importMethod)
     state: str | None = None  # GCP import job state
     protection_level: str | None = None  # GCP import job protection level

@@ -9,6 +9,7 @@ from ceremony.core.ceremony_file import KeyEntry, KeyType, WrapPlace
 from ceremony.core.kcv import CheckValue
 from ceremony.core.rules import Operation
 from ceremony.core.secret import Secret
+from ceremony.core.wrap import host_wrap_by
 from ceremony.engine.context import Context, Flow, LoadedTarget
 from ceremony.engine.step_id import Family, StepId
 from ceremony.engine.steps.evidence import write_files
@@ -49,6 +50,7 @@ def wrap_target(
             now=ctx.now(),
             wrapped_by=f"inside the HSM ({token}): {' + '.join(result.mechanisms)}",
             public_key_sha256=public_sha256,
+            rehearsal=ctx.rehearsal,
         )
         mechanisms = list(result.mechanisms)
         where = "hsm"
@@ -67,9 +69,15 @@ def wrap_target(
         )
         with ctx.token_random():
             files = providers.build_bundle(
-                [target], material, kind, key_label=key.label, kcv=kcv_text, now=ctx.now()
+                [target],
+                material,
+                kind,
+                key_label=key.label,
+                kcv=kcv_text,
+                now=ctx.now(),
+                rehearsal=ctx.rehearsal,
             )
-        mechanisms = ["RSA-OAEP and AES-KWP in software (pyca/cryptography, pycryptodome)"]
+        mechanisms = [host_wrap_by(target.method.composite)]
         where = "software"
     written = write_files(ctx, files)
     ctx.journal(
