@@ -966,3 +966,10 @@ def test_manifest_lists_files_and_kcv() -> None:
         assert listed[f.name.rsplit("/", 1)[1]] == f.sha256
     sums = file_text(files, "SHA256SUMS").splitlines()
     assert len(sums) == 4 and all(re.fullmatch(r"[0-9a-f]{64}  \S+", line) for line in sums)
+
+
+def test_aes_goes_to_a_managed_hsm_and_a_vault_refusal_says_why() -> None:
+    info = MaterialInfo(MaterialKind.AES_256, 32, None)
+    azure_target(kid=MHSM_KID).check_material(info)
+    with pytest.raises(WrapError, match="BYOK specification takes AES targets for Managed HSM"):
+        azure_target(kid=VAULT_KID).check_material(info)

@@ -111,10 +111,15 @@ class AzureTarget(Target):
         kind = info.kind
         if kind in _OCT:
             if not self.managed_hsm:
+                # Azure's BYOK specification lists AES targets for Managed HSM only; Key Vault
+                # Premium's oct-HSM keys are a preview it does not cover (docs/formats.md).
                 raise WrapError(
                     f"{kind.value} (oct-HSM) keys import only into a Managed HSM, "
-                    "and this KEK is in a Key Vault",
-                    hint="create the KEK in a Managed HSM, or import an RSA or EC key",
+                    "and this KEK is in a Key Vault: Azure's BYOK specification takes AES "
+                    "targets for Managed HSM only (oct-HSM in Key Vault Premium is a preview "
+                    "without BYOK import)",
+                    hint="create the KEK in a Managed HSM (az keyvault key create --hsm-name "
+                    "<name> --kty RSA-HSM --ops import), or import an RSA or EC key into the vault",
                 )
             return
         if kind.is_rsa or kind in _CURVES:
