@@ -57,7 +57,11 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="LABEL[=KIND]",
         nargs="+",
         help="wrap these token keys inside the HSM; with several keys each --target names its "
-        "key with for=LABEL",
+        "key with for=LABEL. Inside the token: AES and HMAC keys (a multiple of 8 bytes) on any "
+        "token with RSA-OAEP and AES key wrap with padding; EC and RSA private keys only on a "
+        "token with CKM_RSA_AES_KEY_WRAP or an exact RFC 5649 wrap ('ceremony hsm info' says; "
+        "SoftHSM2 2.6 has neither). For the others run a generate-export ceremony with "
+        "'ceremony run' and wrap = \"software\": the export is dual-controlled",
     )
     source.add_argument(
         "--from-components",
@@ -403,6 +407,9 @@ def _wrap_token_key(
         method = kcv.KcvMethod.AES_CMAC if key.kind.name.startswith("AES") else None
         values = session.check_values(key.label)
         key_kcv = str(values.of(method or kcv.KcvMethod.HMAC_SHA256_ZERO))
+        own = values.token_check_value_hex
+        print(f"Token key {key.label!r}: KCV {key_kcv}", end="")
+        print(f"; the token's own CKA_CHECK_VALUE {own.upper()}" if own else "")
     else:
         public_sha256 = hashlib.sha256(session.public_key(key.label)).hexdigest()
     info = providers.material_for_hsm(key.kind, key_kcv, public_sha256)

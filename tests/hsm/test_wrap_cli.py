@@ -45,8 +45,13 @@ def test_token_key_wrapped_for_three_clouds(
     out = tmp_path / "bundle"
     argv = ["wrap", "--from-hsm", label, "--kind", "AES-256", *clouds.args, "--out", str(out)]
     assert main(argv) == 0, capsys.readouterr().err
+    said = capsys.readouterr().out
+    assert f"Token key {label!r}: KCV {token_kcv}" in said
     opened = clouds.open_all(out)
     assert opened["aws"] == opened["azure"] == opened["gcp"]
+    own = kcv.check_value(opened["aws"], KcvMethod.AES_ECB_ZERO)  # CKA_CHECK_VALUE
+    if "CKA_CHECK_VALUE" in said:
+        assert f"the token's own CKA_CHECK_VALUE {own.hex.upper()}" in said
     assert len(opened["aws"]) == 32
     assert str(kcv.check_value(opened["aws"], KcvMethod.AES_CMAC)) == token_kcv
     manifest = next(out.glob("*/aws-eu/MANIFEST.json")).read_text()

@@ -18,7 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ceremony.core import pgpwords
-from ceremony.core.providers import aws
 from ceremony.core.providers import (
     AwsTarget,
     AzureTarget,
@@ -30,6 +29,7 @@ from ceremony.core.providers import (
     Target,
     WrapMethod,
     assemble_bundle,
+    aws,
     build_bundle,
     inspect_material,
     parse_fingerprint,

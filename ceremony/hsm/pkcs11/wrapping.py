@@ -306,8 +306,9 @@ def _refuse_padded_kwp(link: Link, key: Any, step: str) -> None:
         f"multiple of 8 bytes before RFC 5649, so {what} would reach the provider with "
         "extra zero bytes; not supported by this token",
         hint="choose explicitly: (1) a software wrap after a dual-controlled export of the "
-        "key (a manual clear-text operation), or (2) a token whose RFC 5649 wrap is exact "
-        "('ceremony hsm info' shows it). Nothing was wrapped",
+        "key (a manual clear-text operation: 'ceremony run' with a generate-export ceremony "
+        'file whose target says wrap = "software"), or (2) a token whose RFC 5649 wrap is '
+        "exact ('ceremony hsm info' shows it). Nothing was wrapped",
     )
 
 
