@@ -160,6 +160,7 @@ label = "aws-demo"
 provider = "aws"
 algorithm = "{AWS_METHOD}"
 import_key = "imports/aws-params.json"
+material_never_expires = true  # said, never assumed: AWS's KEY_MATERIAL_DOES_NOT_EXPIRE
 
 [[keys.targets]]
 label = "azure-demo"

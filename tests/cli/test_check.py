@@ -33,6 +33,7 @@ def _with_import_keys(name: str, folder: Path) -> Path:
                 target["algorithm"] = "RSA_AES_KEY_WRAP_SHA_1"
                 target["key_id"] = AWS_ARN
                 target.pop("material_valid_to", None)  # the template's date may have passed
+                target["material_never_expires"] = True
             if provider == "gcp":
                 target["algorithm"] = GCP_METHOD
                 target.pop("import_job", None)

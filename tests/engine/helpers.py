@@ -173,6 +173,8 @@ def rehearsal_doc(kind: str, *, module: str, label: str, ceremony_id: str) -> di
             if provider == "aws":
                 target["algorithm"] = "RSA_AES_KEY_WRAP_SHA_1"
                 target["key_id"] = AWS_ARN
+                target.pop("material_valid_to", None)  # the template's date passes one day
+                target["material_never_expires"] = True
             if provider == "gcp":
                 target["algorithm"] = GCP_METHOD
                 target.pop("import_job", None)

@@ -68,6 +68,7 @@ def doc(
                 "algorithm": "RSA_AES_KEY_WRAP_SHA_1",
                 "import_key": "imports/aws-params.json",
                 "key_id": AWS_ARN,
+                "material_never_expires": True,
             }
         ]
     elif kind == "split-backup":

@@ -137,6 +137,7 @@ def test_split_reconstitute_resplit_destroy(
         component["kcv"] = f"{sheet.kcv.method.label} {sheet.kcv.hex}"
         component["envelope"] = f"TE-CHAIN-{i + 1}"
     key["targets"][0].pop("material_valid_to", None)
+    key["targets"][0]["material_never_expires"] = True
     key["targets"].append(
         {
             "label": "gcp-zmk",

@@ -126,6 +126,7 @@ def _production_doc(
     for key in doc["keys"]:
         for target in key.get("targets", []):
             target.pop("material_valid_to", None)
+            target["material_never_expires"] = True
             _pinned(target)
     return doc
 
@@ -286,6 +287,7 @@ def _aws_in_token(label: str) -> dict[str, Any]:
         "algorithm": "RSAES_OAEP_SHA_256",
         "import_key": "imports/aws-params.json",
         "key_id": "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "material_never_expires": True,
     }
     _pinned(target)
     return target

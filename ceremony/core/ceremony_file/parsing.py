@@ -263,7 +263,13 @@ _COMPONENT = ("index", "custodian", "backup", "kcv", "envelope")
 _TARGET_COMMON = ("label", "provider", "algorithm", "import_key", "fingerprint", "wrap")
 _TARGET_FIELDS = MappingProxyType(
     {
-        Provider.AWS: ("key_id", "region", "import_token", "material_valid_to"),
+        Provider.AWS: (
+            "key_id",
+            "region",
+            "import_token",
+            "material_valid_to",
+            "material_never_expires",
+        ),
         Provider.AZURE: ("kek_id", "key_name", "ops"),
         Provider.GCP: ("import_job", "key", "key_algorithm", "protection_level", "undated_job"),
     }
@@ -360,6 +366,7 @@ def _parse_target(path: str, raw: object) -> TargetEntry:
             region=t.text("region", False),
             import_token=t.text("import_token", False),
             material_valid_to=t.when("material_valid_to"),
+            material_never_expires=t.flag("material_never_expires"),
         )
     elif provider is Provider.AZURE:
         fields = AzureFields(

@@ -24,7 +24,9 @@ class AwsFields:
     key_id: str | None = None  # KMS key ARN or id; defaults to the one in the parameters file
     region: str | None = None
     import_token: str | None = None  # path to the import token, when not in the parameters
-    material_valid_to: datetime | None = None  # None: the material never expires
+    material_valid_to: datetime | None = None  # the end of the key's crypto period in AWS
+    # KEY_MATERIAL_DOES_NOT_EXPIRE only when the file says so: one of the two is required.
+    material_never_expires: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,20 @@ class TargetEntry:
                     raise FileError(f"{path}.region", "is not an AWS Region", hint="e.g. eu-west-1")
                 if f.import_token is not None:
                     _require_path(f"{path}.import_token", f.import_token)
+                if f.material_valid_to is None and not f.material_never_expires:
+                    raise FileError(
+                        path,
+                        "does not say when the key material expires in AWS",
+                        hint="give material_valid_to (the end of the key's crypto period, e.g. "
+                        "2027-06-30T00:00:00Z) or, for material that never expires, "
+                        "material_never_expires = true",
+                    )
+                if f.material_valid_to is not None and f.material_never_expires:
+                    raise FileError(
+                        f"{path}.material_never_expires",
+                        "is true, and material_valid_to gives an expiry",
+                        hint="keep one of the two",
+                    )
                 if f.material_valid_to is not None and f.material_valid_to.tzinfo is None:
                     raise FileError(
                         f"{path}.material_valid_to",
