@@ -47,7 +47,7 @@ from ceremony.engine.steps import (
 from ceremony.engine.steps.components import record_set, require_split_knowledge
 from ceremony.engine.steps.entered import enter_component
 from ceremony.engine.steps.keys import attributes, key_kcv_method, token_key_spec
-from ceremony.errors import CheckValueError, RuleViolation
+from ceremony.errors import CheckValueError, LabelExistsError, RuleViolation
 from ceremony.hsm.base import TokenCheckValues
 
 
@@ -130,6 +130,7 @@ def ceremony(ctx: Context) -> Flow[None]:
     yield from hsm_login.hsm_login(ctx)
     yield from signing.signing_identity(ctx)
     yield from recovery.clean_up(ctx)  # a restart: orphans destroyed, components voided
+    _require_labels_free(ctx)
     kind = ctx.cf.ceremony.type
     for key in ctx.cf.keys:
         if kind is CeremonyType.GENERATE_EXPORT:
@@ -143,6 +144,35 @@ def ceremony(ctx: Context) -> Flow[None]:
         else:
             yield from destroy(ctx, key)
     evidence.finish(ctx)
+
+
+def _creates_on_token(kind: CeremonyType, key: KeyEntry) -> bool:
+    if kind is CeremonyType.GENERATE_EXPORT:
+        return True
+    if kind is CeremonyType.SPLIT_BACKUP and key.source is KeySource.HSM:
+        return True
+    return kind is not CeremonyType.DESTROY and key.store_in_hsm
+
+
+def _require_labels_free(ctx: Context) -> None:
+    """Every label this ceremony will create on the token is free, before any key or component.
+
+    Otherwise a taken label is found only at key generation or at the store step, after
+    components were shown, printed or sealed.
+    """
+    kind = ctx.cf.ceremony.type
+    for key in ctx.cf.keys:
+        if not _creates_on_token(kind, key):
+            continue
+        try:
+            ctx.hsm.require_new_label(key.label)
+        except LabelExistsError as ex:
+            raise LabelExistsError(
+                f"key {key.label!r} is already on the token, and this ceremony would create it; "
+                "nothing was generated and no component was shown",
+                hint="if that key is an earlier one, destroy it with a destroy ceremony first; "
+                "otherwise give this key a new label in a reviewed ceremony file",
+            ) from ex
 
 
 # ---- generate-export ------------------------------------------------------------------------

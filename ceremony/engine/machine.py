@@ -52,7 +52,7 @@ from ceremony.engine.registry_store import RegistryFile
 from ceremony.engine.requests import Answer, AnswerRefused, ComponentDelivery, Refusal, Request
 from ceremony.engine.steps.recovery import Restart, read_restart
 from ceremony.errors import CeremonyError, ConfigError, RuleViolation
-from ceremony.hardening import signals_deferred
+from ceremony.hardening import StopSignal, signals_deferred
 from ceremony.hsm.base import HsmBackend, HsmConfig
 from ceremony.reading import read_file
 
@@ -269,6 +269,9 @@ class Machine:
             ) from None
         except CeremonyError as ex:
             self._fail(ctx.step, ex.message, typed)
+            raise
+        except StopSignal as ex:
+            self._fail(ctx.step, f"stopped by {ex.name} before this step was done", ())
             raise
         except KeyboardInterrupt:
             self._fail(ctx.step, "stopped by the operator (Ctrl-C) before this step was done", ())

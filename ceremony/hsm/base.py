@@ -586,6 +586,10 @@ class HsmSession(Protocol):
 
     def key_attributes(self, label: str) -> KeyAttributes: ...
 
+    def require_new_label(self, label: str) -> None:
+        """Raise ``LabelExistsError`` if any object on the token carries ``label``."""
+        ...
+
     def generate_key(
         self, label: str, spec: KeySpec, *, extractable: bool = False
     ) -> KeyRecord: ...

@@ -296,6 +296,9 @@ class FakeSession:
     def key_attributes(self, label: str) -> KeyAttributes:
         return self._key(label).attributes()
 
+    def require_new_label(self, label: str) -> None:
+        self._new(label)
+
     def generate_key(self, label: str, spec: KeySpec, *, extractable: bool = False) -> KeyRecord:
         self._new(label)
         key = _Key(label, secrets.token_bytes(16), spec, extractable, local=True)

@@ -9,7 +9,7 @@ import pytest
 
 from ceremony.engine.machine import Status
 from ceremony.engine.steps import outputs_check
-from ceremony.errors import OutputError, OutputExistsError
+from ceremony.errors import LabelExistsError, OutputError, OutputExistsError
 from tests.engine.helpers import drive, outcome_entries, script_for
 from tests.engine.test_machine import PINS, doc_for, machine_for
 
@@ -112,3 +112,21 @@ def test_files_a_kill_left_beside_their_names_are_removed_on_the_rerun(tmp_path:
     assert machine.outcome.status is Status.FINISHED
     assert not any(p.exists() for p in left)
     assert any(n.startswith("Removed 3 unfinished file(s)") for n in notices), notices
+
+
+@pytest.mark.parametrize("kind", ["split-backup", "generate-export"])
+def test_a_label_already_on_the_token_is_refused_before_any_key_or_component(
+    tmp_path: Path, kind: str
+) -> None:
+    doc = doc_for(kind)
+    first, _, fake = machine_for(tmp_path / "first", doc)
+    assert drive(first, script_for(doc, PINS)) is None  # the key is now on the token
+    label = doc["keys"][0]["label"]
+    before = fake.state.keys[label]
+    machine, delivery, _ = machine_for(tmp_path / "second", doc, fake)
+    with pytest.raises(LabelExistsError, match=f"key '{label}' is already on the token"):
+        drive(machine, script_for(doc, PINS))
+    events = [e["event"] for e in outcome_entries(machine.outcome)]
+    assert "key_generated" not in events and "component_issued" not in events
+    assert delivery.shown == []
+    assert fake.state.keys[label] is before  # the old key is untouched

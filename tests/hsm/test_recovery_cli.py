@@ -181,8 +181,10 @@ def stop_and_rerun(hsm: HsmUnderTest, setup: Setup, when: str, base: Path) -> No
         assert stopped.returncode == 128 + getattr(signal, f"SIG{name}"), stopped.stderr
         killed = journal.verify(first.read_bytes(), require_closed=True)
         assert killed.last.event == journal.ABORTED
+        # The journal names the signal, at a prompt (the abort) or mid-step (the failed step).
         assert f"SIG{name}" in str(killed.last.data["reason"]) or any(
-            e.event == "step_failed" for e in killed.entries
+            e.event == "step_failed" and f"stopped by SIG{name}" in str(e.data["error"])
+            for e in killed.entries
         )
     else:
         assert stopped.returncode == -9, stopped.stderr[-2000:]

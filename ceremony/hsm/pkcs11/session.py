@@ -60,6 +60,9 @@ class Pkcs11Session:
     def key_attributes(self, label: str) -> KeyAttributes:
         return self._link.attributes(self._link.key(label, f"reading attributes of {label!r}"))
 
+    def require_new_label(self, label: str) -> None:
+        self._link.require_new_label(label)
+
     def generate_key(self, label: str, spec: KeySpec, *, extractable: bool = False) -> KeyRecord:
         return keys.generate_key(self._link, label, spec, extractable=extractable)
 
