@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +183,23 @@ def test_toml_nested_2000_deep() -> None:
 def test_toml_integer_over_4300_digits() -> None:
     with pytest.raises(CeremonyError):
         parse_ceremony_file("x = " + "9" * 4301 + "\n")
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(-timedelta(hours=23, minutes=59))),
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=23, minutes=59))),
+    ],
+)
+def test_a_date_out_of_range_in_utc_is_refused_by_its_path(when: datetime) -> None:
+    doc = template("generate-export")
+    (aws,) = [t for t in doc["keys"][0]["targets"] if t["provider"] == "aws"]
+    aws["material_valid_to"] = when
+    with pytest.raises(
+        CeremonyError, match=r"targets\[0\]\.material_valid_to is out of range once taken to UTC"
+    ):
+        parse_ceremony_file(dumps(doc))
 
 
 # ---- the answers file, component files, the terminal ------------------------------------------

@@ -6,7 +6,7 @@ import difflib
 import re
 import tomllib
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -144,7 +144,18 @@ class _Table:
         return tuple(value)
 
     def when(self, key: str) -> datetime | None:
-        return self._get(key, datetime, "a date and time", False)
+        value = self._get(key, datetime, "a date and time", False)
+        if value is not None and value.tzinfo is not None:
+            # 9999-12-31T23:59:59-23:59 is valid TOML but past datetime's range in UTC.
+            try:
+                value.astimezone(UTC)
+            except OverflowError:
+                raise FileError(
+                    self.at(key),
+                    "is out of range once taken to UTC",
+                    hint="write a real date, e.g. 2027-06-30T00:00:00Z",
+                ) from None
+        return value
 
 
 def _toml_type(value: object) -> str:
