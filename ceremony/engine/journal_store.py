@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -120,6 +121,12 @@ class JournalStore:
                 hint="the journal must be a plain file in the output folder",
             ) from None
         try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise JournalError(
+                    f"the journal {path} is not a regular file (a FIFO or a device?)",
+                    hint="the journal must be a plain file in the output folder; move the "
+                    "other file away and look at how it got there",
+                )
             data = _read_all(fd)
             verified = journal.verify(data, ceremony_id=ceremony_id, allow_torn_tail=True)
         except BaseException:

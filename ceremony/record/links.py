@@ -38,6 +38,8 @@ def current_journals(paths: Iterable[Path]) -> list[Path]:
     paths = list(paths)
     named: set[str] = set()
     for path in paths:
+        if not path.is_file():
+            continue  # a FIFO or a device under a journal's name would block the read
         try:
             with path.open("rb") as f:
                 first = f.readline(journal.MAX_LINE + 1)

@@ -172,6 +172,29 @@ def test_fifo_in_place_of_an_output_file_for_verify(tmp_path: Path) -> None:
     assert "is a FIFO (named pipe): only regular files are read" in line.reason
 
 
+@pytest.mark.parametrize("command", ["verify", "record"])
+def test_a_fifo_named_like_a_journal_never_blocks(tmp_path: Path, command: str) -> None:
+    built = journals.generate_export()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "c-1.journal.jsonl").write_bytes(
+        journals.write_bundle(tmp_path / "b", built, {}).joinpath("journal.jsonl").read_bytes()
+    )
+    os.mkfifo(out / "zzz.journal.jsonl")
+    outcome = ceremony([command, str(out)], tmp_path)
+    assert not outcome.blocked_on_fifo, f"{command} opened the FIFO and waits on it for ever"
+    assert "Traceback" not in outcome.stderr
+
+
+def test_a_fifo_in_place_of_the_journal_is_refused_by_name(tmp_path: Path) -> None:
+    from ceremony.engine.journal_store import JournalStore
+    from ceremony.errors import JournalError
+
+    os.mkfifo(tmp_path / "c.journal.jsonl")
+    with pytest.raises(JournalError, match="is not a regular file"):
+        JournalStore.open(tmp_path / "c.journal.jsonl", ceremony_id="c", clock=lambda: NOW)
+
+
 # ---- the ceremony file ------------------------------------------------------------------------
 
 
