@@ -43,6 +43,7 @@ class Terminal:
 
     def __init__(self, socket: str) -> None:
         self.socket = socket
+        self.pressed_again = False  # a Y was pressed twice: clear the next field first
 
     def tmux(self, *args: str) -> str:
         result = subprocess.run(
@@ -117,10 +118,43 @@ class Terminal:
         return self.tmux("capture-pane", "-p", "-e", "-t", "ceremony")
 
     def type(self, text: str, placeholder: str | None = None, *, below: str | None = None) -> None:
-        """Type ``text`` and Enter, once the field (``placeholder`` or ``below``) has the focus."""
+        """Type ``text`` and Enter, once the field (``placeholder`` or ``below``) has the focus.
+
+        After a repeated Y (``confirm``), Ctrl-U first clears what it may have left there.
+        """
         self.wait_for_field(placeholder, below=below)
+        if self.pressed_again:
+            self.keys("C-u")
+            self.pressed_again = False
         self.tmux("send-keys", "-t", "ceremony", "-l", text)
         self.keys("Enter")
+
+    def confirm(self, asked: str, then: str) -> None:
+        """Y at the screen that shows ``asked``, again while it still does, until ``then`` shows.
+
+        A person presses Y again when a screen does not react (the runbook says so): under load
+        a Y can reach the app while the engine replaces the screen, and is then dropped as a key
+        typed for the screen before. A Y that lands on the next screen is cleared by ``type``.
+        """
+        deadline = time.monotonic() + STUCK
+        presses = 0
+        while True:
+            self.keys("y")
+            presses += 1
+            self.pressed_again = presses > 1
+            retry = time.monotonic() + 5.0  # when to press again, not a limit on the ceremony
+            while time.monotonic() < retry:
+                screen = flat(self.screen())
+                if then in screen:
+                    return
+                if "CEREMONY-EXIT=" in screen:
+                    raise AssertionError(f"the program ended:\n{self.screen()}")
+                time.sleep(0.2)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{then!r} never appeared:\n{self.screen()}")
+            if asked not in flat(self.screen()):
+                self.wait_for(then)  # another screen is up: the Y was taken, wait on
+                return
 
     def wait_for(self, text: str, timeout: float = STUCK) -> str:
         """Wait until ``text`` shows, even wrapped over lines beside the journal panel."""
@@ -178,8 +212,7 @@ def test_the_console_script_runs_a_rehearsal_in_a_terminal(
     terminal.keys("F5")
     for person in ("amartin", "bnoor", "cwright", "ebrown", "fgarcia"):
         terminal.wait_for("to confirm you are")
-        terminal.keys("y")
-        terminal.wait_for("choose your approval passphrase")
+        terminal.confirm("to confirm you are", "choose your approval passphrase")
         terminal.type(OFFICER_PASSPHRASE.format(person), SECRET)
         terminal.wait_for("type your approval passphrase again")
         terminal.type(OFFICER_PASSPHRASE.format(person), SECRET)

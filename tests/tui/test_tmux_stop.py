@@ -54,8 +54,7 @@ def test_the_tui_stopped_by_a_signal_journals_the_abort(
     terminal.wait_for("Ceremony 2025-07-tui-rehearsal: split-backup")
     terminal.keys("F5")
     terminal.wait_for("to confirm you are")
-    terminal.keys("y")
-    terminal.wait_for("choose your approval passphrase")  # the engine waits for a screen
+    terminal.confirm("to confirm you are", "choose your approval passphrase")
     terminal.type(OFFICER_PASSPHRASE.format("amartin"), SECRET)
     terminal.wait_for("type your approval passphrase again")
     (path,) = (tmp_path / "out").glob("*.journal.jsonl")
