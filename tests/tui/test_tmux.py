@@ -129,8 +129,8 @@ class Terminal:
         self.tmux("send-keys", "-t", "ceremony", "-l", text)
         self.keys("Enter")
 
-    def confirm(self, asked: str, then: str) -> None:
-        """Y at the screen that shows ``asked``, again while it still does, until ``then`` shows.
+    def confirm(self, asked: str, then: str, *, key: str = "y") -> None:
+        """``key`` at the screen that shows ``asked``, again while it does, until ``then`` shows.
 
         A person presses Y again when a screen does not react (the runbook says so): under load
         a Y can reach the app while the engine replaces the screen, and is then dropped as a key
@@ -139,7 +139,7 @@ class Terminal:
         deadline = time.monotonic() + STUCK
         presses = 0
         while True:
-            self.keys("y")
+            self.keys(key)
             presses += 1
             self.pressed_again = presses > 1
             retry = time.monotonic() + 5.0  # when to press again, not a limit on the ceremony
@@ -274,8 +274,7 @@ def test_the_console_script_runs_a_rehearsal_in_a_terminal(
     # Nothing of a component is left in the terminal or its scrollback.
     history = terminal.history()
     assert not any(c in history for c in components)
-    terminal.keys("q")
-    terminal.wait_for("CEREMONY-EXIT=0")
+    terminal.confirm("The ceremony is finished.", "CEREMONY-EXIT=0", key="q")
     # The journal the console script wrote verifies and ends with the hash on screen.
     (path,) = (tmp_path / "out").glob("*.journal.jsonl")
     verified = journal.verify(path.read_bytes(), require_closed=True)
