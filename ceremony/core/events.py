@@ -436,16 +436,48 @@ def components_voided(
 
 
 def key_destroyed_earlier(
-    *, key: str, id: str | None, kcvs: Sequence[CheckValue], ceremony: str, seq: int
+    *,
+    key: str,
+    id: str | None,
+    kcvs: Sequence[CheckValue],
+    ceremony: str,
+    seq: int,
+    interrupted: bool = False,
 ) -> Event:
-    """Destroy: the key was destroyed by an aborted attempt (entry ``seq``), absent now."""
+    """Destroy: the key was destroyed by an aborted attempt (entry ``seq``), absent now.
+
+    ``interrupted``: that attempt only asked the token (a ``token_call``) and died before the
+    answer was journaled; the token says now that the key is gone.
+    """
     data: dict[str, JournalValue] = {
         "key": Label(key),
         "kcvs": list(kcvs),
         "ceremony": Label(ceremony),
         "seq": seq,
     }
-    return Event("key_destroyed_earlier", _optional(data, id=PublicId(id) if id else None))
+    return Event(
+        "key_destroyed_earlier",
+        _optional(data, id=PublicId(id) if id else None, interrupted=True if interrupted else None),
+    )
+
+
+class TokenCall(enum.Enum):
+    """A token call that creates or destroys a key, journaled before it is made."""
+
+    GENERATE = "generate-key"
+    IMPORT = "import-key"
+    DESTROY = "destroy-key"
+
+
+def token_call(
+    *, call: TokenCall, key: str, id: str | None = None, kcvs: Sequence[CheckValue] = ()
+) -> Event:
+    """Just before the call: a process killed inside it leaves this entry without its result,
+    and the restart looks for the key by its label (checked free, or read, just before)."""
+    data: dict[str, JournalValue] = {"call": Label(call.value), "key": Label(key)}
+    if kcvs:
+        data["kcvs"] = list(kcvs)
+    return Event("token_call", _optional(data, id=PublicId(id) if id else None))
 
 
 # ---- components -------------------------------------------------------------------------------

@@ -180,8 +180,8 @@ class Registry:
                 known.setdefault(r.person, set()).add(r.component)
         return {person: frozenset(indices) for person, indices in known.items()}
 
-    def other_sets(self, key: str, split_set: str) -> dict[str, frozenset[str]]:
-        """Person id -> the other split sets of ``key`` they ever held a component of."""
+    def other_sets(self, key: str, split_set: str | None) -> dict[str, frozenset[str]]:
+        """Person id -> the split sets of ``key`` but ``split_set`` they ever held a part of."""
         known: dict[str, set[str]] = {}
         for r in self.records:
             if r.key == key and r.set != split_set:
@@ -360,6 +360,7 @@ def check_assignments(
     custodian_roles: Collection[Role] = (Role.KEY_CUSTODIAN,),
     also_held: Mapping[str, Collection[str]] | None = None,
     attempts_of: str | None = None,
+    new_set: bool = False,
 ) -> None:
     """Split knowledge for ``assignments`` counting what the registry says people knew before.
 
@@ -375,6 +376,10 @@ def check_assignments(
     for a person who held there only the components they are given again now. Each attempt
     is a fresh split, so one component from each of several independent splits tells nothing
     about the key; every attempt but the last was voided by the restart that followed it.
+
+    ``new_set``: the split is made now. Records the registry holds under its id are an
+    earlier attempt of the same file (the first attempt is named by the file's id), so they
+    count as another set and nobody is asked to have held them; their shape must still match.
     """
     shape = registry.shape(key, split_set)
     count = len(assignments) if count is None else count
@@ -391,14 +396,16 @@ def check_assignments(
         threshold,
         assignments,
         roster,
-        registry.knowledge(key, split_set),
+        {} if new_set else registry.knowledge(key, split_set),
         custodian_roles,
         _merge(
-            _other_attempts_removed(registry, key, split_set, assignments, attempts_of),
+            _other_attempts_removed(
+                registry, key, None if new_set else split_set, assignments, attempts_of
+            ),
             also_held or {},
         ),
     )
-    if shape is None:
+    if shape is None or new_set:
         return
     held = registry.holders(key, split_set)
     who = roster.who if roster is not None else (lambda ids: ", ".join(ids))
@@ -419,7 +426,7 @@ def check_assignments(
 def _other_attempts_removed(
     registry: Registry,
     key: str,
-    split_set: str,
+    split_set: str | None,
     assignments: Sequence[Assignment],
     attempts_of: str | None,
 ) -> dict[str, frozenset[str]]:

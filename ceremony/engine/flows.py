@@ -194,6 +194,7 @@ def generate_export(ctx: Context, key: KeyEntry) -> Flow[None]:
 
 
 def _generate_in_hsm(ctx: Context, key: KeyEntry, extractable: bool) -> CheckValue | None:
+    ctx.journal(events.token_call(call=events.TokenCall.GENERATE, key=key.label))
     record = ctx.hsm.generate_key(key.label, token_key_spec(key), extractable=extractable)
     kcvs = list(record.check_values.values) if record.check_values is not None else []
     method = key_kcv_method(key)
@@ -312,6 +313,7 @@ def _store_and_wrap(
         ctx.stage(StepId.of(Family.STORE, key.label))
         assert key.algorithm is not None and material is not None and key_kcv is not None
         extractable = any(t.wrap is WrapPlace.HSM for t in key.targets)
+        ctx.journal(events.token_call(call=events.TokenCall.IMPORT, key=key.label))
         result = ctx.hsm.import_key(
             key.label, key.algorithm, material, expected=key_kcv, extractable=extractable
         )
@@ -418,6 +420,7 @@ def destroy(ctx: Context, key: KeyEntry) -> Flow[None]:
     attrs = ctx.hsm.key_attributes(key.label)
     method = key_kcv_method(key)
     lines = [f"Key {key.label}: {attrs.object_class}, {attrs.key_type}, id {attrs.id_hex}"]
+    current: CheckValue | None = None
     if method is not None and key.type.value in ("AES", "HMAC"):
         current = ctx.hsm.check_values(key.label).of(method)
         lines.append(f"Its KCV on the token: {current}")
@@ -431,6 +434,14 @@ def destroy(ctx: Context, key: KeyEntry) -> Flow[None]:
                     hint="stop: nothing was destroyed; check the label and the recorded KCV",
                 ) from None
     yield from people.approve(ctx, Operation.DESTROY, key.label, lines=lines)
+    ctx.journal(
+        events.token_call(
+            call=events.TokenCall.DESTROY,
+            key=key.label,
+            id=attrs.id_hex,
+            kcvs=[current] if current is not None else [],
+        )
+    )
     record = ctx.hsm.destroy(key.label)
     ctx.journal(
         events.key_destroyed(key=key.label, id=record.id_hex or "none", kcvs=record.check_values)

@@ -48,7 +48,6 @@ from ceremony.engine.ceremony_source import CheckedFile, load_ceremony_file
 from ceremony.engine.context import Context, Flow, LoadedTarget, Services, Stopped
 from ceremony.engine.journal_store import Recovery, Started, journal_name, start
 from ceremony.engine.printing import CupsPrinter
-from ceremony.engine.registry_store import RegistryFile
 from ceremony.engine.requests import Answer, AnswerRefused, ComponentDelivery, Refusal, Request
 from ceremony.engine.steps.recovery import Restart, read_restart
 from ceremony.errors import CeremonyError, ConfigError, RuleViolation
@@ -370,7 +369,7 @@ class Machine:
             data=genesis.data,
         )
         self._recovery = started.recovery
-        restart = _restart(started, cf, registry)
+        restart = _restart(started, cf)
         ctx = Context(
             ceremony=cf,
             base=base,
@@ -418,16 +417,11 @@ def token_config(cf: CeremonyFile, services: Services, rehearsal: bool) -> HsmCo
     return hsm_config
 
 
-def _restart(started: Started, cf: CeremonyFile, registry: RegistryFile | None) -> Restart | None:
+def _restart(started: Started, cf: CeremonyFile) -> Restart | None:
     """What the aborted attempts before this one left (None: this is the first attempt)."""
     if not started.aborted:
         return None
-    return read_restart(
-        started.ceremony_id,
-        started.aborted,
-        cf,
-        registry.registry if registry is not None else None,
-    )
+    return read_restart(started.ceremony_id, started.aborted, cf)
 
 
 def load_targets(

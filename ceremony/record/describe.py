@@ -228,6 +228,7 @@ DESCRIPTIONS: Mapping[str, Callable[[Entry], str]] = MappingProxyType(
             "key {key} made by the interrupted ceremony {left_by} is no longer on the token"
         ),
         "components_voided": _voided,
+        "token_call": _with("token call {call} for key {key}"),
         "key_destroyed_earlier": _with(
             "key {key} was destroyed by the aborted ceremony {ceremony} (its entry {seq}); "
             "absent from the token"

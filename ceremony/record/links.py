@@ -164,8 +164,13 @@ def _left(chain: list[Verified]) -> tuple[set[str], set[tuple[str, str, int]]]:
     keys: set[str] = set()
     components: set[tuple[str, str, int]] = set()
     for verified in chain:
+        asked: dict[str, str] = {}  # token calls the attempt died inside (label -> call)
         for e in verified.entries:
             d, label = e.data, F.text(e.data, "key")
+            if e.event == "token_call":
+                asked[label] = F.text(d, "call")
+            elif e.event in ("key_generated", "key_imported", "key_destroyed"):
+                asked.pop(label, None)
             if e.event == "key_imported" or (
                 e.event == "key_generated" and d.get("where") == "hsm"
             ):
@@ -180,6 +185,8 @@ def _left(chain: list[Verified]) -> tuple[set[str], set[tuple[str, str, int]]]:
                     components.add((label, owner, index))
             elif e.event == "components_voided":
                 components -= _voided(e.data)
+        # A create the attempt died inside may have left the key: the restart must look.
+        keys |= {label for label, call in asked.items() if call != "destroy-key"}
     return keys, components
 
 

@@ -223,8 +223,9 @@ def crash_and_restart(
     destroyed = [e for e in entries if e["event"] == "key_destroyed" and "left_by" in e["data"]]
     assert len(destroyed) == (1 if orphaned else 0)
     if orphaned:
-        approval = entries[destroyed[0]["seq"] - 1]["data"]
-        assert approval["operation"] == "destroy" and len(approval["approvers"]) == 2
+        asked, approval = (entries[destroyed[0]["seq"] - n] for n in (1, 2))
+        assert asked["event"] == "token_call" and asked["data"]["call"] == "destroy-key"
+        assert approval["data"]["operation"] == "destroy" and len(approval["actors"]) == 2
         assert LABEL in text and "id " in text and "KCV" in text
     cases.check_voided(folder, LABEL, killed, f"crash-{kind}.r2")
     if cases.exposed(killed):
@@ -376,3 +377,146 @@ def test_verify_checks_the_link_to_the_aborted_journal(
         False,
         "the aborted journal crash-split-backup.journal.jsonl is missing from the bundle",
     )
+
+
+def _die_after(event: str, patch: pytest.MonkeyPatch) -> None:
+    """The process dies right after the first ``event`` entry reaches the journal."""
+    write = journal_store.JournalStore._write
+    dead = {"now": False}
+
+    def dying(store: Any, payload: bytes, entry: Any, recovering: bool = False) -> None:
+        if dead["now"]:
+            raise Killed
+        write(store, payload, entry, recovering)
+        if entry.event == event:
+            dead["now"] = True
+            raise Killed
+
+    patch.setattr(journal_store.JournalStore, "_write", dying)
+
+
+def _link_lines(out: Path, journal_name: str) -> dict[str, tuple[bool, str]]:
+    from ceremony.record.links import check_restart
+    from ceremony.record.verdict import Report
+
+    report = Report("out")
+    check_restart(report, journal.verify((out / journal_name).read_bytes()), out)
+    return {line.check: (line.ok, line.reason) for line in report.lines}
+
+
+@pytest.mark.parametrize(
+    "second",
+    ["recovery_reviewed", "key_destroyed", "registry_updated", "components_voided", "token_call"],
+)
+def test_a_rerun_interrupted_in_its_recovery_is_recovered_by_the_next(
+    second: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, keys = _whole("split-backup", tmp_path / "whole")
+    case = new_case("split-backup", tmp_path / "c")
+    with monkeypatch.context() as patch:
+        _die_after("component_issued", patch)  # the first attempt: key made, one part issued
+        with pytest.raises(Killed):
+            drive(case.machine(), case.script())
+    with monkeypatch.context() as patch:
+        _die_after(second, patch)  # the restart dies in its own recovery (or just after it)
+        with pytest.raises(Killed):
+            drive(case.machine(), case.script())
+    third = case.machine()
+    drive(third, case.script())
+    assert third.outcome.status is Status.FINISHED
+    assert third.outcome.ceremony_id == "crash-split-backup.r3"
+    registry = parse_registry((case.folder / "registry/custodians.json").read_bytes())
+    voided = [(r.set, r.component) for r in registry.records if r.event is RecordEvent.VOIDED]
+    assert voided == [("crash-split-backup", 1)]  # voided once, by whichever restart got there
+    assert set(case.fake.state.keys) == keys  # only the key of the run that finished
+    lines = _link_lines(case.folder / "out", "crash-split-backup.r3.journal.jsonl")
+    assert lines["recovery after the aborted ceremony"][0], lines
+
+
+_CALLS = [
+    ("generate-export", "generate_key"),
+    ("split-backup", "generate_key"),
+    ("reconstitute", "import_key"),
+    ("destroy", "destroy"),
+]
+
+
+@pytest.mark.parametrize(("kind", "method"), _CALLS)
+def test_a_kill_inside_a_token_call_then_a_rerun_recovers(
+    kind: str, method: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token did it, the journal never heard: the restart asks the token by label."""
+    from ceremony.hsm.fake import FakeSession
+
+    _, keys = _whole(kind, tmp_path / "whole")
+    case = new_case(kind, tmp_path / "c")
+    real = getattr(FakeSession, method)
+    dead = {"now": False}
+
+    def dying(self: Any, label: str, *args: Any, **kwargs: Any) -> Any:
+        result = real(self, label, *args, **kwargs)
+        if label == LABEL and not dead["now"]:
+            dead["now"] = True
+            raise Killed
+        return result
+
+    write = journal_store.JournalStore._write
+
+    def silent(store: Any, payload: bytes, entry: Any, recovering: bool = False) -> None:
+        if dead["now"]:
+            raise Killed
+        write(store, payload, entry, recovering)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(FakeSession, method, dying)
+        patch.setattr(journal_store.JournalStore, "_write", silent)
+        with pytest.raises(Killed):
+            drive(case.machine(), case.script())
+    killed = journal.verify(
+        (case.folder / "out" / f"crash-{kind}.journal.jsonl").read_bytes(), allow_torn_tail=True
+    )
+    assert killed.last.event == "token_call"
+    restart = case.machine()
+    said: list[str] = []
+
+    def read(request: Any) -> None:
+        if request.step == "recovery":
+            said.extend(request.lines)
+
+    drive(restart, case.script(), on_request=read)
+    assert restart.outcome.status is Status.FINISHED
+    entries = outcome_entries(restart.outcome)
+    text = "\n".join(said)
+    if method == "destroy":
+        assert "asked the token to destroy it" in text
+        earlier = [e["data"] for e in entries if e["event"] == "key_destroyed_earlier"]
+        assert earlier and earlier[0]["interrupted"] is True
+    else:
+        assert f"Perhaps on the token: key {LABEL}" in text
+        orphan = [e for e in entries if e["event"] == "key_destroyed" and "left_by" in e["data"]]
+        assert [e["data"]["left_by"] for e in orphan] == [f"crash-{kind}"]
+        assert entries[orphan[0]["seq"] - 1]["event"] == "token_call"  # asked before it was made
+    assert set(case.fake.state.keys) == keys
+    lines = _link_lines(case.folder / "out", f"crash-{kind}.r2.journal.jsonl")
+    assert lines["recovery after the aborted ceremony"][0], lines
+
+
+def test_a_kill_after_finished_is_never_run_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one step repeated instead of restarted: signing the record of a finished journal."""
+    from ceremony.errors import JournalError
+
+    total, _ = _whole("split-backup", tmp_path / "whole")
+    case = new_case("split-backup", tmp_path / "c")
+    with monkeypatch.context() as patch:
+        Crash(total).install(patch)  # dies right after `finished` reached the disk
+        with pytest.raises(Killed):
+            drive(case.machine(), case.script())
+    path = case.folder / "out" / "crash-split-backup.journal.jsonl"
+    before = path.read_bytes()
+    assert journal.verify(before, require_closed=True).last.event == journal.FINISHED
+    with pytest.raises(JournalError, match="never runs twice") as refused:
+        case.machine().start()
+    assert "ceremony record" in refused.value.hint
+    assert path.read_bytes() == before  # never marked aborted, never written again

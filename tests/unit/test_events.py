@@ -164,6 +164,11 @@ def every_event() -> list[events.Event]:
             approvers=["amartin", "cwright"],
         ),
         events.key_destroyed_earlier(key="zmk", id=None, kcvs=[KCV], ceremony="c0", seq=12),
+        events.key_destroyed_earlier(
+            key="zmk", id="00ff", kcvs=[], ceremony="c0", seq=12, interrupted=True
+        ),
+        events.token_call(call=events.TokenCall.GENERATE, key="zmk"),
+        events.token_call(call=events.TokenCall.DESTROY, key="zmk", id="00ff" * 8, kcvs=[KCV]),
         events.registry_updated(
             name="registry/custodians.json", sha256=DIGEST, records=5, previous_sha256=DIGEST
         ),

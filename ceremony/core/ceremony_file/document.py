@@ -205,6 +205,7 @@ class CeremonyFile:
                     custodian_roles=_HOLDER_ROLES if split.made_in else _CUSTODIAN_ROLE,
                     also_held=also_held,
                     attempts_of=self.ceremony.id,
+                    new_set=not split.made_in,
                 )
             except RuleBreach as ex:
                 where = f"{path}.components[{ex.component - 1}]" if ex.component else path

@@ -38,6 +38,7 @@ def require_split_knowledge(ctx: Context, key: KeyEntry, split: SplitSpec, split
         else (Role.KEY_CUSTODIAN,),
         also_held=also,
         attempts_of=ctx.cf.ceremony.id,
+        new_set=not split.made_in,
     )
 
 

@@ -18,7 +18,7 @@ from ceremony.core.ceremony_file import CeremonyFile, KeyEntry, KeyType, SplitSp
 from ceremony.core.component import Scheme
 from ceremony.core.journal import FileDigest, FilePath, JournalValue, JsonValue, Label, PublicId
 from ceremony.core.kcv import CheckValue, KcvMethod
-from ceremony.core.registry import RecordEvent, Registry, issue_records, serialise_registry
+from ceremony.core.registry import RecordEvent, issue_records, serialise_registry
 from ceremony.core.rules import Operation
 from ceremony.engine.context import Context, Flow
 from ceremony.engine.journal_store import AbortedJournal
@@ -73,13 +73,18 @@ class LeftOutput:
 
 @dataclass(frozen=True)
 class DestroyedEarlier:
-    """A destroy ceremony's key that an aborted attempt already destroyed (under dual control)."""
+    """A destroy ceremony's key that an aborted attempt already destroyed (under dual control).
+
+    ``interrupted``: the attempt asked the token to destroy it (approved, ``token_call``) and
+    died before the answer was journaled; only the token can say now whether it is gone.
+    """
 
     label: str
     id_hex: str | None
     kcvs: tuple[tuple[str, str], ...]
     ceremony: str
     seq: int
+    interrupted: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,9 +150,12 @@ def read_restart(
     ceremony_id: str,
     aborted: Sequence[AbortedJournal],
     cf: CeremonyFile,
-    registry: Registry | None,
 ) -> Restart:
-    """What the aborted attempts left, from their journals (oldest first) and the registry."""
+    """What the aborted attempts left, from their journals (oldest first).
+
+    A component a cut-short restart voided in the registry but never journaled as voided is
+    still listed: this attempt journals the void (the registry is not written twice).
+    """
     keys: dict[str, LeftKey] = {}
     components: dict[tuple[str, str, int], LeftComponent] = {}
     outputs: list[LeftOutput] = []
@@ -155,9 +163,14 @@ def read_restart(
     written: list[str] = []
     for attempt in aborted:
         owner = attempt.ceremony_id
+        asked: dict[str, journal.Entry] = {}  # token calls whose answer never reached the journal
         for entry in attempt.verified.entries:
             d, e = entry.data, entry.event
             label = _text(d, "key")
+            if e == "token_call" and label:
+                asked[label] = entry
+            elif label and e in ("key_generated", "key_imported", "key_destroyed"):
+                asked.pop(label, None)
             if e == "key_generated" and label and d.get("where") == "hsm":
                 keys[label] = LeftKey(
                     label, _key_id(d), _kcvs(d), "generated in the HSM", owner, entry.seq
@@ -194,10 +207,8 @@ def read_restart(
                             outputs.append(LeftOutput(name, digest, owner, entry.seq))
             elif e == "registry_updated":
                 written.append(owner)
-    if registry is not None:  # voided in the registry by a restart whose journal was cut short
-        for key, split_set, index in list(components):
-            if index in registry.voided_components(key, split_set):
-                del components[(key, split_set, index)]
+        for label, entry in asked.items():
+            _unanswered(keys, destroyed, owner, label, entry)
     return Restart(
         ceremony_id,
         tuple(aborted),
@@ -207,6 +218,28 @@ def read_restart(
         tuple(destroyed.values()),
         tuple(dict.fromkeys(written)),
     )
+
+
+def _unanswered(
+    keys: dict[str, LeftKey],
+    destroyed: dict[str, DestroyedEarlier],
+    owner: str,
+    label: str,
+    entry: journal.Entry,
+) -> None:
+    """A token call the attempt died inside: the key may or may not be on the token now."""
+    call = _text(entry.data, "call")
+    if call in (events.TokenCall.GENERATE.value, events.TokenCall.IMPORT.value):
+        # The label was checked free after the login, just before: whatever carries it now
+        # was made by this call. The restart asks the token and destroys it if it is there.
+        how = "generated" if call == events.TokenCall.GENERATE.value else "imported"
+        keys[label] = LeftKey(
+            label, None, (), f"being {how} in the HSM when the interruption came", owner, entry.seq
+        )
+    elif call == events.TokenCall.DESTROY.value and label not in keys:
+        destroyed[label] = DestroyedEarlier(
+            label, _text(entry.data, "id"), _kcvs(entry.data), owner, entry.seq, interrupted=True
+        )
 
 
 def _component(
@@ -289,18 +322,34 @@ def lines(ctx: Context, restart: Restart) -> list[str]:
         "starts again from the beginning: nothing of the interrupted run is reused."
     )
     for k in restart.keys:
-        out.append(
-            f"On the token: key {k.label}, id {k.id_hex or 'not recorded'}, KCV {k.kcv_text()}, "
-            f"{k.how} by {k.ceremony} (entry {k.seq}). It is destroyed after the HSM login "
-            "(two approvals, one by a security officer)."
-        )
+        if k.kcvs or k.id_hex:
+            out.append(
+                f"On the token: key {k.label}, id {k.id_hex or 'not recorded'}, KCV "
+                f"{k.kcv_text()}, {k.how} by {k.ceremony} (entry {k.seq}). It is destroyed "
+                "after the HSM login (two approvals, one by a security officer)."
+            )
+        else:
+            out.append(
+                f"Perhaps on the token: key {k.label} was {k.how} by {k.ceremony} (its entry "
+                f"{k.seq} asked the token; no answer was journaled). After the HSM login the "
+                "token is asked: a key with that label is destroyed (two approvals, one by a "
+                "security officer); none there is recorded as absent."
+            )
     for c in restart.components:
         out.append(component_line(ctx, c))
     for d in restart.destroyed:
-        out.append(
-            f"Key {d.label} was destroyed by {d.ceremony} (entry {d.seq}); its destroy step "
-            "checks that it is gone from the token and records it."
-        )
+        if d.interrupted:
+            out.append(
+                f"Key {d.label}: {d.ceremony} asked the token to destroy it (entry {d.seq}, "
+                "after two approvals) and was interrupted before the answer was journaled. Its "
+                "destroy step asks the token: if the key is gone that is recorded; if it is "
+                "there it is destroyed as planned, under two new approvals."
+            )
+        else:
+            out.append(
+                f"Key {d.label} was destroyed by {d.ceremony} (entry {d.seq}); its destroy step "
+                "checks that it is gone from the token and records it."
+            )
     for o in restart.outputs:
         out.append(
             f"Output {o.name} (SHA-256 {o.sha256[:16]}...) was written by {o.ceremony}: it "
@@ -434,7 +483,7 @@ def _destroy_orphan(ctx: Context, left: LeftKey) -> Flow[None]:
         attrs = ctx.hsm.key_attributes(left.label)
     except KeyNotFoundError:
         ctx.journal(events.orphan_key_absent(key=left.label, id=left.id_hex, left_by=left.ceremony))
-        ctx.notice(f"Key {left.label} made by {left.ceremony} is no longer on the token.")
+        ctx.notice(f"Key {left.label} of {left.ceremony} is not on the token: nothing to destroy.")
         return
     if left.id_hex and attrs.id_hex.lower() != left.id_hex.lower():
         raise RuleViolation(
@@ -445,7 +494,7 @@ def _destroy_orphan(ctx: Context, left: LeftKey) -> Flow[None]:
         )
     shown = [
         f"Key {left.label}: {attrs.object_class}, {attrs.key_type}, id {attrs.id_hex}",
-        f"{left.how.capitalize()} by the interrupted ceremony {left.ceremony} (entry {left.seq}); "
+        f"Made by the interrupted ceremony {left.ceremony} ({left.how}, entry {left.seq}); "
         "no finished ceremony ever used it.",
     ]
     key_type = _key_type(ctx, left.label)
@@ -464,6 +513,7 @@ def _destroy_orphan(ctx: Context, left: LeftKey) -> Flow[None]:
                 )
             shown.append(f"Its KCV on the token: {method} {value.hex}, as recorded.")
     approvers = yield from people.approve(ctx, Operation.DESTROY, left.label, lines=shown)
+    ctx.journal(events.token_call(call=events.TokenCall.DESTROY, key=left.label, id=attrs.id_hex))
     record = ctx.hsm.destroy(left.label)
     ctx.journal(
         events.key_destroyed(
@@ -519,7 +569,10 @@ def _void_in_registry(ctx: Context, key: str, split_set: str, voided: list[LeftC
     if planned is None:
         raise CeremonyError(f"key {key!r} has no split in the ceremony file", hint="bug")
     split = planned[1]
-    wanted = {c.index for c in voided}
+    # A restart cut short after it wrote the registry voided these already: not twice.
+    wanted = {c.index for c in voided} - ctx.registry.registry.voided_components(key, split_set)
+    if not wanted:
+        return
     records = issue_records(
         ceremony_id=ctx.ceremony_id,
         key=key,
@@ -565,10 +618,12 @@ def destroyed_earlier(ctx: Context, key: KeyEntry) -> bool:
                 kcvs=[_check_value(m, h) for m, h in found.kcvs],
                 ceremony=found.ceremony,
                 seq=found.seq,
+                interrupted=found.interrupted,
             )
         )
+        how = "was asked to be destroyed" if found.interrupted else "was destroyed"
         ctx.notice(
-            f"Key {key.label} was destroyed by {found.ceremony} (entry {found.seq}) and is not on "
+            f"Key {key.label} {how} by {found.ceremony} (entry {found.seq}) and is not on "
             "the token: recorded, nothing more to destroy."
         )
         ctx.count("key(s) found destroyed by the aborted ceremony")
