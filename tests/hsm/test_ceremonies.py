@@ -216,7 +216,8 @@ def test_split_reconstitute_resplit_destroy(
     entries = outcome_entries(machine.outcome)
     destroyed = next(e for e in entries if e["event"] == "key_destroyed")
     assert destroyed["data"]["kcvs"][0]["kcv"] == recorded.hex
-    approval = entries[destroyed["seq"] - 1]["data"]
+    asked, approval = (entries[destroyed["seq"] - n]["data"] for n in (1, 2))
+    assert asked["call"] == "destroy-key" and asked["kcvs"][0]["kcv"] == recorded.hex
     assert approval["operation"] == "destroy" and "amartin" in approval["approvers"]
     with hsm.backend.open(hsm.prompter) as session, pytest.raises(KeyNotFoundError):
         session.key_attributes(label)
