@@ -5,7 +5,9 @@ and the secret scan."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -240,3 +242,22 @@ def give_signing_identity(fake: Any, organization: str = "Example Payments Ltd")
 
     with fake.open(_Pin()) as session:
         ensure_signing_identity(session, SIGNING_LABEL, organization=organization)
+
+
+def fill(folder: Path) -> None:
+    """Write ballast until the filesystem of ``folder`` has no byte left."""
+    with open(folder / "ballast", "wb") as f, contextlib.suppress(OSError):
+        while True:
+            f.write(b"\0" * (1 << 20))
+            f.flush()
+            os.fsync(f.fileno())
+    with contextlib.suppress(OSError), open(folder / "ballast-tail", "wb") as f:
+        while True:
+            f.write(b"\0" * 4096)
+            f.flush()
+
+
+def unfill(folder: Path) -> None:
+    """The space is back."""
+    for name in ("ballast", "ballast-tail"):
+        (folder / name).unlink(missing_ok=True)

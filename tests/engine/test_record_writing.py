@@ -5,12 +5,9 @@ that says finished always has its record), and a full disk while writing it is n
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
 import os
 import signal
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +25,7 @@ from ceremony.tui.screens.finish import FinishView
 from tests.engine.helpers import (
     Capture,
     drive,
+    fill,
     give_signing_identity,
     script_for,
     services,
@@ -107,44 +105,13 @@ def test_a_stop_while_the_record_is_signed_waits_for_the_record(
     assert _leftovers(tmp_path) == []
 
 
-def _fill(folder: Path) -> None:
-    """Write ballast until the filesystem of ``folder`` has no byte left."""
-    with open(folder / "ballast", "wb") as f, contextlib.suppress(OSError):
-        while True:
-            f.write(b"\0" * (1 << 20))
-            f.flush()
-            os.fsync(f.fileno())
-    with open(folder / "ballast-tail", "wb") as f, contextlib.suppress(OSError):
-        while True:
-            f.write(b"\0" * 4096)
-            f.flush()
-
-
-@pytest.fixture
-def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A 16 MiB tmpfs (needs root; skipped where it cannot be mounted)."""
-    mount = tmp_path / "medium"
-    mount.mkdir()
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", str(mount)],
-        capture_output=True,
-        check=False,
-    )
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode(errors='replace').strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
 def test_a_full_disk_while_writing_the_record_is_not_a_success(
     small_tmpfs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write = sign.write_signed_record
 
     def on_a_full_disk(folder: Path | str, record: Any) -> list[Path]:
-        _fill(small_tmpfs)  # the medium fills up after the check, just before the record
+        fill(small_tmpfs)  # the medium fills up after the check, just before the record
         return write(folder, record)
 
     monkeypatch.setattr(sign, "write_signed_record", on_a_full_disk)

@@ -520,3 +520,110 @@ def test_a_kill_after_finished_is_never_run_again(
         case.machine().start()
     assert "ceremony record" in refused.value.hint
     assert path.read_bytes() == before  # never marked aborted, never written again
+
+
+def _on_entry(event: str, act: Any, patch: pytest.MonkeyPatch) -> None:
+    """``act()`` right after the first ``event`` entry reaches the journal; the run goes on."""
+    write = journal_store.JournalStore._write
+    done = {"yet": False}
+
+    def acting(store: Any, payload: bytes, entry: Any, recovering: bool = False) -> None:
+        write(store, payload, entry, recovering)
+        if entry.event == event and not done["yet"]:
+            done["yet"] = True
+            act()
+
+    patch.setattr(journal_store.JournalStore, "_write", acting)
+
+
+def _fails_then_recovers(
+    monkeypatch: pytest.MonkeyPatch,
+    case: Case,
+    event: str,
+    act: Any,
+    undo: Any,
+    made: list[Secret],
+    expected: set[str],
+    says: str,
+) -> None:
+    """The run stops with an error naming the cause; once it is fixed, a rerun recovers."""
+    from ceremony.errors import CeremonyError
+
+    seen: list[bytes] = []
+    with monkeypatch.context() as patch:
+        _on_entry(event, act, patch)
+        with pytest.raises(CeremonyError, match=says):
+            drive(case.machine(), case.script(), on_request=lambda r: _values(made, seen))
+    undo()
+    first = case.folder / "out" / f"crash-{case.kind}.journal.jsonl"
+    killed = journal.verify(first.read_bytes(), allow_torn_tail=True)
+    restart = case.machine()
+    drive(restart, case.script(), on_request=lambda r: _values(made, seen))
+    assert restart.outcome.status is Status.FINISHED
+    assert restart.outcome.ceremony_id == f"crash-{case.kind}.r2"
+    assert journal.verify(first.read_bytes(), require_closed=True).last.event == journal.ABORTED
+    cases.check_voided(case.folder, LABEL, killed, f"crash-{case.kind}.r2")
+    assert set(case.fake.state.keys) == expected
+    lines = _link_lines(case.folder / "out", f"crash-{case.kind}.r2.journal.jsonl")
+    assert lines["recovery after the aborted ceremony"][0], lines
+    _values(made, seen)
+    assert scan([case.folder], seen) == []
+
+
+# Points where the medium fills: a journal entry, the key's entry, the bundle after a component.
+_FULL_DISK = ["participant_present", "key_generated", "component_issued"]
+
+
+@pytest.mark.parametrize("event", _FULL_DISK)
+def test_a_full_disk_then_a_rerun_recovers(
+    event: str,
+    small_tmpfs: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    secrets_made: list[Secret],
+) -> None:
+    from tests.engine.helpers import fill, unfill
+
+    _, keys = _whole("split-backup", tmp_path / "whole")
+    case = new_case("split-backup", small_tmpfs / "c")
+    _fails_then_recovers(
+        monkeypatch,
+        case,
+        event,
+        lambda: fill(small_tmpfs),
+        lambda: unfill(small_tmpfs),
+        secrets_made,
+        keys,
+        "No space left on device",
+    )
+
+
+# Points where the token is used next: the login, the clear export, the store of the key.
+_REMOVED_TOKEN = [
+    ("split-backup", "participant_present"),
+    ("split-backup", "key_generated"),
+    ("reconstitute", "key_combined"),
+]
+
+
+@pytest.mark.parametrize(("kind", "event"), _REMOVED_TOKEN)
+def test_a_removed_token_then_a_rerun_recovers(
+    kind: str,
+    event: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    secrets_made: list[Secret],
+) -> None:
+    _, keys = _whole(kind, tmp_path / "whole")
+    case = new_case(kind, tmp_path / "c")
+    state = case.fake.state
+    _fails_then_recovers(
+        monkeypatch,
+        case,
+        event,
+        lambda: setattr(state, "present", False),
+        lambda: setattr(state, "present", True),
+        secrets_made,
+        keys,
+        "removed|went away",
+    )
