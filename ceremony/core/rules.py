@@ -189,6 +189,7 @@ class Operation(enum.Enum):
     CONFIRM_IMPORT_KEY = "confirm-import-key"
     CREATE_SIGNING_KEY = "create-signing-key"
     VOID_COMPONENTS = "void-components"
+    RESTART = "restart-ceremony"
 
     @property
     def description(self) -> str:
@@ -220,6 +221,7 @@ _DESCRIPTIONS = MappingProxyType(
         Operation.CONFIRM_IMPORT_KEY: "confirm a cloud import key by its fingerprint",
         Operation.CREATE_SIGNING_KEY: "create the key and certificate that sign ceremony records",
         Operation.VOID_COMPONENTS: "void the components an interrupted ceremony issued",
+        Operation.RESTART: "start an interrupted ceremony again from its beginning",
     }
 )
 
@@ -246,6 +248,7 @@ APPROVAL_POLICY: Mapping[Operation, ApprovalPolicy] = MappingProxyType(
         Operation.DESTROY: ApprovalPolicy(_ACTIVE, needs_role=Role.SECURITY_OFFICER),
         # A restart voids what the interrupted ceremony issued: a security officer decides.
         Operation.VOID_COMPONENTS: ApprovalPolicy(_ACTIVE, needs_role=Role.SECURITY_OFFICER),
+        Operation.RESTART: ApprovalPolicy(_ACTIVE, needs_role=Role.SECURITY_OFFICER),
         Operation.AIRGAP_OVERRIDE: ApprovalPolicy(frozenset({Role.SECURITY_OFFICER})),
         # PCI PIN 6-3: a component reaches a network printer only if two officers accept it.
         Operation.PRINTER_OVERRIDE: ApprovalPolicy(frozenset({Role.SECURITY_OFFICER})),

@@ -43,6 +43,7 @@ class Family(enum.Enum):
     RECOVERY = "recovery"
     ORPHAN = "orphan"
     VOID = "void"
+    RESTART = "restart"
 
 
 class Action(enum.Enum):

@@ -34,11 +34,13 @@ _RUNBOOK = {
     Family.RECOVERY: "Stopping and restarting",
     Family.ORPHAN: "Stopping and restarting",
     Family.VOID: "Stopping and restarting",
+    Family.RESTART: "Stopping and restarting",
 }
 _RUNBOOK_APPROVALS = {
     Operation.PRINTER_OVERRIDE: "Clock",
     Operation.CONFIRM_IMPORT_KEY: "Import keys",
     Operation.VOID_COMPONENTS: "Stopping and restarting",
+    Operation.RESTART: "Stopping and restarting",
 }
 
 

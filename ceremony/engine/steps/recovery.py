@@ -4,8 +4,8 @@ A rerun of a ceremony file whose journal ended aborted (or was interrupted) is a
 ``<id>.r<n>``, linked to the aborted one by its genesis entry (``journal_store.start``). Its
 first step reads the aborted journals and says what they left; after roll call and the HSM
 login, each key they made on the token is destroyed and each component they issued (or began
-to show) is voided, each under two approvals; then the ceremony runs from its beginning.
-Nothing is resumed: every secret of the aborted run died with it.
+to show) is voided, each under two approvals; two more approvals start it again, and the
+ceremony runs from its beginning. Nothing is resumed: every secret of the aborted run died with it.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from ceremony.engine.steps import people
 from ceremony.errors import CeremonyError, KeyNotFoundError, RuleViolation
 
 STAGE = StepId(Family.RECOVERY)
+RESTART = StepId(Family.RESTART)
 _SHOWN = ("show-component", "print-component")
 # How far a component got, most exposed last: each state says what the custodian may hold.
 _STATES = ("approved to be shown", "printed", "issued", "sealed")
@@ -383,6 +384,7 @@ def stages(restart: Restart | None) -> tuple[list[tuple[StepId, str]], list[tupl
         (StepId.of(Family.VOID, key), f"Key {key}: components voided")
         for key in restart.component_keys()
     ]
+    after.append((RESTART, f"Start again as {restart.ceremony_id} (two approvals)"))
     return first, after
 
 
@@ -397,9 +399,9 @@ def review(ctx: Context) -> Flow[None]:
         ctx.officers(),
         f"Ceremony {restart.previous.ceremony_id} did not finish. A security officer reads "
         "these lines aloud to everyone. After roll call and the HSM login, each key listed is "
-        "destroyed and each component listed is voided, each under two approvals; then the "
-        "ceremony starts again from its beginning. Type yes to go on, or stop the ceremony to "
-        "leave everything as it is.",
+        "destroyed and each component listed is voided, each under two approvals; two more "
+        "approvals then start the ceremony again from its beginning. Type yes to go on, or "
+        "stop the ceremony to leave everything as it is.",
         lines(ctx, restart),
     )
     ctx.journal(
@@ -475,6 +477,20 @@ def clean_up(ctx: Context) -> Flow[None]:
         yield from _destroy_orphan(ctx, left)
     for key in restart.component_keys():
         yield from _void(ctx, key, [c for c in restart.components if c.key == key])
+    ctx.stage(RESTART)
+    previous = restart.previous.ceremony_id
+    yield from people.approve(
+        ctx,
+        Operation.RESTART,
+        previous,
+        lines=[
+            f"Ceremony {previous} did not finish; what it left on the token and with the "
+            "custodians is dealt with above.",
+            f"This run, {restart.ceremony_id}, now does the work of the ceremony file again from "
+            f"its beginning: new key material, new components, outputs in its own bundle. "
+            f"Nothing of {previous} is reused.",
+        ],
+    )
 
 
 def _destroy_orphan(ctx: Context, left: LeftKey) -> Flow[None]:
