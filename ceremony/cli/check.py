@@ -11,6 +11,7 @@ from ceremony.core.ceremony_file import CeremonyFile, summary
 from ceremony.engine.ceremony_source import load_ceremony_file
 from ceremony.engine.context import LoadedTarget
 from ceremony.engine.machine import default_services, load_targets, token_config
+from ceremony.engine.steps import process
 
 
 def register(subcommands: Any) -> None:
@@ -53,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
         ),
         *(f"  Warning: {w}." for w in warnings),
         *(_tokens(checked.ceremony, targets) if args.token else []),
+        *process.check_lines(
+            checked.ceremony.ceremony.require_memory_lock and not checked.ceremony.rehearsal
+        ),
         "",
         *checked.digest_lines(),
         "",

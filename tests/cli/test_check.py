@@ -140,3 +140,24 @@ def test_the_registry_named_by_the_file_is_checked(
     assert "keys[0].split.components[2]: split knowledge" in err
     assert "registry shows" in err
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # check writes nothing
+
+
+def test_check_states_the_process_hardening_and_refuses_a_required_lock_it_lacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ceremony import hardening
+    from tests.engine.test_process_hardening import NOT_LOCKED, report
+
+    monkeypatch.setattr(hardening, "_report", report(False))
+    path = _with_import_keys("split-backup", tmp_path)
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Process hardening (as a run started from this shell gets it):" in out
+    assert "  yes  core dumps are off" in out and f"  NO   {NOT_LOCKED}" in out
+    doc = template("split-backup")
+    assert doc["ceremony"].get("rehearsal") is not True  # a production file
+    text = path.read_text().replace("[ceremony]\n", "[ceremony]\nrequire_memory_lock = true\n", 1)
+    path.write_text(text)
+    assert main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "requires locked memory" in err and "memory not locked" in err

@@ -35,6 +35,11 @@ def journal_hardening(ctx: Context) -> None:
     for step in report.steps:
         if not step.done:
             ctx.notice(f"Process hardening: {step.detail}.")
+    require_memory_lock(report, required)
+
+
+def require_memory_lock(report: hardening.HardeningReport, required: bool) -> None:
+    """RuleViolation when the file requires locked memory and this process has none."""
     if required and not report.memory_locked.done:
         raise RuleViolation(
             f"the ceremony file requires locked memory ([ceremony] require_memory_lock), and "
@@ -42,3 +47,15 @@ def journal_hardening(ctx: Context) -> None:
             hint="raise the memlock limit (ulimit -l unlimited, or LimitMEMLOCK=infinity) or run "
             "with CAP_IPC_LOCK, then start again; no secret exists yet",
         )
+
+
+def check_lines(required: bool) -> list[str]:
+    """What ``ceremony check`` says of the hardening a run from this shell would get."""
+    report = hardening.last_report()
+    if report is None:
+        return []
+    require_memory_lock(report, required)
+    return [
+        "Process hardening (as a run started from this shell gets it):",
+        *(f"  {line}" for line in report.lines()),
+    ]
