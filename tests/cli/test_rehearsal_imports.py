@@ -15,6 +15,7 @@ from pathlib import Path
 from ceremony import output
 from ceremony.core.providers import aws, gcp
 from ceremony.rehearsal import write_import_keys
+from tests.conftest import STUCK
 from tests.engine.helpers import import_key_pairs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +57,7 @@ def test_a_kill_mid_write_leaves_no_file_under_its_name_and_a_rerun_succeeds(
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + STUCK
     while not marker.exists():
         assert child.poll() is None, child.communicate()[1]
         assert time.monotonic() < deadline, "the child never reached the write"

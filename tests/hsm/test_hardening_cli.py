@@ -17,6 +17,7 @@ import pytest
 
 from ceremony.core import journal
 from ceremony.hardening import MEMLOCK_FLOOR, _has_ipc_lock
+from tests.conftest import STUCK
 from tests.engine.helpers import PASSPHRASE, scan, write_ceremony
 from tests.hsm.conftest import HsmUnderTest
 from tests.hsm.test_run_cli import _answers, _env, _small_split
@@ -57,7 +58,7 @@ class Held:
             text=True,
             preexec_fn=_core_unlimited if core_unlimited else None,
         )
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + STUCK
         while not marker.exists():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 out, err = self.process.communicate(timeout=30)

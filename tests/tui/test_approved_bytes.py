@@ -22,6 +22,7 @@ from ceremony.tui.modals import ErrorModal
 from ceremony.tui.screens.base import RequestScreen
 from ceremony.tui.screens.start import StartScreen
 from ceremony.tui.screens.working import WorkingScreen
+from tests.conftest import STUCK
 from tests.engine import helpers
 from tests.tui.screen_text import static_text
 
@@ -47,7 +48,7 @@ def _groups(data: bytes) -> str:
 
 
 async def _loaded(app: MainApp, pilot: Pilot[Any]) -> StartScreen:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + STUCK
     while not (isinstance(app.screen, StartScreen) and app.screen.loaded is not None):
         assert time.monotonic() < deadline, "the start screen never loaded the file"
         await pilot.pause(0.05)
@@ -55,7 +56,7 @@ async def _loaded(app: MainApp, pilot: Pilot[Any]) -> StartScreen:
 
 
 async def _until(pilot: Pilot[Any], reached: Any, what: str) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + STUCK
     while not reached():
         assert time.monotonic() < deadline, f"{what}: not reached in 60 s"
         await pilot.pause(0.05)
@@ -82,7 +83,7 @@ async def test_f5_runs_the_bytes_the_start_screen_hashed(tmp_path: Path) -> None
         (written,) = (tmp_path / "out").glob("*.journal.jsonl")
         genesis = journal.verify(written.read_bytes()).entries[0]
         assert genesis.data["ceremony_file_sha256"] == shown.sha256.hex
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + STUCK
     while run.outcome is None:  # closing the app aborted the run; its worker ends
         assert time.monotonic() < deadline, "the ceremony worker is still waiting"
         time.sleep(0.05)

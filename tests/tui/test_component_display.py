@@ -46,7 +46,7 @@ class Reveal:
         )
 
 
-def screen(reveal: Reveal, timeout: float = 120.0) -> ComponentDisplayScreen:
+def screen(reveal: Reveal, timeout: float = STUCK) -> ComponentDisplayScreen:
     return ComponentDisplayScreen(fixtures.EMMA, WHAT, reveal, CHECK, timeout=timeout)
 
 

@@ -36,13 +36,13 @@ async def test_sigterm_mid_ceremony_journals_an_abort(tmp_path: Path) -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause()
             await pilot.press("f5")
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + STUCK
             while isinstance(app.screen, WorkingScreen) or app.ceremony_run is None:
                 assert time.monotonic() < deadline, "the ceremony never asked anything"
                 await pilot.pause(0.05)
             run = app.ceremony_run
             signal.raise_signal(signal.SIGTERM)
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + STUCK
             while app.is_running:
                 assert time.monotonic() < deadline, "the app did not exit on the signal"
                 await pilot.pause(0.05)

@@ -14,6 +14,7 @@ import pytest
 from ceremony.core import journal
 from ceremony.errors import JournalError
 from ceremony.hsm import config
+from tests.conftest import STUCK
 from tests.hsm.conftest import FixedPinPrompter
 from tests.tui.test_tmux import DATA, OFFICER_PASSPHRASE, SCRIPT, SECRET, Terminal, terminal
 
@@ -28,7 +29,7 @@ def _ceremony_pid(term: Terminal) -> int:
     return int(child)
 
 
-def _closed(path: Path, timeout: float = 60.0) -> journal.Verified:
+def _closed(path: Path, timeout: float = STUCK) -> journal.Verified:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -72,7 +73,7 @@ def test_the_tui_stopped_by_a_signal_journals_the_abort(
 
 
 def _ended(pid: int) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + STUCK
     while Path(f"/proc/{pid}").exists():  # the process ends too, not only its journal
         assert time.monotonic() < deadline, "the ceremony process is still running"
         time.sleep(0.1)

@@ -184,10 +184,12 @@ class RequestScreen(StepScreen[Reply | None]):
 
     def on_mount(self) -> None:
         super().on_mount()
+        # Focus without scrolling: the screen opens on its prompt, never scrolled past it to
+        # the field below a long list of lines.
         if self.picks_who:
-            self.query_one("#who-list", OptionList).focus()
+            self.query_one("#who-list", OptionList).focus(scroll_visible=False)
         elif self.answer_selector is not None:
-            self.query_one(self.answer_selector).focus()
+            self.query_one(self.answer_selector).focus(scroll_visible=False)
 
     @on(OptionList.OptionSelected, "#who-list")
     def _who_chosen(self, event: OptionList.OptionSelected) -> None:
