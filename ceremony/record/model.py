@@ -403,7 +403,11 @@ class _Builder:
             self.target(entry)
         if _is_manual(entry) or e in _APPROVED_EVENTS:
             rules.append(self.clear_operation(entry))
-        if e in _RECOVERY_EVENTS or (e == "key_destroyed" and "left_by" in d):
+        if (
+            e in _RECOVERY_EVENTS
+            or (e == "key_destroyed" and "left_by" in d)
+            or (e == "approval" and d.get("operation") == Operation.RESTART.value)
+        ):
             m.recovery.append((entry.seq, describe(entry)))
         if e in ("component_issued", "component_entered"):
             rules.append(self.component(entry))
