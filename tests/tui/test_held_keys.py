@@ -2,7 +2,8 @@
 
 A whole run on the fake token, its answers given with keys doubled and held (twelve at once) in
 turn, and while the engine works on an answer (held there on purpose) a burst of keys is typed on
-the working screen: the run finishes. Then each screen alone: it answers once, however many times
+the working screen: the run finishes. Then each screen alone (every request screen, the import key,
+the start, abort, report and finish screens): it answers once, however many times
 its key arrives, and the screen under it stays. An error of the tool in the engine's worker
 reaches the error modal, and F10 still leaves.
 """
@@ -254,6 +255,74 @@ async def test_every_screen_answers_once(times: int) -> None:
     assert await answered_once(lambda: ErrorModal(error), [], enter) == [None]
     assert await answered_once(lambda: ConfirmModal("sure?", "text"), [], ["y"] * times) == [True]
     assert await answered_once(HelpModal, [], ["escape"] * times) == [None]
+
+
+def _import_key_screen() -> ImportKeyScreen:
+    from tests.tui.test_snapshots import import_key
+
+    step = "approve/confirm-import-key/zmk-prod/aws-prod/1"
+    return ImportKeyScreen(import_key(fixtures.FINGERPRINT, RequestKind.APPROVAL, step), PEOPLE)
+
+
+@pytest.mark.parametrize("times", [2, 20], ids=["doubled", "held"])
+async def test_the_other_screens_answer_once(times: int, tmp_path: Path) -> None:
+    from ceremony.tui.modals import ReportModal
+    from ceremony.tui.screens.start import StartScreen
+
+    # The import key: Y held shows the form once; a name, a passphrase, Enter held: one answer.
+    approved = await answered_once(
+        _import_key_screen, ["y" * times, "\n", "approval passphrase"], ["enter"] * times
+    )
+    assert [(r.by, r.value) for r in approved] == [("amartin", "approval passphrase")]
+    assert await answered_once(AbortModal, [], ["y"] * times) == [True]
+    assert await answered_once(lambda: ReportModal("report", "line"), [], ["escape"] * times) == [
+        None
+    ]
+    start = await answered_once(
+        lambda: StartScreen(DATA / "rehearsal.toml", workdir=tmp_path), [], ["f5"] * times
+    )
+    assert [(c.file.path, c.rehearsal) for c in start] == [(DATA / "rehearsal.toml", True)]
+
+
+async def test_f6_with_no_name_chosen_never_approves_the_import_key() -> None:
+    """F6 first (no name yet): the form that appears names who refuses; its Enter asks to confirm
+    the refusal and never approves; N goes back, and the form approves again."""
+    app = app_with(WorkingScreen)
+    results: list[Any] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = _import_key_screen()
+        app.push_screen(screen, results.append)
+        await pilot.pause()
+        send(pilot, ["f6"])  # "it does not match", before any name is chosen
+        await pilot.pause()
+        for text in ("\n", "approval passphrase", "\n"):  # a name, a passphrase, Enter
+            await burst(pilot, text)
+        for _ in range(3):
+            await pilot.pause()
+        assert results == [] and isinstance(app.screen, ConfirmModal)  # refuse? never approve
+        send(pilot, ["n"])  # back to the fingerprint: the form approves again
+        await pilot.pause()
+        assert app.screen is screen
+        for text in ("approval passphrase", "\n"):
+            await burst(pilot, text)
+        for _ in range(3):
+            await pilot.pause()
+    assert [(r.by, r.value) for r in results] == [("amartin", "approval passphrase")]
+
+
+@pytest.mark.parametrize("times", [2, 20], ids=["doubled", "held"])
+async def test_the_finish_screen_leaves_once(times: int) -> None:
+    from ceremony.tui.screens.finish import FinishScreen, FinishView
+
+    view = FinishView(True, None, "00" * 32, Path("j.jsonl"), Path("out"), ("bundle",))
+    app = app_with(lambda: FinishScreen(view))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        send(pilot, ["q"] * times)
+        for _ in range(5):
+            await pilot.pause()
+    assert app.return_code == 0
 
 
 @pytest.mark.parametrize("times", [2, 20], ids=["doubled", "held"])  # not in the full run

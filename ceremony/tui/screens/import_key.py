@@ -152,8 +152,13 @@ class ImportKeyScreen(StepScreen[Reply | None]):
             form.query_one(OptionList).focus()
         return form
 
+    refusing = False  # F6 was pressed: the form now names who refuses, and never approves
+
     @on(ApprovalForm.Submitted)
     def _approved(self, event: ApprovalForm.Submitted) -> None:
+        if self.refusing:  # F6 came first: this name is who refuses, asked to confirm it
+            self._refuse_as(event.participant)
+            return
         self.dismiss(Reply(event.passphrase, event.participant))
 
     @on(OptionList.OptionSelected, "#who-list")
@@ -165,10 +170,11 @@ class ImportKeyScreen(StepScreen[Reply | None]):
         if action == "refuse":
             return not self.mismatch
         if action == "matches":
-            return not self.mismatch and not self.query_one(ApprovalForm).display
+            return not self.mismatch and (self.refusing or not self.query_one(ApprovalForm).display)
         return True
 
     def action_matches(self) -> None:
+        self.refusing = False
         self._show_form()
         self.refresh_bindings()
 
@@ -178,15 +184,22 @@ class ImportKeyScreen(StepScreen[Reply | None]):
         form = self.query_one(ApprovalForm)
         officer = form.chosen if form.display else None
         if officer is None:
+            self.refusing = True  # an Enter in the form from now on never approves
             self._show_form()
             self.refresh_bindings()
             self.notify("Select your own name, then press F6 again.", severity="warning")
             return
+        self._refuse_as(officer)
+
+    def _refuse_as(self, officer: str) -> None:
         name = self.people.approver(officer).name
 
         def answered(refuse: bool | None) -> None:
             if refuse:
                 self.dismiss(Reply(REFUSE, officer))
+            elif self.refusing:
+                self.refusing = False  # back to the fingerprint: the form approves again
+                self.refresh_bindings()
 
         self.app.push_screen(
             ConfirmModal(
