@@ -264,6 +264,32 @@ ROWS: list[tuple[str, str, list[Edit], type[Exception], str]] = [
         "keys[0].bits",
     ),
     (
+        "TDES stored in the HSM",
+        "split-backup",
+        [put("keys.0.type", "TDES"), put("keys.0.bits", 128)],
+        F,
+        "keys[0].store_in_hsm",
+    ),
+    (
+        "TDES generated in the HSM",
+        "split-backup",
+        [
+            put("keys.0.type", "TDES"),
+            put("keys.0.bits", 192),
+            put("keys.0.source", "hsm"),
+            put("keys.0.store_in_hsm", False),
+        ],
+        F,
+        "keys[0].source",
+    ),
+    (
+        "HMAC of no digest length stored in the HSM",
+        "split-backup",
+        [put("keys.0.type", "HMAC"), put("keys.0.bits", 136)],
+        F,
+        "keys[0].store_in_hsm",
+    ),
+    (
         "RSA split",
         "split-backup",
         [put("keys.0.type", "RSA"), put("keys.0.bits", 2048)],

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ceremony.core.ceremony_file.sections import KeyEntry
+from ceremony.core.keylengths import TOKEN_SECRET_LENGTHS
 from ceremony.core.ceremony_file.vocabulary import (
     _NEW_KEY_TYPES,
     _SOURCES,
@@ -107,6 +108,16 @@ def _hsm_wrap(k: _Key, j: int) -> bool:
     return k.key.targets[j].wrap is WrapPlace.HSM and not k.in_hsm
 
 
+def _not_on_token(k: _Key) -> Iterator[str]:
+    """A symmetric key this ceremony would create on the token, of a kind no token here holds."""
+    key = k.key
+    if key.algorithm is None or k.kind is CeremonyType.DESTROY:
+        return
+    where = "store_in_hsm" if key.store_in_hsm else "source" if key.source is KeySource.HSM else ""
+    if where and key.length not in TOKEN_SECRET_LENGTHS.get(key.algorithm, ()):
+        yield where
+
+
 def _unpinned(k: _Key, j: int) -> bool:
     return k.key.targets[j].fingerprint is None and not k.rehearsal
 
@@ -177,6 +188,14 @@ KEY_RULES: tuple[_Rule, ...] = (
         ),
         "is 64: single-length DES is kept only to rebuild and retire old keys",
         "use 128 or 192",
+    ),
+    _Rule(
+        _not_on_token,
+        "would create a {type} key of this length on the HSM, and this tool creates only "
+        "AES-128/192/256 keys and HMAC keys of 160, 224, 256, 384 or 512 bits on a token; a "
+        "TDES key is split, combined and wrapped in memory only",
+        "for a TDES key set store_in_hsm = false and source = 'hsm-random' (its components are "
+        "the backup); for an HMAC key choose a digest length",
     ),
     _Rule(
         lambda k: k.targets(_hsm_wrap, "wrap"),
