@@ -38,6 +38,13 @@ def _record(args: argparse.Namespace) -> int:
 
     folder = Path(args.bundle)
     journal_path = sign.journal_path(folder)
+    several = sign.unchained_journals(folder)
+    if not journal_path.exists() and len(several) > 1:
+        raise RecordError(
+            f"{folder} holds {len(several)} journals that are not one ceremony and its restarts: "
+            + ", ".join(p.name for p in several),
+            hint="give the folder of one ceremony (each ceremony file has its own output folder)",
+        )
     journal_data = read_file(
         journal_path,
         "journal",

@@ -53,18 +53,26 @@ STATEMENT_FORMAT = "ceremony journal signature 1"
 FIELD_NAME = "CeremonyRecordSignature"
 
 
-def journal_path(folder: Path) -> Path:
+def journal_path(folder: Path, ceremony_id: str | None = None) -> Path:
     """The bundle's journal: ``journal.jsonl``, or the engine's single ``<id>.journal.jsonl``.
 
     After a restart the folder holds the aborted journals too: the one no other restarts is it.
+    Where several are left (two ceremonies in one folder), the one of ``ceremony_id`` (the
+    record's) is it; with none named the result does not exist (``unchained_journals`` says why).
     """
     direct = folder / JOURNAL_NAME
     if direct.is_file():
         return direct
-    found = sorted(folder.glob("*.journal.jsonl"))
-    if len(found) > 1:
-        found = current_journals(found)
+    found = unchained_journals(folder)
+    named = folder / f"{ceremony_id}.journal.jsonl"
+    if ceremony_id is not None and named in found:
+        return named
     return found[0] if len(found) == 1 else direct
+
+
+def unchained_journals(folder: Path) -> list[Path]:
+    """The journals in ``folder`` that no other one restarts (one per ceremony chain)."""
+    return current_journals(sorted(folder.glob("*.journal.jsonl")))
 
 
 class RecordSigner(Protocol):

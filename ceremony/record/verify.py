@@ -44,6 +44,7 @@ from ceremony.record.sign import (
     SIGNATURE_NAME,
     JournalSignature,
     journal_path,
+    unchained_journals,
 )
 from ceremony.record.verdict import Line, Report
 
@@ -743,9 +744,19 @@ def _verify_into(
         verified = _chain(report, "journal hash chain (record)", data)
     sig_data: bytes | None = None
     if folder is not None:
-        jpath = journal_path(folder)
+        jpath = journal_path(folder, verified.ceremony_id if verified is not None else None)
         name = jpath.name if os.path.lexists(jpath) else "<ceremony id>.journal.jsonl"
-        bundle_journal = _evidence(report, f"journal hash chain ({name})", jpath, "journal")
+        several = unchained_journals(folder) if not os.path.lexists(jpath) else []
+        if len(several) > 1:
+            bundle_journal = None
+            report.add(
+                f"journal hash chain ({name})",
+                False,
+                f"{folder} holds {len(several)} journals that are not one ceremony and its "
+                f"restarts ({', '.join(p.name for p in several)}), and the record names none",
+            )
+        else:
+            bundle_journal = _evidence(report, f"journal hash chain ({name})", jpath, "journal")
         if bundle_journal is not None:
             bundle_verified = _chain(report, f"journal hash chain ({name})", bundle_journal)
             if data is not None:

@@ -186,3 +186,23 @@ def test_an_aborted_bundle_without_a_record_claims_no_record(tmp_path: Path) -> 
     assert "watermarked" not in reason and "signed with" not in reason
     assert "no record or journal signature here" in reason
     assert not report.ok
+
+
+def test_a_second_journal_beside_the_ceremonys_own_is_no_obstacle(
+    ceremony: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two journals that are not one ceremony and its restarts: verify takes the record's one;
+    `ceremony record` names both and signs neither."""
+    copy = Path(shutil.copytree(ceremony, tmp_path / "c"))
+    other = journals.reconstitute()
+    (copy / "out" / f"{other.ceremony_id}.journal.jsonl").write_bytes(other.data)
+    report = verify_evidence(copy / "out")
+    lines = _lines(report)
+    assert lines["journal hash chain (2025-06-zmk-split.journal.jsonl)"][0], report.text()
+    (copy / "out" / "record.pdf").unlink()
+    lines = _lines(verify_evidence(copy / "out"))
+    ok, reason = lines["journal hash chain (<ceremony id>.journal.jsonl)"]
+    assert not ok and "holds 2 journals that are not one ceremony and its restarts" in reason
+    assert main(["record", str(copy / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "2025-06-zmk-split.journal.jsonl, 2025-07-zmk-rebuild.journal.jsonl" in err

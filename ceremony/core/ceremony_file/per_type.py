@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ceremony.core.ceremony_file.sections import KeyEntry
-from ceremony.core.keylengths import TOKEN_SECRET_LENGTHS
 from ceremony.core.ceremony_file.vocabulary import (
     _NEW_KEY_TYPES,
     _SOURCES,
@@ -16,6 +15,7 @@ from ceremony.core.ceremony_file.vocabulary import (
     KeyType,
     WrapPlace,
 )
+from ceremony.core.keylengths import TOKEN_SECRET_LENGTHS
 
 _EXISTING = frozenset({CeremonyType.RECONSTITUTE, CeremonyType.RE_SPLIT})
 _SPLIT = frozenset({CeremonyType.SPLIT_BACKUP, CeremonyType.RECONSTITUTE, CeremonyType.RE_SPLIT})
