@@ -198,8 +198,11 @@ def drive(machine: Machine, ask: Ask, out: TextIO, *, scripted: bool) -> Outcome
         machine.abort("stopped by the operator at the keyboard (Ctrl-C)")
         print_outcome(machine.outcome, out)
         raise
-    except CeremonyError:
-        machine.close()  # journals an abort if the machine still runs
+    except CeremonyError as ex:
+        # Still running: the error is this front end's (a scripted answer refused); the
+        # journal says that, not that the front end closed.
+        machine.abort(f"the run stopped: {ex.message}")
+        machine.close()
         print_outcome(machine.outcome, out)
         raise
     print_outcome(machine.outcome, out)

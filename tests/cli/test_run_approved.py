@@ -46,3 +46,30 @@ def test_run_refuses_a_file_changed_after_it_was_read(
     assert f"approved SHA-256 {_groups(approved)}" in captured.err
     assert f"on disk now SHA-256 {_groups(path.read_bytes())}" in captured.err
     assert not (tmp_path / "out").exists()  # no journal: nothing started
+
+
+def test_a_refused_scripted_answer_is_what_the_journal_says(
+    tmp_path: Path, cheap_scrypt: None
+) -> None:
+    """Not "the front end closed": the abort names the step and why its answer was refused."""
+    import io
+
+    from ceremony.engine.machine import Machine
+    from ceremony.errors import ConfigError
+    from ceremony.hsm.fake import FakeBackend, FakeToken
+    from tests.engine.helpers import Capture, services
+
+    fake = FakeBackend(FakeToken())
+    machine = Machine(_file(tmp_path), services=services(lambda c: fake, Capture()))
+    with pytest.raises(ConfigError, match="was refused"):
+        run_command.drive(
+            machine, lambda request: ("not an answer", None), io.StringIO(), scripted=True
+        )
+    outcome = machine.outcome
+    assert outcome.journal is not None
+    last = journal.verify(outcome.journal.read_bytes(), require_closed=True).last
+    assert last.event == journal.ABORTED
+    reason = str(last.data["reason"])
+    assert (
+        reason.startswith("the run stopped: the scripted answer to step ") and "refused" in reason
+    )
