@@ -1,8 +1,8 @@
 """The fuzz drivers' contract: a parser returns or raises a CeremonyError, and nothing else.
 
 Knobs (environment; ``scripts/fuzz`` sets them):
-  CEREMONY_FUZZ_CASES   cases per driver (default 100, what ``scripts/test`` runs; the folder
-                        then costs about 20 s of CPU)
+  CEREMONY_FUZZ_CASES   cases per driver (default 300, what ``scripts/test`` runs; the fuzz
+                        drivers then cost about 15 s of CPU)
   CEREMONY_FUZZ_STRICT  1: every foreign exception fails, also the known ones listed in KNOWN
   CEREMONY_FUZZ_SURVEY  a path: record every foreign exception signature there (JSON) and pass,
                         to list every class of failure at once instead of the first one
@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, settings
 import ceremony
 from ceremony.errors import CeremonyError
 
-CASES = int(os.environ.get("CEREMONY_FUZZ_CASES", "100"))
+CASES = int(os.environ.get("CEREMONY_FUZZ_CASES", "300"))
 STRICT = os.environ.get("CEREMONY_FUZZ_STRICT", "") == "1"
 SURVEY = os.environ.get("CEREMONY_FUZZ_SURVEY", "")
 SEED = os.environ.get("CEREMONY_FUZZ_SEED", "")
