@@ -63,7 +63,10 @@ def test_chain_recipe(output_folder: tuple[Path, journals.Built], tmp_path: Path
     folder, built = output_folder
     result = _run(recipe("chain"), folder, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"chain ok, final hash {journal.verify(built.data).final_hash}"
+    assert result.stdout.strip() == (
+        f"{built.ceremony_id}.journal.jsonl: chain ok, final hash "
+        f"{journal.verify(built.data).final_hash}"
+    )
 
 
 def test_chain_recipe_catches_an_edit(
@@ -76,7 +79,8 @@ def test_chain_recipe_catches_an_edit(
         built.data.replace(b"Bob Lee", b"Rob Lee")
     )
     result = _run(recipe("chain"), edited, tmp_path)
-    assert result.returncode != 0 and "entry 4 was altered" in result.stderr
+    assert result.returncode != 0
+    assert f"{built.ceremony_id}.journal.jsonl: entry 4 was altered" in result.stderr
 
 
 def test_journal_sig_recipe(output_folder: tuple[Path, journals.Built], tmp_path: Path) -> None:
@@ -95,7 +99,9 @@ def test_record_recipe(output_folder: tuple[Path, journals.Built], tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert "Signature is Valid." in result.stdout
     assert "Total document signed" in result.stdout
-    assert result.stdout.strip().endswith("the record embeds this journal")
+    assert result.stdout.strip().endswith(
+        f"the record embeds {journals.split_backup().ceremony_id}.journal.jsonl"
+    )
 
 
 @pytest.mark.skipif(shutil.which("pdfdetach") is None, reason="needs poppler-utils")
@@ -108,7 +114,7 @@ def test_record_recipe_catches_another_journal(
     (other / f"{built.ceremony_id}.journal.jsonl").write_bytes(journals.destroy().data)
     result = _run(recipe("record"), other, tmp_path)
     assert result.returncode != 0
-    assert "the record embeds this journal" not in result.stdout
+    assert "the record embeds" not in result.stdout
 
 
 def test_the_recipes_leave_the_evidence_as_it_was(
@@ -121,3 +127,54 @@ def test_the_recipes_leave_the_evidence_as_it_was(
             continue
         _run(recipe(name), folder, tmp_path)
     assert _snapshot(folder) == before
+
+
+@pytest.fixture(scope="module")
+def restart_folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    """An output folder after a restart, as the engine leaves it: two journals and one record."""
+    import functools
+
+    from ceremony.core import rules
+    from ceremony.engine.steps import people
+    from tests.engine.helpers import drive
+    from tests.engine.test_recovery import Crash, Killed, new_case
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14))
+        case = new_case("split-backup", tmp_path_factory.mktemp("restart") / "c")
+        crash = Crash(10_000)
+        with patch.context() as dying:
+            crash.install(dying)
+            first = case.machine()
+            drive(first, case.script(), until="approve/show-component/rk/2")
+            crash.dead = True
+            with pytest.raises(Killed):
+                first.close()
+        restart = case.machine()
+        drive(restart, case.script())
+    assert restart.outcome.journal is not None
+    folder = restart.outcome.journal.parent
+    data = restart.outcome.journal.read_bytes()
+    sign.write_signed_record(folder, sign.build_signed_record(data, SoftwareSigner()))
+    return folder, sorted(folder.glob("*.journal.jsonl"))
+
+
+def test_the_recipes_run_in_a_folder_after_a_restart(
+    restart_folder: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    folder, found = restart_folder
+    assert [p.name for p in found] == [
+        "crash-split-backup.journal.jsonl",
+        "crash-split-backup.r2.journal.jsonl",
+    ]
+    chain = _run(recipe("chain"), folder, tmp_path)
+    assert chain.returncode == 0, chain.stderr
+    assert [line.split(":")[0] for line in chain.stdout.splitlines()] == [p.name for p in found]
+    sig = _run(recipe("journal-sig"), folder, tmp_path)
+    assert sig.returncode == 0 and "Verified OK" in sig.stdout, sig.stderr
+    if shutil.which("pdfdetach") is not None:
+        record = _run(recipe("record"), folder, tmp_path)
+        assert record.returncode == 0, record.stderr
+        assert record.stdout.strip().endswith(
+            "the record embeds crash-split-backup.r2.journal.jsonl"
+        )
