@@ -393,8 +393,13 @@ def recovery_reviewed(
     outputs: Sequence[Mapping[str, JournalValue]],
     destroyed: Sequence[Mapping[str, JournalValue]],
     confirmed_by: str,
+    failed_attempts: Sequence[Mapping[str, JournalValue]] = (),
 ) -> Event:
-    """What the interrupted attempts left, read aloud and confirmed before anything else."""
+    """What the interrupted attempts left, read aloud and confirmed before anything else.
+
+    ``failed_attempts``: each ``attempt_failed`` of the aborted journals, copied with its
+    ceremony and entry, so that the record of this ceremony lists them too.
+    """
     return Event(
         "recovery_reviewed",
         {
@@ -404,6 +409,7 @@ def recovery_reviewed(
             "outputs": list(outputs),
             "destroyed": list(destroyed),
             "confirmed_by": Label(confirmed_by),
+            "failed_attempts": list(failed_attempts),
         },
     )
 

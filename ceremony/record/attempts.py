@@ -47,6 +47,7 @@ class Attempt:
     tries_left: int | None
     role: str | None
     token_reports: str | None
+    ceremony: str | None = None  # an aborted attempt's, repeated by the restart; None: this one
 
     @property
     def what(self) -> str:
@@ -97,6 +98,34 @@ def read(entries: Sequence[Entry]) -> list[Attempt]:
                 token_reports=text(d, "token_reports") if "token_reports" in d else None,
             )
         )
+    return found
+
+
+def read_earlier(entries: Sequence[Entry]) -> list[Attempt]:
+    """The aborted attempts' failed attempts, as the restart's ``recovery_reviewed`` repeats."""
+    found: list[Attempt] = []
+    for entry in entries:
+        items = entry.data.get("failed_attempts") if entry.event == "recovery_reviewed" else None
+        for d in items if isinstance(items, list) else []:
+            if not isinstance(d, dict):
+                continue
+            found.append(
+                Attempt(
+                    seq=number(d, "seq") or 0,
+                    time=text(d, "time"),
+                    run=1,
+                    kind=text(d, "kind"),
+                    step=text(d, "step"),
+                    participants=tuple(texts(d, "participants")),
+                    counter=text(d, "counter"),
+                    attempt=number(d, "attempt"),
+                    limit=number(d, "limit"),
+                    tries_left=number(d, "tries_left"),
+                    role=text(d, "role") if "role" in d else None,
+                    token_reports=text(d, "token_reports") if "token_reports" in d else None,
+                    ceremony=text(d, "ceremony"),
+                )
+            )
     return found
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ceremony.core import journal
 from ceremony.core.journal import JournalVerifyError, JsonValue, Verified
+from ceremony.record import attempts as A
 from ceremony.record import fields as F
 from ceremony.record.verdict import Report
 
@@ -122,7 +123,27 @@ def check_restart(report: Report, verified: Verified, folder: Path | None) -> se
         nxt = earlier.entries[0].data.get("restarts")
         current = nxt if isinstance(nxt, dict) else None
     _cleaned_up(report, chain, verified)
+    _earlier_attempts(report, chain, verified)
     return accounted
+
+
+def _earlier_attempts(report: Report, chain: list[Verified], verified: Verified) -> None:
+    """Each failed attempt of the aborted journals, listed, and repeated by the restart as is."""
+    found = [(e.ceremony_id, a) for e in chain for a in A.read(e.entries)]
+    for ceremony, a in found:
+        report.add(f"failed attempt, {ceremony} entry {a.seq}", True, A.describe(a))
+    said = [(a.ceremony, a.seq, a.kind, a.participants) for a in A.read_earlier(verified.entries)]
+    held = [(c, a.seq, a.kind, a.participants) for c, a in found]
+    if not found and not said:
+        return
+    report.add(
+        "failed attempts of the aborted ceremonies",
+        said == held,
+        f"{len(held)} in the aborted journal(s), each repeated by the restart's recovery entry"
+        if said == held
+        else f"the aborted journals hold {len(held)} failed attempt(s) and the restart's "
+        f"recovery entry repeats {len(said)}, not the same",
+    )
 
 
 def _outputs(report: Report, folder: Path, earlier: Verified) -> set[str]:

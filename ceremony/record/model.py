@@ -196,6 +196,7 @@ class Model:
     findings: list[Finding] = field(default_factory=list)
     outputs: list[OutputFile] = field(default_factory=list)
     attempts: list[A.Attempt] = field(default_factory=list)  # failed attempts, in order
+    earlier_attempts: list[A.Attempt] = field(default_factory=list)  # the aborted attempts'
     # A restart after an interruption: what this ceremony destroyed or voided of the aborted one.
     recovery: list[tuple[int, str]] = field(default_factory=list)
 
@@ -330,6 +331,7 @@ class _Builder:
             )
         self.split_knowledge()
         self.m.attempts = A.read(self.m.entries)
+        self.m.earlier_attempts = A.read_earlier(self.m.entries)
         for c in A.check(self.m.entries):
             self.finding(A.RULE, c.ok, c.detail, c.seq, subject=c.subject)
         return self.m

@@ -312,7 +312,13 @@ class _Renderer:
                 else f"{len(broken)} RULE BREACH(ES), listed in section 6."
             )
             + f" {len(m.attempts) or 'No'} failed attempt(s) (wrong PIN, passphrase, KCV or "
-            "serial), listed in section 6."
+            "serial)"
+            + (
+                f", and {len(m.earlier_attempts)} in the aborted attempt(s) this ceremony restarts"
+                if m.earlier_attempts
+                else ""
+            )
+            + ", listed in section 6."
         )
         out.append(L.para(verdict, L.style("verdict", textColor=L.ALERT if broken else L.INK)))
         out.append(Spacer(1, 6 * mm))
@@ -688,13 +694,34 @@ class _Renderer:
                 alerts.append(i)
         if len(rows) == 1:
             rows.append(["-", "", "none in this ceremony", "", "", "", ""])
-        out.append(
-            L.grid(
-                rows,
-                [11 * mm, 14 * mm, 30 * mm, 38 * mm, 35 * mm, 14 * mm, WIDTH - 142 * mm],
-                alert_rows=alerts,
+        widths = [11 * mm, 14 * mm, 30 * mm, 38 * mm, 35 * mm, 14 * mm, WIDTH - 142 * mm]
+        out.append(L.grid(rows, widths, alert_rows=alerts))
+        for ceremony in dict.fromkeys(a.ceremony for a in m.earlier_attempts):
+            earlier = [a for a in m.earlier_attempts if a.ceremony == ceremony]
+            out.append(
+                L.markup(
+                    f"Failed attempts of the aborted ceremony {ceremony}, as this ceremony's "
+                    "restart entry repeats them from its journal ('ceremony verify' compares).",
+                    L.NOTE,
+                )
             )
-        )
+            rows = [rows[0]]
+            alerts = []
+            for i, a in enumerate(earlier, start=1):
+                rows.append(
+                    [
+                        str(a.seq),
+                        a.time[11:19],
+                        a.what,
+                        a.step,
+                        ", ".join(m.who(p) for p in a.participants) or "?",
+                        a.left,
+                        a.token_reports or "-",
+                    ]
+                )
+                if a.tries_left == 0:
+                    alerts.append(i)
+            out.append(L.grid(rows, widths, alert_rows=alerts))
         return out
 
     def step_log(self) -> list[Any]:

@@ -627,3 +627,43 @@ def test_a_removed_token_then_a_rerun_recovers(
         keys,
         "removed|went away",
     )
+
+
+def test_the_restart_repeats_the_aborted_attempts_failures_for_its_record_and_verify(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong PIN in the attempt that was then killed is on the restart's record, and verify
+    lists it from the aborted journal and checks the restart repeated it."""
+    from ceremony.engine.requests import AnswerRefused
+    from ceremony.record import model
+    from ceremony.record.pdf import render_record
+    from tests.record.pdftools import all_text
+
+    case = new_case("split-backup", tmp_path / "c")
+    crash = Crash(10_000)
+    with monkeypatch.context() as patch:
+        crash.install(patch)
+        first = case.machine()
+        assert drive(first, case.script(), until="hsm/user-pin") is not None
+        with pytest.raises(AnswerRefused):
+            first.answer("not-the-pin-7731", by="amartin")
+        crash.dead = True
+        with pytest.raises(Killed):
+            first.close()
+    restart = case.machine()
+    drive(restart, case.script())
+    assert restart.outcome.journal is not None
+    data = restart.outcome.journal.read_bytes()
+    built = model.build(journal.verify(data, require_closed=True))
+    assert [(a.ceremony, a.kind, a.participants) for a in built.earlier_attempts] == [
+        ("crash-split-backup", "pin", ("amartin",))
+    ]
+    text = " ".join(all_text(render_record(data)).split())
+    assert "Failed attempts of the aborted ceremony crash-split-backup" in text
+    assert "and 1 in the aborted attempt(s) this ceremony restarts" in text
+    lines = _link_lines(case.folder / "out", "crash-split-backup.r2.journal.jsonl")
+    seq = built.earlier_attempts[0].seq
+    ok, reason = lines[f"failed attempt, crash-split-backup entry {seq}"]
+    assert ok and reason.startswith("wrong PIN")
+    assert lines["failed attempts of the aborted ceremonies"][0]
+    assert "not-the-pin-7731" not in data.decode()

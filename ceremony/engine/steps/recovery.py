@@ -99,6 +99,7 @@ class Restart:
     outputs: tuple[LeftOutput, ...]
     destroyed: tuple[DestroyedEarlier, ...]
     registry_written: tuple[str, ...]  # aborted attempts that wrote the custodian registry
+    attempts: tuple[tuple[str, journal.Entry], ...] = ()  # (ceremony, attempt_failed entry)
 
     @property
     def previous(self) -> AbortedJournal:
@@ -162,6 +163,7 @@ def read_restart(
     outputs: list[LeftOutput] = []
     destroyed: dict[str, DestroyedEarlier] = {}
     written: list[str] = []
+    failed: list[tuple[str, journal.Entry]] = []
     for attempt in aborted:
         owner = attempt.ceremony_id
         asked: dict[str, journal.Entry] = {}  # token calls whose answer never reached the journal
@@ -208,6 +210,8 @@ def read_restart(
                             outputs.append(LeftOutput(name, digest, owner, entry.seq))
             elif e == "registry_updated":
                 written.append(owner)
+            elif e == "attempt_failed":
+                failed.append((owner, entry))
         for label, entry in asked.items():
             _unanswered(keys, destroyed, owner, label, entry)
     return Restart(
@@ -218,6 +222,7 @@ def read_restart(
         tuple(outputs),
         tuple(destroyed.values()),
         tuple(dict.fromkeys(written)),
+        tuple(failed),
     )
 
 
@@ -358,6 +363,11 @@ def lines(ctx: Context, restart: Restart) -> list[str]:
         )
     for owner in restart.registry_written:
         out.append(f"{owner} wrote the custodian registry; its records stay, and voids follow.")
+    if restart.attempts:
+        out.append(
+            f"{len(restart.attempts)} failed attempt(s) in the aborted journal(s) (wrong PIN, "
+            "passphrase, KCV or serial): the record of this ceremony lists them."
+        )
     if not (restart.keys or restart.components or restart.outputs or restart.destroyed):
         out.append("The interruption left no key on the token, no component and no output.")
     out.append(
@@ -429,9 +439,36 @@ def review(ctx: Context) -> Flow[None]:
                 _key_data(d.label, d.id_hex, d.kcvs, d.ceremony, d.seq) for d in restart.destroyed
             ],
             confirmed_by=by,
+            failed_attempts=[_attempt_data(ctx, owner, e) for owner, e in restart.attempts],
         ),
         [by],
     )
+
+
+_ATTEMPT_TEXTS = ("kind", "role", "token_reports")
+_ATTEMPT_NUMBERS = ("attempt", "limit", "tries_left")
+
+
+def _attempt_data(ctx: Context, owner: str, entry: journal.Entry) -> dict[str, JournalValue]:
+    """An aborted journal's failed attempt, as this journal repeats it (never a typed value)."""
+    d = entry.data
+    data: dict[str, JournalValue] = {
+        "ceremony": Label(owner),
+        "seq": entry.seq,
+        "time": journal.Text(entry.time),
+        "step": journal.Message.screened(_text(d, "step") or "?", ctx.screen),
+        "counter": journal.Message.screened(_text(d, "counter") or "?", ctx.screen),
+        "participants": [Label(p) for p in _list(d, "participants") if isinstance(p, str)],
+    }
+    for name in _ATTEMPT_TEXTS:
+        value = _text(d, name)
+        if value is not None:
+            data[name] = journal.Message.screened(value, ctx.screen)
+    for name in _ATTEMPT_NUMBERS:
+        number = d.get(name)
+        if isinstance(number, int) and not isinstance(number, bool):
+            data[name] = number
+    return data
 
 
 def _key_data(
