@@ -206,3 +206,25 @@ def test_a_second_journal_beside_the_ceremonys_own_is_no_obstacle(
     assert main(["record", str(copy / "out")]) == 1
     err = capsys.readouterr().err
     assert "2025-06-zmk-split.journal.jsonl, 2025-07-zmk-rebuild.journal.jsonl" in err
+
+
+def test_the_report_goes_to_a_new_file_outside_the_evidence(
+    ceremony: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "auditor.pdf"
+    assert main(["verify", str(ceremony), "--report", str(report)]) == 0
+    assert report.read_bytes().startswith(b"%PDF-")
+    assert capsys.readouterr().out.rstrip().endswith(f"report written to {report}")
+    refused = {
+        str(report): "already exists; it is never overwritten",
+        str(tmp_path / "no-such-folder" / "r.pdf"): "no-such-folder does not exist",
+        str(ceremony / "out" / "r.pdf"): "would be written into the evidence it checks",
+        str(ceremony / "r.pdf"): "would be written into the evidence it checks",
+    }
+    for target, said in refused.items():
+        assert main(["verify", str(ceremony), "--report", target]) == 1
+        captured = capsys.readouterr()
+        assert said in captured.err and "outside the ceremony's evidence" in captured.err
+        assert captured.out == ""  # refused before any check ran
+    assert not (ceremony / "out" / "r.pdf").exists() and not (ceremony / "r.pdf").exists()
+    assert verify_evidence(ceremony).ok
