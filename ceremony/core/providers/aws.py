@@ -48,22 +48,23 @@ _KEY_ID = re.compile(
 _BASE64_WORD = re.compile(rb"(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\s?")
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d+")
 
-_KINDS = frozenset(
-    {
-        MaterialKind.AES_256,
-        MaterialKind.HMAC_SHA224,
-        MaterialKind.HMAC_SHA256,
-        MaterialKind.HMAC_SHA384,
-        MaterialKind.HMAC_SHA512,
-        MaterialKind.EC_P256,
-        MaterialKind.EC_P384,
-        MaterialKind.EC_P521,
-        MaterialKind.EC_SECP256K1,
-        MaterialKind.RSA_2048,
-        MaterialKind.RSA_3072,
-        MaterialKind.RSA_4096,
-    }
-)
+# The KMS key each material kind is imported into: (--key-spec, --key-usage). RSA and EC keys
+# take the usage decided for them; the one given here is the common one, and IMPORT.md says so.
+KEY_SPECS: dict[MaterialKind, tuple[str, str]] = {
+    MaterialKind.AES_256: ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"),
+    MaterialKind.HMAC_SHA224: ("HMAC_224", "GENERATE_VERIFY_MAC"),
+    MaterialKind.HMAC_SHA256: ("HMAC_256", "GENERATE_VERIFY_MAC"),
+    MaterialKind.HMAC_SHA384: ("HMAC_384", "GENERATE_VERIFY_MAC"),
+    MaterialKind.HMAC_SHA512: ("HMAC_512", "GENERATE_VERIFY_MAC"),
+    MaterialKind.EC_P256: ("ECC_NIST_P256", "SIGN_VERIFY"),
+    MaterialKind.EC_P384: ("ECC_NIST_P384", "SIGN_VERIFY"),
+    MaterialKind.EC_P521: ("ECC_NIST_P521", "SIGN_VERIFY"),
+    MaterialKind.EC_SECP256K1: ("ECC_SECG_P256K1", "SIGN_VERIFY"),
+    MaterialKind.RSA_2048: ("RSA_2048", "ENCRYPT_DECRYPT"),
+    MaterialKind.RSA_3072: ("RSA_3072", "ENCRYPT_DECRYPT"),
+    MaterialKind.RSA_4096: ("RSA_4096", "ENCRYPT_DECRYPT"),
+}
+_KINDS = frozenset(KEY_SPECS)
 
 
 def _require_key_id(text: str) -> str:
@@ -279,12 +280,66 @@ class AwsTarget(Target):
             return "KEY_MATERIAL_DOES_NOT_EXPIRE"
         return "KEY_MATERIAL_EXPIRES"
 
+    def _region(self) -> list[str]:
+        region = self.resolved_region()
+        return [f"--region {shlex.quote(region)}"] if region else []
+
+    def commands(self, kind: MaterialKind) -> list[tuple[str, list[str]]]:
+        """Every AWS CLI command IMPORT.md gives, in order: (what it is for, its arguments)."""
+        spec, usage = KEY_SPECS[kind]
+        key_id = shlex.quote(self.resolved_key_id())
+        return [
+            (
+                "create",
+                [
+                    "aws kms create-key",
+                    *self._region(),
+                    "--origin EXTERNAL",
+                    f"--key-spec {spec}",
+                    f"--key-usage {usage}",
+                ],
+            ),
+            (
+                "parameters",
+                [
+                    "aws kms get-parameters-for-import",
+                    *self._region(),
+                    f"--key-id {key_id}",
+                    f"--wrapping-algorithm {self.method.value}",
+                    f"--wrapping-key-spec RSA_{self.import_key.key_bits}",
+                ],
+            ),
+            ("import", self._import_args()),
+            (
+                "check",
+                [
+                    "aws kms describe-key",
+                    *self._region(),
+                    f"--key-id {key_id}",
+                    "--query "
+                    + shlex.quote(
+                        "KeyMetadata.{KeyState:KeyState,Origin:Origin,KeySpec:KeySpec,"
+                        "KeyUsage:KeyUsage,ExpirationModel:ExpirationModel,ValidTo:ValidTo}"
+                    ),
+                ],
+            ),
+            (
+                "replicate",
+                [
+                    "aws kms replicate-key",
+                    *self._region(),
+                    f"--key-id {key_id}",
+                    "--replica-region REPLICA-REGION",
+                ],
+            ),
+        ]
+
     def command(self) -> str:
         """``aws kms import-key-material`` with fileb:// and an explicit expiration model."""
-        args = ["aws kms import-key-material"]
-        region = self.resolved_region()
-        if region:
-            args.append(f"--region {shlex.quote(region)}")
+        return shell_command(self._import_args())
+
+    def _import_args(self) -> list[str]:
+        args = ["aws kms import-key-material", *self._region()]
         args += [
             f"--key-id {shlex.quote(self.resolved_key_id())}",
             f"--encrypted-key-material fileb://{ENCRYPTED_KEY_MATERIAL}",
@@ -293,7 +348,7 @@ class AwsTarget(Target):
         ]
         if self.material_valid_to is not None:
             args.append(f"--valid-to {iso(self.material_valid_to)}")
-        return shell_command(args)
+        return args
 
     def import_files(
         self, wrapped: bytes, info: MaterialInfo, key_label: str, now: datetime, wrapped_by: str
@@ -313,6 +368,29 @@ class AwsTarget(Target):
             if self.material_valid_to
             else "never (KEY_MATERIAL_DOES_NOT_EXPIRE)"
         )
+        steps = dict(self.commands(info.kind))
+        spec, usage = KEY_SPECS[info.kind]
+        usage_note = (
+            ""
+            if info.kind.is_symmetric
+            else " (the usage is the one decided for this key: SIGN_VERIFY or ENCRYPT_DECRYPT"
+            + (", or KEY_AGREEMENT for EC" if info.kind.is_ec else "")
+            + ")"
+        )
+        before = [
+            (
+                f"The KMS key, made for imported material: origin EXTERNAL, key spec {spec}, "
+                f"key usage {usage}{usage_note}; for a multi-Region key also `--multi-region`:",
+                steps["create"],
+            ),
+            (
+                "The wrapping key and import token, from one call, used within 24 hours:",
+                steps["parameters"],
+            ),
+        ]
+        state = (
+            f"`ValidTo` {iso(self.material_valid_to)}" if self.material_valid_to else "no `ValidTo`"
+        )
         return "\n".join(
             [
                 f"# Import `{key_label}` into AWS KMS ({self.label})",
@@ -323,14 +401,25 @@ class AwsTarget(Target):
                 f"- Key material: {material_line(info)}",
                 f"- Import before: {valid_to} (the wrapping key and import token expire then)",
                 f"- Key material expires: {expiry}",
-                *online_intro(key, now),
+                *online_intro(key, now, before),
                 "2. Import with AWS CLI v2. `fileb://` sends the raw bytes; `file://` would not.",
                 "   The import token belongs to the same download as the wrapping key above.",
                 "",
                 shell_block(self.command()),
                 "",
-                "3. Check the key state: `aws kms describe-key --key-id "
-                f'{shlex.quote(self.resolved_key_id())}` shows `"KeyState": "Enabled"`.',
+                "3. Check afterwards: the key shows `KeyState` `Enabled` (it was",
+                f"   `PendingImport`), `Origin` `EXTERNAL`, `KeySpec` `{spec}`, `KeyUsage`",
+                f"   `{usage}`, `ExpirationModel` `{self._expiration_model()}` and {state}:",
+                "",
+                shell_block(shell_command(steps["check"])),
+                "",
+                "## A multi-Region key",
+                "",
+                "Each replica takes the same key material through its own import: replicate",
+                "the primary (made with `--multi-region`), then wrap the key again for the",
+                "replica's own `get-parameters-for-import` in its Region (a re-wrap ceremony):",
+                "",
+                shell_block(shell_command(steps["replicate"])),
                 "",
             ]
         )

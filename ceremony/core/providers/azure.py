@@ -146,18 +146,57 @@ class AzureTarget(Target):
 
     def command(self, kind: MaterialKind) -> str:
         """``az keyvault key import --byok-file`` with --kty (and --curve for EC)."""
+        return shell_command(dict(self.commands(kind))["import"])
+
+    def commands(self, kind: MaterialKind) -> list[tuple[str, list[str]]]:
+        """Every Azure CLI command IMPORT.md gives, in order: (what it is for, its arguments)."""
         match = parse_kek_id(self.import_key.reference)
-        where = "--hsm-name" if self.managed_hsm else "--vault-name"
-        args = [
+        where = f"{'--hsm-name' if self.managed_hsm else '--vault-name'} "
+        where += shlex.quote(match.group("name"))
+        kek = shlex.quote(match.group("kek"))
+        imported = [
             "az keyvault key import",
-            f"{where} {shlex.quote(match.group('name'))}",
+            where,
             f"--name {shlex.quote(self.key_name)}",
             f"--byok-file {shlex.quote(self.wrap_file_name())}",
             *self.kty_args(kind),
         ]
         if self.ops:
-            args.append("--ops " + " ".join(self.ops))
-        return shell_command(args)
+            imported.append("--ops " + " ".join(self.ops))
+        return [
+            (
+                "create",
+                [
+                    "az keyvault key create",
+                    where,
+                    f"--name {kek}",
+                    "--kty RSA-HSM",
+                    f"--size {self.import_key.key_bits}",
+                    "--ops import",
+                ],
+            ),
+            (
+                "download",
+                [
+                    "az keyvault key download",
+                    where,
+                    f"--name {kek}",
+                    f"--version {match.group('version')}",
+                    f"--file {shlex.quote(match.group('kek') + '.publickey.pem')}",
+                ],
+            ),
+            ("import", imported),
+            (
+                "check",
+                [
+                    "az keyvault key show",
+                    where,
+                    f"--name {shlex.quote(self.key_name)}",
+                    "--query "
+                    + shlex.quote("{kty:key.kty,keyOps:key.keyOps,enabled:attributes.enabled}"),
+                ],
+            ),
+        ]
 
     def import_files(
         self, wrapped: bytes, info: MaterialInfo, key_label: str, now: datetime, wrapped_by: str
@@ -172,6 +211,19 @@ class AzureTarget(Target):
     def _import_md(self, info: MaterialInfo, key_label: str, now: datetime) -> str:
         key = self.import_key
         match = parse_kek_id(key.reference)
+        steps = dict(self.commands(info.kind))
+        before = [
+            (
+                f"The KEK, in the same {self._where()} as the key to import: RSA-HSM "
+                f"{key.key_bits}, key operations `import` only:",
+                steps["create"],
+            ),
+            ("Its public key, downloaded for the ceremony (this version):", steps["download"]),
+        ]
+        kty = {True: "RSA-HSM"}.get(info.kind.is_rsa) or (
+            "EC-HSM" if info.kind in _CURVES else "oct-HSM"
+        )
+        ops = ", ".join(self.ops) if self.ops else "the default operations for its type"
         lines = [
             f"# Import `{key_label}` into Azure {self._where()} ({self.label})",
             "",
@@ -179,7 +231,7 @@ class AzureTarget(Target):
             "- Wrap: `CKM_RSA_AES_KEY_WRAP`, RSA-OAEP SHA-1 (MGF1 SHA-1, empty label) of an "
             "ephemeral AES-256 key, then RFC 5649 AES key wrap with padding",
             f"- Key material: {material_line(info)}",
-            *online_intro(key, now),
+            *online_intro(key, now, before),
         ]
         if match.group("cloud") != "azure.net":
             lines += [
@@ -192,7 +244,10 @@ class AzureTarget(Target):
             "",
             shell_block(self.command(info.kind)),
             "",
-            "3. Check: `az keyvault key show` lists the new key with `kty` ending in `-HSM`.",
+            f"3. Check afterwards: the key shows `kty` `{kty}` (an HSM key; without `-HSM` it is",
+            f"   not protected by the HSM), key operations {ops}, and `enabled` true:",
+            "",
+            shell_block(shell_command(steps["check"])),
             "",
         ]
         return "\n".join(lines)

@@ -375,15 +375,26 @@ def fingerprint_block(key: ImportKey) -> str:
     return "\n".join(lines)
 
 
-def online_intro(key: ImportKey, now: datetime) -> list[str]:
+def online_intro(
+    key: ImportKey, now: datetime, before: Sequence[tuple[str, Sequence[str]]] = ()
+) -> list[str]:
     """IMPORT.md lines every provider shares: when the bundle was made, the wrapping key's
-    fingerprint, and the first step on the online computer (check the files arrived unchanged).
+    fingerprint, how the cloud side was prepared (``before``: text, command), and the first
+    step on the online computer (check the files arrived unchanged).
     """
+    lines = [f"- Bundle made: {iso(now)}", "", fingerprint_block(key), ""]
+    if before:
+        lines += [
+            "## Before the ceremony: how the cloud side was prepared",
+            "",
+            "Done on the online computer before the ceremony; check that it was done so (the",
+            "check at the end shows it).",
+            "",
+        ]
+        for n, (text, command) in enumerate(before):
+            lines += [f"{chr(ord('a') + n)}. {text}", "", shell_block(shell_command(command)), ""]
     return [
-        f"- Bundle made: {iso(now)}",
-        "",
-        fingerprint_block(key),
-        "",
+        *lines,
         "## On the online computer",
         "",
         "1. Check that the files arrived unchanged:",

@@ -89,6 +89,19 @@ ALGORITHMS: dict[MaterialKind, tuple[str, ...]] = {
 }
 
 
+def purpose_of(algorithm: str) -> str:
+    """The CryptoKey purpose (gcloud --purpose) whose versions take ``algorithm``."""
+    if algorithm == "google-symmetric-encryption":
+        return "encryption"
+    if algorithm.startswith("aes-"):
+        return "raw-encryption"
+    if algorithm.startswith("hmac-"):
+        return "mac"
+    if algorithm.startswith("rsa-decrypt-"):
+        return "asymmetric-encryption"
+    return "asymmetric-signing"
+
+
 def parse_import_job_name(name: str) -> re.Match[str]:
     match = _JOB.fullmatch(name.strip())
     if not match:
@@ -274,18 +287,63 @@ class GcpTarget(Target):
 
     def command(self, kind: MaterialKind) -> str:
         """``gcloud kms keys versions import --wrapped-key-file`` with an explicit --algorithm."""
+        return shell_command(dict(self.commands(kind))["import"])
+
+    def commands(self, kind: MaterialKind) -> list[tuple[str, list[str]]]:
+        """Every gcloud command IMPORT.md gives, in order: (what it is for, its arguments)."""
         job = self.job()
-        args = [
-            "gcloud kms keys versions import",
+        ring = [
             f"--project {shlex.quote(job.group('project'))}",
             f"--location {shlex.quote(job.group('location'))}",
             f"--keyring {shlex.quote(job.group('keyring'))}",
-            f"--key {shlex.quote(self.key)}",
-            f"--import-job {shlex.quote(job.group('job'))}",
-            f"--algorithm {self.resolved_algorithm(kind)}",
-            f"--wrapped-key-file {WRAPPED_KEY}",
         ]
-        return shell_command(args)
+        key, name = shlex.quote(self.key), shlex.quote(job.group("job"))
+        algorithm = self.resolved_algorithm(kind)
+        level = self.protection_level.lower().replace("_", "-")
+        found = [
+            (
+                "create",
+                [
+                    f"gcloud kms keys create {key}",
+                    *ring,
+                    f"--purpose {purpose_of(algorithm)}",
+                    f"--default-algorithm {algorithm}",
+                    f"--protection-level {level}",
+                    "--skip-initial-version-creation",
+                    "--import-only",
+                ],
+            ),
+            (
+                "job",
+                [
+                    f"gcloud kms import-jobs create {name}",
+                    *ring,
+                    f"--import-method {self.method.value.lower().replace('_', '-')}",
+                    f"--protection-level {level}",
+                ],
+            ),
+            ("describe", [f"gcloud kms import-jobs describe {name}", *ring, "--format json"]),
+            (
+                "import",
+                [
+                    "gcloud kms keys versions import",
+                    *ring,
+                    f"--key {key}",
+                    f"--import-job {name}",
+                    f"--algorithm {algorithm}",
+                    f"--wrapped-key-file {WRAPPED_KEY}",
+                ],
+            ),
+            ("check", ["gcloud kms keys versions list", *ring, f"--key {key}"]),
+        ]
+        if purpose_of(algorithm) == "encryption":
+            found.append(
+                (
+                    "primary",
+                    [f"gcloud kms keys set-primary-version {key}", *ring, "--version VERSION"],
+                )
+            )
+        return found
 
     def import_files(
         self, wrapped: bytes, info: MaterialInfo, key_label: str, now: datetime, wrapped_by: str
@@ -299,6 +357,26 @@ class GcpTarget(Target):
         key = self.import_key
         valid_to = iso(key.valid_to) if key.valid_to else "unknown: 3 days after the job's creation"
         level = f", protection level {key.protection_level}" if key.protection_level else ""
+        steps = dict(self.commands(info.kind))
+        before = [
+            (
+                "The key, made for imported versions only, with no version of its own, at the "
+                "job's protection level:",
+                steps["create"],
+            ),
+            ("The import job (it lasts 3 days):", steps["job"]),
+            ("Its description, the ceremony's import key file:", steps["describe"]),
+        ]
+        primary = []
+        if "primary" in steps:
+            primary = [
+                "4. Make it the primary version: an imported version of an encryption key is not",
+                "   primary by itself, and the key encrypts nothing until it is. VERSION is the",
+                "   number at the end of the version name the import printed:",
+                "",
+                shell_block(shell_command(steps["primary"])),
+                "",
+            ]
         return "\n".join(
             [
                 f"# Import `{key_label}` into Google Cloud KMS ({self.label})",
@@ -308,14 +386,18 @@ class GcpTarget(Target):
                 f"- Key: `{self.key}`, algorithm `{self.resolved_algorithm(info.kind)}`",
                 f"- Key material: {material_line(info)}",
                 f"- Import before: {valid_to} (the import job expires then)",
-                *online_intro(key, now),
-                "2. The key must exist, created with `--import-only`",
-                "   `--skip-initial-version-creation` and the job's protection level. Import:",
+                *online_intro(key, now, before),
+                "2. Import into the key made above:",
                 "",
                 shell_block(self.command(info.kind)),
                 "",
-                "3. Check: `gcloud kms keys versions list` shows the new version ENABLED "
-                "(PENDING_IMPORT first; IMPORT_FAILED means the wrap or algorithm was wrong).",
+                "3. Check afterwards: the new version is ENABLED (PENDING_IMPORT first;",
+                "   IMPORT_FAILED means the wrap or the algorithm was wrong), with the algorithm",
+                f"   `{self.resolved_algorithm(info.kind)}` and the protection level "
+                f"{self.protection_level}:",
                 "",
+                shell_block(shell_command(steps["check"])),
+                "",
+                *primary,
             ]
         )
