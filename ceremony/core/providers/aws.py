@@ -324,6 +324,15 @@ class AwsTarget(Target):
                 ],
             ),
             (
+                "material",
+                [
+                    "aws kms list-key-rotations",
+                    *self._region(),
+                    f"--key-id {key_id}",
+                    "--include-key-material ALL_KEY_MATERIAL",
+                ],
+            ),
+            (
                 "replicate",
                 [
                     "aws kms replicate-key",
@@ -412,6 +421,11 @@ class AwsTarget(Target):
                 f"   `{usage}`, `ExpirationModel` `{self._expiration_model()}` and {state}:",
                 "",
                 shell_block(shell_command(steps["check"])),
+                "",
+                "   and the imported material `ImportState` `IMPORTED`, `KeyMaterialState` `CURRENT`",
+                "   (a CLI older than mid-2025 knows neither: `describe-key` then suffices):",
+                "",
+                shell_block(shell_command(steps["material"])),
                 "",
                 "## A multi-Region key",
                 "",
