@@ -372,6 +372,16 @@ def key_combined(
     )
 
 
+def key_checked(
+    *, key: str, id: str, kcvs: Sequence[CheckValue], attributes: Mapping[str, JournalValue]
+) -> Event:
+    """Re-wrap: the token's key of this label, whose KCV matched the recorded one."""
+    return Event(
+        "key_checked",
+        {"key": Label(key), "id": PublicId(id), "kcvs": list(kcvs), "attributes": attributes},
+    )
+
+
 def key_destroyed(
     *, key: str, id: str, kcvs: Sequence[CheckValue], left_by: str | None = None
 ) -> Event:

@@ -82,6 +82,8 @@ def plan(
         label = key.label
         if kind in (CeremonyType.GENERATE_EXPORT, CeremonyType.SPLIT_BACKUP):
             stages.append((StepId.of(Family.KEY, label), f"Key {label}"))
+        if kind is CeremonyType.RE_WRAP:
+            stages.append((StepId.of(Family.KEY, label), f"Key {label}: checked on the token"))
         if kind in (CeremonyType.RECONSTITUTE, CeremonyType.RE_SPLIT):
             for c in key.split.components:
                 stages.append(
@@ -141,6 +143,8 @@ def ceremony(ctx: Context) -> Flow[None]:
             yield from reconstitute(ctx, key)
         elif kind is CeremonyType.RE_SPLIT:
             yield from re_split(ctx, key)
+        elif kind is CeremonyType.RE_WRAP:
+            yield from re_wrap(ctx, key)
         else:
             yield from destroy(ctx, key)
     evidence.finish(ctx)
@@ -240,6 +244,53 @@ def _export(ctx: Context, key: KeyEntry, expected: CheckValue | None) -> Flow[Se
     ctx.journal(events.key_exported(key=key.label, kcvs=kcvs))
     ctx.notice(f"Key {key.label} exported in clear to the workstation's memory (dual control).")
     return material
+
+
+# ---- re-wrap --------------------------------------------------------------------------------
+
+
+def re_wrap(ctx: Context, key: KeyEntry) -> Flow[None]:
+    """A key already on the token, chosen by label and checked by KCV, wrapped for new targets."""
+    ctx.stage(StepId.of(Family.KEY, key.label))
+    key_kcv = _existing_key(ctx, key)
+    material: Secret | None = None
+    if any(t.wrap is WrapPlace.SOFTWARE for t in key.targets):
+        material = yield from _export(ctx, key, key_kcv)
+    try:
+        for loaded in ctx.targets.get(key.label, []):
+            yield from wraps.wrap_target(ctx, key, loaded, material, key_kcv)
+    finally:
+        if material is not None:
+            material.close()
+
+
+def _existing_key(ctx: Context, key: KeyEntry) -> CheckValue:
+    """The token's key of this label: its KCV must be the recorded one, or nothing is wrapped."""
+    assert key.kcv is not None  # the ceremony file requires it for a re-wrap
+    attrs = ctx.hsm.key_attributes(key.label)
+    token = ctx.hsm.check_values(key.label, len(key.kcv.value))
+    current = token.of(key.kcv.method)
+    try:
+        kcv.require_match(key.kcv, current, f"key {key.label!r} on the token")
+    except CheckValueError as ex:
+        raise RuleViolation(
+            f"key {key.label!r} on the token is not the key the ceremony file names: {ex.message}",
+            hint="stop: nothing was wrapped; check the label and the recorded KCV",
+        ) from None
+    ctx.journal(
+        events.key_checked(
+            key=key.label,
+            id=attrs.id_hex or "none",
+            kcvs=list(token.values),
+            attributes=attributes(attrs),
+        )
+    )
+    ctx.notice(
+        f"Key {key.label} found on the token (id {attrs.id_hex}); its KCV {current} is the "
+        "recorded one."
+    )
+    ctx.count("key(s) checked on the token")
+    return current
 
 
 # ---- split-backup ---------------------------------------------------------------------------

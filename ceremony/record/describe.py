@@ -202,6 +202,7 @@ DESCRIPTIONS: Mapping[str, Callable[[Entry], str]] = MappingProxyType(
         "random_source": _with("randomness: {source}"),
         "approval": _with("approved {operation} of {subject} by {approvers}", lists=("approvers",)),
         "key_generated": _generated,
+        "key_checked": _with("key {key} (id {id}) found on the token; its KCV is the recorded one"),
         "component_issued": _component("issued to"),
         "component_entered": _component("entered by"),
         "component_shown_again": _with(

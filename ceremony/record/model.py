@@ -472,6 +472,11 @@ class _Builder:
                 k.where = f"imported ({text(d, 'path')})"
         elif e == "key_destroyed":
             k.kcvs = k.kcvs or kcv_list(d)
+        elif e == "key_checked":
+            k.where = "on the HSM already (chosen by label, KCV checked)"
+            k.attributes = mapping(d, "attributes")
+            k.type = text(mapping(d, "attributes"), "key_type") if "attributes" in d else k.type
+            k.kcvs = kcv_list(d)
         elif e == "key_combined" and not k.kcvs:
             k.kcvs = [kcv_text(d)]
         elif e == "key_exported":
@@ -523,6 +528,7 @@ class _Builder:
             )
         if e in (
             "key_generated",
+            "key_checked",
             "key_imported",
             "key_combined",
             "key_exported",

@@ -59,6 +59,7 @@ def preflight_rows(lines: list[str]) -> list[tuple[str, str]]:
 
 _TYPE_TEXT = {
     "generate-export": "generate keys inside the HSM and export them wrapped for cloud import",
+    "re-wrap": "wrap keys already in the HSM again for new cloud targets",
     "split-backup": "split keys into components for custodians to keep as a backup",
     "reconstitute": "rebuild keys from custodians' components",
     "re-split": "rebuild keys from their components and split them again",

@@ -301,6 +301,7 @@ def _rules(report: Report, model: M.Model) -> None:
 KCV_CHECK = "key check value"
 _KEY_KCV_EVENTS = {
     "key_generated": "generated",
+    "key_checked": "checked on the token",
     "key_imported": "imported",
     "key_exported": "exported",
     "key_destroyed": "destroyed",

@@ -12,7 +12,7 @@ from ceremony.core.journal import Verified
 from ceremony.core.registry import RecordEvent, parse_registry
 from ceremony.rehearsal import AWS_ARN
 
-KINDS = ("generate-export", "split-backup", "reconstitute", "re-split", "destroy")
+KINDS = ("generate-export", "split-backup", "reconstitute", "re-split", "destroy", "re-wrap")
 PEOPLE = {
     "amartin": ("Alice Martin", "security-officer"),
     "bokafor": ("Ben Okafor", "security-officer"),
@@ -28,6 +28,7 @@ _WHO = {
     "reconstitute": ("amartin", "cwright", "ebrown", "fgarcia"),
     "re-split": ("amartin", "cwright", "ebrown", "fgarcia", "gkim", "hsato"),
     "destroy": ("amartin", "bokafor", "cwright"),
+    "re-wrap": ("amartin", "bokafor", "cwright"),
 }
 ENVELOPES = ("TE-K-1", "TE-K-2")
 CUSTODIANS = ("ebrown", "fgarcia")
@@ -59,8 +60,11 @@ def doc(
         for i in _WHO[kind]
     ]
     key: dict[str, Any] = {"label": label, "type": "AES", "bits": 128}
-    if kind == "generate-export":
+    if kind in ("generate-export", "re-wrap"):
         key["bits"] = 256
+        if kind == "re-wrap":
+            assert key_kcv is not None
+            key["kcv"] = key_kcv
         key["targets"] = [
             {
                 "label": "aws-k",

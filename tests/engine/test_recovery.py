@@ -126,9 +126,12 @@ def new_case(kind: str, folder: Path) -> Case:
     write_imports(folder)
     made = _made_set(folder, fake) if kind in ("reconstitute", "re-split") else None
     key_kcv = None
-    if kind == "destroy":
+    if kind in ("destroy", "re-wrap"):  # a key already on the token
         with fake.open(FixedPinPrompter(PINS["user"], PINS["so"])) as session:
-            session.generate_key(LABEL, KeySpec.AES_128)
+            if kind == "destroy":
+                session.generate_key(LABEL, KeySpec.AES_128)
+            else:
+                session.generate_key(LABEL, KeySpec.AES_256, extractable=True)
             key_kcv = str(session.check_values(LABEL).of(KcvMethod.AES_CMAC))
     doc = cases.doc(
         kind,

@@ -17,7 +17,7 @@ from ceremony.core import journal, kcv, xor
 from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.core.registry import RecordEvent, parse_registry
 from ceremony.engine.machine import Machine, Status, default_services
-from ceremony.errors import KeyNotFoundError, LabelExistsError
+from ceremony.errors import KeyNotFoundError, LabelExistsError, RuleViolation
 from ceremony.hsm.base import KeySpec
 from tests.engine.helpers import (
     Capture,
@@ -252,3 +252,47 @@ def test_generate_export_for_three_clouds_inside_the_hsm(
     assert scan([tmp_path], [key]) == []
     with hsm.backend.open(hsm.prompter) as session:
         session.destroy(label)
+
+
+def test_a_key_made_by_generate_export_is_re_wrapped_for_a_new_target(
+    hsm: HsmUnderTest, tmp_path: Path, home: Path
+) -> None:
+    """Re-wrap: the key chosen by label and KCV, checked on the token, wrapped inside the HSM;
+    the new AWS blob opens to the same key; a wrong KCV wraps nothing."""
+    made = _doc(hsm, "generate-export", "gen-for-rewrap")
+    label = f"dek-{secrets.token_hex(3)}"
+    made["keys"][0]["label"] = label
+    first, _ = _run(hsm, tmp_path / "made", made)
+    recorded = _kcv(outcome_entries(first.outcome), "key_generated")
+    doc = _doc(hsm, "re-wrap", "rewrap-1")
+    doc["keys"][0]["label"] = label
+    doc["keys"][0]["kcv"] = f"{recorded.method.label} {recorded.hex}"
+    try:
+        machine, _ = _run(hsm, tmp_path / "rewrap", doc)
+        entries = outcome_entries(machine.outcome)
+        checked = next(e for e in entries if e["event"] == "key_checked")["data"]
+        assert checked["kcvs"][0]["kcv"] == recorded.hex
+        assert not any(e["event"] in ("key_generated", "key_imported") for e in entries)
+        wrapped = [e["data"] for e in entries if e["event"] == "wrapped"]
+        assert wrapped and all(w["where"] == "hsm" for w in wrapped)
+        assert not any(e["event"] == "approval" for e in entries)  # nothing in clear
+        target = doc["keys"][0]["targets"][0]["label"]
+        blob = tmp_path / "rewrap/out-rewrap-1/bundle" / label / target / "EncryptedKeyMaterial.bin"
+        key = import_key_pairs().open_composite("aws", blob.read_bytes())
+        kcv.require_match(recorded, kcv.check_value(key, recorded.method), "the re-wrapped blob")
+        # Another key's KCV: refused before anything is wrapped.
+        wrong = _doc(hsm, "re-wrap", "rewrap-wrong")
+        wrong["keys"][0]["label"] = label
+        wrong["keys"][0]["kcv"] = f"{recorded.method.label} {'00' * len(recorded.value)}"
+        path = write_ceremony(tmp_path / "wrong", wrong, "wrong.toml")
+        write_imports(tmp_path / "wrong")
+        services = default_services(delivery=Capture())
+        services.airgap = isolated
+        refused = Machine(path, services=services)
+        pins = {"user": hsm.user_pin, "so": hsm.so_pin}
+        with pytest.raises(RuleViolation, match="is not the key the ceremony file names"):
+            drive(refused, script_for(wrong, pins))
+        assert not (tmp_path / "wrong/out-rewrap-wrong/bundle").exists()
+    finally:
+        with hsm.backend.open(hsm.prompter) as session:
+            session.destroy(label)

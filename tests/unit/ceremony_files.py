@@ -14,7 +14,7 @@ from ceremony.core.component import Scheme
 from ceremony.core.registry import Holding, RecordEvent, RegistryRecord
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-TYPES = ("generate-export", "split-backup", "reconstitute", "re-split", "destroy")
+TYPES = ("generate-export", "split-backup", "reconstitute", "re-split", "destroy", "re-wrap")
 
 
 def template(name: str) -> dict[str, Any]:

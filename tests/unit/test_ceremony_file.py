@@ -263,6 +263,15 @@ ROWS: list[tuple[str, str, list[Edit], type[Exception], str]] = [
         F,
         "keys[0].bits",
     ),
+    ("re-wrap without its KCV", "re-wrap", [drop("keys.0.kcv")], F, "keys[0].kcv"),
+    ("re-wrap with nowhere to go", "re-wrap", [drop("keys.0.targets")], F, "keys[0].targets"),
+    (
+        "re-wrap of a key made here",
+        "re-wrap",
+        [put("keys.0.source", "hsm")],
+        F,
+        "keys[0].source",
+    ),
     (
         "TDES stored in the HSM",
         "split-backup",

@@ -139,7 +139,7 @@ class CeremonyFile:
                         self.ceremony.id,
                     )
             software = [j for j, t in enumerate(key.targets) if t.wrap is WrapPlace.SOFTWARE]
-            if software and kind is CeremonyType.GENERATE_EXPORT:
+            if software and kind in (CeremonyType.GENERATE_EXPORT, CeremonyType.RE_WRAP):
                 add(Operation.CLEAR_EXPORT, f"{path}.targets[{software[0]}].wrap")
             for j in software:
                 add(Operation.SOFTWARE_WRAP, f"{path}.targets[{j}].wrap")

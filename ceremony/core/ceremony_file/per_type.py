@@ -22,6 +22,8 @@ _SPLIT = frozenset({CeremonyType.SPLIT_BACKUP, CeremonyType.RECONSTITUTE, Ceremo
 _ON_HSM = frozenset({KeySource.HSM, KeySource.HSM_KEY})
 # The types that take EC and RSA keys, and the types where a rebuilt key has nowhere to go.
 _ANY_KEY_TYPE = frozenset({CeremonyType.GENERATE_EXPORT, CeremonyType.DESTROY})
+# The types whose keys go to cloud targets and nowhere else.
+_WRAPS = frozenset({CeremonyType.GENERATE_EXPORT, CeremonyType.RE_WRAP})
 _ISSUED = {CeremonyType.SPLIT_BACKUP: "split", CeremonyType.RE_SPLIT: "new_split"}
 
 
@@ -49,7 +51,7 @@ def check_shape(kind: CeremonyType, key: KeyEntry, path: str) -> None:
         raise FileError(f"{path}.new_split", "is only for re-split ceremonies")
     if kind is CeremonyType.DESTROY and key.targets:
         raise FileError(f"{path}.targets", "are not used in a destroy ceremony")
-    if kind is CeremonyType.GENERATE_EXPORT and not key.targets:
+    if kind in _WRAPS and not key.targets:
         raise FileError(f"{path}.targets", "is empty; name where the key is imported")
 
 
@@ -140,6 +142,13 @@ KEY_RULES: tuple[_Rule, ...] = (
         "copy it with its method from the record, e.g. 'AES-CMAC 08793E'",
     ),
     _Rule(
+        _when("kcv", lambda k: k.kind is CeremonyType.RE_WRAP and k.key.kcv is None),
+        "is missing; the key on the token is chosen by its label and checked against its "
+        "recorded KCV",
+        "copy it with its method from the record of the ceremony that made the key, e.g. "
+        "'AES-CMAC 08793E'",
+    ),
+    _Rule(
         _when(
             "new_split.made_in",
             lambda k: k.key.new_split is not None and k.key.new_split.made_in is not None,
@@ -156,7 +165,10 @@ KEY_RULES: tuple[_Rule, ...] = (
     ),
     _Rule(_Key.new_components_with_kcv, "is not known before the component is made"),
     _Rule(
-        _when("store_in_hsm", lambda k: k.key.store_in_hsm and k.kind in _ANY_KEY_TYPE),
+        _when(
+            "store_in_hsm",
+            lambda k: k.key.store_in_hsm and k.kind in _ANY_KEY_TYPE | {CeremonyType.RE_WRAP},
+        ),
         "is not used in a {kind} ceremony",
     ),
     _Rule(

@@ -36,6 +36,7 @@ class CeremonyType(enum.Enum):
     RECONSTITUTE = "reconstitute"
     RE_SPLIT = "re-split"
     DESTROY = "destroy"
+    RE_WRAP = "re-wrap"
 
     @property
     def description(self) -> str:
@@ -51,6 +52,7 @@ _TYPE_TEXT = MappingProxyType(
         CeremonyType.RE_SPLIT: "rebuild keys from their components and split them again for a "
         "new set of custodians",
         CeremonyType.DESTROY: "destroy keys in the HSM",
+        CeremonyType.RE_WRAP: "wrap keys already in the HSM again for new cloud targets",
     }
 )
 
@@ -96,6 +98,7 @@ _SOURCES = MappingProxyType(
         CeremonyType.RECONSTITUTE: (KeySource.COMPONENTS,),
         CeremonyType.RE_SPLIT: (KeySource.COMPONENTS,),
         CeremonyType.DESTROY: (KeySource.HSM_KEY,),
+        CeremonyType.RE_WRAP: (KeySource.HSM_KEY,),
     }
 )
 
@@ -104,7 +107,12 @@ _CUSTODIAN_ROLE = frozenset({Role.KEY_CUSTODIAN})
 _HOLDER_ROLES = frozenset({Role.KEY_CUSTODIAN, Role.BACKUP_CUSTODIAN})
 # Ceremony types that make or keep using a key; single DES is refused for them.
 _NEW_KEY_TYPES = frozenset(
-    {CeremonyType.GENERATE_EXPORT, CeremonyType.SPLIT_BACKUP, CeremonyType.RE_SPLIT}
+    {
+        CeremonyType.GENERATE_EXPORT,
+        CeremonyType.SPLIT_BACKUP,
+        CeremonyType.RE_SPLIT,
+        CeremonyType.RE_WRAP,
+    }
 )
 
 

@@ -148,7 +148,7 @@ def trust_request(ctx: Context) -> TrustRequest:
                 composite += 1 if loaded.target.method.composite else 0
         software = any(t.wrap is WrapPlace.SOFTWARE for t in key.targets)
         exported = kind == "split-backup" and key.source.value in ("hsm", "hsm-key")
-        if exported or (kind == "generate-export" and software):
+        if exported or (kind in ("generate-export", "re-wrap") and software):
             exports += 1
     return TrustRequest(tuple(dict.fromkeys(import_keys)), composite, exports)
 

@@ -92,7 +92,7 @@ def needs(
         if kind == "split-backup" and key.source.value in ("hsm", "hsm-key"):
             found.append((Capability.AES_KWP, f"exporting {what} to split it"))
             protected.append(f"exporting {what} to split it")
-        if kind == "generate-export" and software:
+        if kind in ("generate-export", "re-wrap") and software:
             protected.append(f"exporting {what} to wrap it in software")
         for loaded in targets.get(key.label, []):
             if loaded.spec.wrap is not WrapPlace.HSM:
