@@ -280,6 +280,13 @@ def test_a_key_made_by_generate_export_is_re_wrapped_for_a_new_target(
         blob = tmp_path / "rewrap/out-rewrap-1/bundle" / label / target / "EncryptedKeyMaterial.bin"
         key = import_key_pairs().open_composite("aws", blob.read_bytes())
         kcv.require_match(recorded, kcv.check_value(key, recorded.method), "the re-wrapped blob")
+        from ceremony.record.verify import verify_evidence
+
+        assert machine.outcome.signed_record is not None
+        report = verify_evidence(machine.outcome.signed_record.parent)
+        assert report.ok, report.text()
+        lines = {line.check: line for line in report.lines}
+        assert any(c.startswith("key check value") and label in c for c in lines), lines
         # Another key's KCV: refused before anything is wrapped.
         wrong = _doc(hsm, "re-wrap", "rewrap-wrong")
         wrong["keys"][0]["label"] = label
