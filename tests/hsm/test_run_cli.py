@@ -343,3 +343,36 @@ def test_ctrl_c_journals_an_abort(
     assert "Ctrl-C" in str(entries[-1].data["reason"])
     with hsm.backend.open(hsm.prompter) as session:
         session.destroy(label)  # untouched by the aborted ceremony
+
+
+def test_a_re_wrap_runs_headless_and_verifies(hsm: HsmUnderTest, tmp_path: Path) -> None:
+    """`ceremony run --rehearsal --answers` of a re-wrap: a key on the token, wrapped again."""
+    import secrets
+
+    from ceremony.hsm.base import KeySpec
+    from tests.engine.helpers import rehearsal_doc, write_imports
+
+    label = f"rw-{secrets.token_hex(3)}"
+    with hsm.backend.open(hsm.prompter) as session:
+        session.generate_key(label, KeySpec.AES_256, extractable=True)
+        recorded = session.check_values(label).of(KcvMethod.AES_CMAC)
+    try:
+        doc = rehearsal_doc(
+            "re-wrap",
+            module=hsm.config.module_path,
+            label=hsm.config.token_label or "",
+            ceremony_id="cli-rewrap",
+        )
+        doc["keys"][0].update(label=label, kcv=f"{recorded.method.label} {recorded.hex}")
+        write_imports(tmp_path)
+        path = write_ceremony(tmp_path, doc)
+        answers = _answers(tmp_path, doc, hsm)
+        env = _env(tmp_path)
+        result = _ceremony("run", str(path), "--rehearsal", "--answers", str(answers), env=env)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+        assert f"its KCV {recorded} is the recorded one" in " ".join(result.stdout.split())
+        audit = _ceremony("verify", str(tmp_path / "out"), env=env)
+        assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr
+    finally:
+        with hsm.backend.open(hsm.prompter) as session:
+            session.destroy(label)

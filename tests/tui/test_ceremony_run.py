@@ -571,6 +571,29 @@ async def test_generate_export_then_destroy_through_the_tui(
     generated = next(e.data for e in entries if e.event == "key_generated")
     kcvs = generated["kcvs"]
     assert isinstance(kcvs, list) and isinstance(kcvs[0], dict)
+    recorded = f"{kcvs[0]['kcv_method']} {kcvs[0]['kcv']}"
+
+    # The same key wrapped again for a new target: chosen by label and its recorded KCV.
+    rewrap = rehearsal_doc(
+        "re-wrap", module=config.DEFAULT_MODULE, label=TOKEN_LABEL, ceremony_id="tui-rewrap"
+    )
+    rewrap["ceremony"]["output"] = "out-rewrap"
+    rewrap["keys"][0].update(label=label, kcv=recorded)
+    path = write_ceremony(tmp_path, rewrap, "re-wrap.toml")
+    app = MainApp(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("f5")
+        await run_to_finish(app, Room(token), pilot)
+        finish = app.screen
+        assert isinstance(finish, FinishScreen)
+        assert finish.view.finished, finish.view.reason
+        assert finish.view.journal is not None
+        entries = journal.verify(finish.view.journal.read_bytes(), require_closed=True).entries
+        ceremony_verify(finish.view.output_folder)
+    checked = next(e.data for e in entries if e.event == "key_checked")
+    assert checked["kcvs"][0]["kcv"] == kcvs[0]["kcv"]  # type: ignore[index]
+    assert sum(e.event == "wrapped" for e in entries) == 1
 
     destroy = rehearsal_doc(
         "destroy", module=config.DEFAULT_MODULE, label=TOKEN_LABEL, ceremony_id="tui-destroy"
