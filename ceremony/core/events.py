@@ -373,13 +373,23 @@ def key_combined(
 
 
 def key_checked(
-    *, key: str, id: str, kcvs: Sequence[CheckValue], attributes: Mapping[str, JournalValue]
+    *,
+    key: str,
+    type: str,
+    bits: int | None,
+    id: str,
+    kcvs: Sequence[CheckValue],
+    attributes: Mapping[str, JournalValue],
 ) -> Event:
     """Re-wrap: the token's key of this label, whose KCV matched the recorded one."""
-    return Event(
-        "key_checked",
-        {"key": Label(key), "id": PublicId(id), "kcvs": list(kcvs), "attributes": attributes},
-    )
+    data: dict[str, JournalValue] = {
+        "key": Label(key),
+        "type": Label(type),
+        "id": PublicId(id),
+        "kcvs": list(kcvs),
+        "attributes": attributes,
+    }
+    return Event("key_checked", _optional(data, bits=bits))
 
 
 def key_destroyed(

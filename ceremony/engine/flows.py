@@ -280,6 +280,8 @@ def _existing_key(ctx: Context, key: KeyEntry) -> CheckValue:
     ctx.journal(
         events.key_checked(
             key=key.label,
+            type=key.type.value,
+            bits=key.bits,
             id=attrs.id_hex or "none",
             kcvs=list(token.values),
             attributes=attributes(attrs),

@@ -473,9 +473,10 @@ class _Builder:
         elif e == "key_destroyed":
             k.kcvs = k.kcvs or kcv_list(d)
         elif e == "key_checked":
+            k.type = text(d, "type")
+            k.size = f"{text(d, 'bits')} bits" if "bits" in d else k.size
             k.where = "on the HSM already (chosen by label, KCV checked)"
             k.attributes = mapping(d, "attributes")
-            k.type = text(mapping(d, "attributes"), "key_type") if "attributes" in d else k.type
             k.kcvs = kcv_list(d)
         elif e == "key_combined" and not k.kcvs:
             k.kcvs = [kcv_text(d)]

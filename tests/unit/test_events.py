@@ -168,6 +168,9 @@ def every_event() -> list[events.Event]:
             key="zmk", id="00ff", kcvs=[], ceremony="c0", seq=12, interrupted=True
         ),
         events.token_call(call=events.TokenCall.GENERATE, key="zmk"),
+        events.key_checked(
+            key="zmk", type="AES", bits=256, id="00ff" * 8, kcvs=[KCV], attributes=attrs
+        ),
         events.token_call(call=events.TokenCall.DESTROY, key="zmk", id="00ff" * 8, kcvs=[KCV]),
         events.registry_updated(
             name="registry/custodians.json", sha256=DIGEST, records=5, previous_sha256=DIGEST
