@@ -280,6 +280,7 @@ def test_a_key_made_by_generate_export_is_re_wrapped_for_a_new_target(
         blob = tmp_path / "rewrap/out-rewrap-1/bundle" / label / target / "EncryptedKeyMaterial.bin"
         key = import_key_pairs().open_composite("aws", blob.read_bytes())
         kcv.require_match(recorded, kcv.check_value(key, recorded.method), "the re-wrapped blob")
+        assert _opened_by_openssl(tmp_path, blob.read_bytes()) == key
         from ceremony.record.verify import verify_evidence
 
         assert machine.outcome.signed_record is not None
@@ -303,3 +304,28 @@ def test_a_key_made_by_generate_export_is_re_wrapped_for_a_new_target(
     finally:
         with hsm.backend.open(hsm.prompter) as session:
             session.destroy(label)
+
+
+def _opened_by_openssl(tmp_path: Path, blob: bytes) -> bytes:
+    """The AWS import key's private half opens the blob with the openssl CLI alone."""
+    import subprocess
+
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.unit.test_wrap_formats import openssl_kwp_unwrap, openssl_oaep_decrypt
+
+    private = import_key_pairs().aws
+    pem = tmp_path / "aws-import-key.pem"
+    pem.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    size = private.key_size // 8
+    ephemeral = openssl_oaep_decrypt(pem, blob[:size], "sha1")
+    assert ephemeral is not None, subprocess.run(["openssl", "version"], capture_output=True)
+    opened = openssl_kwp_unwrap(ephemeral, blob[size:])
+    assert opened is not None
+    return opened
