@@ -33,7 +33,7 @@ def _record(args: argparse.Namespace) -> int:
     from ceremony.hsm import config
     from ceremony.hsm.pkcs11 import Pkcs11Backend
     from ceremony.reading import read_file
-    from ceremony.record import model, sign
+    from ceremony.record import half, model, sign
     from ceremony.record.verify import MAX_EVIDENCE_FILE
 
     folder = Path(args.bundle)
@@ -56,10 +56,16 @@ def _record(args: argparse.Namespace) -> int:
     # Refused before any PIN is typed: a journal that does not verify, or holds an entry this
     # tool never writes, gets no record.
     model.build(journal.verify(journal_data, require_closed=True))
+    # A stop between the two writes left one: only the other is made (each is checked first).
+    missing = half.missing_half(folder, journal_data)
     backend = Pkcs11Backend(config.resolve())
     with backend.open(pin_prompter()) as session:
         record = sign.build_signed_record(journal_data, sign.HsmSigner(session))
-    paths = sign.write_signed_record(folder, record)
+    if missing is None:
+        paths = sign.write_signed_record(folder, record)
+    else:
+        print(f"{folder} holds half of the signed record; writing the missing {missing}:")
+        paths = sign.write_missing_half(folder, record, missing)
     signature = record.journal_signature
     print(f"signed the record of ceremony {signature.ceremony_id}:")
     for path in paths:

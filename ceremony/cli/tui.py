@@ -26,6 +26,17 @@ def register(subcommands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from ceremony.errors import ConfigError
+
+    # Without a terminal the TUI could only draw into the void and wait for keys that never come.
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise ConfigError(
+            "ceremony tui needs a terminal: its input or output is not one",
+            hint="run it in a terminal; to script a rehearsal use "
+            "'ceremony run FILE --rehearsal --answers ANSWERS'",
+        )
     from ceremony.tui.main import run_tui  # deferred: Textual loads only for the TUI
 
     return run_tui(args.file)

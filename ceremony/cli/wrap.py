@@ -29,13 +29,23 @@ _TARGET_HELP = (
     "provider=aws,method=RSA_AES_KEY_WRAP_SHA_256,import-key=params.json[,import-token=FILE]; "
     "provider=azure,import-key=kek.pem,kek-id=https://...,key-name=NAME; "
     "provider=gcp,method=RSA_OAEP_3072_SHA1_AES_256,import-key=job.json,key=KEY "
-    "[,import-job=NAME]; every target also takes label=NAME, fingerprint=HEX (pinned) and, "
+    "[,import-job=NAME][,protection-level=LEVEL][,undated-job=true] (without --rehearsal a "
+    "job that is not HSM, or says nothing of its times, is refused unless these accept it); "
+    "every target also takes label=NAME, fingerprint=HEX (pinned) and, "
     "when several token keys are wrapped, for=KEY-LABEL"
 )
 _TARGET_KEYS = {
     "aws": {"method", "import-key", "import-token", "key-id", "region"},
     "azure": {"import-key", "kek-id", "key-name"},
-    "gcp": {"method", "import-key", "import-job", "key", "algorithm"},
+    "gcp": {
+        "method",
+        "import-key",
+        "import-job",
+        "key",
+        "algorithm",
+        "protection-level",
+        "undated-job",
+    },
 }
 _COMMON_TARGET_KEYS = {"label", "fingerprint", "for"}
 
@@ -91,7 +101,7 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def run(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
-    key_targets = [parse_target(text) for text in args.target]
+    key_targets = [parse_target(text, production=not args.rehearsal) for text in args.target]
     for key_target in key_targets:
         _announce(key_target.target)
     if args.from_hsm:
@@ -156,8 +166,12 @@ class KeyTarget:
     key_label: str | None
 
 
-def parse_target(text: str) -> KeyTarget:
-    """One --target value into a checked provider target; reads the import-key files it names."""
+def parse_target(text: str, *, production: bool = True) -> KeyTarget:
+    """One --target value into a checked provider target; reads the import-key files it names.
+
+    ``production``: a GCP import job that is not HSM-protected or says nothing of its times is
+    refused, unless the target accepts it (``protection-level=``, ``undated-job=true``).
+    """
     fields: dict[str, str] = {}
     for part in text.split(","):
         name, sep, value = part.partition("=")
@@ -201,8 +215,18 @@ def parse_target(text: str) -> KeyTarget:
             spec.read("import-key"), import_job=fields.get("import-job", "")
         )
         method = providers.parse_method(spec.need("method"), providers.Provider.GCP)
+        undated = fields.get("undated-job", "false").lower()
+        if undated not in ("true", "false"):
+            raise ConfigError(f"--target undated-job={undated[:20]} is not true or false")
         target = providers.GcpTarget(
-            label, method, import_key, spec.need("key"), fields.get("algorithm", "")
+            label,
+            method,
+            import_key,
+            spec.need("key"),
+            fields.get("algorithm", ""),
+            protection_level=fields.get("protection-level", "HSM").upper(),
+            undated_job=undated == "true",
+            production=production,
         )
     if "fingerprint" in fields:
         import_key.require_fingerprint(fields["fingerprint"])

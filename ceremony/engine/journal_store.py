@@ -379,7 +379,8 @@ def _close_attempt(
                 f"ceremony {ceremony_id} finished at entry {verified.last.seq}; "
                 "it never runs twice",
                 hint="a new ceremony needs a new ceremony id and output folder; if record.pdf "
-                f"is missing, 'ceremony record {path.parent}' signs the finished journal",
+                f"or journal.sig is missing, 'ceremony record {path.parent}' signs the "
+                "finished journal (and writes only the half that is missing)",
             )
         if chain:
             _require_link(path, verified, chain[-1])

@@ -77,24 +77,33 @@ def write_registry(start: RegistryFile, new: Registry, tag: str) -> RegistryWrit
             hint="another ceremony wrote it; merge by hand under dual control, then record it",
         )
     data = serialise_registry(new)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    medium = (
+        "free space on the medium (or make it writable), then run the same file again: the "
+        "earlier registry is unchanged"
+    )
     kept: Path | None = None
-    if current is not None:
-        kept = path.with_name(f"{path.name}.before-{tag}")
-        try:
-            os.link(path, kept, follow_symlinks=False)
-        except FileExistsError:
-            raise OutputExistsError(
-                f"{kept} already exists", hint="this run's registry was already written"
-            ) from None
     try:
-        # Exclusive when there was none: never over a registry made meanwhile.
-        install(path, data, replace=current is not None)
-    except FileExistsError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if current is not None:
+            kept = path.with_name(f"{path.name}.before-{tag}")
+            try:
+                os.link(path, kept, follow_symlinks=False)
+            except FileExistsError:
+                raise OutputExistsError(
+                    f"{kept} already exists", hint="this run's registry was already written"
+                ) from None
+        try:
+            # Exclusive when there was none: never over a registry made meanwhile.
+            install(path, data, replace=current is not None)
+        except FileExistsError:
+            raise OutputError(
+                f"the custodian registry {path} appeared during the ceremony",
+                hint="another ceremony wrote it; merge by hand under dual control, then record it",
+            ) from None
+    except OSError as ex:
         raise OutputError(
-            f"the custodian registry {path} appeared during the ceremony",
-            hint="another ceremony wrote it; merge by hand under dual control, then record it",
-        ) from None
+            f"writing the custodian registry {path} failed: {ex.strerror or ex}", hint=medium
+        ) from ex
     return RegistryWrite(
         FileDigest.of(data),
         FileDigest.of(current) if current is not None else None,

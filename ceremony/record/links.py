@@ -27,7 +27,7 @@ _EXPOSED = ("component_issued", "component_printed", "envelope_sealed")
 def _link(first_line: bytes) -> Mapping[str, JsonValue] | None:
     try:
         entry = journal.parse_canonical(first_line)
-    except ValueError:
+    except (ValueError, RecursionError):  # a hostile first line: deeply nested, or not JSON
         return None
     data = entry.get("data") if isinstance(entry, dict) else None
     link = data.get("restarts") if isinstance(data, dict) else None

@@ -198,7 +198,10 @@ class JournalSignature:
             fields[name] = value
         if set(fields) != {"ceremony", "entries", "final-hash", "mode"}:
             raise bad
-        if not fields["entries"].isdigit() or fields["mode"] not in ("rehearsal", "production"):
+        entries = fields["entries"]
+        if not (entries.isascii() and entries.isdigit() and len(entries) <= 9):
+            raise bad
+        if fields["mode"] not in ("rehearsal", "production"):
             raise bad
         if not re.fullmatch(r"[0-9a-f]{64}", fields["final-hash"]):
             raise bad
@@ -363,3 +366,12 @@ def write_signed_record(folder: Path | str, record: SignedRecord) -> list[Path]:
 
     remove_partials(Path(folder))  # what a write killed before left (never a final name)
     return write_bundle(Path(folder), record.files(), create_root=False)
+
+
+def write_missing_half(folder: Path, record: SignedRecord, missing: str) -> list[Path]:
+    """Only the file a stop between the two writes left out (``missing_half``)."""
+    from ceremony.output import remove_partials, write_bundle
+
+    remove_partials(folder)
+    files = [f for f in record.files() if f.name == missing]
+    return write_bundle(folder, files, create_root=False)

@@ -96,7 +96,7 @@ def _order_reason(data: bytes, fallback: str) -> str:
             continue
         try:
             seq = json.loads(line)["seq"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             return fallback
         if not isinstance(seq, int):
             return fallback
@@ -424,7 +424,7 @@ def _outputs(
 ) -> None:
     present = _bundle_files(folder)
     # ``accounted``: an aborted ceremony's journal and outputs, checked by the restart link.
-    own = {*_OWN_FILES, journal_path(folder).name, *(accounted or ())}
+    own = {*_OWN_FILES, journal_path(folder, model.ceremony_id).name, *(accounted or ())}
     named: set[str] = set()
     for name, digest, seq in model.all_files:
         named.add(name)

@@ -161,3 +161,19 @@ def test_check_states_the_process_hardening_and_refuses_a_required_lock_it_lacks
     assert main(["check", str(path)]) == 1
     err = capsys.readouterr().err
     assert "requires locked memory" in err and "memory not locked" in err
+
+
+def test_the_tui_without_a_terminal_is_refused_at_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = _with_import_keys("split-backup", tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "ceremony", "tui", str(path)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("ceremony: error: ceremony tui needs a terminal")

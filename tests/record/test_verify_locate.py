@@ -199,6 +199,8 @@ def test_a_second_journal_beside_the_ceremonys_own_is_no_obstacle(
     report = verify_evidence(copy / "out")
     lines = _lines(report)
     assert lines["journal hash chain (2025-06-zmk-split.journal.jsonl)"][0], report.text()
+    assert "file 2025-06-zmk-split.journal.jsonl" not in lines  # its own journal is explained
+    assert not lines[f"file {other.ceremony_id}.journal.jsonl"][0]  # the other one is not
     (copy / "out" / "record.pdf").unlink()
     lines = _lines(verify_evidence(copy / "out"))
     ok, reason = lines["journal hash chain (<ceremony id>.journal.jsonl)"]
