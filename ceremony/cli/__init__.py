@@ -75,7 +75,11 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"ceremony: {ex}; the journal records the abort", file=sys.stderr)
         return ex.exit_code
     except KeyboardInterrupt:
-        print("ceremony: stopped by the operator; nothing further was written", file=sys.stderr)
+        print(
+            "ceremony: stopped by the operator (Ctrl-C); a ceremony that had started has its "
+            "abort in the journal, and running the same file again restarts it",
+            file=sys.stderr,
+        )
         return 130
     except EOFError:
         # A prompt met the end of its input (stdin from /dev/null or a file, Ctrl-D): the

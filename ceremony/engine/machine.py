@@ -36,7 +36,7 @@ from ceremony.core.ceremony_file import (
     GcpFields,
     TargetEntry,
 )
-from ceremony.core.journal import Message
+from ceremony.core.journal import Message, SecretScreen
 from ceremony.core.providers import AwsTarget, AzureTarget, GcpTarget
 from ceremony.core.providers import aws as aws_formats
 from ceremony.core.providers import azure as azure_formats
@@ -338,7 +338,7 @@ class Machine:
     def _prepare(self) -> Context:
         services = self.services
         checked = self._load()
-        cf, base, registry = checked.ceremony, checked.base, checked.registry
+        cf, base = checked.ceremony, checked.base
         self.ceremony = cf
         rehearsal = self.rehearsal
         hsm_config = token_config(cf, services, rehearsal)
@@ -368,6 +368,37 @@ class Machine:
             clock=services.clock,
             data=genesis.data,
         )
+        try:
+            return self._context(started, checked, services, targets, target_warnings, hsm_config)
+        except BaseException as ex:
+            # The journal exists: whatever stops the start now (a stop signal, Ctrl-C, an
+            # unreadable aborted journal) is journaled, not left as an open genesis.
+            reason = (
+                f"{ex} (a stop signal, handled like Ctrl-C)"
+                if isinstance(ex, StopSignal)
+                else "stopped by the operator at the keyboard (Ctrl-C)"
+                if isinstance(ex, KeyboardInterrupt)
+                else f"the start failed: {ex.message}"
+                if isinstance(ex, CeremonyError)
+                else f"the start failed: internal error ({type(ex).__name__})"
+            )
+            with contextlib.suppress(CeremonyError, OSError):
+                started.store.abort(Message.screened(reason, SecretScreen()))
+            self._reason = reason
+            raise
+
+    def _context(
+        self,
+        started: Started,
+        checked: CheckedFile,
+        services: Services,
+        targets: dict[str, list[LoadedTarget]],
+        target_warnings: list[str],
+        hsm_config: HsmConfig,
+    ) -> Context:
+        cf, base, registry = checked.ceremony, checked.base, checked.registry
+        rehearsal = self.rehearsal
+        output = base / cf.ceremony.output
         self._recovery = started.recovery
         restart = _restart(started, cf)
         ctx = Context(

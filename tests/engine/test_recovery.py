@@ -670,3 +670,54 @@ def test_the_restart_repeats_the_aborted_attempts_failures_for_its_record_and_ve
     assert ok and reason.startswith("wrong PIN")
     assert lines["failed attempts of the aborted ceremonies"][0]
     assert "not-the-pin-7731" not in data.decode()
+
+
+def test_a_stop_right_after_the_genesis_entry_is_journaled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside ``start``, after the journal exists: the abort is written, not an open genesis."""
+    from ceremony.engine import machine as machine_module
+
+    case = new_case("split-backup", tmp_path / "c")
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(machine_module.flows, "plan", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            case.machine().start()
+    first = case.folder / "out" / "crash-split-backup.journal.jsonl"
+    closed = journal.verify(first.read_bytes(), require_closed=True)
+    assert [e.event for e in closed.entries] == ["genesis", journal.ABORTED]
+    assert "Ctrl-C" in str(closed.last.data["reason"])
+    restart = case.machine()
+    drive(restart, case.script())
+    assert restart.outcome.status is Status.FINISHED
+
+
+def test_a_full_medium_at_the_registry_write_is_named_and_the_rerun_recovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from ceremony.engine import registry_store
+    from ceremony.errors import OutputError
+
+    case = new_case("split-backup", tmp_path / "c")
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(registry_store, "install", full)
+        with pytest.raises(OutputError, match=r"writing the custodian registry .* No space"):
+            drive(case.machine(), case.script())
+    first = case.folder / "out" / "crash-split-backup.journal.jsonl"
+    closed = journal.verify(first.read_bytes(), require_closed=True)
+    failed = next(e for e in closed.entries if e.event == "step_failed")
+    assert "writing the custodian registry" in str(failed.data["error"])
+    restart = case.machine()
+    drive(restart, case.script())
+    assert restart.outcome.status is Status.FINISHED

@@ -376,3 +376,42 @@ def test_a_re_wrap_runs_headless_and_verifies(hsm: HsmUnderTest, tmp_path: Path)
     finally:
         with hsm.backend.open(hsm.prompter) as session:
             session.destroy(label)
+
+
+def test_a_kill_between_record_pdf_and_journal_sig_is_completed_by_ceremony_record(
+    hsm: HsmUnderTest, tmp_path: Path
+) -> None:
+    doc = _small_split(hsm, "half-record")
+    path = write_ceremony(tmp_path / "c", doc)
+    answers = _answers(tmp_path, doc, hsm)
+    env = _env(tmp_path / "c")
+    killed = subprocess.run(
+        [
+            sys.executable,
+            *("-m", "tests.hsm.record_killer", "run", str(path)),
+            *("--rehearsal", "--answers", str(answers)),
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=STUCK,
+        check=False,
+    )
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    out = tmp_path / "c" / "out"
+    assert (out / "record.pdf").exists() and not (out / "journal.sig").exists()
+    rerun = _ceremony("run", str(path), "--rehearsal", "--answers", str(answers), env=env)
+    assert rerun.returncode == 1 and "journal.sig is missing" in rerun.stderr
+    signer_env = {
+        **env,
+        "CEREMONY_REHEARSAL_USER_PIN": hsm.user_pin,
+        "CEREMONY_REHEARSAL_SO_PIN": hsm.so_pin,
+        "CEREMONY_PKCS11_MODULE": hsm.config.module_path,
+        "CEREMONY_TOKEN_LABEL": hsm.config.token_label or "",
+    }
+    record = _ceremony("record", str(out), env=signer_env)
+    assert record.returncode == 0, record.stdout[-2000:] + record.stderr
+    assert "writing the missing journal.sig" in record.stdout
+    audit = _ceremony("verify", str(out), env=env)
+    assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr
