@@ -352,3 +352,19 @@ def test_a_message_that_holds_a_held_secret_is_withheld(tmp_path: Path) -> None:
 
 def component_kcv(delivery: Any) -> str:
     return str(delivery.shown[-1].kcv.hex)
+
+
+def test_an_empty_so_pin_is_a_failed_attempt_never_sent(tmp_path: Path) -> None:
+    doc = doc_for("generate-export")  # the SO logs in first
+    machine, _, _ = machine_for(tmp_path, doc)
+    script = script_for(doc, PINS)
+    assert drive(machine, script, until="hsm/so-pin") is not None
+    with pytest.raises(AnswerRefused, match=r"no PIN was typed \(2 of 3 tries left"):
+        machine.answer("", by="bokafor")
+    again = machine.current
+    assert again is not None and again.step == "hsm/so-pin" and again.tries == "2 of 3"
+    (empty,) = attempts(machine)
+    assert empty["data"]["kind"] == "pin" and empty["data"]["participants"] == ["bokafor"]
+    assert "never sent to the token" in empty["data"]["token_reports"]
+    drive_on(machine, script)
+    assert machine.status is Status.FINISHED

@@ -198,8 +198,7 @@ def _log_in(
                 "locks it. Type yes to use the last try.",
             )
             last_try = True
-        tries = ctx.attempts.tries(AttemptKind.PIN, counter)
-        pin, by = yield from _collect_pin(ctx, stage, role, info.label, refused, state, tries)
+        pin, by = yield from _collect_pin(ctx, stage, role, info.label, refused, state, counter)
         prompter = _OnePin(role, ctx.keep(pin), last_try)
         ctx.asking = step  # a failure of this login is filed under the PIN's step
         try:
@@ -242,14 +241,34 @@ def _collect_pin(
     token_label: str,
     refused: AnswerRefused | None,
     state: PinState,
-    tries: str,
+    counter: str,
 ) -> Flow[tuple[Secret, list[str]]]:
     name = _pin_name(role)
     reported = pin_tries(state)
+    limit = TRY_LIMITS[AttemptKind.PIN]
 
     def accept(value: str, by: str) -> tuple[Secret, str]:
         if not value:
-            raise AnswerRefused("no PIN was typed", hint="an empty PIN is never sent to the token")
+            # A failed attempt like a wrong PIN (an auditor asks for both), never sent.
+            left = attempts.failed(
+                ctx,
+                AttemptKind.PIN,
+                stage.then(pin=name),
+                [by],
+                counter,
+                role=name,
+                token_reports="not asked: the PIN was empty and never sent to the token",  # noqa: S106
+            )
+            if left == 0:
+                raise PinTriesExhaustedError(
+                    f"{limit} failed {role.value} PIN attempts (the last ones empty): the "
+                    "ceremony stops (the tool's limit)",
+                    hint="find the PIN's holders and its sealed record, then start again",
+                )
+            raise AnswerRefused(
+                f"no PIN was typed ({attempts.left_text(left, limit)}; the tool stops at {limit})",
+                hint="an empty PIN is never sent to the token; type the PIN",
+            )
         return Secret(value.encode("utf-8"), f"{role.value} PIN"), by
 
     if ctx.cf.hsm.login is HsmLogin.PIN:
@@ -262,7 +281,7 @@ def _collect_pin(
             accept,
             refused,
             pin_tries=reported,
-            tries=lambda: tries,
+            tries=lambda: ctx.attempts.tries(AttemptKind.PIN, counter),
         )
         return pin, [by]
     halves: list[Secret] = []
@@ -278,7 +297,7 @@ def _collect_pin(
                 accept,
                 refused if half == 1 else None,
                 pin_tries=reported,
-                tries=lambda: tries,
+                tries=lambda: ctx.attempts.tries(AttemptKind.PIN, counter),
             )
             halves.append(part)
             officers.append(by)
