@@ -11,7 +11,7 @@ from ceremony.core.ceremony_file import CeremonyFile, summary
 from ceremony.engine.ceremony_source import load_ceremony_file
 from ceremony.engine.context import LoadedTarget
 from ceremony.engine.machine import default_services, load_targets, token_config
-from ceremony.engine.steps import process
+from ceremony.engine.steps import outputs_check, process
 
 
 def register(subcommands: Any) -> None:
@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         ),
         *(f"  Warning: {w}." for w in warnings),
         *(_tokens(checked.ceremony, targets) if args.token else []),
+        outputs_check.check_ahead(checked.base / checked.ceremony.ceremony.output),
         *process.check_lines(
             checked.ceremony.ceremony.require_memory_lock and not checked.ceremony.rehearsal
         ),

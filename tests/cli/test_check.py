@@ -177,3 +177,32 @@ def test_the_tui_without_a_terminal_is_refused_at_once(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert done.stderr.startswith("ceremony: error: ceremony tui needs a terminal")
+
+
+def test_check_refuses_an_output_folder_the_run_could_never_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _with_import_keys("split-backup", tmp_path)
+    text = path.read_text()
+    output = tomllib_output(text)
+    assert main(["check", str(path)]) == 0
+    assert "can be made and written" in capsys.readouterr().out
+    cases = {
+        "/dev/null": "is there and is not a folder",
+        "x" * 300: "a name of more than 255 bytes",
+        str(path) + "/out": "cannot be made or written",  # under a file: never a folder
+    }
+    for bad, said in cases.items():
+        path.write_text(text.replace(f'output = "{output}"', f'output = "{bad}"'))
+        assert main(["check", str(path)]) == 1
+        assert said in capsys.readouterr().err
+    path.write_text(text)
+    (tmp_path / output / "bundle").mkdir(parents=True)
+    assert main(["check", str(path)]) == 1
+    assert "bundle already exists: the run would have to write it" in capsys.readouterr().err
+
+
+def tomllib_output(text: str) -> str:
+    import tomllib
+
+    return str(tomllib.loads(text)["ceremony"]["output"])

@@ -124,6 +124,40 @@ def outputs_check(ctx: Context) -> Flow[None]:
 
 
 _ENTERS = (CeremonyType.RECONSTITUTE, CeremonyType.RE_SPLIT)
+NAME_MAX = 255  # bytes of one path component, on every filesystem the workstation mounts
+
+
+def check_ahead(folder: Path, bundle_name: str = "bundle") -> str:
+    """What ``ceremony check`` (which writes nothing) can tell of the output folder now.
+
+    The run's own check (``outputs_check``) proves writability and room with the run's names;
+    this one refuses what would stop the run at that check for certain.
+    """
+    hint = "give ceremony.output a folder that can be made on a mounted, writable medium"
+    for part in folder.parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise OutputError(
+                f"the output folder {str(folder)[:80]}... has a name of more than {NAME_MAX} bytes",
+                hint=hint,
+            )
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise OutputError(f"the output folder {folder} is there and is not a folder", hint=hint)
+    existing = _existing(folder)
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"the output folder {folder} cannot be made or written: {existing} is not a "
+            "writable folder",
+            hint=hint,
+        )
+    journals = list(folder.glob("*.journal.jsonl")) if folder.is_dir() else []
+    if not journals and os.path.lexists(folder / bundle_name):
+        raise OutputExistsError(
+            f"{folder / bundle_name} already exists: the run would have to write it",
+            hint="move it away or pick a new ceremony.output folder; nothing is overwritten",
+        )
+    if journals:
+        return f"Outputs: {folder} holds the journal(s) of an earlier attempt; a run restarts it."
+    return f"Outputs: {folder} can be made and written; nothing in it would be overwritten."
 
 
 def _existing(folder: Path) -> Path:
