@@ -1,4 +1,4 @@
-"""The five ceremony types as flows over the shared steps (``ceremony.engine.steps``).
+"""The six ceremony types as flows over the shared steps (``ceremony.engine.steps``).
 
 Every flow runs: air-gap check, token check (every capability, before anyone types), outputs
 check (folder, names, free space), roll call, (air-gap override), clock, (printer check),
