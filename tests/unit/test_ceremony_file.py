@@ -264,6 +264,13 @@ ROWS: list[tuple[str, str, list[Edit], type[Exception], str]] = [
         "keys[0].bits",
     ),
     ("re-wrap without its KCV", "re-wrap", [drop("keys.0.kcv")], F, "keys[0].kcv"),
+    (
+        "one envelope for two components",
+        "split-backup",
+        [put("keys.0.split.components.1.envelope", "te-2025-000101")],
+        F,
+        "keys[0].split.components[1].envelope",
+    ),
     ("re-wrap with nowhere to go", "re-wrap", [drop("keys.0.targets")], F, "keys[0].targets"),
     (
         "re-wrap of a key made here",

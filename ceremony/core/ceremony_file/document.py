@@ -83,6 +83,25 @@ class CeremonyFile:
         practice = self.rehearsal if rehearsal is None else rehearsal
         return self.printer is not None and self.issues_components and not practice
 
+    def _require_distinct_envelopes(self) -> None:
+        """One envelope holds one component: a serial given twice is a misread or a typo."""
+        seen: dict[str, str] = {}
+        for i, key in enumerate(self.keys):
+            for name, split in (("split", key.split), ("new_split", key.new_split)):
+                for j, c in enumerate(split.components if split is not None else ()):
+                    if c.envelope is None:
+                        continue
+                    where = f"keys[{i}].{name}.components[{j}].envelope"
+                    serial = c.envelope.strip().upper()
+                    if serial in seen:
+                        raise FileError(
+                            where,
+                            f"repeats {seen[serial]}: one tamper-evident envelope holds one "
+                            "component",
+                            hint="copy each serial from the envelope log again",
+                        )
+                    seen[serial] = where
+
     def split_sets(self) -> Iterator[tuple[str, KeyEntry, SplitSpec, str]]:
         """(path, key, split, set id) for every split; a new set is named by this ceremony."""
         for i, key in enumerate(self.keys):
@@ -185,6 +204,7 @@ class CeremonyFile:
             per_type.check_key(self.ceremony.type, key, path, self.rehearsal)
             self._validate_people(key, path, roster)
             per_type.require_envelopes(self.ceremony.type, key, path, self.rehearsal)
+        self._require_distinct_envelopes()
         for path, key, split, split_set in self.split_sets():
             # In a re-split, whoever enters an old component already holds one of this key.
             old = key.split if split is key.new_split else None
