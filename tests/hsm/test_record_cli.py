@@ -31,4 +31,6 @@ def test_record_then_verify(
     assert main(["verify", str(folder)]) == 0, capsys.readouterr().out
     # never overwritten
     assert main(["record", str(folder)]) == 1
-    assert "already exists" in capsys.readouterr().err
+    assert (
+        "already holds record.pdf and journal.sig: the record is signed" in capsys.readouterr().err
+    )

@@ -238,10 +238,17 @@ class GcpTarget(Target):
         warnings: list[str] = []
         level = self.import_key.protection_level
         if level is None:
-            warnings.append(
-                f"target {self.label!r}: the import job form does not say its protection level; "
-                f"check in the console that it is {self.protection_level}"
+            problem = (
+                f"target {self.label!r}: the import job form does not say its protection level, "
+                f"so nobody can tell that the key will be {self.protection_level}-protected"
             )
+            if self.production:
+                raise ImportKeyError(
+                    problem,
+                    hint="give the job's `gcloud kms import-jobs describe --format=json` output "
+                    "(it has protectionLevel)",
+                )
+            warnings.append(f"{problem} (refused in production)")
         elif level != self.protection_level:
             problem = (
                 f"target {self.label!r}: the import job's protection level is {level[:20]}, not "
