@@ -131,3 +131,29 @@ def test_a_software_gcp_job_is_refused_without_rehearsal_unless_the_target_accep
     assert any("refused in production" in w for w in warned)
     accepted = parse_target(text + ",protection-level=software", production=True)
     assert not any("SOFTWARE" in w for w in accepted.target.check(info, now))
+
+
+def test_a_gcp_job_form_silent_on_its_protection_level_is_refused_without_rehearsal(
+    tmp_path: Path,
+) -> None:
+    import json
+    from datetime import UTC, datetime
+
+    from ceremony.cli.wrap import parse_target
+    from ceremony.core.providers import MaterialKind
+    from ceremony.core.providers.common import MaterialInfo
+    from ceremony.errors import ImportKeyError
+    from tests.cli.targets import CloudTargets
+
+    clouds = CloudTargets(tmp_path, "RSA_AES_KEY_WRAP_SHA_256", "RSA_OAEP_3072_SHA256_AES_256")
+    job = tmp_path / "gcp-job.json"
+    data = json.loads(job.read_text())
+    del data["protectionLevel"]
+    job.write_text(json.dumps(data))
+    text = next(t for t in clouds.args if t.startswith("provider=gcp"))
+    info = MaterialInfo(MaterialKind.AES_256, 32, None)
+    now = datetime.now(UTC)
+    with pytest.raises(ImportKeyError, match="does not say its protection level"):
+        parse_target(text, production=True).target.check(info, now)
+    warned = parse_target(text, production=False).target.check(info, now)
+    assert any("does not say its protection level" in w for w in warned)
