@@ -415,3 +415,40 @@ def test_a_kill_between_record_pdf_and_journal_sig_is_completed_by_ceremony_reco
     assert "writing the missing journal.sig" in record.stdout
     audit = _ceremony("verify", str(out), env=env)
     assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr
+
+
+@pytest.mark.parametrize("event", ["participant_present", "key_generated", "component_issued"])
+def test_a_full_medium_stops_the_run_by_name_then_a_rerun_recovers_and_verifies(
+    hsm: HsmUnderTest, small_tmpfs: Path, tmp_path: Path, event: str
+) -> None:
+    from tests.engine.helpers import unfill
+
+    doc = _small_split(hsm, f"full-{event.split('_')[0]}")
+    folder = small_tmpfs / "c"
+    path = write_ceremony(folder, doc)
+    answers = _answers(tmp_path, doc, hsm)  # outside the medium: it holds the PINs
+    env = _env(tmp_path)
+    full = subprocess.run(
+        [
+            sys.executable,
+            *("-m", "tests.hsm.filler", event, str(small_tmpfs), "run", str(path)),
+            *("--rehearsal", "--answers", str(answers)),
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=STUCK,
+        check=False,
+    )
+    assert full.returncode == 1, full.stdout[-2000:] + full.stderr
+    assert full.stderr.startswith("ceremony: error: ") and "No space left" in full.stderr
+    assert "Traceback" not in full.stderr
+    unfill(small_tmpfs)
+    again = _ceremony("run", str(path), "--rehearsal", "--answers", str(answers), env=env)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr
+    assert "did not finish" in again.stdout
+    audit = _ceremony("verify", str(folder / "out"), env=env)
+    assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr
+    flat = " ".join(audit.stdout.split())
+    assert "PASS aborted ceremony" in flat and "PASS recovery after the aborted ceremony" in flat
