@@ -265,6 +265,13 @@ ROWS: list[tuple[str, str, list[Edit], type[Exception], str]] = [
     ),
     ("re-wrap without its KCV", "re-wrap", [drop("keys.0.kcv")], F, "keys[0].kcv"),
     (
+        "a no-break space in a name",
+        "destroy",
+        [put("participants.0.name", "Alice\u00a0Martin")],
+        F,
+        "participants[0].name",
+    ),
+    (
         "one envelope for two components",
         "split-backup",
         [put("keys.0.split.components.1.envelope", "te-2025-000101")],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from types import MappingProxyType
 
 from ceremony.core.journal import looks_secret
@@ -171,6 +172,14 @@ def _require_text(path: str, value: str, limit: int = 200) -> None:
     if not value.strip() or len(value) > limit:
         raise FileError(path, f"must be 1-{limit} characters", hint="write it on one line")
     if not value.isprintable():
+        odd = next(c for c in value if not c.isprintable())
+        if unicodedata.category(odd) == "Zs":  # a no-break or other odd space, not a control
+            raise FileError(
+                path,
+                f"holds the space character U+{ord(odd):04X} "
+                f"({unicodedata.name(odd, 'unnamed')}), not a plain space",
+                hint="type it again with ordinary spaces",
+            )
         raise FileError(path, "holds control characters or line breaks", hint="one line only")
     reason = looks_secret(value)
     if reason:
