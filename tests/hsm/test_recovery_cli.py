@@ -56,6 +56,7 @@ SAMPLE = [
     ("reconstitute", "key_imported"),
     ("re-split", "component_issued"),
     ("destroy", "key_destroyed"),
+    ("re-wrap", "key_checked"),
     ("split-backup", "key_exported:TERM"),
     ("split-backup", "envelope_sealed:HUP"),
 ]
@@ -123,9 +124,12 @@ def _setup(hsm: HsmUnderTest, kind: str, base: Path) -> Setup:
         for name, text in delivery.texts().items():
             (folder / f"{name}.txt").write_text(text)
             papers[name] = str(folder / f"{name}.txt")
-    if kind == "destroy":
+    if kind in ("destroy", "re-wrap"):  # a key already on the token
         with hsm.backend.open(hsm.prompter) as session:
-            session.generate_key(label, KeySpec.AES_128)
+            if kind == "destroy":
+                session.generate_key(label, KeySpec.AES_128)
+            else:
+                session.generate_key(label, KeySpec.AES_256, extractable=True)
             key_kcv = str(session.check_values(label).of(KcvMethod.AES_CMAC))
     return Setup(kind, label, made, registry, papers, key_kcv)
 
@@ -211,7 +215,7 @@ def stop_and_rerun(hsm: HsmUnderTest, setup: Setup, when: str, base: Path) -> No
     assert any(line.check == "recovery after the aborted ceremony" for line in report.lines)
     # No secret that either process held is anywhere in the folder (rehearsal forms aside).
     held_secrets = _secrets(held)
-    assert held_secrets or setup.kind in ("destroy", "generate-export")
+    assert held_secrets or setup.kind in ("destroy", "generate-export", "re-wrap")  # in the HSM
     assert scan([folder], held_secrets) == []
 
 
@@ -261,10 +265,12 @@ def test_stopped_after_a_journal_entry_then_a_rerun_recovers(
         for kind in cases.KINDS:
             total = _whole(hsm, _setup(hsm, kind, tmp_path), tmp_path)
             plan += [(kind, str(k)) for k in range(1, total)]
-    # A label (and a made set) of its own per case: the cases run side by side on one token.
+    # A label (and a made set) of its own per case. One case at a time: a SoftHSM2 process that
+    # starts while another rewrites the token's object file can miss the token altogether
+    # ("no token labelled ... is present"), which made this test fail now and then.
     jobs = [(_setup(hsm, kind, tmp_path), when) for kind, when in plan]
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        with ThreadPoolExecutor(max_workers=1) as pool:
             for job in [pool.submit(stop_and_rerun, hsm, s, w, tmp_path) for s, w in jobs]:
                 job.result()
     finally:
