@@ -452,3 +452,37 @@ def test_a_full_medium_stops_the_run_by_name_then_a_rerun_recovers_and_verifies(
     assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr
     flat = " ".join(audit.stdout.split())
     assert "PASS aborted ceremony" in flat and "PASS recovery after the aborted ceremony" in flat
+
+
+@pytest.mark.parametrize("event", ["hsm_opened", "random_source", "approval"])
+def test_a_removed_token_stops_the_run_by_name_then_a_rerun_recovers_and_verifies(
+    hsm: HsmUnderTest, tmp_path: Path, event: str
+) -> None:
+    doc = _small_split(hsm, f"gone-{event.split('_')[0]}")
+    folder = tmp_path / "c"
+    path = write_ceremony(folder, doc)
+    answers = _answers(tmp_path, doc, hsm)
+    env = _env(tmp_path)
+    gone = subprocess.run(
+        [
+            sys.executable,
+            *("-m", "tests.hsm.unplugger", event, "run", str(path)),
+            *("--rehearsal", "--answers", str(answers)),
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=STUCK,
+        check=False,
+    )
+    assert gone.returncode == 1, gone.stdout[-2000:] + gone.stderr
+    assert "went away" in gone.stderr and "CKR_DEVICE_REMOVED" in gone.stderr, gone.stderr
+    assert "Traceback" not in gone.stderr
+    again = _ceremony("run", str(path), "--rehearsal", "--answers", str(answers), env=env)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr
+    assert "did not finish" in again.stdout
+    audit = _ceremony("verify", str(folder / "out"), env=env)
+    assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr
+    flat = " ".join(audit.stdout.split())
+    assert "PASS aborted ceremony" in flat and "PASS recovery after the aborted ceremony" in flat
