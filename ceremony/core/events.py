@@ -12,9 +12,11 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
-from typing import NamedTuple
 
 from ceremony.core.component import Scheme
+from ceremony.core.event_base import Event as Event  # re-exported: callers type with events.Event
+from ceremony.core.event_base import labels as _labels
+from ceremony.core.event_base import optional as _optional
 from ceremony.core.journal import (
     ABORTED,
     FINISHED,
@@ -36,23 +38,9 @@ from ceremony.errors import JournalError
 _SCHEME = re.compile(r"[a-z][a-z0-9.-]{0,19}")
 
 
-class Event(NamedTuple):
-    name: str
-    data: Mapping[str, JournalValue]
-
-
-def _labels(values: Sequence[str]) -> list[JournalValue]:
-    return [Label(v) for v in values]
-
-
 def _kcv(value: CheckValue) -> dict[str, JournalValue]:
     # The flat pair the record reads: method and hex (3-5 bytes, never a key-length run).
     return {"kcv_method": Label(value.method.label), "kcv": Text(value.hex)}
-
-
-def _optional(data: dict[str, JournalValue], **fields: JournalValue) -> dict[str, JournalValue]:
-    data.update({k: v for k, v in fields.items() if v is not None})
-    return data
 
 
 # ---- opening ----------------------------------------------------------------------------------
@@ -400,110 +388,6 @@ def key_destroyed(
     return Event(
         "key_destroyed", _optional(data, left_by=Label(left_by) if left_by is not None else None)
     )
-
-
-# ---- recovery after an interrupted ceremony ---------------------------------------------------
-
-
-def recovery_reviewed(
-    *,
-    aborted: Sequence[Mapping[str, JournalValue]],
-    keys: Sequence[Mapping[str, JournalValue]],
-    components: Sequence[Mapping[str, JournalValue]],
-    outputs: Sequence[Mapping[str, JournalValue]],
-    destroyed: Sequence[Mapping[str, JournalValue]],
-    confirmed_by: str,
-    failed_attempts: Sequence[Mapping[str, JournalValue]] = (),
-) -> Event:
-    """What the interrupted attempts left, read aloud and confirmed before anything else.
-
-    ``failed_attempts``: each ``attempt_failed`` of the aborted journals, copied with its
-    ceremony and entry, so that the record of this ceremony lists them too.
-    """
-    return Event(
-        "recovery_reviewed",
-        {
-            "aborted": list(aborted),
-            "keys": list(keys),
-            "components": list(components),
-            "outputs": list(outputs),
-            "destroyed": list(destroyed),
-            "confirmed_by": Label(confirmed_by),
-            "failed_attempts": list(failed_attempts),
-        },
-    )
-
-
-def orphan_key_absent(*, key: str, id: str | None, left_by: str) -> Event:
-    """A key the interrupted ceremony made is no longer on the token: nothing to destroy."""
-    data: dict[str, JournalValue] = {"key": Label(key), "left_by": Label(left_by)}
-    return Event("orphan_key_absent", _optional(data, id=PublicId(id) if id else None))
-
-
-def components_voided(
-    *,
-    key: str,
-    split_set: str,
-    components: Sequence[Mapping[str, JournalValue]],
-    left_by: str,
-    approvers: Sequence[str],
-) -> Event:
-    """Components an interrupted ceremony issued (or began to show), void from now on."""
-    return Event(
-        "components_voided",
-        {
-            "key": Label(key),
-            "split_set": Label(split_set),
-            "components": list(components),
-            "left_by": Label(left_by),
-            "approvers": _labels(approvers),
-        },
-    )
-
-
-def key_destroyed_earlier(
-    *,
-    key: str,
-    id: str | None,
-    kcvs: Sequence[CheckValue],
-    ceremony: str,
-    seq: int,
-    interrupted: bool = False,
-) -> Event:
-    """Destroy: the key was destroyed by an aborted attempt (entry ``seq``), absent now.
-
-    ``interrupted``: that attempt only asked the token (a ``token_call``) and died before the
-    answer was journaled; the token says now that the key is gone.
-    """
-    data: dict[str, JournalValue] = {
-        "key": Label(key),
-        "kcvs": list(kcvs),
-        "ceremony": Label(ceremony),
-        "seq": seq,
-    }
-    return Event(
-        "key_destroyed_earlier",
-        _optional(data, id=PublicId(id) if id else None, interrupted=True if interrupted else None),
-    )
-
-
-class TokenCall(enum.Enum):
-    """A token call that creates or destroys a key, journaled before it is made."""
-
-    GENERATE = "generate-key"
-    IMPORT = "import-key"
-    DESTROY = "destroy-key"
-
-
-def token_call(
-    *, call: TokenCall, key: str, id: str | None = None, kcvs: Sequence[CheckValue] = ()
-) -> Event:
-    """Just before the call: a process killed inside it leaves this entry without its result,
-    and the restart looks for the key by its label (checked free, or read, just before)."""
-    data: dict[str, JournalValue] = {"call": Label(call.value), "key": Label(key)}
-    if kcvs:
-        data["kcvs"] = list(kcvs)
-    return Event("token_call", _optional(data, id=PublicId(id) if id else None))
 
 
 # ---- components -------------------------------------------------------------------------------

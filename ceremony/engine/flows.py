@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ceremony.core import events, kcv, shamir, xor
+from ceremony.core import events, kcv, recovery_events, shamir, xor
 from ceremony.core.ceremony_file import (
     CeremonyFile,
     CeremonyType,
@@ -186,6 +186,11 @@ def generate_export(ctx: Context, key: KeyEntry) -> Flow[None]:
     ctx.stage(StepId.of(Family.KEY, key.label))
     extractable = bool(key.targets)
     key_kcv = _generate_in_hsm(ctx, key, extractable)
+    yield from _wrap_token_key(ctx, key, key_kcv)
+
+
+def _wrap_token_key(ctx: Context, key: KeyEntry, key_kcv: CheckValue | None) -> Flow[None]:
+    """Each target of a key on the token; a software wrap first exports it under dual control."""
     material: Secret | None = None
     if any(t.wrap is WrapPlace.SOFTWARE for t in key.targets):
         material = yield from _export(ctx, key, key_kcv)
@@ -198,7 +203,7 @@ def generate_export(ctx: Context, key: KeyEntry) -> Flow[None]:
 
 
 def _generate_in_hsm(ctx: Context, key: KeyEntry, extractable: bool) -> CheckValue | None:
-    ctx.journal(events.token_call(call=events.TokenCall.GENERATE, key=key.label))
+    ctx.journal(recovery_events.token_call(call=recovery_events.TokenCall.GENERATE, key=key.label))
     record = ctx.hsm.generate_key(key.label, token_key_spec(key), extractable=extractable)
     kcvs = list(record.check_values.values) if record.check_values is not None else []
     method = key_kcv_method(key)
@@ -252,16 +257,7 @@ def _export(ctx: Context, key: KeyEntry, expected: CheckValue | None) -> Flow[Se
 def re_wrap(ctx: Context, key: KeyEntry) -> Flow[None]:
     """A key already on the token, chosen by label and checked by KCV, wrapped for new targets."""
     ctx.stage(StepId.of(Family.KEY, key.label))
-    key_kcv = _existing_key(ctx, key)
-    material: Secret | None = None
-    if any(t.wrap is WrapPlace.SOFTWARE for t in key.targets):
-        material = yield from _export(ctx, key, key_kcv)
-    try:
-        for loaded in ctx.targets.get(key.label, []):
-            yield from wraps.wrap_target(ctx, key, loaded, material, key_kcv)
-    finally:
-        if material is not None:
-            material.close()
+    yield from _wrap_token_key(ctx, key, _existing_key(ctx, key))
 
 
 def _existing_key(ctx: Context, key: KeyEntry) -> CheckValue:
@@ -366,7 +362,9 @@ def _store_and_wrap(
         ctx.stage(StepId.of(Family.STORE, key.label))
         assert key.algorithm is not None and material is not None and key_kcv is not None
         extractable = any(t.wrap is WrapPlace.HSM for t in key.targets)
-        ctx.journal(events.token_call(call=events.TokenCall.IMPORT, key=key.label))
+        ctx.journal(
+            recovery_events.token_call(call=recovery_events.TokenCall.IMPORT, key=key.label)
+        )
         result = ctx.hsm.import_key(
             key.label, key.algorithm, material, expected=key_kcv, extractable=extractable
         )
@@ -488,8 +486,8 @@ def destroy(ctx: Context, key: KeyEntry) -> Flow[None]:
                 ) from None
     yield from people.approve(ctx, Operation.DESTROY, key.label, lines=lines)
     ctx.journal(
-        events.token_call(
-            call=events.TokenCall.DESTROY,
+        recovery_events.token_call(
+            call=recovery_events.TokenCall.DESTROY,
             key=key.label,
             id=attrs.id_hex,
             kcvs=[current] if current is not None else [],

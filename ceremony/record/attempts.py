@@ -7,12 +7,12 @@ with what it holds fails instead of being believed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ceremony.core import journal
 from ceremony.core.events import TRY_LIMITS, AttemptKind
-from ceremony.core.journal import Entry
+from ceremony.core.journal import Entry, JsonValue
 from ceremony.record.fields import number, text, texts
 from ceremony.record.verdict import Report
 
@@ -81,24 +81,28 @@ def read(entries: Sequence[Entry]) -> list[Attempt]:
             run += 1
         if entry.event != EVENT:
             continue
-        d = entry.data
-        found.append(
-            Attempt(
-                seq=entry.seq,
-                time=entry.time,
-                run=run,
-                kind=text(d, "kind"),
-                step=text(d, "step"),
-                participants=tuple(texts(d, "participants")),
-                counter=text(d, "counter"),
-                attempt=number(d, "attempt"),
-                limit=number(d, "limit"),
-                tries_left=number(d, "tries_left"),
-                role=text(d, "role") if "role" in d else None,
-                token_reports=text(d, "token_reports") if "token_reports" in d else None,
-            )
-        )
+        found.append(_attempt(entry.data, entry.seq, entry.time, run, None))
     return found
+
+
+def _attempt(
+    d: Mapping[str, JsonValue], seq: int, time: str, run: int, ceremony: str | None
+) -> Attempt:
+    return Attempt(
+        seq=seq,
+        time=time,
+        run=run,
+        kind=text(d, "kind"),
+        step=text(d, "step"),
+        participants=tuple(texts(d, "participants")),
+        counter=text(d, "counter"),
+        attempt=number(d, "attempt"),
+        limit=number(d, "limit"),
+        tries_left=number(d, "tries_left"),
+        role=text(d, "role") if "role" in d else None,
+        token_reports=text(d, "token_reports") if "token_reports" in d else None,
+        ceremony=ceremony,
+    )
 
 
 def read_earlier(entries: Sequence[Entry]) -> list[Attempt]:
@@ -107,25 +111,10 @@ def read_earlier(entries: Sequence[Entry]) -> list[Attempt]:
     for entry in entries:
         items = entry.data.get("failed_attempts") if entry.event == "recovery_reviewed" else None
         for d in items if isinstance(items, list) else []:
-            if not isinstance(d, dict):
-                continue
-            found.append(
-                Attempt(
-                    seq=number(d, "seq") or 0,
-                    time=text(d, "time"),
-                    run=1,
-                    kind=text(d, "kind"),
-                    step=text(d, "step"),
-                    participants=tuple(texts(d, "participants")),
-                    counter=text(d, "counter"),
-                    attempt=number(d, "attempt"),
-                    limit=number(d, "limit"),
-                    tries_left=number(d, "tries_left"),
-                    role=text(d, "role") if "role" in d else None,
-                    token_reports=text(d, "token_reports") if "token_reports" in d else None,
-                    ceremony=text(d, "ceremony"),
+            if isinstance(d, dict):
+                found.append(
+                    _attempt(d, number(d, "seq") or 0, text(d, "time"), 1, text(d, "ceremony"))
                 )
-            )
     return found
 
 

@@ -677,28 +677,8 @@ class _Renderer:
                 L.NOTE,
             ),
         ]
-        rows: list[list[Any]] = [["entry", "time", "what", "step", "by", "tries left", "token"]]
-        alerts: list[int] = []
-        for i, a in enumerate(m.attempts, start=1):
-            rows.append(
-                [
-                    str(a.seq),
-                    a.time[11:19],
-                    a.what,
-                    a.step,
-                    ", ".join(m.who(p) for p in a.participants) or "?",
-                    a.left,
-                    a.token_reports or "-",
-                ]
-            )
-            if a.tries_left == 0:
-                alerts.append(i)
-        if len(rows) == 1:
-            rows.append(["-", "", "none in this ceremony", "", "", "", ""])
-        widths = [11 * mm, 14 * mm, 30 * mm, 38 * mm, 35 * mm, 14 * mm, WIDTH - 142 * mm]
-        out.append(L.grid(rows, widths, alert_rows=alerts))
+        out.append(self._attempts_grid(m.attempts, "none in this ceremony"))
         for ceremony in dict.fromkeys(a.ceremony for a in m.earlier_attempts):
-            earlier = [a for a in m.earlier_attempts if a.ceremony == ceremony]
             out.append(
                 L.markup(
                     f"Failed attempts of the aborted ceremony {ceremony}, as this ceremony's "
@@ -706,24 +686,25 @@ class _Renderer:
                     L.NOTE,
                 )
             )
-            rows = [rows[0]]
-            alerts = []
-            for i, a in enumerate(earlier, start=1):
-                rows.append(
-                    [
-                        str(a.seq),
-                        a.time[11:19],
-                        a.what,
-                        a.step,
-                        ", ".join(m.who(p) for p in a.participants) or "?",
-                        a.left,
-                        a.token_reports or "-",
-                    ]
-                )
-                if a.tries_left == 0:
-                    alerts.append(i)
-            out.append(L.grid(rows, widths, alert_rows=alerts))
+            earlier = [a for a in m.earlier_attempts if a.ceremony == ceremony]
+            out.append(self._attempts_grid(earlier, "none"))
         return out
+
+    def _attempts_grid(self, attempts: list[Any], none: str) -> Any:
+        m = self.m
+        rows: list[list[Any]] = [["entry", "time", "what", "step", "by", "tries left", "token"]]
+        alerts: list[int] = []
+        for i, a in enumerate(attempts, start=1):
+            who = ", ".join(m.who(p) for p in a.participants) or "?"
+            rows.append(
+                [str(a.seq), a.time[11:19], a.what, a.step, who, a.left, a.token_reports or "-"]
+            )
+            if a.tries_left == 0:
+                alerts.append(i)
+        if len(rows) == 1:
+            rows.append(["-", "", none, "", "", "", ""])
+        widths = [11 * mm, 14 * mm, 30 * mm, 38 * mm, 35 * mm, 14 * mm, WIDTH - 142 * mm]
+        return L.grid(rows, widths, alert_rows=alerts)
 
     def step_log(self) -> list[Any]:
         m = self.m

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ceremony.core import events, journal
+from ceremony.core import events, journal, recovery_events
 from ceremony.core.component import Scheme
 from ceremony.core.journal import FileDigest, PublicId
 from ceremony.core.kcv import CheckValue, KcvMethod
@@ -147,7 +147,7 @@ def every_event() -> list[events.Event]:
         events.output_written(name="bundle/REHEARSAL.txt", sha256=DIGEST, kind="bundle"),
         events.component_to_destroy(key="zmk", split_set="c0", index=2, custodian="fgarcia"),
         events.key_destroyed(key="zmk", id="00ff" * 8, kcvs=[KCV], left_by="c0"),
-        events.recovery_reviewed(
+        recovery_events.recovery_reviewed(
             aborted=[{"ceremony": journal.Label("c0"), "interrupted": True}],
             keys=[{"key": journal.Label("zmk"), "id": PublicId("00ff" * 8), "kcvs": [KCV]}],
             components=[{"key": journal.Label("zmk"), "index": 1, "custodian": journal.Label("e")}],
@@ -155,23 +155,27 @@ def every_event() -> list[events.Event]:
             destroyed=[],
             confirmed_by="amartin",
         ),
-        events.orphan_key_absent(key="zmk", id="00ff" * 8, left_by="c0"),
-        events.components_voided(
+        recovery_events.orphan_key_absent(key="zmk", id="00ff" * 8, left_by="c0"),
+        recovery_events.components_voided(
             key="zmk",
             split_set="c0",
             components=[{"index": 1, "custodian": journal.Label("ebrown")}],
             left_by="c0",
             approvers=["amartin", "cwright"],
         ),
-        events.key_destroyed_earlier(key="zmk", id=None, kcvs=[KCV], ceremony="c0", seq=12),
-        events.key_destroyed_earlier(
+        recovery_events.key_destroyed_earlier(
+            key="zmk", id=None, kcvs=[KCV], ceremony="c0", seq=12
+        ),
+        recovery_events.key_destroyed_earlier(
             key="zmk", id="00ff", kcvs=[], ceremony="c0", seq=12, interrupted=True
         ),
-        events.token_call(call=events.TokenCall.GENERATE, key="zmk"),
+        recovery_events.token_call(call=recovery_events.TokenCall.GENERATE, key="zmk"),
         events.key_checked(
             key="zmk", type="AES", bits=256, id="00ff" * 8, kcvs=[KCV], attributes=attrs
         ),
-        events.token_call(call=events.TokenCall.DESTROY, key="zmk", id="00ff" * 8, kcvs=[KCV]),
+        recovery_events.token_call(
+            call=recovery_events.TokenCall.DESTROY, key="zmk", id="00ff" * 8, kcvs=[KCV]
+        ),
         events.registry_updated(
             name="registry/custodians.json", sha256=DIGEST, records=5, previous_sha256=DIGEST
         ),

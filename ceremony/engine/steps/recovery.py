@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ceremony.core import events, journal
+from ceremony.core import events, journal, recovery_events
 from ceremony.core.ceremony_file import CeremonyFile, KeyEntry, KeyType, SplitSpec
 from ceremony.core.component import Scheme
 from ceremony.core.journal import FileDigest, FilePath, JournalValue, JsonValue, Label, PublicId
@@ -235,14 +235,14 @@ def _unanswered(
 ) -> None:
     """A token call the attempt died inside: the key may or may not be on the token now."""
     call = _text(entry.data, "call")
-    if call in (events.TokenCall.GENERATE.value, events.TokenCall.IMPORT.value):
+    if call in (recovery_events.TokenCall.GENERATE.value, recovery_events.TokenCall.IMPORT.value):
         # The label was checked free after the login, just before: whatever carries it now
         # was made by this call. The restart asks the token and destroys it if it is there.
-        how = "generated" if call == events.TokenCall.GENERATE.value else "imported"
+        how = "generated" if call == recovery_events.TokenCall.GENERATE.value else "imported"
         keys[label] = LeftKey(
             label, None, (), f"being {how} in the HSM when the interruption came", owner, entry.seq
         )
-    elif call == events.TokenCall.DESTROY.value and label not in keys:
+    elif call == recovery_events.TokenCall.DESTROY.value and label not in keys:
         destroyed[label] = DestroyedEarlier(
             label, _text(entry.data, "id"), _kcvs(entry.data), owner, entry.seq, interrupted=True
         )
@@ -415,7 +415,7 @@ def review(ctx: Context) -> Flow[None]:
         lines(ctx, restart),
     )
     ctx.journal(
-        events.recovery_reviewed(
+        recovery_events.recovery_reviewed(
             aborted=[
                 {
                     "ceremony": Label(a.ceremony_id),
@@ -535,7 +535,9 @@ def _destroy_orphan(ctx: Context, left: LeftKey) -> Flow[None]:
     try:
         attrs = ctx.hsm.key_attributes(left.label)
     except KeyNotFoundError:
-        ctx.journal(events.orphan_key_absent(key=left.label, id=left.id_hex, left_by=left.ceremony))
+        ctx.journal(
+            recovery_events.orphan_key_absent(key=left.label, id=left.id_hex, left_by=left.ceremony)
+        )
         ctx.notice(f"Key {left.label} of {left.ceremony} is not on the token: nothing to destroy.")
         return
     if left.id_hex and attrs.id_hex.lower() != left.id_hex.lower():
@@ -566,7 +568,11 @@ def _destroy_orphan(ctx: Context, left: LeftKey) -> Flow[None]:
                 )
             shown.append(f"Its KCV on the token: {method} {value.hex}, as recorded.")
     approvers = yield from people.approve(ctx, Operation.DESTROY, left.label, lines=shown)
-    ctx.journal(events.token_call(call=events.TokenCall.DESTROY, key=left.label, id=attrs.id_hex))
+    ctx.journal(
+        recovery_events.token_call(
+            call=recovery_events.TokenCall.DESTROY, key=left.label, id=attrs.id_hex
+        )
+    )
     record = ctx.hsm.destroy(left.label)
     ctx.journal(
         events.key_destroyed(
@@ -598,7 +604,7 @@ def _void(ctx: Context, key: str, left: list[LeftComponent]) -> Flow[None]:
     for split_set, voided in by_set.items():
         _void_in_registry(ctx, key, split_set, voided)
         ctx.journal(
-            events.components_voided(
+            recovery_events.components_voided(
                 key=key,
                 split_set=split_set,
                 components=[_component_data(c) for c in voided],
@@ -665,7 +671,7 @@ def destroyed_earlier(ctx: Context, key: KeyEntry) -> bool:
         ctx.hsm.key_attributes(key.label)
     except KeyNotFoundError:
         ctx.journal(
-            events.key_destroyed_earlier(
+            recovery_events.key_destroyed_earlier(
                 key=key.label,
                 id=found.id_hex,
                 kcvs=[_check_value(m, h) for m, h in found.kcvs],
