@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,26 +106,31 @@ def test_bad_targets_name_the_problem(
     assert message in capsys.readouterr().err
 
 
-def test_a_software_gcp_job_is_refused_without_rehearsal_unless_the_target_accepts_it(
-    tmp_path: Path,
-) -> None:
+def _gcp_target(tmp_path: Path, edit: Any) -> tuple[str, Any, Any]:
+    """The GCP --target of a job form changed by ``edit``; the material info and the time."""
     import json
     from datetime import UTC, datetime
 
-    from ceremony.cli.wrap import parse_target
     from ceremony.core.providers import MaterialKind
     from ceremony.core.providers.common import MaterialInfo
-    from ceremony.errors import ImportKeyError
     from tests.cli.targets import CloudTargets
 
     clouds = CloudTargets(tmp_path, "RSA_AES_KEY_WRAP_SHA_256", "RSA_OAEP_3072_SHA256_AES_256")
     job = tmp_path / "gcp-job.json"
     data = json.loads(job.read_text())
-    data["protectionLevel"] = "SOFTWARE"
+    edit(data)
     job.write_text(json.dumps(data))
     text = next(t for t in clouds.args if t.startswith("provider=gcp"))
-    info = MaterialInfo(MaterialKind.AES_256, 32, None)
-    now = datetime.now(UTC)
+    return text, MaterialInfo(MaterialKind.AES_256, 32, None), datetime.now(UTC)
+
+
+def test_a_software_gcp_job_is_refused_without_rehearsal_unless_the_target_accepts_it(
+    tmp_path: Path,
+) -> None:
+    from ceremony.cli.wrap import parse_target
+    from ceremony.errors import ImportKeyError
+
+    text, info, now = _gcp_target(tmp_path, lambda d: d.update(protectionLevel="SOFTWARE"))
     with pytest.raises(ImportKeyError, match="protection level is SOFTWARE"):
         parse_target(text, production=True).target.check(info, now)
     warned = parse_target(text, production=False).target.check(info, now)
@@ -136,23 +142,10 @@ def test_a_software_gcp_job_is_refused_without_rehearsal_unless_the_target_accep
 def test_a_gcp_job_form_silent_on_its_protection_level_is_refused_without_rehearsal(
     tmp_path: Path,
 ) -> None:
-    import json
-    from datetime import UTC, datetime
-
     from ceremony.cli.wrap import parse_target
-    from ceremony.core.providers import MaterialKind
-    from ceremony.core.providers.common import MaterialInfo
     from ceremony.errors import ImportKeyError
-    from tests.cli.targets import CloudTargets
 
-    clouds = CloudTargets(tmp_path, "RSA_AES_KEY_WRAP_SHA_256", "RSA_OAEP_3072_SHA256_AES_256")
-    job = tmp_path / "gcp-job.json"
-    data = json.loads(job.read_text())
-    del data["protectionLevel"]
-    job.write_text(json.dumps(data))
-    text = next(t for t in clouds.args if t.startswith("provider=gcp"))
-    info = MaterialInfo(MaterialKind.AES_256, 32, None)
-    now = datetime.now(UTC)
+    text, info, now = _gcp_target(tmp_path, lambda d: d.pop("protectionLevel"))
     with pytest.raises(ImportKeyError, match="does not say its protection level"):
         parse_target(text, production=True).target.check(info, now)
     warned = parse_target(text, production=False).target.check(info, now)

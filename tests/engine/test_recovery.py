@@ -146,6 +146,21 @@ def new_case(kind: str, folder: Path) -> Case:
     return Case(kind, folder, fake, doc, made.texts if made else {})
 
 
+def power_cut(case: Case, patch: pytest.MonkeyPatch, until: str, then: Any = None) -> None:
+    """The first run of ``case`` up to the request ``until`` (then ``then(machine)``); then the
+    power fails: not even its abort reaches the disk."""
+    crash = Crash(10_000)
+    with patch.context() as dying:
+        crash.install(dying)
+        machine = case.machine()
+        assert drive(machine, case.script(), until=until) is not None
+        if then is not None:
+            then(machine)
+        crash.dead = True
+        with pytest.raises(Killed):
+            machine.close()
+
+
 @pytest.fixture
 def secrets_made(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Secret]]:
     """Every Secret made in the test (key material, components), to scan the disk for."""
@@ -346,14 +361,7 @@ def test_verify_checks_the_link_to_the_aborted_journal(
     from ceremony.record.verdict import Report
 
     case = new_case("split-backup", tmp_path / "split")
-    crash = Crash(10_000)
-    with monkeypatch.context() as patch:
-        crash.install(patch)
-        machine = case.machine()
-        drive(machine, case.script(), until="approve/show-component/rk/2")
-        crash.dead = True
-        with pytest.raises(Killed):
-            machine.close()
+    power_cut(case, monkeypatch, "approve/show-component/rk/2")
     restart = case.machine()
     drive(restart, case.script())
     out = case.folder / "out"
@@ -643,16 +651,12 @@ def test_the_restart_repeats_the_aborted_attempts_failures_for_its_record_and_ve
     from tests.record.pdftools import all_text
 
     case = new_case("split-backup", tmp_path / "c")
-    crash = Crash(10_000)
-    with monkeypatch.context() as patch:
-        crash.install(patch)
-        first = case.machine()
-        assert drive(first, case.script(), until="hsm/user-pin") is not None
+
+    def wrong_pin(first: Machine) -> None:
         with pytest.raises(AnswerRefused):
             first.answer("not-the-pin-7731", by="amartin")
-        crash.dead = True
-        with pytest.raises(Killed):
-            first.close()
+
+    power_cut(case, monkeypatch, "hsm/user-pin", wrong_pin)
     restart = case.machine()
     drive(restart, case.script())
     assert restart.outcome.journal is not None

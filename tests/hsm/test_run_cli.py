@@ -385,18 +385,14 @@ def test_a_kill_between_record_pdf_and_journal_sig_is_completed_by_ceremony_reco
     path = write_ceremony(tmp_path / "c", doc)
     answers = _answers(tmp_path, doc, hsm)
     env = _env(tmp_path / "c")
-    killed = subprocess.run(
-        [
-            sys.executable,
-            *("-m", "tests.hsm.record_killer", "run", str(path)),
-            *("--rehearsal", "--answers", str(answers)),
-        ],
+    killed = _helper(
+        "tests.hsm.record_killer",
+        "run",
+        str(path),
+        "--rehearsal",
+        "--answers",
+        str(answers),
         env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=STUCK,
-        check=False,
     )
     assert killed.returncode == -9, killed.stderr[-2000:]
     out = tmp_path / "c" / "out"
@@ -417,72 +413,76 @@ def test_a_kill_between_record_pdf_and_journal_sig_is_completed_by_ceremony_reco
     assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr
 
 
+def _helper(module: str, *args: str, env: dict[str, str]) -> Any:
+    """A test helper module that runs the ceremony CLI with a fault injected (tests/hsm/)."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=STUCK,
+        check=False,
+    )
+
+
+def _stopped_then_recovered(
+    hsm: HsmUnderTest,
+    folder: Path,
+    tmp_path: Path,
+    ceremony_id: str,
+    helper: tuple[str, ...],
+    says: tuple[str, ...],
+    repair: Any = None,
+) -> None:
+    """The faulty run stops with an error naming the fault; once repaired, the same file run
+    again recovers, and the auditor's verify passes and names the aborted ceremony."""
+    doc = _small_split(hsm, ceremony_id)
+    path = write_ceremony(folder, doc)
+    answers = _answers(tmp_path, doc, hsm)  # outside the ceremony folder: it holds the PINs
+    env = _env(tmp_path)
+    args = ("run", str(path), "--rehearsal", "--answers", str(answers))
+    stopped = _helper(*helper, *args, env=env)
+    assert stopped.returncode == 1, stopped.stdout[-2000:] + stopped.stderr
+    assert stopped.stderr.startswith("ceremony: error: "), stopped.stderr
+    assert all(s in stopped.stderr for s in says) and "Traceback" not in stopped.stderr
+    if repair is not None:
+        repair()
+    again = _ceremony(*args, env=env)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr
+    assert "did not finish" in again.stdout
+    audit = _ceremony("verify", str(folder / "out"), env=env)
+    assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr
+    flat = " ".join(audit.stdout.split())
+    assert "PASS aborted ceremony" in flat and "PASS recovery after the aborted ceremony" in flat
+
+
 @pytest.mark.parametrize("event", ["participant_present", "key_generated", "component_issued"])
 def test_a_full_medium_stops_the_run_by_name_then_a_rerun_recovers_and_verifies(
     hsm: HsmUnderTest, small_tmpfs: Path, tmp_path: Path, event: str
 ) -> None:
     from tests.engine.helpers import unfill
 
-    doc = _small_split(hsm, f"full-{event.split('_')[0]}")
-    folder = small_tmpfs / "c"
-    path = write_ceremony(folder, doc)
-    answers = _answers(tmp_path, doc, hsm)  # outside the medium: it holds the PINs
-    env = _env(tmp_path)
-    full = subprocess.run(
-        [
-            sys.executable,
-            *("-m", "tests.hsm.filler", event, str(small_tmpfs), "run", str(path)),
-            *("--rehearsal", "--answers", str(answers)),
-        ],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=STUCK,
-        check=False,
+    _stopped_then_recovered(
+        hsm,
+        small_tmpfs / "c",
+        tmp_path,
+        f"full-{event.split('_')[0]}",
+        ("tests.hsm.filler", event, str(small_tmpfs)),
+        ("No space left",),
+        lambda: unfill(small_tmpfs),
     )
-    assert full.returncode == 1, full.stdout[-2000:] + full.stderr
-    assert full.stderr.startswith("ceremony: error: ") and "No space left" in full.stderr
-    assert "Traceback" not in full.stderr
-    unfill(small_tmpfs)
-    again = _ceremony("run", str(path), "--rehearsal", "--answers", str(answers), env=env)
-    assert again.returncode == 0, again.stdout[-3000:] + again.stderr
-    assert "did not finish" in again.stdout
-    audit = _ceremony("verify", str(folder / "out"), env=env)
-    assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr
-    flat = " ".join(audit.stdout.split())
-    assert "PASS aborted ceremony" in flat and "PASS recovery after the aborted ceremony" in flat
 
 
 @pytest.mark.parametrize("event", ["hsm_opened", "random_source", "approval"])
 def test_a_removed_token_stops_the_run_by_name_then_a_rerun_recovers_and_verifies(
     hsm: HsmUnderTest, tmp_path: Path, event: str
 ) -> None:
-    doc = _small_split(hsm, f"gone-{event.split('_')[0]}")
-    folder = tmp_path / "c"
-    path = write_ceremony(folder, doc)
-    answers = _answers(tmp_path, doc, hsm)
-    env = _env(tmp_path)
-    gone = subprocess.run(
-        [
-            sys.executable,
-            *("-m", "tests.hsm.unplugger", event, "run", str(path)),
-            *("--rehearsal", "--answers", str(answers)),
-        ],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=STUCK,
-        check=False,
+    _stopped_then_recovered(
+        hsm,
+        tmp_path / "c",
+        tmp_path,
+        f"gone-{event.split('_')[0]}",
+        ("tests.hsm.unplugger", event),
+        ("went away", "CKR_DEVICE_REMOVED"),
     )
-    assert gone.returncode == 1, gone.stdout[-2000:] + gone.stderr
-    assert "went away" in gone.stderr and "CKR_DEVICE_REMOVED" in gone.stderr, gone.stderr
-    assert "Traceback" not in gone.stderr
-    again = _ceremony("run", str(path), "--rehearsal", "--answers", str(answers), env=env)
-    assert again.returncode == 0, again.stdout[-3000:] + again.stderr
-    assert "did not finish" in again.stdout
-    audit = _ceremony("verify", str(folder / "out"), env=env)
-    assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr
-    flat = " ".join(audit.stdout.split())
-    assert "PASS aborted ceremony" in flat and "PASS recovery after the aborted ceremony" in flat

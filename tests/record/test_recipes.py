@@ -137,19 +137,12 @@ def restart_folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list
     from ceremony.core import rules
     from ceremony.engine.steps import people
     from tests.engine.helpers import drive
-    from tests.engine.test_recovery import Crash, Killed, new_case
+    from tests.engine.test_recovery import new_case, power_cut
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(people, "hash_passphrase", functools.partial(rules.hash_passphrase, n=2**14))
         case = new_case("split-backup", tmp_path_factory.mktemp("restart") / "c")
-        crash = Crash(10_000)
-        with patch.context() as dying:
-            crash.install(dying)
-            first = case.machine()
-            drive(first, case.script(), until="approve/show-component/rk/2")
-            crash.dead = True
-            with pytest.raises(Killed):
-                first.close()
+        power_cut(case, patch, "approve/show-component/rk/2")
         restart = case.machine()
         drive(restart, case.script())
     assert restart.outcome.journal is not None

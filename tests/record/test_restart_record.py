@@ -11,7 +11,7 @@ from ceremony.core import journal
 from ceremony.record import model
 from ceremony.record.pdf import render_record
 from tests.engine.helpers import drive
-from tests.engine.test_recovery import Crash, Killed, new_case
+from tests.engine.test_recovery import new_case, power_cut
 from tests.record.pdftools import all_text
 
 pytestmark = pytest.mark.usefixtures("cheap_scrypt")
@@ -21,14 +21,7 @@ def test_the_record_of_a_restart_names_what_the_aborted_ceremony_left(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     case = new_case("split-backup", tmp_path / "c")
-    crash = Crash(10_000)
-    with monkeypatch.context() as patch:
-        crash.install(patch)
-        first = case.machine()
-        drive(first, case.script(), until="approve/show-component/rk/2")
-        crash.dead = True  # the power fails after component 1 was issued
-        with pytest.raises(Killed):
-            first.close()
+    power_cut(case, monkeypatch, "approve/show-component/rk/2")  # after component 1 was issued
     restart = case.machine()
     drive(restart, case.script())
     data = restart.outcome.journal.read_bytes()

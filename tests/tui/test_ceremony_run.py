@@ -579,18 +579,9 @@ async def test_generate_export_then_destroy_through_the_tui(
     )
     rewrap["ceremony"]["output"] = "out-rewrap"
     rewrap["keys"][0].update(label=label, kcv=recorded)
-    path = write_ceremony(tmp_path, rewrap, "re-wrap.toml")
-    app = MainApp(path)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        await pilot.press("f5")
-        await run_to_finish(app, Room(token), pilot)
-        finish = app.screen
-        assert isinstance(finish, FinishScreen)
-        assert finish.view.finished, finish.view.reason
-        assert finish.view.journal is not None
-        entries = journal.verify(finish.view.journal.read_bytes(), require_closed=True).entries
-        ceremony_verify(finish.view.output_folder)
+    entries = await _finished_and_verified(
+        write_ceremony(tmp_path, rewrap, "re-wrap.toml"), token, (120, 40)
+    )
     checked = next(e.data for e in entries if e.event == "key_checked")
     assert checked["kcvs"][0]["kcv"] == kcvs[0]["kcv"]  # type: ignore[index]
     assert sum(e.event == "wrapped" for e in entries) == 1
@@ -607,9 +598,18 @@ async def test_generate_export_then_destroy_through_the_tui(
             "kcv": f"{kcvs[0]['kcv_method']} {kcvs[0]['kcv']}",
         }
     ]
-    path = write_ceremony(tmp_path, destroy, "destroy.toml")
+    entries = await _finished_and_verified(
+        write_ceremony(tmp_path, destroy, "destroy.toml"), token, (80, 24)
+    )
+    assert any(e.event == "key_destroyed" for e in entries)
+
+
+async def _finished_and_verified(
+    path: Path, token: FixedPinPrompter, size: tuple[int, int]
+) -> tuple[journal.Entry, ...]:
+    """A ceremony run through the TUI to its finish screen; its journal, closed and verified."""
     app = MainApp(path)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await pilot.press("f5")
         await run_to_finish(app, Room(token), pilot)
@@ -619,4 +619,4 @@ async def test_generate_export_then_destroy_through_the_tui(
         assert finish.view.journal is not None
         entries = journal.verify(finish.view.journal.read_bytes(), require_closed=True).entries
         ceremony_verify(finish.view.output_folder)
-    assert any(e.event == "key_destroyed" for e in entries)
+    return entries
