@@ -8,9 +8,8 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
-from ceremony.core import encoding, kcv, rng, shamir, xor
+from ceremony.core import encoding, kcv, parity, rng, shamir, xor
 from ceremony.core.component import Component, KeyAlgorithm, KeyIdentity, Scheme
-from ceremony.core.secret import Secret
 from ceremony.errors import ComponentFormatError
 
 REHEARSAL_BANNER = "*** REHEARSAL: demo key material, never use it for a real key ***"
@@ -79,7 +78,7 @@ def rehearse(
     say.banner(REHEARSAL_BANNER)
     say(f"Random source: {rng.source_name()}")
     method = kcv.default_method(identity.algorithm, identity.key_length)
-    with Secret.generate(identity.key_length, identity.key_label) as key:
+    with parity.generate(identity.algorithm, identity.key_length, identity.key_label) as key:
         recorded = kcv.check_value(key, method)
         say(
             f"Generated {identity.algorithm.value}-{identity.key_length * 8} key "

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ceremony.core import kcv
+from ceremony.core import kcv, parity
 from ceremony.core.component import Component, KeyAlgorithm, KeyIdentity, Scheme
 from ceremony.core.keylengths import require_identity
 from ceremony.core.secret import Secret
@@ -406,8 +406,34 @@ def check_line(header: ComponentHeader, line_number: int, text: str) -> None:
     try:
         if _check_residue(digits, line_number, _line_offset(header)) != residue:
             raise _mismatch(_value_where(line_number), line_number, None)
+        _require_parity(header, digits, line_number, None)
     finally:
         digits.clear()
+
+
+def _require_parity(
+    header: ComponentHeader, digits: Sequence[int], line_number: int, text_line: int | None
+) -> None:
+    # An XOR component of a TDES key is a DES key itself and carries odd parity; a Shamir share
+    # is a point on a polynomial and does not.
+    if not (header.scheme is Scheme.XOR and parity.needs_parity(header.identity.algorithm)):
+        return
+    line = bytearray(digits[i] << 4 | digits[i + 1] for i in range(0, len(digits), 2))
+    try:
+        wrong = parity.even_parity_bytes(line)
+    finally:
+        line[:] = bytes(len(line))
+    if wrong:
+        places = " and ".join(str(i) for i in wrong[:4]) + (" ..." if len(wrong) > 4 else "")
+        raise ComponentLineError(
+            _value_where(line_number),
+            f"byte {places} of this line has even parity, and every byte of a TDES component "
+            "has odd parity: the paper was not parity-adjusted, or a digit is wrong",
+            hint="compare the line with the paper; if it matches, the component was not made "
+            "for a payment HSM: ask for it to be re-issued",
+            value_line=line_number,
+            text_line=text_line,
+        )
 
 
 def check_sum_line(header: ComponentHeader, text: str) -> None:
@@ -599,6 +625,8 @@ def from_text(text: str) -> Component:
             )
             shift = (residue - _check_residue(digits, position, offset)) % _MODULUS
             shifts.append((shift, position, text_line))
+            if not shift:
+                _require_parity(header, digits, position, text_line)
             for high, low in zip(digits[::2], digits[1::2], strict=True):
                 value[filled] = high << 4 | low
                 filled += 1

@@ -18,10 +18,14 @@ ALLOWED_LENGTHS: MappingProxyType[KeyAlgorithm, tuple[int, ...]] = MappingProxyT
 )
 
 
-# Bytes of the secret keys the HSM layer creates on a token (generate or import): AES, and HMAC
-# at a digest length. TDES keys are split, combined and wrapped in memory, never made on a token.
+# Bytes of the secret keys the HSM layer creates on a token (generate or import): AES, double-
+# and triple-length TDES, and HMAC at a digest length. Single-length DES never goes on a token.
 TOKEN_SECRET_LENGTHS: MappingProxyType[KeyAlgorithm, tuple[int, ...]] = MappingProxyType(
-    {KeyAlgorithm.AES: (16, 24, 32), KeyAlgorithm.HMAC: (20, 28, 32, 48, 64)}
+    {
+        KeyAlgorithm.AES: (16, 24, 32),
+        KeyAlgorithm.TDES: (16, 24),
+        KeyAlgorithm.HMAC: (20, 28, 32, 48, 64),
+    }
 )
 
 

@@ -12,7 +12,7 @@ from typing import cast
 
 from Crypto.Protocol import SecretSharing as _library
 
-from ceremony.core import kcv, rng
+from ceremony.core import kcv, parity, rng
 from ceremony.core.component import Component, KeyIdentity, Scheme
 from ceremony.core.keylengths import require_identity
 from ceremony.core.secret import Secret
@@ -118,6 +118,8 @@ def combine(
                 hint="a share is mistyped or from another split; check each share's KCV",
             )
         result.reveal()[:] = rebuilt[: ref.key_length]
+        if parity.needs_parity(ref.algorithm):
+            parity.adjust(result.reveal())
         kcv.require_match(
             expected,
             kcv.check_value(result, expected.method, len(expected.value)),

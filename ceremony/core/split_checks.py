@@ -6,6 +6,7 @@ import hmac
 import itertools
 from collections.abc import Callable, Sequence
 
+from ceremony.core import parity
 from ceremony.core.component import Component, KeyIdentity, Scheme
 from ceremony.core.keylengths import require_identity
 from ceremony.core.secret import Secret
@@ -30,6 +31,9 @@ def require_key(key: Secret, identity: KeyIdentity) -> None:
             f"key {identity.key_label!r} is all zero bytes",
             hint="generate a new key; an all-zero key must never be used",
         )
+    if parity.needs_parity(identity.algorithm):
+        # Combining adjusts parity: a key without it would not come back byte for byte.
+        parity.require_odd_parity(key.reveal(), f"key {identity.key_label!r}")
 
 
 def require_one_set(

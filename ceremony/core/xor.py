@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 
-from ceremony.core import kcv
+from ceremony.core import kcv, parity
 from ceremony.core.component import Component, KeyIdentity, Scheme
 from ceremony.core.keylengths import require_identity
 from ceremony.core.secret import Secret
@@ -31,11 +31,18 @@ def split(key: Secret, identity: KeyIdentity, count: int) -> list[Component]:
     values = [Secret.generate(length, _label(identity, i, count)) for i in range(1, count)]
     last = Secret(bytes(length), _label(identity, count, count))
     values.append(last)
+    # A TDES component is itself a DES key to payment HSMs: each carries odd parity, and the
+    # combined key is adjusted again after the XOR (parity bits never key the cipher).
+    des = parity.needs_parity(identity.algorithm)
     try:
         acc = last.reveal()
         acc[:] = material
         for value in values[:-1]:
+            if des:
+                parity.adjust(value.reveal())
             _xor_into(acc, value.reveal())
+        if des:
+            parity.adjust(acc)
         _require_strong(values, material, identity)
     except BaseException:
         for value in values:
@@ -82,7 +89,14 @@ def combine(
         acc = result.reveal()
         for v in values:
             _xor_into(acc, v)
-        if is_zero(acc):
+        if parity.needs_parity(ref.algorithm):
+            # Parity bits do not key DES: a key that is zero but for them is a zero key.
+            parity.clear(acc)
+            zero = is_zero(acc)
+            parity.adjust(acc)
+        else:
+            zero = is_zero(acc)
+        if zero:
             raise KeyMaterialError(
                 f"the components of key {ref.key_label!r} combine to all zero bytes",
                 hint="the components are wrong or the key is unusable; check each component's KCV",

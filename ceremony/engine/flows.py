@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ceremony.core import events, kcv, recovery_events, shamir, xor
+from ceremony.core import events, kcv, parity, recovery_events, shamir, xor
 from ceremony.core.ceremony_file import (
     CeremonyFile,
     CeremonyType,
@@ -304,7 +304,7 @@ def split_backup(ctx: Context, key: KeyEntry) -> Flow[None]:
             ctx, Operation.GENERATE_OUTSIDE_HSM, key.label, involved=ctx.holders(key)
         )
         with ctx.token_random():
-            material = ctx.keep(Secret.generate(key.length, key.label))
+            material = ctx.keep(parity.generate(key.algorithm, key.length, key.label))
         key_kcv = kcv.check_value(material, method)
         ctx.journal(
             events.key_generated(

@@ -27,7 +27,7 @@ class KeyKind(enum.Enum):
 @dataclass(frozen=True)
 class _SpecData:
     kind: KeyKind
-    family: str  # "AES", "HMAC", "EC", "RSA"
+    family: str  # "AES", "HMAC", "TDES", "EC", "RSA"
     size: int  # bytes for secret keys, bits for RSA, curve bits for EC
     curve: str | None = None  # asn1crypto / cryptography curve name
 
@@ -44,6 +44,9 @@ class KeySpec(enum.Enum):
     HMAC_SHA256 = "HMAC-SHA256 (32-byte generic secret)"
     HMAC_SHA384 = "HMAC-SHA384 (48-byte generic secret)"
     HMAC_SHA512 = "HMAC-SHA512 (64-byte generic secret)"
+    # Double- and triple-length TDES (CKK_DES2, CKK_DES3); single-length DES is never made.
+    TDES_128 = "TDES-128 (double length, CKK_DES2)"
+    TDES_192 = "TDES-192 (triple length, CKK_DES3)"
     EC_P256 = "EC P-256"
     EC_P384 = "EC P-384"
     RSA_2048 = "RSA-2048"
@@ -74,7 +77,11 @@ class KeySpec(enum.Enum):
     @property
     def algorithm(self) -> KeyAlgorithm | None:
         """The core algorithm of a secret key (None for key pairs)."""
-        return {"AES": KeyAlgorithm.AES, "HMAC": KeyAlgorithm.HMAC}.get(self.family)
+        return {
+            "AES": KeyAlgorithm.AES,
+            "HMAC": KeyAlgorithm.HMAC,
+            "TDES": KeyAlgorithm.TDES,
+        }.get(self.family)
 
     @classmethod
     def for_secret(cls, algorithm: KeyAlgorithm, length: int) -> KeySpec:
@@ -84,7 +91,8 @@ class KeySpec(enum.Enum):
                 return spec
         raise MechanismNotSupportedError(
             f"the HSM backend has no {algorithm.value} key of {length} bytes",
-            hint="use AES-128/192/256 or an HMAC key of a digest length (20, 28, 32, 48, 64 bytes)",
+            hint="use AES-128/192/256, TDES-128/192 or an HMAC key of a digest length "
+            "(20, 28, 32, 48, 64 bytes); single-length DES is never made on a token",
         )
 
 
@@ -98,6 +106,8 @@ _SPECS: Mapping[KeySpec, _SpecData] = {
     KeySpec.HMAC_SHA256: _SpecData(_S, "HMAC", 32),
     KeySpec.HMAC_SHA384: _SpecData(_S, "HMAC", 48),
     KeySpec.HMAC_SHA512: _SpecData(_S, "HMAC", 64),
+    KeySpec.TDES_128: _SpecData(_S, "TDES", 16),
+    KeySpec.TDES_192: _SpecData(_S, "TDES", 24),
     KeySpec.EC_P256: _SpecData(_P, "EC", 256, "secp256r1"),
     KeySpec.EC_P384: _SpecData(_P, "EC", 384, "secp384r1"),
     KeySpec.RSA_2048: _SpecData(_P, "RSA", 2048),
@@ -112,11 +122,13 @@ class Capability(enum.Enum):
     RANDOM = "generate random numbers (C_GenerateRandom)"
     GENERATE_AES = "generate AES-128/192/256 keys"
     GENERATE_HMAC = "generate HMAC keys (generic secrets)"
+    GENERATE_TDES = "generate double- and triple-length TDES keys"
     GENERATE_EC = "generate EC P-256/P-384 key pairs"
     GENERATE_RSA = "generate RSA-2048/3072/4096 key pairs"
     KCV_AES_CMAC = "compute AES-CMAC check values in the token"
     KCV_AES_ECB = "compute AES-ECB zero-block check values in the token"
     KCV_HMAC = "compute HMAC-SHA256 check values in the token"
+    KCV_TDES_ECB = "compute TDES-ECB zero-block check values in the token (CKM_DES3_ECB)"
     OAEP_SHA1 = "wrap with RSA-OAEP SHA-1 (MGF1-SHA1, empty label)"
     OAEP_SHA256 = "wrap with RSA-OAEP SHA-256 (MGF1-SHA256, empty label)"
     AES_KWP = "wrap with AES key wrap with padding (RFC 5649)"
@@ -192,6 +204,7 @@ KCV_SOURCE_CMAC_FROM_ECB = (
 )
 KCV_SOURCE_ECB = "CKM_AES_ECB of one zero block in the token"
 KCV_SOURCE_HMAC = "CKM_SHA256_HMAC of one zero block in the token"
+KCV_SOURCE_TDES_ECB = "CKM_DES3_ECB of one zero block in the token"
 
 
 class PinState(enum.Enum):

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
 
-from ceremony.core import kcv
+from ceremony.core import kcv, parity
 from ceremony.core.ceremony_file.vocabulary import TrustedWrap
 from ceremony.core.component import KeyAlgorithm
 from ceremony.core.kcv import CheckValue, KcvMethod
@@ -102,7 +102,9 @@ class _Key:
             label=self.label,
             id_hex=self.key_id.hex(),
             object_class="secret key" if secret else "private key",
-            key_type=("AES" if self.spec.family == "AES" else "GENERIC_SECRET")
+            key_type={"AES": "AES", "TDES": f"DES{self.spec.size // 8}"}.get(
+                self.spec.family, "GENERIC_SECRET"
+            )
             if secret
             else self.spec.family,
             token=True,
@@ -306,6 +308,8 @@ class FakeSession:
         public_der = None
         if spec.kind is KeyKind.SECRET:
             key.value = Secret(secrets.token_bytes(spec.size), label)
+            if spec.family == "TDES":
+                parity.adjust(key.value.reveal())
         elif spec.family == "EC":
             curve = ec.SECP256R1() if spec.size == 256 else ec.SECP384R1()
             key.private = ec.generate_private_key(curve)
@@ -334,6 +338,8 @@ class FakeSession:
                 kcv.check_value(key.value, KcvMethod.AES_CMAC, length),
                 kcv.check_value(key.value, KcvMethod.AES_ECB_ZERO),
             )
+        elif key.spec.family == "TDES":
+            values = (kcv.check_value(key.value, KcvMethod.TDES_ECB_ZERO),)
         else:
             values = (kcv.check_value(key.value, KcvMethod.HMAC_SHA256_ZERO, length),)
         return TokenCheckValues(values, None, ("fake: computed in software",))
@@ -360,6 +366,8 @@ class FakeSession:
     ) -> ImportResult:
         require_key_length(algorithm, len(key))
         spec = KeySpec.for_secret(algorithm, len(key))
+        if spec.family == "TDES":
+            parity.require_odd_parity(key.reveal(), f"key {label!r}")
         self._new(label)
         kcv.require_match(
             expected, kcv.check_value(key, expected.method, len(expected.value)), label

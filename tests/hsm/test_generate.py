@@ -21,6 +21,7 @@ pytestmark = pytest.mark.hsm
 _CAPABILITY = {
     "AES": Capability.GENERATE_AES,
     "HMAC": Capability.GENERATE_HMAC,
+    "TDES": Capability.GENERATE_TDES,
     "EC": Capability.GENERATE_EC,
     "RSA": Capability.GENERATE_RSA,
 }
@@ -46,7 +47,9 @@ def test_generated_key_is_local_sensitive_never_extractable(
     assert len(bytes.fromhex(record.id_hex)) == 16
     if spec.kind is KeyKind.SECRET:
         assert record.check_values is not None
-        method = KcvMethod.AES_CMAC if spec.family == "AES" else KcvMethod.HMAC_SHA256_ZERO
+        method = {"AES": KcvMethod.AES_CMAC, "TDES": KcvMethod.TDES_ECB_ZERO}.get(
+            spec.family, KcvMethod.HMAC_SHA256_ZERO
+        )
         assert record.check_values.of(method).value
         assert record.public_key_der is None
     else:

@@ -136,7 +136,11 @@ def test_import_key_template() -> None:
 
 def test_every_row_is_pinned() -> None:
     assert set(TABLE) == {
-        *((k, p) for k in (TemplateKind.AES, TemplateKind.HMAC) for p in Purpose),
+        *(
+            (k, p)
+            for k in (TemplateKind.AES, TemplateKind.HMAC, TemplateKind.TDES)
+            for p in Purpose
+        ),
         (TemplateKind.EC_PRIVATE, Purpose.GENERATE),
         (TemplateKind.RSA_PRIVATE, Purpose.GENERATE),
         (TemplateKind.PUBLIC, Purpose.GENERATE),

@@ -287,23 +287,11 @@ ROWS: list[tuple[str, str, list[Edit], type[Exception], str]] = [
         "keys[0].source",
     ),
     (
-        "TDES stored in the HSM",
+        "single-length DES stored in the HSM",
         "split-backup",
-        [put("keys.0.type", "TDES"), put("keys.0.bits", 128)],
+        [put("keys.0.type", "TDES"), put("keys.0.bits", 64)],
         F,
-        "keys[0].store_in_hsm",
-    ),
-    (
-        "TDES generated in the HSM",
-        "split-backup",
-        [
-            put("keys.0.type", "TDES"),
-            put("keys.0.bits", 192),
-            put("keys.0.source", "hsm"),
-            put("keys.0.store_in_hsm", False),
-        ],
-        F,
-        "keys[0].source",
+        "keys[0].bits",
     ),
     (
         "HMAC of no digest length stored in the HSM",

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ceremony.core import encoding
+from ceremony.core import encoding, parity
 from ceremony.core.component import Component, KeyAlgorithm, KeyIdentity, Scheme
 from ceremony.core.encoding import (
     CHECK_ALPHABET,
@@ -62,6 +62,11 @@ def make_component(
         threshold = count if scheme is Scheme.XOR else 2
     if value is None:
         value = fake_value(key_length)
+    if scheme is Scheme.XOR and parity.needs_parity(algorithm):
+        # A TDES XOR component carries DES odd parity, as the split makes it.
+        adjusted = bytearray(value)
+        parity.adjust(adjusted)
+        value = bytes(adjusted)
     identity = KeyIdentity(ceremony_id, key_label, algorithm, key_length)
     return Component(identity, scheme, index, count, threshold, Secret(value, "test component"))
 
@@ -259,6 +264,28 @@ def test_kcv_method_per_component() -> None:
     # A Shamir share longer than any AES key falls back to the HMAC convention.
     assert kcv_method_for(KeyAlgorithm.AES, 48) is KcvMethod.HMAC_SHA256_ZERO
     assert kcv_method_for(KeyAlgorithm.TDES, 32) is KcvMethod.HMAC_SHA256_ZERO
+
+
+def test_a_tdes_component_without_odd_parity_is_flagged_at_its_line() -> None:
+    value = bytearray(fake_value(16, "tdes"))
+    parity.adjust(value)
+    value[11] ^= 1  # byte 4 of value line 02
+    component = make_component(algorithm=KeyAlgorithm.TDES, key_length=16, value=bytes(value))
+    # make_component adjusts parity: put the wrong bit back on the paper.
+    component.value.reveal()[11] ^= 1
+    lines = format_lines(component)
+    with pytest.raises(ComponentLineError, match="byte 4 of this line has even parity") as info:
+        from_text(to_text(component))
+    assert info.value.value_line == 2
+    assert_no_value_in(info.value, component)
+    with pytest.raises(ComponentLineError, match="even parity") as live:
+        check_line(header_of(component), 2, lines[[ln[:3] for ln in lines].index("02:")])
+    assert live.value.value_line == 2
+    # A Shamir share is a point on a polynomial, not a DES key: no parity to check.
+    share = make_component(
+        algorithm=KeyAlgorithm.TDES, key_length=16, scheme=Scheme.SHAMIR, value=bytes(value)
+    )
+    assert_same(from_text(to_text(share)), share)
 
 
 # --- every typo is caught at its line ---------------------------------------------------------

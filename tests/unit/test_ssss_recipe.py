@@ -14,7 +14,7 @@ from Crypto.Protocol.SecretSharing import Shamir
 
 from ceremony.core.component import KeyAlgorithm, KeyIdentity
 from tests.conftest import STUCK
-from tests.unit.test_shamir import _gf_mul, split_seeded
+from tests.unit.test_shamir import _gf_mul, split_seeded, with_parity
 from tests.unit.test_xor import check_value_of
 
 FORMATS = Path(__file__).resolve().parents[2] / "docs" / "formats.md"
@@ -49,8 +49,10 @@ def recipe(marker: str) -> str:
 
 def key_for(algorithm: KeyAlgorithm, length: int) -> bytes:
     # Distinct, never-repeating bytes (DES3 refuses keys whose parts repeat), first byte zero to
-    # catch lost leading zeros.
-    return bytes((0x00, *((0x3D * i + 0x11) % 256 for i in range(1, length))))
+    # catch lost leading zeros (a TDES key carries odd parity, as the tool makes it: 0x01).
+    return with_parity(
+        bytes((0x00, *((0x3D * i + 0x11) % 256 for i in range(1, length)))), algorithm
+    )
 
 
 def escrow(

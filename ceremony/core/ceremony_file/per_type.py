@@ -204,10 +204,10 @@ KEY_RULES: tuple[_Rule, ...] = (
     _Rule(
         _not_on_token,
         "would create a {type} key of this length on the HSM, and this tool creates only "
-        "AES-128/192/256 keys and HMAC keys of 160, 224, 256, 384 or 512 bits on a token; a "
-        "TDES key is split, combined and wrapped in memory only",
-        "for a TDES key set store_in_hsm = false and source = 'hsm-random' (its components are "
-        "the backup); for an HMAC key choose a digest length",
+        "AES-128/192/256 keys, TDES-128/192 keys and HMAC keys of 160, 224, 256, 384 or 512 "
+        "bits on a token; single-length DES never goes on a token",
+        "for TDES use 128 (double length) or 192 (triple length) bits; for an HMAC key choose "
+        "a digest length",
     ),
     _Rule(
         lambda k: k.targets(_hsm_wrap, "wrap"),

@@ -42,11 +42,16 @@ def token_key_spec(key: KeyEntry) -> TokenKeySpec:
             return {"P-256": TokenKeySpec.EC_P256, "P-384": TokenKeySpec.EC_P384}[key.curve or ""]
     except KeyError:
         pass
-    if key.type is KeyType.HMAC and key.algorithm is not None and key.length is not None:
+    if (
+        key.type in (KeyType.HMAC, KeyType.TDES)
+        and key.algorithm is not None
+        and key.length is not None
+    ):
         return TokenKeySpec.for_secret(key.algorithm, key.length)
     raise MechanismNotSupportedError(
         f"the HSM backend does not generate a {key.describe()} key",
-        hint="AES-128/192/256, HMAC of a digest length, EC P-256/P-384, RSA-2048/3072/4096",
+        hint="AES-128/192/256, TDES-128/192, HMAC of a digest length, EC P-256/P-384, "
+        "RSA-2048/3072/4096",
     )
 
 

@@ -15,9 +15,11 @@ STAGE = StepId(Family.TOKEN_CHECK)
 _GENERATE = {
     KeyType.AES: Capability.GENERATE_AES,
     KeyType.HMAC: Capability.GENERATE_HMAC,
+    KeyType.TDES: Capability.GENERATE_TDES,
     KeyType.EC: Capability.GENERATE_EC,
     KeyType.RSA: Capability.GENERATE_RSA,
 }
+_ON_TOKEN = ("hsm", "hsm-key")
 _ALTERNATIVES = (
     "choose a method this token can do, wrap = 'software' under dual control, or another "
     "token; the tool never falls back on its own"
@@ -86,6 +88,8 @@ def needs(
             found.append((Capability.KCV_AES_CMAC, f"check values of {what}"))
         if key.type is KeyType.HMAC:
             found.append((Capability.KCV_HMAC, f"check values of {what}"))
+        if key.type is KeyType.TDES and (key.store_in_hsm or key.source.value in _ON_TOKEN):
+            found.append((Capability.KCV_TDES_ECB, f"check values of {what}"))
         software = any(t.wrap is WrapPlace.SOFTWARE for t in key.targets)
         if kind in ("split-backup", "re-split") or software:
             found.append((Capability.RANDOM, f"randomness for {what}"))

@@ -15,6 +15,7 @@ from ceremony.hsm.base import (
     KCV_SOURCE_CMAC_FROM_ECB,
     KCV_SOURCE_ECB,
     KCV_SOURCE_HMAC,
+    KCV_SOURCE_TDES_ECB,
     Capability,
     TokenCheckValues,
 )
@@ -34,6 +35,9 @@ def require_kcv_possible(link: Link, family: str, length: int, purpose: str) -> 
         ):
             preflight.require(Capability.KCV_AES_CMAC, purpose)
         return
+    if family == "TDES":
+        preflight.require(Capability.KCV_TDES_ECB, purpose)
+        return
     preflight.require(Capability.KCV_HMAC, purpose)
     shortest = preflight.hmac_kcv_min_length or 0
     if length < shortest:
@@ -45,7 +49,7 @@ def require_kcv_possible(link: Link, family: str, length: int, purpose: str) -> 
 
 
 def check_values(link: Link, label: str, length: int | None = None) -> TokenCheckValues:
-    """AES: CMAC and ECB in the token, chained to CKA_CHECK_VALUE; HMAC: HMAC-SHA256."""
+    """AES: CMAC and ECB in the token, chained to CKA_CHECK_VALUE; TDES: ECB; HMAC-SHA256."""
     step = f"computing check values of {label!r}"
     key = link.find(label, (ObjectClass.SECRET_KEY,), step)
     with link.step(step):
@@ -54,6 +58,8 @@ def check_values(link: Link, label: str, length: int | None = None) -> TokenChec
     stored_hex = stored.hex().upper() if stored else None
     if key_type == KeyType.AES:
         return _aes_check_values(link, key, stored, length, step)
+    if key_type in (KeyType.DES2, KeyType.DES3):
+        return _tdes_check_values(link, key, stored, step)
     if key_type == KeyType.GENERIC_SECRET:
         if not link.has(Mechanism.SHA256_HMAC):
             raise MechanismNotSupportedError(
@@ -69,7 +75,34 @@ def check_values(link: Link, label: str, length: int | None = None) -> TokenChec
         return TokenCheckValues((value,), stored_hex, (), ((method, KCV_SOURCE_HMAC),))
     raise MechanismNotSupportedError(
         f"{step}: keys of type {key_type!r} have no check value here",
-        hint="check values are computed for AES and HMAC keys",
+        hint="check values are computed for AES, TDES and HMAC keys",
+    )
+
+
+def _tdes_check_values(link: Link, key: Any, stored: bytes | None, step: str) -> TokenCheckValues:
+    if not (link.has(Mechanism.DES3_ECB) and get(key, Attribute.ENCRYPT)):
+        raise MechanismNotSupportedError(
+            f"{step}: the token cannot compute TDES-ECB with this key",
+            hint="the key needs CKA_ENCRYPT and the token CKM_DES3_ECB; see 'ceremony hsm info'",
+        )
+    with link.step(step):
+        block = bytes(key.encrypt(bytes(8), mechanism=Mechanism.DES3_ECB))
+    checks: list[str] = []
+    if stored:
+        if not hmac.compare_digest(block[: len(stored)], stored):
+            raise CheckValueError(
+                f"{step}: the token's CKA_CHECK_VALUE does not match its own TDES-ECB "
+                "of a zero block",
+                hint="stop: the token is not behaving consistently; do not use this key",
+            )
+        checks.append("TDES-ECB zero block (CKM_DES3_ECB) equals CKA_CHECK_VALUE")
+    method = KcvMethod.TDES_ECB_ZERO
+    # X9.24-1 and PCI PIN cap an encrypt-zero KCV at 3 bytes, whatever length is asked for.
+    return TokenCheckValues(
+        (CheckValue(method, block[: method.default_length]),),
+        stored.hex().upper() if stored else None,
+        tuple(checks),
+        ((method, KCV_SOURCE_TDES_ECB),),
     )
 
 

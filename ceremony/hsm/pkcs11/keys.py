@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 
-from ceremony.core import kcv
+from ceremony.core import kcv, parity
 from ceremony.core.component import KeyAlgorithm
 from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.core.keylengths import require_key_length
@@ -44,6 +44,7 @@ from ceremony.hsm.pkcs11.templates import (
     key_template,
     requested_record,
     secret_kind,
+    tdes_key_type,
 )
 
 log = logging.getLogger(__name__)
@@ -83,10 +84,15 @@ def generate_key(link: Link, label: str, spec: KeySpec, *, extractable: bool) ->
     if spec.kind is KeyKind.SECRET:
         kind = secret_kind(spec.family)
         template = key_template(kind, Purpose.GENERATE, link.traits, extractable=extractable)
-        key_type = KeyType.AES if spec.family == "AES" else KeyType.GENERIC_SECRET
+        if spec.family == "TDES":
+            # CKM_DES2/DES3_KEY_GEN fix the length and set odd parity themselves.
+            key_type, bits = tdes_key_type(spec.size), None
+        else:
+            key_type = KeyType.AES if spec.family == "AES" else KeyType.GENERIC_SECRET
+            bits = spec.size * 8
         with link.step(step):
             key = link.session.generate_key(
-                key_type, spec.size * 8, id=key_id, label=label, store=True, template=template
+                key_type, bits, id=key_id, label=label, store=True, template=template
             )
         public_der = None
     else:
@@ -167,8 +173,14 @@ def import_key(
     actual = kcv.check_value(key, expected.method, len(expected.value))
     kcv.require_match(expected, actual, f"key {label!r} before import")
     material = key.reveal()
+    if spec.family == "TDES":
+        # Combining adjusts parity, so a TDES key without it here is a bug, not a typo.
+        parity.require_odd_parity(material, f"key {label!r}")
     if spec.family == "AES":
         token_cv = kcv.check_value(key, KcvMethod.AES_ECB_ZERO).value
+    elif spec.family == "TDES":
+        # PKCS#11 2.40: a DES key's CKA_CHECK_VALUE is its ECB encryption of a zero block.
+        token_cv = kcv.check_value(key, KcvMethod.TDES_ECB_ZERO).value
     else:
         # PKCS#11: a generic secret's CKA_CHECK_VALUE is the first 3 bytes of SHA-1(value).
         token_cv = hashlib.sha1(material, usedforsecurity=False).digest()[:3]
@@ -176,6 +188,8 @@ def import_key(
     template: dict[Any, Any] = key_template(
         secret_kind(spec.family), Purpose.IMPORT, link.traits, extractable=extractable
     )
+    if spec.family == "TDES":
+        template[Attribute.KEY_TYPE] = tdes_key_type(spec.size)
     template[Attribute.LABEL] = label.encode("utf-8")
     template[Attribute.ID] = key_id
     if link.traits.check_value:

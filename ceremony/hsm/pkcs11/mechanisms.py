@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.keywrap import (
 from pkcs11 import MGF, Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.exceptions import PKCS11Error
 
+from ceremony.core import kcv, parity
+from ceremony.core.kcv import KcvMethod
 from ceremony.hsm.base import (
     Capability,
     CapabilityStatus,
@@ -367,6 +369,37 @@ def probe(session: Any, slot: Any, token: TokenInfo, cryptoki: _cryptoki.Cryptok
         return False, "no key length accepted"
 
     add(_status(Capability.KCV_HMAC, hmac_ok, "CKM_SHA256_HMAC", has(Mechanism.SHA256_HMAC)))
+
+    def gen_tdes() -> tuple[bool, str]:
+        with _probe(session) as p:
+            for key_type in (KeyType.DES2, KeyType.DES3):
+                p.keep(
+                    session.generate_key(
+                        key_type, label=p.label(), template={Attribute.PRIVATE: False}
+                    )
+                )
+        return True, "double and triple length"
+
+    add(
+        _status(
+            Capability.GENERATE_TDES,
+            gen_tdes,
+            "CKM_DES2_KEY_GEN, CKM_DES3_KEY_GEN",
+            has(Mechanism.DES2_KEY_GEN) and has(Mechanism.DES3_KEY_GEN),
+        )
+    )
+
+    def tdes_ecb_ok() -> tuple[bool, str]:
+        value = bytearray(secrets.token_bytes(24))
+        parity.adjust(value)
+        with _probe(session) as p:
+            key = p.secret(KeyType.DES3, bytes(value), encrypt=True)
+            got = bytes(key.encrypt(bytes(8), mechanism=Mechanism.DES3_ECB))
+        expected = kcv.check_value(value, KcvMethod.TDES_ECB_ZERO).value
+        ok = hmac.compare_digest(got[:3], expected)
+        return ok, "" if ok else "token's TDES-ECB differs from software"
+
+    add(_status(Capability.KCV_TDES_ECB, tdes_ecb_ok, "CKM_DES3_ECB", has(Mechanism.DES3_ECB)))
 
     # RSA-OAEP, one probe per hash: the list cannot say which parameters the token accepts.
     target_value = secrets.token_bytes(32)

@@ -24,6 +24,7 @@ class TemplateKind(enum.Enum):
 
     AES = "AES secret key"
     HMAC = "HMAC generic secret"
+    TDES = "TDES secret key (CKK_DES2 or CKK_DES3)"
     EC_PRIVATE = "EC private key of a generated key pair (signs)"
     RSA_PRIVATE = "RSA private key of a generated key pair (signs)"
     PUBLIC = "public key of a generated key pair (verifies)"
@@ -102,6 +103,17 @@ _HMAC_USE: Row = {
     Attribute.UNWRAP: False,
     Attribute.DERIVE: False,
 }
+# A payment KEK (ZMK) moves other keys only through the ceremony's own software paths here:
+# the token keeps it for its check value and for the record, nothing else.
+_TDES_USE: Row = {
+    Attribute.ENCRYPT: True,  # TDES-ECB zero-block KCV
+    Attribute.DECRYPT: False,
+    Attribute.SIGN: False,
+    Attribute.VERIFY: False,
+    Attribute.WRAP: False,
+    Attribute.UNWRAP: False,
+    Attribute.DERIVE: False,
+}
 _SIGNING_PRIVATE: Row = {
     **_PROTECTED,
     Attribute.SIGN: True,
@@ -110,6 +122,8 @@ _SIGNING_PRIVATE: Row = {
     Attribute.DERIVE: False,
 }
 _AES_OBJECT: Row = {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.KEY_TYPE: KeyType.AES}
+# The key type (CKK_DES2 or CKK_DES3) follows the length; keys.py adds it.
+_TDES_OBJECT: Row = {Attribute.CLASS: ObjectClass.SECRET_KEY}
 _HMAC_OBJECT: Row = {
     Attribute.CLASS: ObjectClass.SECRET_KEY,
     Attribute.KEY_TYPE: KeyType.GENERIC_SECRET,
@@ -122,6 +136,9 @@ TABLE: Mapping[tuple[TemplateKind, Purpose], Row] = {
     (TemplateKind.HMAC, Purpose.GENERATE): {**_PROTECTED, **_HMAC_USE},
     (TemplateKind.HMAC, Purpose.IMPORT): {**_HMAC_OBJECT, **_PROTECTED, **_HMAC_USE},
     (TemplateKind.HMAC, Purpose.UNWRAP): {**_HMAC_OBJECT, **_PROTECTED, **_HMAC_USE},
+    (TemplateKind.TDES, Purpose.GENERATE): {**_PROTECTED, **_TDES_USE},
+    (TemplateKind.TDES, Purpose.IMPORT): {**_TDES_OBJECT, **_PROTECTED, **_TDES_USE},
+    (TemplateKind.TDES, Purpose.UNWRAP): {**_TDES_OBJECT, **_PROTECTED, **_TDES_USE},
     (TemplateKind.EC_PRIVATE, Purpose.GENERATE): _SIGNING_PRIVATE,
     (TemplateKind.RSA_PRIVATE, Purpose.GENERATE): _SIGNING_PRIVATE,
     (TemplateKind.PUBLIC, Purpose.GENERATE): {
@@ -185,8 +202,13 @@ def key_template(
 
 
 def secret_kind(family: str) -> TemplateKind:
-    """The kind of a secret key of a ``KeySpec.family`` ("AES" or "HMAC")."""
-    return TemplateKind.AES if family == "AES" else TemplateKind.HMAC
+    """The kind of a secret key of a ``KeySpec.family`` ("AES", "TDES" or "HMAC")."""
+    return {"AES": TemplateKind.AES, "TDES": TemplateKind.TDES}.get(family, TemplateKind.HMAC)
+
+
+def tdes_key_type(length: int) -> KeyType:
+    """CKK_DES2 for a double-length key (16 bytes), CKK_DES3 for a triple-length one (24)."""
+    return KeyType.DES2 if length == 16 else KeyType.DES3
 
 
 def rsa_public_template(

@@ -119,6 +119,17 @@ def _value_length(key: Any) -> int | None:
     """A secret key's length in bytes (sizes the RFC 5649 output); None for a private key."""
     if key[Attribute.CLASS] != ObjectClass.SECRET_KEY:
         return None
+    return secret_length(key)
+
+
+_DES_LENGTHS = {KeyType.DES2: 16, KeyType.DES3: 24}
+
+
+def secret_length(key: Any) -> int | None:
+    """Bytes of a secret key: DES keys have no CKA_VALUE_LEN, their type fixes the length."""
+    fixed = _DES_LENGTHS.get(key[Attribute.KEY_TYPE])
+    if fixed is not None:
+        return fixed
     length = get(key, Attribute.VALUE_LEN)
     return int(length) if length is not None else None
 
@@ -186,10 +197,14 @@ def export_clear(link: Link, label: str) -> Secret:
 def _material_length(link: Link, key: Any, unwrapped: bytes, step: str) -> int:
     """The true material length, dropping the zero padding a token added before RFC 5649."""
     with link.step(step):
-        if key[Attribute.CLASS] == ObjectClass.SECRET_KEY:
-            length = int(key[Attribute.VALUE_LEN])
-        else:
-            length = _der_length(unwrapped)
+        secret = key[Attribute.CLASS] == ObjectClass.SECRET_KEY
+        known = secret_length(key) if secret else None
+    if secret and known is None:
+        raise HsmError(
+            f"{step}: the token does not say how long the key is (CKA_VALUE_LEN)",
+            hint="stop: without its length the exported key cannot be checked",
+        )
+    length = known if known is not None else _der_length(unwrapped)
     padding = unwrapped[length:]
     aligned_only = link.preflight().kwp_multiple_of_8_only
     if length > len(unwrapped) or (padding and not aligned_only) or any(padding):
@@ -206,7 +221,11 @@ def _check_export(link: Link, label: str, key: Any, clear: Secret) -> None:
         key_type = key[Attribute.KEY_TYPE]
     if cls != ObjectClass.SECRET_KEY:
         return
-    method = KcvMethod.AES_CMAC if key_type == KeyType.AES else KcvMethod.HMAC_SHA256_ZERO
+    method = {
+        KeyType.AES: KcvMethod.AES_CMAC,
+        KeyType.DES2: KcvMethod.TDES_ECB_ZERO,
+        KeyType.DES3: KcvMethod.TDES_ECB_ZERO,
+    }.get(key_type, KcvMethod.HMAC_SHA256_ZERO)
     try:
         token_value = check_values(link, label).of(method)
         kcv.require_match(token_value, kcv.check_value(clear, method), f"exported key {label!r}")
@@ -297,7 +316,7 @@ def wrap_for_public_key(
 def _refuse_padded_kwp(link: Link, key: Any, step: str) -> None:
     with link.step(step):
         is_secret = key[Attribute.CLASS] == ObjectClass.SECRET_KEY
-        length = int(key[Attribute.VALUE_LEN]) if is_secret else None
+        length = secret_length(key) if is_secret else None
     if length is not None and length % 8 == 0:
         return
     what = f"a {length}-byte key" if length is not None else "a private key (PKCS#8)"
