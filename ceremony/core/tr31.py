@@ -504,11 +504,14 @@ def _require_binding(version: str, kbpk_algorithm: KeyAlgorithm, kbpk_length: in
 def _require_key_length(header: Header, length: int) -> None:
     allowed = _KEY_LENGTHS[header.key_algorithm]
     if length not in allowed:
+        sizes = (
+            "16 or 24 bytes"
+            if header.key_algorithm is KeyAlgorithm.TDES
+            else keylengths.describe(header.key_algorithm)
+        )
         raise KeyBlockError(
-            f"a key block with algorithm {header.algorithm!r} holds a {header.key_algorithm.value} "
-            f"key of {keylengths.describe(header.key_algorithm)}, not {length} bytes"
-            if header.key_algorithm is not KeyAlgorithm.TDES
-            else f"a key block with algorithm 'T' holds a TDES key of 16 or 24 bytes, not {length}",
+            f"a key block with algorithm {header.algorithm!r} holds a "
+            f"{header.key_algorithm.value} key of {sizes}, not {length} bytes",
             hint="check the key and the header's algorithm field",
         )
 
