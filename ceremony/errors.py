@@ -39,6 +39,10 @@ class WrapError(CeremonyError):
     """Wrapping for a cloud import key failed or was refused."""
 
 
+class KeyBlockError(CeremonyError):
+    """A TR-31 / X9.143 key block cannot be built, read or verified; never names key bytes."""
+
+
 class ImportKeyError(CeremonyError):
     """A provider's import (wrapping) public key is unusable."""
 
