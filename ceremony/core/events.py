@@ -297,6 +297,7 @@ def key_generated(
     attributes_before: Mapping[str, JournalValue] | None = None,
     public_key_sha256: FileDigest | None = None,
     kcv_sources: Sequence[tuple[str, str]] = (),
+    role: str | None = None,
 ) -> Event:
     data: dict[str, JournalValue] = {
         "key": Label(key),
@@ -314,8 +315,14 @@ def key_generated(
             attributes_before=attributes_before,
             public_key_sha256=public_key_sha256,
             kcv_sources=_sources(kcv_sources),
+            role=_role(role),
         ),
     )
+
+
+def _role(role: str | None) -> Text | None:
+    """A payment key's role as the record prints it (``ZMK, ... (TR-31 K0, mode B)``)."""
+    return Text(role) if role is not None else None
 
 
 def _sources(sources: Sequence[tuple[str, str]]) -> list[JournalValue] | None:
@@ -346,18 +353,22 @@ def key_exported(*, key: str, kcvs: Sequence[CheckValue]) -> Event:
 
 
 def key_combined(
-    *, key: str, path: str, kcv: CheckValue, matches_recorded: bool, manual_cleartext: bool
+    *,
+    key: str,
+    path: str,
+    kcv: CheckValue,
+    matches_recorded: bool,
+    manual_cleartext: bool,
+    role: str | None = None,
 ) -> Event:
-    return Event(
-        "key_combined",
-        {
-            "key": Label(key),
-            "path": Label(path),
-            **_kcv(kcv),
-            "matches_recorded": matches_recorded,
-            "manual_cleartext": manual_cleartext,
-        },
-    )
+    data: dict[str, JournalValue] = {
+        "key": Label(key),
+        "path": Label(path),
+        **_kcv(kcv),
+        "matches_recorded": matches_recorded,
+        "manual_cleartext": manual_cleartext,
+    }
+    return Event("key_combined", _optional(data, role=_role(role)))
 
 
 def key_checked(
@@ -368,6 +379,7 @@ def key_checked(
     id: str,
     kcvs: Sequence[CheckValue],
     attributes: Mapping[str, JournalValue],
+    role: str | None = None,
 ) -> Event:
     """Re-wrap: the token's key of this label, whose KCV matched the recorded one."""
     data: dict[str, JournalValue] = {
@@ -377,16 +389,22 @@ def key_checked(
         "kcvs": list(kcvs),
         "attributes": attributes,
     }
-    return Event("key_checked", _optional(data, bits=bits))
+    return Event("key_checked", _optional(data, bits=bits, role=_role(role)))
 
 
 def key_destroyed(
-    *, key: str, id: str, kcvs: Sequence[CheckValue], left_by: str | None = None
+    *,
+    key: str,
+    id: str,
+    kcvs: Sequence[CheckValue],
+    left_by: str | None = None,
+    role: str | None = None,
 ) -> Event:
     """A key destroyed on the token; ``left_by`` names the interrupted ceremony that made it."""
     data: dict[str, JournalValue] = {"key": Label(key), "id": PublicId(id), "kcvs": list(kcvs)}
     return Event(
-        "key_destroyed", _optional(data, left_by=Label(left_by) if left_by is not None else None)
+        "key_destroyed",
+        _optional(data, left_by=Label(left_by) if left_by is not None else None, role=_role(role)),
     )
 
 

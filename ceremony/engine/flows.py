@@ -220,6 +220,7 @@ def _generate_in_hsm(ctx: Context, key: KeyEntry, extractable: bool) -> CheckVal
             kcvs=kcvs,
             public_key_sha256=public,
             kcv_sources=_sources(record.check_values),
+            role=role_text(key),
         )
     )
     shown = f"; KCV {key_kcv}" if key_kcv is not None else ""
@@ -281,6 +282,7 @@ def _existing_key(ctx: Context, key: KeyEntry) -> CheckValue:
             id=attrs.id_hex or "none",
             kcvs=list(token.values),
             attributes=attributes(attrs),
+            role=role_text(key),
         )
     )
     ctx.notice(
@@ -289,6 +291,11 @@ def _existing_key(ctx: Context, key: KeyEntry) -> CheckValue:
     )
     ctx.count("key(s) checked on the token")
     return current
+
+
+def role_text(key: KeyEntry) -> str | None:
+    """A payment key's role for the journal; a data key's is left out, as before roles."""
+    return key.describe_role() if key.role.payment else None
 
 
 # ---- split-backup ---------------------------------------------------------------------------
@@ -314,6 +321,7 @@ def split_backup(ctx: Context, key: KeyEntry) -> Flow[None]:
                 where="memory",
                 attributes={},
                 kcvs=[key_kcv],
+                role=role_text(key),
             )
         )
         ctx.notice(
@@ -412,6 +420,7 @@ def _assemble(ctx: Context, key: KeyEntry) -> Flow[tuple[Secret, CheckValue]]:
             kcv=computed,
             matches_recorded=True,
             manual_cleartext=True,
+            role=role_text(key),
         ),
         sorted(holders),
     )
@@ -495,7 +504,12 @@ def destroy(ctx: Context, key: KeyEntry) -> Flow[None]:
     )
     record = ctx.hsm.destroy(key.label)
     ctx.journal(
-        events.key_destroyed(key=key.label, id=record.id_hex or "none", kcvs=record.check_values)
+        events.key_destroyed(
+            key=key.label,
+            id=record.id_hex or "none",
+            kcvs=record.check_values,
+            role=role_text(key),
+        )
     )
     ctx.notice(f"Key {key.label} destroyed ({', '.join(record.objects)}).")
     ctx.count("key(s) destroyed")

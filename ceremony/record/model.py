@@ -137,6 +137,7 @@ class KeySection:
     attributes_before: dict[str, JsonValue] = field(default_factory=dict)
     attributes: dict[str, JsonValue] = field(default_factory=dict)
     kcvs: list[str] = field(default_factory=list)
+    role: str = ""  # a payment key's role; a data key's is not journaled
     history: list[tuple[int, str]] = field(default_factory=list)  # (seq, what happened)
     components: list[ComponentRow] = field(default_factory=list)
 
@@ -454,6 +455,8 @@ class _Builder:
         if not isinstance(label, str):
             return
         k = self.m.key(label)
+        if isinstance(d.get("role"), str):
+            k.role = text(d, "role")
         if e == "key_generated":
             k.type = text(d, "type")
             k.size = f"{text(d, 'bits')} bits" if "bits" in d else text(d, "curve")

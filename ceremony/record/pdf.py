@@ -519,6 +519,8 @@ class _Renderer:
                 ("Born", k.where),
                 ("Check values", "; ".join(k.kcvs) or "-"),
             ]
+            if k.role:
+                rows.insert(2, ("Role", k.role))
             block.append(L.pairs(rows, (35 * mm, WIDTH - 35 * mm)))
             out.append(KeepTogether(block))
             names = sorted(set(k.attributes) | set(k.attributes_before))

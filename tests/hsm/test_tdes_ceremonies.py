@@ -23,7 +23,7 @@ def test_a_zmk_is_issued_as_three_components_loaded_again_and_destroyed(
     label = f"zmk-{secrets.token_hex(3)}"
     issued = _doc(hsm, "split-backup", "tdes-issue")
     key = issued["keys"][0]
-    key.update(label=label, type="TDES", bits=128, store_in_hsm=True)
+    key.update(label=label, type="TDES", bits=128, store_in_hsm=True, role="zmk")
     key.pop("targets", None)
     key["split"] = {
         "scheme": "xor",
@@ -36,6 +36,8 @@ def test_a_zmk_is_issued_as_three_components_loaded_again_and_destroyed(
     entries = outcome_entries(machine.outcome)
     recorded = _kcv(entries, "key_generated")
     assert recorded.method is KcvMethod.TDES_ECB_ZERO
+    generated = next(e["data"] for e in entries if e["event"] == "key_generated")
+    assert generated["role"].startswith("ZMK") and "TR-31 K0, mode B" in generated["role"]
     components = shown.components()
     # Each component is a DES key to the partner's HSM: odd parity in every byte.
     assert all(parity.has_odd_parity(c.value.reveal()) for c in components)

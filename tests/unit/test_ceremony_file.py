@@ -1032,10 +1032,10 @@ def test_import_keys_need_two_officers_to_confirm() -> None:
     assert caught.value.path == "keys[0].targets[0].import_key"
 
 
-def test_every_key_rule_names_only_the_ceremony_type_and_the_key_type() -> None:
+def test_every_key_rule_names_only_the_ceremony_type_the_key_type_and_its_role() -> None:
     from ceremony.core.ceremony_file import per_type
 
     assert per_type.KEY_RULES
     for rule in per_type.KEY_RULES:
-        text = rule.problem.format(kind="re-split", type="EC")
+        text = rule.problem.format(kind="re-split", type="EC", role="ZMK")
         assert "{" not in text and "}" not in text, rule.problem

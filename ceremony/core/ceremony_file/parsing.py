@@ -42,6 +42,7 @@ from ceremony.core.ceremony_file.vocabulary import (
 )
 from ceremony.core.component import Scheme
 from ceremony.core.kcv import CheckValue, parse_check_value
+from ceremony.core.key_roles import KeyRole
 from ceremony.core.providers.gcp import PROTECTION_LEVELS
 from ceremony.core.providers.import_key import parse_fingerprint
 from ceremony.core.providers.methods import Provider, WrapMethod, parse_method
@@ -268,6 +269,7 @@ _KEY = (
     "split",
     "new_split",
     "targets",
+    "role",
 )
 _SPLIT = ("scheme", "threshold", "count", "made_in", "components")
 _COMPONENT = ("index", "custodian", "backup", "kcv", "envelope")
@@ -438,6 +440,7 @@ def _parse_key(path: str, raw: object, kind: CeremonyType) -> KeyEntry:
         split=split,
         new_split=_parse_split(k, "new_split"),
         targets=tuple(_parse_target(p, r) for p, r in k.tables("targets")),
+        role=k.choice("role", {r.value: r for r in KeyRole}, required=False) or KeyRole.DATA,
     )
 
 

@@ -16,6 +16,7 @@ from ceremony.core.ceremony_file.vocabulary import (
     WrapPlace,
 )
 from ceremony.core.keylengths import TOKEN_SECRET_LENGTHS
+from ceremony.core.providers.methods import Provider
 
 _EXISTING = frozenset({CeremonyType.RECONSTITUTE, CeremonyType.RE_SPLIT})
 _SPLIT = frozenset({CeremonyType.SPLIT_BACKUP, CeremonyType.RECONSTITUTE, CeremonyType.RE_SPLIT})
@@ -24,6 +25,7 @@ _ON_HSM = frozenset({KeySource.HSM, KeySource.HSM_KEY})
 _ANY_KEY_TYPE = frozenset({CeremonyType.GENERATE_EXPORT, CeremonyType.DESTROY})
 # The types whose keys go to cloud targets and nowhere else.
 _WRAPS = frozenset({CeremonyType.GENERATE_EXPORT, CeremonyType.RE_WRAP})
+_GENERAL_KMS = frozenset({Provider.AWS, Provider.AZURE, Provider.GCP})
 _ISSUED = {CeremonyType.SPLIT_BACKUP: "split", CeremonyType.RE_SPLIT: "new_split"}
 
 
@@ -118,6 +120,11 @@ def _not_on_token(k: _Key) -> Iterator[str]:
     where = "store_in_hsm" if key.store_in_hsm else "source" if key.source is KeySource.HSM else ""
     if where and key.length not in TOKEN_SECRET_LENGTHS.get(key.algorithm, ()):
         yield where
+
+
+def _kms_for_payment(k: _Key, j: int) -> bool:
+    # A general-purpose KMS would let software use a payment key outside the PCI PIN rules.
+    return k.key.role.payment and k.key.targets[j].provider in _GENERAL_KMS
 
 
 def _unpinned(k: _Key, j: int) -> bool:
@@ -215,6 +222,13 @@ KEY_RULES: tuple[_Rule, ...] = (
         "set store_in_hsm = true, or wrap = 'software'",
     ),
     _Rule(
+        lambda k: k.targets(_kms_for_payment, "provider"),
+        "is a general-purpose cloud KMS, and a {role} never goes there: a payment key leaves "
+        "in clear only as components under dual control, and otherwise only under a key of "
+        "its own kind",
+        "issue it as components, or set role = 'data' if this is not a payment key",
+    ),
+    _Rule(
         lambda k: k.targets(_unpinned, "fingerprint"),
         "is missing; a production ceremony pins every wrapping key",
         "copy the SHA-256 fingerprint shown by the cloud console or CLI",
@@ -229,7 +243,7 @@ def check_key(kind: CeremonyType, key: KeyEntry, path: str, rehearsal: bool) -> 
         for where in rule.breaks_at(seen):
             raise FileError(
                 f"{path}.{where}" if where else path,
-                rule.problem.format(kind=kind.value, type=key.type.value),
+                rule.problem.format(kind=kind.value, type=key.type.value, role=key.role.facts.name),
                 hint=rule.hint,
             )
 

@@ -27,6 +27,7 @@ from ceremony.core.ceremony_file.vocabulary import (
 from ceremony.core.component import KeyAlgorithm, KeyIdentity, Scheme
 from ceremony.core.journal import looks_secret
 from ceremony.core.kcv import CheckValue, default_method
+from ceremony.core.key_roles import KeyRole
 from ceremony.core.providers.methods import MaterialKind
 from ceremony.core.rules import (
     Assignment,
@@ -332,6 +333,7 @@ class KeyEntry:
     split: SplitSpec = field(default_factory=lambda: SplitSpec(None))
     new_split: SplitSpec | None = None  # re-split only: the new set
     targets: tuple[TargetEntry, ...] = ()
+    role: KeyRole = KeyRole.DATA  # what the key is for; payment roles carry their own rules
 
     @property
     def algorithm(self) -> KeyAlgorithm | None:
@@ -367,6 +369,10 @@ class KeyEntry:
             return f"EC {self.curve}"
         return f"{self.type.value} {self.bits}-bit"
 
+    def describe_role(self) -> str:
+        """The role as the record prints it, with its TR-31 usage and mode of use."""
+        return self.role.describe(self.algorithm)
+
     def identity(self, ceremony_id: str) -> KeyIdentity:
         """The identity components of this key carry, for the set made in ``ceremony_id``."""
         if self.algorithm is None or self.length is None:
@@ -375,6 +381,14 @@ class KeyEntry:
 
     def validate(self, path: str) -> None:
         _require_label(f"{path}.label", self.label, "a key label")
+        if self.role.payment and (self.algorithm is None or not self.role.allows(self.algorithm)):
+            allowed = " or ".join(a.value for a in self.role.facts.usages)
+            raise FileError(
+                f"{path}.role",
+                f"is {self.role.value}, and a {self.role.facts.name} is a {allowed} key, not "
+                f"{self.describe()}",
+                hint="change the key's type, or its role ('data' for a generic key)",
+            )
         if self.type is KeyType.EC:
             if self.bits is not None:
                 raise FileError(f"{path}.bits", "is not used for EC keys", hint="give curve")
