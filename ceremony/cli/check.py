@@ -12,6 +12,7 @@ from ceremony.engine.ceremony_source import load_ceremony_file
 from ceremony.engine.context import LoadedTarget
 from ceremony.engine.machine import default_services, load_targets, token_config
 from ceremony.engine.steps import outputs_check, process
+from ceremony.engine.steps.key_blocks import load_key_blocks
 
 
 def register(subcommands: Any) -> None:
@@ -43,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     targets, warnings = load_targets(
         checked.ceremony, checked.base, datetime.now(UTC), rehearsal=checked.ceremony.rehearsal
     )
+    blocks = load_key_blocks(checked.ceremony, checked.base)
     count = sum(len(t) for t in targets.values())
     lines = [
         *summary(checked.ceremony),
@@ -53,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
             else []
         ),
         *(f"  Warning: {w}." for w in warnings),
+        *(
+            [f"TR-31 key blocks: {len(blocks)} read; each header fits its key and KBPK."]
+            if blocks
+            else []
+        ),
         *(_tokens(checked.ceremony, targets) if args.token else []),
         outputs_check.check_ahead(checked.base / checked.ceremony.ceremony.output),
         *process.check_lines(

@@ -190,6 +190,7 @@ class Operation(enum.Enum):
     CREATE_SIGNING_KEY = "create-signing-key"
     VOID_COMPONENTS = "void-components"
     RESTART = "restart-ceremony"
+    OPEN_KEY_BLOCK = "open-key-block"
 
     @property
     def description(self) -> str:
@@ -222,6 +223,7 @@ _DESCRIPTIONS = MappingProxyType(
         Operation.CREATE_SIGNING_KEY: "create the key and certificate that sign ceremony records",
         Operation.VOID_COMPONENTS: "void the components an interrupted ceremony issued",
         Operation.RESTART: "start an interrupted ceremony again from its beginning",
+        Operation.OPEN_KEY_BLOCK: "open a TR-31 key block in memory",
     }
 )
 

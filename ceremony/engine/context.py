@@ -114,6 +114,10 @@ class Context:
         self.output = output
         self.registry = registry
         self.targets = targets
+        # Received TR-31 blocks by key label (read and header-checked before any work), and the
+        # clear KBPKs loaded in this run that later blocks are opened under.
+        self.key_blocks: dict[str, str] = {}
+        self.kbpks: dict[str, Secret] = {}
         self.hsm_config = hsm_config
         self.roster: Roster = ceremony.roster
         self.stages = list(stages)

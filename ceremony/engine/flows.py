@@ -34,6 +34,7 @@ from ceremony.engine.steps import (
     evidence,
     hsm_login,
     import_keys,
+    key_blocks,
     outputs_check,
     people,
     printer,
@@ -84,7 +85,14 @@ def plan(
             stages.append((StepId.of(Family.KEY, label), f"Key {label}"))
         if kind is CeremonyType.RE_WRAP:
             stages.append((StepId.of(Family.KEY, label), f"Key {label}: checked on the token"))
-        if kind in (CeremonyType.RECONSTITUTE, CeremonyType.RE_SPLIT):
+        if key.key_block is not None:
+            stages.append(
+                (
+                    StepId.of(Family.ASSEMBLE, label),
+                    f"Key {label}: opened from its TR-31 block under {key.key_block.kbpk}",
+                )
+            )
+        elif kind in (CeremonyType.RECONSTITUTE, CeremonyType.RE_SPLIT):
             for c in key.split.components:
                 stages.append(
                     (
@@ -430,9 +438,17 @@ def _assemble(ctx: Context, key: KeyEntry) -> Flow[tuple[Secret, CheckValue]]:
 
 
 def reconstitute(ctx: Context, key: KeyEntry) -> Flow[None]:
-    material, key_kcv = yield from _assemble(ctx, key)
+    if key.key_block is not None:
+        kbpk = ctx.kbpks[key.key_block.kbpk]
+        material, key_kcv = yield from key_blocks.open_key_block(ctx, key, kbpk)
+    else:
+        material, key_kcv = yield from _assemble(ctx, key)
     yield from _store_and_wrap(ctx, key, material, key_kcv)
-    material.close()
+    if any(k.key_block is not None and k.key_block.kbpk == key.label for k in ctx.cf.keys):
+        # A later block is opened under this key in memory; ctx.wipe() closes it at the end.
+        ctx.kbpks[key.label] = material
+    else:
+        material.close()
 
 
 def re_split(ctx: Context, key: KeyEntry) -> Flow[None]:

@@ -49,6 +49,7 @@ from ceremony.engine.context import Context, Flow, LoadedTarget, Services, Stopp
 from ceremony.engine.journal_store import Recovery, Started, journal_name, start
 from ceremony.engine.printing import CupsPrinter
 from ceremony.engine.requests import Answer, AnswerRefused, ComponentDelivery, Refusal, Request
+from ceremony.engine.steps.key_blocks import load_key_blocks
 from ceremony.engine.steps.recovery import Restart, read_restart
 from ceremony.errors import CeremonyError, ConfigError, RuleViolation
 from ceremony.hardening import StopSignal, signals_deferred
@@ -344,6 +345,7 @@ class Machine:
         hsm_config = token_config(cf, services, rehearsal)
         now = services.clock()
         targets, target_warnings = load_targets(cf, base, now, rehearsal=rehearsal)
+        blocks = load_key_blocks(cf, base)
         output = base / cf.ceremony.output
         try:
             output.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -369,7 +371,9 @@ class Machine:
             data=genesis.data,
         )
         try:
-            return self._context(started, checked, services, targets, target_warnings, hsm_config)
+            ctx = self._context(started, checked, services, targets, target_warnings, hsm_config)
+            ctx.key_blocks = blocks
+            return ctx
         except BaseException as ex:
             # The journal exists: whatever stops the start now (a stop signal, Ctrl-C, an
             # unreadable aborted journal) is journaled, not left as an open genesis.

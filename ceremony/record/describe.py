@@ -212,6 +212,10 @@ DESCRIPTIONS: Mapping[str, Callable[[Entry], str]] = MappingProxyType(
         "envelope_sealed": _envelope,
         "envelope_checked": _envelope,
         "key_combined": _combined,
+        "key_block_opened": _with(
+            "key {key} opened in memory from its TR-31 block (version {version}, usage "
+            "{key_usage}, mode {mode_of_use}) under {kbpk}; its KCV matches the sender's"
+        ),
         "key_imported": _imported,
         "key_exported": _with("key {key} exported in clear for splitting"),
         "import_key_confirmed": _with(

@@ -42,6 +42,7 @@ _CLEAR_EVENTS: Mapping[str, tuple[Operation, ...]] = {
     "component_shown_again": (Operation.SHOW_COMPONENT_AGAIN,),
     "component_entered": (Operation.ENTER_COMPONENT,),
     "key_combined": (Operation.ASSEMBLE_KEY,),
+    "key_block_opened": (Operation.OPEN_KEY_BLOCK,),
     "key_exported": (Operation.CLEAR_EXPORT,),
     "wrapped": (Operation.SOFTWARE_WRAP,),
     "key_generated": (Operation.GENERATE_OUTSIDE_HSM,),
@@ -481,6 +482,13 @@ class _Builder:
             k.where = "on the HSM already (chosen by label, KCV checked)"
             k.attributes = mapping(d, "attributes")
             k.kcvs = kcv_list(d)
+        elif e == "key_block_opened":
+            k.kcvs = k.kcvs or [kcv_text(d)]
+            k.where = (
+                f"received as a TR-31 block (version {text(d, 'version')}, usage "
+                f"{text(d, 'key_usage')}, mode {text(d, 'mode_of_use')}) under "
+                f"{text(d, 'kbpk')}, opened in memory"
+            )
         elif e == "key_combined" and not k.kcvs:
             k.kcvs = [kcv_text(d)]
         elif e == "key_exported":

@@ -306,6 +306,7 @@ _KEY_KCV_EVENTS = {
     "key_exported": "exported",
     "key_destroyed": "destroyed",
     "key_combined": "combined",
+    "key_block_opened": "opened from its TR-31 block",
 }
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ceremony.core import tr31
 from ceremony.core.ceremony_file import per_type
 from ceremony.core.ceremony_file.sections import (
     CeremonyInfo,
     ComponentSpec,
     HsmSpec,
+    KeyBlockEntry,
     KeyEntry,
     PrinterSpec,
     SigningSpec,
@@ -24,9 +26,11 @@ from ceremony.core.ceremony_file.vocabulary import (
     HsmLogin,
     KeySource,
     WrapPlace,
+    _require_path,
     _show,
 )
 from ceremony.core.component import Scheme
+from ceremony.core.key_roles import KeyRole
 from ceremony.core.lookalike import alike_note, same_person_keys
 from ceremony.core.registry import (
     Registry,
@@ -46,6 +50,10 @@ from ceremony.core.rules import (
     RuleBreach,
     require_dual_control_possible,
 )
+from ceremony.errors import KeyBlockError
+
+# The roles whose keys protect other keys, and so may open a TR-31 block.
+_PROTECTING_ROLES = frozenset({KeyRole.ZMK, KeyRole.KEK, KeyRole.KBPK})
 
 # ---- the whole file ---------------------------------------------------------------------------
 
@@ -143,7 +151,11 @@ class CeremonyFile:
                 old_set = key.split.made_in or self.ceremony.id
                 for j, c in enumerate(key.split.components):
                     add(Operation.ENTER_COMPONENT, f"{path}.split.components[{j}]", c, old_set)
-                add(Operation.ASSEMBLE_KEY)
+                if key.source is KeySource.KEY_BLOCK:
+                    # No components to assemble: the key is opened from its block.
+                    add(Operation.OPEN_KEY_BLOCK)
+                else:
+                    add(Operation.ASSEMBLE_KEY)
             new = key.split if kind is CeremonyType.SPLIT_BACKUP else key.new_split
             if kind in (CeremonyType.SPLIT_BACKUP, CeremonyType.RE_SPLIT) and new is not None:
                 name = "split" if kind is CeremonyType.SPLIT_BACKUP else "new_split"
@@ -165,6 +177,40 @@ class CeremonyFile:
             if kind is CeremonyType.DESTROY:
                 add(Operation.DESTROY)
         return plan
+
+    def _validate_kbpk(
+        self, key: KeyEntry, block: KeyBlockEntry, path: str, earlier: dict[str, int]
+    ) -> None:
+        """The protecting key: loaded earlier in this ceremony, a key-encrypting role, and at
+        least as strong as the key it protects (TR-31 forbids a weaker one)."""
+        _require_path(f"{path}.file", block.file)
+        at = earlier.get(block.kbpk)
+        if at is None or at >= len(self.keys) or self.keys[at].label == key.label:
+            raise FileError(
+                f"{path}.kbpk",
+                f"is {block.kbpk!r}, which is not a key loaded earlier in this ceremony",
+                hint="the HSM cannot open TR-31 blocks: list the KBPK first, loaded from its "
+                "components in this same ceremony",
+            )
+        kbpk = self.keys[at]
+        if kbpk.source is not KeySource.COMPONENTS:
+            raise FileError(
+                f"{path}.kbpk",
+                f"is {block.kbpk!r}, which this ceremony does not load from components",
+                hint="a TR-31 block is opened under a key loaded from its components here",
+            )
+        if kbpk.role not in _PROTECTING_ROLES:
+            raise FileError(
+                f"{path}.kbpk",
+                f"is {block.kbpk!r}, a {kbpk.role.facts.name}, which does not protect other keys",
+                hint="give that key role = 'zmk', 'kek' or 'kbpk'",
+            )
+        assert kbpk.algorithm is not None and kbpk.length is not None
+        assert key.algorithm is not None and key.length is not None
+        try:
+            tr31.require_kbpk_strength(kbpk.algorithm, kbpk.length, key.algorithm, key.length)
+        except KeyBlockError as ex:
+            raise FileError(f"{path}.kbpk", ex.message, hint=ex.hint) from None
 
     def validate(self, registry: Registry | None = None) -> None:
         """Every section, then the rules: roles, split knowledge (with the registry), dual
@@ -202,6 +248,8 @@ class CeremonyFile:
                     )
                 target_labels[target.label] = f"{path}.targets[{j}].label"
             per_type.check_key(self.ceremony.type, key, path, self.rehearsal)
+            if key.key_block is not None:
+                self._validate_kbpk(key, key.key_block, f"{path}.key_block", labels)
             self._validate_people(key, path, roster)
             per_type.require_envelopes(self.ceremony.type, key, path, self.rehearsal)
         self._require_distinct_envelopes()

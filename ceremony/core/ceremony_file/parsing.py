@@ -16,6 +16,7 @@ from ceremony.core.ceremony_file.sections import (
     CeremonyInfo,
     ComponentSpec,
     HsmSpec,
+    KeyBlockEntry,
     KeyEntry,
     PrinterSpec,
     SigningSpec,
@@ -270,7 +271,9 @@ _KEY = (
     "new_split",
     "targets",
     "role",
+    "key_block",
 )
+_KEY_BLOCK = ("file", "kbpk")
 _SPLIT = ("scheme", "threshold", "count", "made_in", "components")
 _COMPONENT = ("index", "custodian", "backup", "kcv", "envelope")
 _TARGET_COMMON = ("label", "provider", "algorithm", "import_key", "fingerprint", "wrap")
@@ -441,7 +444,15 @@ def _parse_key(path: str, raw: object, kind: CeremonyType) -> KeyEntry:
         new_split=_parse_split(k, "new_split"),
         targets=tuple(_parse_target(p, r) for p, r in k.tables("targets")),
         role=k.choice("role", {r.value: r for r in KeyRole}, required=False) or KeyRole.DATA,
+        key_block=_parse_key_block(k),
     )
+
+
+def _parse_key_block(k: _Table) -> KeyBlockEntry | None:
+    block = k.table("key_block", _KEY_BLOCK, required=False)
+    if block is None:
+        return None
+    return KeyBlockEntry(file=block.need_text("file"), kbpk=block.need_text("kbpk"))
 
 
 def parse_ceremony_file(

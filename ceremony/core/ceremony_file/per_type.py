@@ -39,7 +39,19 @@ def check_shape(kind: CeremonyType, key: KeyEntry, path: str) -> None:
             + " or ".join(s.value for s in allowed),
             hint="remove source to use the default, " + allowed[0].value,
         )
-    split_needed = kind in _SPLIT
+    split_needed = kind in _SPLIT and key.source is not KeySource.KEY_BLOCK
+    if key.source is KeySource.KEY_BLOCK and key.key_block is None:
+        raise FileError(
+            f"{path}.key_block",
+            "is missing; a key of source key-block names its block and the key protecting it",
+            hint="add [keys.key_block] with file and kbpk",
+        )
+    if key.source is not KeySource.KEY_BLOCK and key.key_block is not None:
+        raise FileError(
+            f"{path}.key_block",
+            "is only for a key received as a TR-31 key block",
+            hint="set source = 'key-block', or remove [keys.key_block]",
+        )
     if split_needed and key.split.scheme is None:
         raise FileError(f"{path}.split", f"is missing; a {kind.value} ceremony splits every key")
     if not split_needed and key.split.scheme is not None:
@@ -68,7 +80,7 @@ class _Key:
     @property
     def existing(self) -> bool:
         """Whether its components exist already (reconstitute, re-split)."""
-        return self.kind in _EXISTING
+        return self.kind in _EXISTING and self.key.source is not KeySource.KEY_BLOCK
 
     @property
     def in_hsm(self) -> bool:
@@ -147,6 +159,11 @@ KEY_RULES: tuple[_Rule, ...] = (
         _when("kcv", lambda k: k.existing and k.key.kcv is None),
         "is missing; the rebuilt key is checked against its recorded KCV",
         "copy it with its method from the record, e.g. 'AES-CMAC 08793E'",
+    ),
+    _Rule(
+        _when("kcv", lambda k: k.key.source is KeySource.KEY_BLOCK and k.key.kcv is None),
+        "is missing; the key in the block is checked against the check value its sender gave",
+        "copy it with its method from the sender's key letter, e.g. 'TDES-ECB 08793E'",
     ),
     _Rule(
         _when("kcv", lambda k: k.kind is CeremonyType.RE_WRAP and k.key.kcv is None),

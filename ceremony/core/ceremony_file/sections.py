@@ -320,6 +320,14 @@ class SplitSpec:
 
 
 @dataclass(frozen=True)
+class KeyBlockEntry:
+    """A key's ``[keys.key_block]``: the TR-31 block it arrives in, and the key protecting it."""
+
+    file: str  # the block as the partner sent it, ASCII, next to the ceremony file
+    kbpk: str  # the label of a key loaded earlier in this ceremony (a ZMK, KEK or KBPK)
+
+
+@dataclass(frozen=True)
 class KeyEntry:
     """One ``[[keys]]`` entry."""
 
@@ -334,6 +342,7 @@ class KeyEntry:
     new_split: SplitSpec | None = None  # re-split only: the new set
     targets: tuple[TargetEntry, ...] = ()
     role: KeyRole = KeyRole.DATA  # what the key is for; payment roles carry their own rules
+    key_block: KeyBlockEntry | None = None  # source = "key-block" only
 
     @property
     def algorithm(self) -> KeyAlgorithm | None:

@@ -77,6 +77,7 @@ class KeySource(enum.Enum):
     HSM_RANDOM = "hsm-random"  # drawn from the HSM's random generator, split on the workstation
     HSM_KEY = "hsm-key"  # a key already on the token
     COMPONENTS = "components"  # entered by its custodians
+    KEY_BLOCK = "key-block"  # received as a TR-31 key block under a key loaded in this ceremony
 
     @property
     def description(self) -> str:
@@ -96,7 +97,7 @@ _SOURCES = MappingProxyType(
     {
         CeremonyType.GENERATE_EXPORT: (KeySource.HSM,),
         CeremonyType.SPLIT_BACKUP: (KeySource.HSM_RANDOM, KeySource.HSM_KEY, KeySource.HSM),
-        CeremonyType.RECONSTITUTE: (KeySource.COMPONENTS,),
+        CeremonyType.RECONSTITUTE: (KeySource.COMPONENTS, KeySource.KEY_BLOCK),
         CeremonyType.RE_SPLIT: (KeySource.COMPONENTS,),
         CeremonyType.DESTROY: (KeySource.HSM_KEY,),
         CeremonyType.RE_WRAP: (KeySource.HSM_KEY,),

@@ -1,0 +1,38 @@
+"""Typed builders of the journal events of TR-31 key blocks (docs/journal-events.md)."""
+
+from __future__ import annotations
+
+from ceremony.core.event_base import Event
+from ceremony.core.journal import FileDigest, JournalValue, Label, Text
+from ceremony.core.kcv import CheckValue
+from ceremony.core.tr31 import Header
+
+
+def key_block_opened(
+    *,
+    key: str,
+    kbpk: str,
+    header: Header,
+    block_sha256: FileDigest,
+    kcv: CheckValue,
+    role: str | None,
+) -> Event:
+    """A TR-31 block opened in memory under a KBPK loaded in this ceremony (manual clear-text)."""
+    data: dict[str, JournalValue] = {
+        "key": Label(key),
+        "kbpk": Label(kbpk),
+        "block_sha256": block_sha256,
+        "version": Label(header.version),
+        "key_usage": Label(header.key_usage),
+        "algorithm": Label(header.algorithm),
+        "mode_of_use": Label(header.mode_of_use),
+        "key_version": Label(header.key_version),
+        "exportability": Label(header.exportability),
+        "kcv_method": Label(kcv.method.label),
+        "kcv": Text(kcv.hex),
+        "matches_recorded": True,
+        "manual_cleartext": True,
+    }
+    if role is not None:
+        data["role"] = Text(role)
+    return Event("key_block_opened", data)
