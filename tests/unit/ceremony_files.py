@@ -15,6 +15,8 @@ from ceremony.core.registry import Holding, RecordEvent, RegistryRecord
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 TYPES = ("generate-export", "split-backup", "reconstitute", "re-split", "destroy", "re-wrap")
+# The payment templates users run first, by name, with the ceremony type each one is.
+PAYMENT = {"zmk-issue": "split-backup", "zmk-load": "reconstitute"}
 
 
 def template(name: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from ceremony.core.component import Scheme
 from ceremony.core.registry import Registry, RegistryRecord
 from ceremony.core.rules import Operation, RuleBreach
 from ceremony.errors import ConfigError, RuleViolation
-from tests.unit.ceremony_files import TEMPLATES, TYPES, dumps, template, zmk_issue_record
+from tests.unit.ceremony_files import PAYMENT, TEMPLATES, TYPES, dumps, template, zmk_issue_record
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -91,9 +91,17 @@ def test_every_template_validates_and_has_a_summary(name: str) -> None:
         assert repr(key.label) in joined
 
 
+@pytest.mark.parametrize("name", sorted(PAYMENT))
+def test_each_payment_template_validates_as_its_type(name: str) -> None:
+    ceremony = parse_ceremony_file((TEMPLATES / f"{name}.toml").read_text("utf-8"))
+    assert ceremony.ceremony.type is CeremonyType(PAYMENT[name])
+    assert all(k.type.value == "TDES" and k.role.payment for k in ceremony.keys)
+    assert summary(ceremony)[0].startswith(f"Ceremony {ceremony.ceremony.id}: {PAYMENT[name]}")
+
+
 def test_templates_cover_each_type_once_and_are_commented() -> None:
-    assert sorted(p.stem for p in TEMPLATES.glob("*.toml")) == sorted(TYPES)
-    for name in TYPES:
+    assert sorted(p.stem for p in TEMPLATES.glob("*.toml")) == sorted([*TYPES, *PAYMENT])
+    for name in [*TYPES, *PAYMENT]:
         assert (TEMPLATES / f"{name}.toml").read_text("utf-8").startswith("# Ceremony file:")
     assert (TEMPLATES / "README.md").is_file()
 

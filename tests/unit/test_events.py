@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ceremony.core import events, journal, recovery_events
+from ceremony.core import events, journal, recovery_events, tr31
 from ceremony.core.component import Scheme
 from ceremony.core.journal import FileDigest, PublicId
 from ceremony.core.kcv import CheckValue, KcvMethod
+from ceremony.core.payment_events import key_block_opened
 from ceremony.core.providers.import_key import Fingerprint
 from ceremony.core.rules import Operation, Participant, PassphraseRecord, Role
 from ceremony.errors import JournalError
@@ -122,6 +123,14 @@ def every_event() -> list[events.Event]:
         events.component_entered(key="zmk", split_set="c1", index=1, custodian="ebrown", kcv=KCV),
         events.key_combined(
             key="zmk", path="in-memory", kcv=KCV, matches_recorded=True, manual_cleartext=True
+        ),
+        key_block_opened(
+            key="pek",
+            kbpk="zmk",
+            header=tr31.Header("B", "P0", "T", "E"),
+            block_sha256=FileDigest.of(b"block"),
+            kcv=CheckValue(KcvMethod.TDES_ECB_ZERO, bytes.fromhex("0A1B2C")),
+            role="PEK, PIN encryption key (TR-31 P0, mode B)",
         ),
         events.key_imported(key="zmk", path="host memory", attributes=attrs, kcvs=[KCV]),
         events.key_exported(key="zmk", kcvs=[KCV]),

@@ -44,6 +44,13 @@ def summary(ceremony: CeremonyFile) -> list[str]:
             f"Key {i + 1} of {len(ceremony.keys)}: {key.label!r}, {key.describe()}, "
             f"{key.source.description}."
         )
+        if key.role.payment:
+            lines.append(f"  Role: {key.describe_role()}.")
+        if key.key_block is not None:
+            lines.append(
+                f"  Its TR-31 block is read from {key.key_block.file} and opened under key "
+                f"{key.key_block.kbpk!r}."
+            )
         if key.kcv is not None:
             lines.append(f"  Its recorded check value is {key.kcv}.")
         for name, split in (("Components", key.split), ("New components", key.new_split)):

@@ -90,6 +90,7 @@ _SOURCE_TEXT = MappingProxyType(
         KeySource.HSM_RANDOM: "drawn from the HSM's random generator and split on the workstation",
         KeySource.HSM_KEY: "an existing key on the HSM",
         KeySource.COMPONENTS: "rebuilt from its custodians' components",
+        KeySource.KEY_BLOCK: "received as a TR-31 key block, opened under a key loaded here",
     }
 )
 # Allowed sources per ceremony type; the first is the default.

@@ -30,13 +30,14 @@ def load_key_blocks(cf: CeremonyFile, base: Path) -> dict[str, str]:
         if key.source is not KeySource.KEY_BLOCK or key.key_block is None:
             continue
         path = f"keys[{i}].key_block.file"
-        raw = read_file(
-            base / key.key_block.file,
-            "TR-31 key block",
-            cap=MAX_BLOCK_FILE,
-            hint="put the block the sender gave next to the ceremony file, as the file names it",
-        )
         try:
+            raw = read_file(
+                base / key.key_block.file,
+                "TR-31 key block",
+                cap=MAX_BLOCK_FILE,
+                hint="put the block the sender gave next to the ceremony file, as the file "
+                "names it",
+            )
             text = raw.decode("ascii").strip()
             header = tr31.read_header(text)
             require_fits(header, key, by_label[key.key_block.kbpk])
