@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from pathlib import Path
 
 import pytest
 
 from ceremony.cli import main
+from ceremony.core import parity, tr31
+from ceremony.core.component import KeyAlgorithm
 from ceremony.core.registry import (
     Registry,
     serialise_registry,
 )
 from ceremony.rehearsal import AWS_ARN, GCP_METHOD
 from tests.engine.helpers import write_imports
-from tests.unit.ceremony_files import TEMPLATES, TYPES, dumps, template, zmk_issue_record
+from tests.unit.ceremony_files import PAYMENT, TEMPLATES, TYPES, dumps, template, zmk_issue_record
 
 
 def _with_import_keys(name: str, folder: Path) -> Path:
@@ -206,3 +209,30 @@ def tomllib_output(text: str) -> str:
     import tomllib
 
     return str(tomllib.loads(text)["ceremony"]["output"])
+
+
+@pytest.mark.parametrize("name", sorted(PAYMENT))
+def test_check_each_payment_template(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / f"{name}.toml"
+    path.write_text((TEMPLATES / f"{name}.toml").read_text("utf-8"))
+    if name == "zmk-load":
+        (tmp_path / "received").mkdir()
+        kbpk, key = bytearray(secrets.token_bytes(16)), bytearray(secrets.token_bytes(16))
+        parity.adjust(kbpk)
+        parity.adjust(key)
+        block = tr31.wrap(
+            kbpk,
+            tr31.Header("B", "P0", "T", "E"),
+            key,
+            secrets.token_bytes,
+            kbpk_algorithm=KeyAlgorithm.TDES,
+        )
+        (tmp_path / "received" / "pek-acquirer.tr31").write_text(block + "\n", "ascii")
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Role: ZMK, zone master key" in out
+    assert out.rstrip().endswith("The ceremony file is valid.")
+    if name == "zmk-load":
+        assert "TR-31 key blocks: 1 read; each header fits its key and KBPK." in out

@@ -121,62 +121,40 @@ def test_a_zmk_generated_inside_the_hsm_is_split_into_parity_adjusted_components
     _destroy(hsm, tmp_path, label, recorded, "tdes-destroy-generated", bits=192)
 
 
-def test_a_zmk_loaded_from_components_opens_a_pek_received_as_a_tr31_block(
+def test_the_payment_templates_issue_a_zmk_then_load_it_with_a_pek_in_a_tr31_block(
     hsm: HsmUnderTest, tmp_path: Path
 ) -> None:
+    """templates/zmk-issue.toml, then templates/zmk-load.toml, headless on the engine."""
     zmk = f"zmk-{secrets.token_hex(3)}"
-    issued = _doc(hsm, "split-backup", "tdes-partner")
-    key = issued["keys"][0]
-    key.update(label=zmk, type="TDES", bits=128, store_in_hsm=False, role="zmk")
-    key.pop("targets", None)
-    key["split"] = {
-        "scheme": "xor",
-        "components": [
-            {"custodian": c, "envelope": f"TE-P-{i}"}
-            for i, c in enumerate(("ebrown", "fgarcia", "gkim"), start=1)
-        ],
-    }
+    issued = _doc(hsm, "zmk-issue", f"issue-{zmk}")
+    issued["keys"][0]["label"] = zmk
     machine, shown = _run(hsm, tmp_path, issued)
     entries = outcome_entries(machine.outcome)
     recorded = _kcv(entries, "key_generated")
-    with xor.combine(shown.components(), expected=recorded) as rebuilt:
+    components = shown.components()
+    assert all(parity.has_odd_parity(c.value.reveal()) for c in components)
+    with xor.combine(components, expected=recorded) as rebuilt:
         zmk_bytes = bytes(rebuilt.reveal())
     # The partner's working key, as their HSM sends it: a TR-31 block built by psec.
     pek = bytearray(secrets.token_bytes(16))
     parity.adjust(pek)
     pek_kcv = kcv.check_value(pek, KcvMethod.TDES_ECB_ZERO)
-    block = psec.tr31.wrap(zmk_bytes, "B0000P0TE00N0000", bytes(pek))
     (tmp_path / "received").mkdir()
-    (tmp_path / "received" / "pek.tr31").write_text(block + "\n", encoding="ascii")
-
-    load = _doc(hsm, "reconstitute", "tdes-partner-load")
-    key = load["keys"][0]
-    key.update(
-        label=zmk,
-        type="TDES",
-        bits=128,
-        role="zmk",
-        kcv=f"{recorded.method.label} {recorded.hex}",
-        store_in_hsm=True,
+    (tmp_path / "received" / "pek-acquirer.tr31").write_text(
+        psec.tr31.wrap(zmk_bytes, "B0000P0TE00N0000", bytes(pek)) + "\n", encoding="ascii"
     )
-    key.pop("targets", None)
-    key["split"]["made_in"] = "tdes-partner"
+    # One token here: the issuer's copy goes first, as if the load were at the partner's HSM.
+    _destroy(hsm, tmp_path, zmk, recorded, f"destroy-{zmk}")
+
+    load = _doc(hsm, "zmk-load", f"load-{zmk}")
+    key, pek_key = load["keys"]
+    key.update(label=zmk, kcv=f"{recorded.method.label} {recorded.hex}")
+    key["split"]["made_in"] = f"issue-{zmk}"
     for i, component in enumerate(key["split"]["components"]):
         component["kcv"] = f"{shown.shown[i].kcv.method.label} {shown.shown[i].kcv.hex}"
-        component["envelope"] = f"TE-P-{i + 1}"
     pek_label = f"pek-{secrets.token_hex(3)}"
-    load["keys"].append(
-        {
-            "label": pek_label,
-            "type": "TDES",
-            "bits": 128,
-            "role": "pek",
-            "source": "key-block",
-            "kcv": f"{pek_kcv.method.label} {pek_kcv.hex}",
-            "store_in_hsm": True,
-            "key_block": {"file": "received/pek.tr31", "kbpk": zmk},
-        }
-    )
+    pek_key.update(label=pek_label, kcv=f"{pek_kcv.method.label} {pek_kcv.hex}")
+    pek_key["key_block"]["kbpk"] = zmk
     machine, _ = _run(hsm, tmp_path, load, components=shown.texts())
     entries = outcome_entries(machine.outcome)
     opened = next(e for e in entries if e["event"] == "key_block_opened")["data"]
@@ -189,4 +167,4 @@ def test_a_zmk_loaded_from_components_opens_a_pek_received_as_a_tr31_block(
         assert session.check_values(zmk).of(KcvMethod.TDES_ECB_ZERO) == recorded
     assert scan([tmp_path], [zmk_bytes, bytes(pek)]) == []
     for label, value in ((pek_label, pek_kcv), (zmk, recorded)):
-        _destroy(hsm, tmp_path, label, value, f"tdes-partner-destroy-{label}")
+        _destroy(hsm, tmp_path, label, value, f"destroy-{label}-loaded")

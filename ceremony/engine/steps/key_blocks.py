@@ -57,7 +57,7 @@ def require_fits(header: tr31.Header, key: KeyEntry, kbpk: KeyEntry) -> None:
     assert key.algorithm is not None and kbpk.algorithm is not None and kbpk.length is not None
     if header.key_algorithm is not key.algorithm:
         raise KeyBlockError(
-            f"the block holds a {header.key_algorithm.value} key, the file declares "
+            f"the block holds a key of type {header.key_algorithm.value}, the file declares "
             f"{key.describe()}",
             hint="check the key type against the sender's key letter",
         )
