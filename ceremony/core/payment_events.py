@@ -36,3 +36,37 @@ def key_block_opened(
     if role is not None:
         data["role"] = Text(role)
     return Event("key_block_opened", data)
+
+
+def key_block_written(
+    *,
+    key: str,
+    label: str,
+    kbpk: str,
+    header: Header,
+    name: str,
+    sha256: FileDigest,
+    kcv: CheckValue,
+    kbpk_kcv: CheckValue,
+) -> Event:
+    """A key wrapped in memory in a TR-31 block under a KBPK of this ceremony, as ``name``."""
+    return Event(
+        "key_block_written",
+        {
+            "key": Label(key),
+            "label": Label(label),
+            "kbpk": Label(kbpk),
+            "name": Text(name),
+            "sha256": sha256,
+            "version": Label(header.version),
+            "key_usage": Label(header.key_usage),
+            "algorithm": Label(header.algorithm),
+            "mode_of_use": Label(header.mode_of_use),
+            "key_version": Label(header.key_version),
+            "exportability": Label(header.exportability),
+            "kcv_method": Label(kcv.method.label),
+            "kcv": Text(kcv.hex),
+            "kbpk_kcv_method": Label(kbpk_kcv.method.label),
+            "kbpk_kcv": Text(kbpk_kcv.hex),
+        },
+    )

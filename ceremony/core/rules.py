@@ -191,6 +191,7 @@ class Operation(enum.Enum):
     VOID_COMPONENTS = "void-components"
     RESTART = "restart-ceremony"
     OPEN_KEY_BLOCK = "open-key-block"
+    WRAP_KEY_BLOCK = "wrap-key-block"
 
     @property
     def description(self) -> str:
@@ -224,6 +225,7 @@ _DESCRIPTIONS = MappingProxyType(
         Operation.VOID_COMPONENTS: "void the components an interrupted ceremony issued",
         Operation.RESTART: "start an interrupted ceremony again from its beginning",
         Operation.OPEN_KEY_BLOCK: "open a TR-31 key block in memory",
+        Operation.WRAP_KEY_BLOCK: "wrap a key in TR-31 key blocks in memory",
     }
 )
 

@@ -119,6 +119,13 @@ def plan(
                     f"Key {label}: wrapped for {t.label}",
                 )
             )
+        if key.tr31:
+            stages.append(
+                (
+                    StepId(Family.WRAP, key=label, target=key.tr31[0].label),
+                    f"Key {label}: wrapped in TR-31 blocks",
+                )
+            )
         if kind is CeremonyType.DESTROY:
             stages.append((StepId.of(Family.DESTROY, label), f"Key {label}: destroyed"))
     stages.append((StepId(Family.FINISH), "Outputs and journal"))
@@ -349,6 +356,7 @@ def split_backup(ctx: Context, key: KeyEntry) -> Flow[None]:
         key_kcv = kcv.check_value(material, method)
     components = yield from _split(ctx, key, key.split, material)
     yield from _store_and_wrap(ctx, key, material, key_kcv)
+    yield from _blocks_and_close(ctx, key, material)
     del components
 
 
@@ -444,8 +452,14 @@ def reconstitute(ctx: Context, key: KeyEntry) -> Flow[None]:
     else:
         material, key_kcv = yield from _assemble(ctx, key)
     yield from _store_and_wrap(ctx, key, material, key_kcv)
-    if any(k.key_block is not None and k.key_block.kbpk == key.label for k in ctx.cf.keys):
-        # A later block is opened under this key in memory; ctx.wipe() closes it at the end.
+    yield from _blocks_and_close(ctx, key, material)
+
+
+def _blocks_and_close(ctx: Context, key: KeyEntry, material: Secret) -> Flow[None]:
+    """Write the key's TR-31 blocks; keep it while a later block needs it as KBPK."""
+    yield from key_blocks.write_key_blocks(ctx, key, material)
+    if key.label in key_blocks.kbpk_labels(ctx.cf):
+        # ctx.wipe() closes it at the end, with every other secret of the run.
         ctx.kbpks[key.label] = material
     else:
         material.close()
@@ -457,7 +471,7 @@ def re_split(ctx: Context, key: KeyEntry) -> Flow[None]:
     assert new is not None and key.split.made_in is not None
     yield from _split(ctx, key, new, material)
     yield from _store_and_wrap(ctx, key, material, key_kcv)
-    material.close()
+    yield from _blocks_and_close(ctx, key, material)
     _old_components_to_destroy(ctx, key)
 
 

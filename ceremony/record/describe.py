@@ -216,6 +216,11 @@ DESCRIPTIONS: Mapping[str, Callable[[Entry], str]] = MappingProxyType(
             "key {key} opened in memory from its TR-31 block (version {version}, usage "
             "{key_usage}, mode {mode_of_use}) under {kbpk}; its KCV matches the sender's"
         ),
+        "key_block_written": _with(
+            "key {key} wrapped in memory in a TR-31 block (version {version}, usage "
+            "{key_usage}, mode {mode_of_use}, exportability {exportability}) under {kbpk}: "
+            "{name}"
+        ),
         "key_imported": _imported,
         "key_exported": _with("key {key} exported in clear for splitting"),
         "import_key_confirmed": _with(

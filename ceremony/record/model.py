@@ -50,6 +50,7 @@ _CLEAR_EVENTS: Mapping[str, tuple[Operation, ...]] = {
 # Not clear-text operations, yet each needs its own earlier approval.
 _APPROVED_EVENTS: Mapping[str, tuple[Operation, ...]] = {
     "key_destroyed": (Operation.DESTROY,),
+    "key_block_written": (Operation.WRAP_KEY_BLOCK,),
     "components_voided": (Operation.VOID_COMPONENTS,),
 }
 _RECOVERY_EVENTS = frozenset(

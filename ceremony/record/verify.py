@@ -307,6 +307,7 @@ _KEY_KCV_EVENTS = {
     "key_destroyed": "destroyed",
     "key_combined": "combined",
     "key_block_opened": "opened from its TR-31 block",
+    "key_block_written": "wrapped in a TR-31 block",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 import psec.tr31
 import pytest
@@ -168,3 +169,47 @@ def test_the_payment_templates_issue_a_zmk_then_load_it_with_a_pek_in_a_tr31_blo
     assert scan([tmp_path], [zmk_bytes, bytes(pek)]) == []
     for label, value in ((pek_label, pek_kcv), (zmk, recorded)):
         _destroy(hsm, tmp_path, label, value, f"destroy-{label}-loaded")
+
+
+def test_a_pek_is_sent_under_a_zmk_as_a_tr31_block_that_psec_opens(
+    hsm: HsmUnderTest, tmp_path: Path
+) -> None:
+    zmk, pek = f"zmk-{secrets.token_hex(3)}", f"pek-{secrets.token_hex(3)}"
+    doc = _doc(hsm, "zmk-issue", f"send-{zmk}")
+    first = doc["keys"][0]
+    first.update(label=zmk, source="hsm-random")
+    second = {
+        "label": pek,
+        "type": "TDES",
+        "bits": 128,
+        "role": "pek",
+        "source": "hsm-random",
+        "split": {
+            "scheme": "xor",
+            "components": [{"custodian": c, "envelope": f"TE-PEK-{c}"} for c in ("ebrown", "gkim")],
+        },
+        "tr31": [{"label": "to-acquirer", "kbpk": zmk, "exportability": "E"}],
+    }
+    doc["keys"].append(second)
+    machine, shown = _run(hsm, tmp_path, doc)
+    entries = outcome_entries(machine.outcome)
+    written = next(e for e in entries if e["event"] == "key_block_written")
+    data = written["data"]
+    assert (data["version"], data["key_usage"], data["mode_of_use"]) == ("B", "P0", "B")
+    assert data["exportability"] == "E" and data["kbpk"] == zmk
+    approval = entries[written["seq"] - 2]  # approval, output_written, key_block_written
+    assert approval["data"]["operation"] == "wrap-key-block"
+    by_key: dict[str, list[Any]] = {}
+    for c in shown.components():
+        by_key.setdefault(c.identity.key_label, []).append(c)
+    generated = {e["data"]["key"]: e for e in entries if e["event"] == "key_generated"}
+    with (
+        xor.combine(by_key[zmk], expected=_kcv([generated[zmk]], "key_generated")) as z,
+        xor.combine(by_key[pek], expected=_kcv([generated[pek]], "key_generated")) as p,
+    ):
+        zmk_bytes, pek_bytes = bytes(z.reveal()), bytes(p.reveal())
+    block_file = machine.outcome.output_folder / data["name"]  # type: ignore[operator]
+    header, opened = psec.tr31.unwrap(zmk_bytes, block_file.read_text("ascii").strip())
+    assert opened == pek_bytes
+    assert (header.key_usage, header.exportability) == ("P0", "E")
+    assert scan([tmp_path], [zmk_bytes, pek_bytes]) == []

@@ -12,7 +12,7 @@ from ceremony.core import events, journal, recovery_events, tr31
 from ceremony.core.component import Scheme
 from ceremony.core.journal import FileDigest, PublicId
 from ceremony.core.kcv import CheckValue, KcvMethod
-from ceremony.core.payment_events import key_block_opened
+from ceremony.core.payment_events import key_block_opened, key_block_written
 from ceremony.core.providers.import_key import Fingerprint
 from ceremony.core.rules import Operation, Participant, PassphraseRecord, Role
 from ceremony.errors import JournalError
@@ -131,6 +131,16 @@ def every_event() -> list[events.Event]:
             block_sha256=FileDigest.of(b"block"),
             kcv=CheckValue(KcvMethod.TDES_ECB_ZERO, bytes.fromhex("0A1B2C")),
             role="PEK, PIN encryption key (TR-31 P0, mode B)",
+        ),
+        key_block_written(
+            key="pek",
+            label="pek-out",
+            kbpk="zmk",
+            header=tr31.Header("B", "P0", "T", "B"),
+            name="bundle/tr31/pek/pek-out.tr31",
+            sha256=FileDigest.of(b"block"),
+            kcv=CheckValue(KcvMethod.TDES_ECB_ZERO, bytes.fromhex("0A1B2C")),
+            kbpk_kcv=CheckValue(KcvMethod.TDES_ECB_ZERO, bytes.fromhex("3D4E5F")),
         ),
         events.key_imported(key="zmk", path="host memory", attributes=attrs, kcvs=[KCV]),
         events.key_exported(key="zmk", kcvs=[KCV]),

@@ -11,7 +11,6 @@ from ceremony.core.ceremony_file.sections import (
     CeremonyInfo,
     ComponentSpec,
     HsmSpec,
-    KeyBlockEntry,
     KeyEntry,
     PrinterSpec,
     SigningSpec,
@@ -26,6 +25,7 @@ from ceremony.core.ceremony_file.vocabulary import (
     HsmLogin,
     KeySource,
     WrapPlace,
+    _require_label,
     _require_path,
     _show,
 )
@@ -54,6 +54,10 @@ from ceremony.errors import KeyBlockError
 
 # The roles whose keys protect other keys, and so may open a TR-31 block.
 _PROTECTING_ROLES = frozenset({KeyRole.ZMK, KeyRole.KEK, KeyRole.KBPK})
+# The ceremony types that hold their keys in memory, where TR-31 blocks are built and opened.
+_IN_MEMORY = frozenset(
+    {CeremonyType.SPLIT_BACKUP, CeremonyType.RECONSTITUTE, CeremonyType.RE_SPLIT}
+)
 
 # ---- the whole file ---------------------------------------------------------------------------
 
@@ -174,35 +178,38 @@ class CeremonyFile:
                 add(Operation.CLEAR_EXPORT, f"{path}.targets[{software[0]}].wrap")
             for j in software:
                 add(Operation.SOFTWARE_WRAP, f"{path}.targets[{j}].wrap")
+            if key.tr31:
+                add(Operation.WRAP_KEY_BLOCK, f"{path}.tr31")
             if kind is CeremonyType.DESTROY:
                 add(Operation.DESTROY)
         return plan
 
     def _validate_kbpk(
-        self, key: KeyEntry, block: KeyBlockEntry, path: str, earlier: dict[str, int]
+        self, key: KeyEntry, kbpk_label: str, path: str, earlier: dict[str, int]
     ) -> None:
-        """The protecting key: loaded earlier in this ceremony, a key-encrypting role, and at
-        least as strong as the key it protects (TR-31 forbids a weaker one)."""
-        _require_path(f"{path}.file", block.file)
-        at = earlier.get(block.kbpk)
-        if at is None or at >= len(self.keys) or self.keys[at].label == key.label:
+        """The protecting key of a TR-31 block: in memory in this ceremony, listed earlier, a
+        key-encrypting role, and at least as strong as the key it protects (TR-31 forbids a
+        weaker one). The HSM layer builds and opens no block: both keys are in memory here."""
+        if self.ceremony.type not in _IN_MEMORY:
+            raise FileError(
+                path,
+                f"is not used in a {self.ceremony.type.value} ceremony: TR-31 blocks are built "
+                "and opened in memory, in a split-backup, reconstitute or re-split",
+                hint="remove it, or load the keys from their components in this ceremony",
+            )
+        at = earlier.get(kbpk_label)
+        if at is None or self.keys[at].label == key.label:
             raise FileError(
                 f"{path}.kbpk",
-                f"is {block.kbpk!r}, which is not a key loaded earlier in this ceremony",
-                hint="the HSM cannot open TR-31 blocks: list the KBPK first, loaded from its "
-                "components in this same ceremony",
+                f"is {kbpk_label!r}, which is not a key loaded earlier in this ceremony",
+                hint="the HSM cannot open or build TR-31 blocks: list the KBPK first, loaded in "
+                "this same ceremony",
             )
         kbpk = self.keys[at]
-        if kbpk.source is not KeySource.COMPONENTS:
-            raise FileError(
-                f"{path}.kbpk",
-                f"is {block.kbpk!r}, which this ceremony does not load from components",
-                hint="a TR-31 block is opened under a key loaded from its components here",
-            )
         if kbpk.role not in _PROTECTING_ROLES:
             raise FileError(
                 f"{path}.kbpk",
-                f"is {block.kbpk!r}, a {kbpk.role.facts.name}, which does not protect other keys",
+                f"is {kbpk_label!r}, a {kbpk.role.facts.name}, which does not protect other keys",
                 hint="give that key role = 'zmk', 'kek' or 'kbpk'",
             )
         assert kbpk.algorithm is not None and kbpk.length is not None
@@ -211,6 +218,26 @@ class CeremonyFile:
             tr31.require_kbpk_strength(kbpk.algorithm, kbpk.length, key.algorithm, key.length)
         except KeyBlockError as ex:
             raise FileError(f"{path}.kbpk", ex.message, hint=ex.hint) from None
+
+    def _validate_blocks(self, key: KeyEntry, path: str, earlier: dict[str, int]) -> None:
+        if key.key_block is not None:
+            _require_path(f"{path}.key_block.file", key.key_block.file)
+            self._validate_kbpk(key, key.key_block.kbpk, f"{path}.key_block", earlier)
+        names: set[str] = set()
+        for j, out in enumerate(key.tr31):
+            where = f"{path}.tr31[{j}]"
+            _require_label(f"{where}.label", out.label, "a key block label")
+            if out.label in names:
+                raise FileError(f"{where}.label", "is used twice", hint="one label each")
+            names.add(out.label)
+            if not (len(out.key_version) == 2 and out.key_version.isascii()):
+                raise FileError(
+                    f"{where}.key_version",
+                    f"is {out.key_version!r}; TR-31 gives two characters, e.g. '00'",
+                )
+            if key.algorithm is None or (key.role.payment and not key.role.allows(key.algorithm)):
+                raise FileError(where, f"sends a {key.describe()} key, which TR-31 does not carry")
+            self._validate_kbpk(key, out.kbpk, where, earlier)
 
     def validate(self, registry: Registry | None = None) -> None:
         """Every section, then the rules: roles, split knowledge (with the registry), dual
@@ -248,8 +275,7 @@ class CeremonyFile:
                     )
                 target_labels[target.label] = f"{path}.targets[{j}].label"
             per_type.check_key(self.ceremony.type, key, path, self.rehearsal)
-            if key.key_block is not None:
-                self._validate_kbpk(key, key.key_block, f"{path}.key_block", labels)
+            self._validate_blocks(key, path, labels)
             self._validate_people(key, path, roster)
             per_type.require_envelopes(self.ceremony.type, key, path, self.rehearsal)
         self._require_distinct_envelopes()

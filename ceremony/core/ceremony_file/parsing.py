@@ -17,6 +17,7 @@ from ceremony.core.ceremony_file.sections import (
     ComponentSpec,
     HsmSpec,
     KeyBlockEntry,
+    KeyBlockOut,
     KeyEntry,
     PrinterSpec,
     SigningSpec,
@@ -272,8 +273,10 @@ _KEY = (
     "targets",
     "role",
     "key_block",
+    "tr31",
 )
 _KEY_BLOCK = ("file", "kbpk")
+_KEY_BLOCK_OUT = ("label", "kbpk", "exportability", "key_version")
 _SPLIT = ("scheme", "threshold", "count", "made_in", "components")
 _COMPONENT = ("index", "custodian", "backup", "kcv", "envelope")
 _TARGET_COMMON = ("label", "provider", "algorithm", "import_key", "fingerprint", "wrap")
@@ -445,6 +448,17 @@ def _parse_key(path: str, raw: object, kind: CeremonyType) -> KeyEntry:
         targets=tuple(_parse_target(p, r) for p, r in k.tables("targets")),
         role=k.choice("role", {r.value: r for r in KeyRole}, required=False) or KeyRole.DATA,
         key_block=_parse_key_block(k),
+        tr31=tuple(_parse_block_out(p, r) for p, r in k.tables("tr31")),
+    )
+
+
+def _parse_block_out(path: str, raw: object) -> KeyBlockOut:
+    t = _Table(raw, path, _KEY_BLOCK_OUT)
+    return KeyBlockOut(
+        label=t.need_text("label"),
+        kbpk=t.need_text("kbpk"),
+        exportability=t.choice("exportability", {v: v for v in "NES"}, required=False) or "N",
+        key_version=t.text("key_version", False) or "00",
     )
 
 

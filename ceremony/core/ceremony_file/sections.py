@@ -328,6 +328,16 @@ class KeyBlockEntry:
 
 
 @dataclass(frozen=True)
+class KeyBlockOut:
+    """One ``[[keys.tr31]]``: the key sent out as a TR-31 block under a key loaded here."""
+
+    label: str  # names the block's file in the bundle: tr31/<key>/<label>.tr31
+    kbpk: str  # the label of a key listed earlier in this file, in memory in this ceremony
+    exportability: str = "N"  # TR-31: N none, E under a KEK, S sensitive
+    key_version: str = "00"
+
+
+@dataclass(frozen=True)
 class KeyEntry:
     """One ``[[keys]]`` entry."""
 
@@ -343,6 +353,7 @@ class KeyEntry:
     targets: tuple[TargetEntry, ...] = ()
     role: KeyRole = KeyRole.DATA  # what the key is for; payment roles carry their own rules
     key_block: KeyBlockEntry | None = None  # source = "key-block" only
+    tr31: tuple[KeyBlockOut, ...] = ()  # sent out as TR-31 blocks
 
     @property
     def algorithm(self) -> KeyAlgorithm | None:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ceremony.core import kcv, parity, tr31
+from ceremony.core import events, kcv, parity, rng, tr31
 from ceremony.core.ceremony_file import CeremonyFile, KeyEntry, KeySource
 from ceremony.core.component import KeyAlgorithm
 from ceremony.core.journal import FileDigest
-from ceremony.core.payment_events import key_block_opened
+from ceremony.core.payment_events import key_block_opened, key_block_written
+from ceremony.core.providers import BundleFile
 from ceremony.core.rules import Operation
 from ceremony.core.secret import Secret
 from ceremony.engine.context import Context, Flow
 from ceremony.engine.step_id import Family, StepId
 from ceremony.engine.steps import people
+from ceremony.engine.steps.evidence import write_files
 from ceremony.errors import CeremonyError, CheckValueError, ConfigError, KeyBlockError
 from ceremony.reading import read_file
 
@@ -119,3 +121,63 @@ def open_key_block(
         f"(usage {header.key_usage}, mode {header.mode_of_use}); its KCV {computed} matches."
     )
     return material, computed
+
+
+_ALGORITHM_LETTER = {KeyAlgorithm.TDES: "T", KeyAlgorithm.AES: "A", KeyAlgorithm.HMAC: "H"}
+
+
+def write_key_blocks(ctx: Context, key: KeyEntry, material: Secret) -> Flow[None]:
+    """Wrap ``key`` in memory in each TR-31 block the file asks for (two approvals, once)."""
+    if not key.tr31:
+        return
+    assert key.algorithm is not None and key.length is not None
+    ctx.stage(StepId(Family.WRAP, key=key.label, target=key.tr31[0].label))
+    yield from people.approve(ctx, Operation.WRAP_KEY_BLOCK, key.label)
+    method = kcv.default_method(key.algorithm, key.length)
+    key_kcv = kcv.check_value(material, method)
+    for out in key.tr31:
+        kbpk_entry = next(k for k in ctx.cf.keys if k.label == out.kbpk)
+        assert kbpk_entry.algorithm is not None and kbpk_entry.length is not None
+        kbpk = ctx.kbpks[out.kbpk]
+        header = tr31.Header(
+            "B" if kbpk_entry.algorithm is KeyAlgorithm.TDES else "D",
+            key.role.usage(key.algorithm),
+            _ALGORITHM_LETTER[key.algorithm],
+            key.role.facts.mode_of_use,
+            out.key_version,
+            out.exportability,
+        )
+        with ctx.token_random():
+            block = tr31.wrap(
+                kbpk, header, material, rng.random_bytes, kbpk_algorithm=kbpk_entry.algorithm
+            )
+        data = (block + "\n").encode("ascii")
+        name = f"tr31/{key.label}/{out.label}.tr31"
+        ((written, digest),) = write_files(ctx, [BundleFile(name, data)])
+        ctx.journal(events.output_written(name=written, sha256=digest, kind="tr31-block"))
+        ctx.journal(
+            key_block_written(
+                key=key.label,
+                label=out.label,
+                kbpk=out.kbpk,
+                header=header,
+                name=written,
+                sha256=digest,
+                kcv=key_kcv,
+                kbpk_kcv=kcv.check_value(
+                    kbpk, kcv.default_method(kbpk_entry.algorithm, kbpk_entry.length)
+                ),
+            )
+        )
+        ctx.notice(
+            f"Key {key.label} wrapped in a TR-31 block (version {header.version}, usage "
+            f"{header.key_usage}, mode {header.mode_of_use}) under {out.kbpk}: {written}."
+        )
+        ctx.count("TR-31 block(s) written")
+
+
+def kbpk_labels(cf: CeremonyFile) -> frozenset[str]:
+    """The keys some later block is opened or built under: kept in memory until the end."""
+    used = {k.key_block.kbpk for k in cf.keys if k.key_block is not None}
+    used |= {out.kbpk for k in cf.keys for out in k.tr31}
+    return frozenset(used)
