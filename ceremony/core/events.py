@@ -360,6 +360,8 @@ def key_combined(
     matches_recorded: bool,
     manual_cleartext: bool,
     role: str | None = None,
+    type: str | None = None,
+    bits: int | None = None,
 ) -> Event:
     data: dict[str, JournalValue] = {
         "key": Label(key),
@@ -368,7 +370,12 @@ def key_combined(
         "matches_recorded": matches_recorded,
         "manual_cleartext": manual_cleartext,
     }
-    return Event("key_combined", _optional(data, role=_role(role)))
+    return Event(
+        "key_combined",
+        _optional(
+            data, role=_role(role), type=Label(type) if type is not None else None, bits=bits
+        ),
+    )
 
 
 def key_checked(

@@ -11,6 +11,8 @@ from ceremony.core.tr31 import Header
 def key_block_opened(
     *,
     key: str,
+    type: str,
+    bits: int,
     kbpk: str,
     header: Header,
     block_sha256: FileDigest,
@@ -20,6 +22,8 @@ def key_block_opened(
     """A TR-31 block opened in memory under a KBPK loaded in this ceremony (manual clear-text)."""
     data: dict[str, JournalValue] = {
         "key": Label(key),
+        "type": Label(type),
+        "bits": bits,
         "kbpk": Label(kbpk),
         "block_sha256": block_sha256,
         "version": Label(header.version),

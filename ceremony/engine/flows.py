@@ -437,6 +437,8 @@ def _assemble(ctx: Context, key: KeyEntry) -> Flow[tuple[Secret, CheckValue]]:
             matches_recorded=True,
             manual_cleartext=True,
             role=role_text(key),
+            type=key.type.value,
+            bits=key.bits,
         ),
         sorted(holders),
     )

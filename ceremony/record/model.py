@@ -484,12 +484,18 @@ class _Builder:
             k.attributes = mapping(d, "attributes")
             k.kcvs = kcv_list(d)
         elif e == "key_block_opened":
+            k.type = text(d, "type")
+            k.size = f"{text(d, 'bits')} bits"
             k.kcvs = k.kcvs or [kcv_text(d)]
             k.where = (
                 f"received as a TR-31 block (version {text(d, 'version')}, usage "
                 f"{text(d, 'key_usage')}, mode {text(d, 'mode_of_use')}) under "
                 f"{text(d, 'kbpk')}, opened in memory"
             )
+        elif e == "key_combined" and "type" in d and "bits" in d:
+            k.type = text(d, "type")
+            k.size = f"{text(d, 'bits')} bits"
+            k.kcvs = k.kcvs or [kcv_text(d)]
         elif e == "key_combined" and not k.kcvs:
             k.kcvs = [kcv_text(d)]
         elif e == "key_exported":
@@ -546,6 +552,8 @@ class _Builder:
             "key_combined",
             "key_exported",
             "key_destroyed",
+            "key_block_opened",
+            "key_block_written",
         ):
             k.history.append((entry.seq, describe(entry)))
 

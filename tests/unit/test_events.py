@@ -126,6 +126,8 @@ def every_event() -> list[events.Event]:
         ),
         key_block_opened(
             key="pek",
+            type="TDES",
+            bits=128,
             kbpk="zmk",
             header=tr31.Header("B", "P0", "T", "E"),
             block_sha256=FileDigest.of(b"block"),

@@ -139,6 +139,12 @@ def _kms_for_payment(k: _Key, j: int) -> bool:
     return k.key.role.payment and k.key.targets[j].provider in _GENERAL_KMS
 
 
+def _payment_clear_export(k: _Key, j: int) -> bool:
+    # A software wrap of a key on the token exports it in clear first: a payment key leaves
+    # the HSM in clear only to be split into components.
+    return k.key.role.payment and k.kind in _WRAPS and k.key.targets[j].wrap is WrapPlace.SOFTWARE
+
+
 def _unpinned(k: _Key, j: int) -> bool:
     return k.key.targets[j].fingerprint is None and not k.rehearsal
 
@@ -244,6 +250,13 @@ KEY_RULES: tuple[_Rule, ...] = (
         "in clear only as components under dual control, and otherwise only under a key of "
         "its own kind",
         "issue it as components, or set role = 'data' if this is not a payment key",
+    ),
+    _Rule(
+        lambda k: k.targets(_payment_clear_export, "wrap"),
+        "is software, which would export the {role} from the HSM in clear to wrap it; a "
+        "payment key leaves the HSM in clear only as components under dual control",
+        "wrap = 'hsm' on a token that can, or load the key from its components in a "
+        "reconstitute and wrap it there",
     ),
     _Rule(
         lambda k: k.targets(_unpinned, "fingerprint"),

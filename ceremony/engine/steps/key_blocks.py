@@ -109,6 +109,8 @@ def open_key_block(
     ctx.journal(
         key_block_opened(
             key=key.label,
+            type=key.type.value,
+            bits=len(material) * 8,
             kbpk=kbpk_entry.label,
             header=header,
             block_sha256=FileDigest.of(text.encode("ascii")),
