@@ -481,7 +481,7 @@ def require_kbpk_strength(
         )
     if _strength(key_algorithm, key_length) > _strength(kbpk_algorithm, kbpk_length):
         raise KeyBlockError(
-            f"a {_describe(kbpk_algorithm, kbpk_length)} KBPK cannot protect a "
+            f"a {_describe(kbpk_algorithm, kbpk_length)} KBPK cannot protect this "
             f"{_describe(key_algorithm, key_length)} key: a KBPK must be at least as strong as "
             "the key it protects (X9.24-1, PCI PIN 18-3)",
             hint="use a KBPK at least as strong as the key: an AES KBPK (version D) of at least "

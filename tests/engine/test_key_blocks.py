@@ -68,7 +68,7 @@ def test_a_block_that_is_not_ascii_is_refused(tmp_path: Path) -> None:
 def test_a_kbpk_weaker_than_the_key_it_protects_is_refused_in_the_file() -> None:
     doc = template("zmk-load")
     doc["keys"][1].update(type="AES", bits=256, kcv="AES-CMAC 0A1B2C")
-    with pytest.raises(FileError, match="cannot protect a AES-256") as caught:
+    with pytest.raises(FileError, match="cannot protect this AES-256") as caught:
         parse_ceremony_file(dumps(doc))
     assert caught.value.path == "keys[1].key_block.kbpk"
 

@@ -362,10 +362,10 @@ def test_wrap_refuses_a_weak_kbpk_before_any_crypto() -> None:
     kbpk, key = bytes(range(16)), bytes(range(100, 132))
     with pytest.raises(KeyBlockError) as error:
         tr31.wrap(kbpk, tr31.Header("D", "K0", "A", "E"), key, os.urandom, kbpk_algorithm=AES)
-    assert "AES-128 (128-bit strength) KBPK cannot protect a AES-256" in _clean(error, kbpk, key)
+    assert "AES-128 (128-bit strength) KBPK cannot protect this AES-256" in _clean(error, kbpk, key)
     with pytest.raises(KeyBlockError) as error:
         tr31.wrap(kbpk, tr31.Header("B", "K0", "T", "E"), key[:24], os.urandom, kbpk_algorithm=TDES)
-    assert "TDES-2key (80-bit strength) KBPK cannot protect a TDES-3key" in _clean(error, kbpk, key)
+    assert "TDES-2key (80-bit strength) KBPK cannot protect this TDES-3key" in _clean(error, kbpk, key)
 
 
 def test_unwrap_refuses_an_aes_key_under_a_tdes_kbpk_before_any_crypto(
@@ -377,7 +377,7 @@ def test_unwrap_refuses_an_aes_key_under_a_tdes_kbpk_before_any_crypto(
     monkeypatch.setattr(tr31, "_cmac", lambda *a: pytest.fail("crypto ran"))
     with pytest.raises(KeyBlockError) as error:
         tr31.unwrap(kbpk, block, kbpk_algorithm=TDES)
-    assert "cannot protect a AES-128" in _clean(error, kbpk, key)
+    assert "cannot protect this AES-128" in _clean(error, kbpk, key)
 
 
 def test_unwrap_refuses_an_aes_256_key_under_an_aes_128_kbpk() -> None:
@@ -385,7 +385,7 @@ def test_unwrap_refuses_an_aes_256_key_under_an_aes_128_kbpk() -> None:
     block = psec.tr31.wrap(kbpk, "D0000K0AE00N0000", key)
     with pytest.raises(KeyBlockError) as error:
         tr31.unwrap(kbpk, block, kbpk_algorithm=AES)
-    assert "AES-128 (128-bit strength) KBPK cannot protect a AES-256" in _clean(error, kbpk, key)
+    assert "AES-128 (128-bit strength) KBPK cannot protect this AES-256" in _clean(error, kbpk, key)
 
 
 @pytest.mark.usefixtures("no_crypto")
