@@ -712,3 +712,68 @@ def _require_checks(shifts: Sequence[tuple[int, int, int | None]]) -> None:
     for shift, line_number, text_line in shifts:
         if shift:
             raise _mismatch(_value_where(line_number), line_number, text_line)
+
+
+# --- plain hex components from another system -------------------------------------------------
+
+
+def from_plain(
+    identity: KeyIdentity, index: int, count: int, text: str, expected: kcv.CheckValue
+) -> Component:
+    """An XOR component another system issued: bare hex digits, checked by parity and its KCV.
+
+    A card network's or partner's key letter prints each component as hex digits (in groups)
+    with its check value; there are no check letters, so a typo is caught by DES parity (TDES)
+    and then by the KCV. Every problem names the group, never the digits.
+    """
+    groups = text.split()
+    length = identity.key_length
+    value = bytearray(length)
+    try:
+        digits = 0
+        for g, group in enumerate(groups, start=1):
+            for k, char in enumerate(group, start=1):
+                if char not in _HEX:
+                    raise ComponentFormatError(
+                        f"group {g} has a character that is not a hex digit (its character {k})",
+                        hint="type only the digits 0-9 and A-F of the component, in its groups",
+                    )
+            digits += len(group)
+        if digits != 2 * length:
+            raise ComponentFormatError(
+                f"{digits} hex digits typed; a component of this {identity.algorithm.value} key "
+                f"has {2 * length}",
+                hint="a digit was dropped or doubled, or a group typed twice: type it again",
+            )
+        joined = "".join(groups)
+        for i in range(length):
+            value[i] = int(joined[2 * i : 2 * i + 2], 16)
+        del joined
+        if parity.needs_parity(identity.algorithm):
+            wrong = parity.even_parity_bytes(value)
+            if wrong:
+                where = _plain_place(groups, wrong[0])
+                raise ComponentFormatError(
+                    f"byte {wrong[0]} ({where}) has even parity, and every byte of a TDES "
+                    "component has odd parity: a digit there is wrong",
+                    hint="compare that group with the key letter and type the component again",
+                )
+        method = kcv.default_method(identity.algorithm, length)
+        computed = kcv.check_value(value, method, len(expected.value))
+        kcv.require_match(expected, computed, f"component {index}")
+        label = f"{identity.key_label} component {index}/{count}"
+        return Component(identity, Scheme.XOR, index, count, count, Secret(value, label))
+    finally:
+        value[:] = bytes(len(value))
+        groups.clear()
+
+
+def _plain_place(groups: Sequence[str], byte: int) -> str:
+    """Which typed group holds the first digit of ``byte`` (1-based): 'group 3'."""
+    digit = 2 * (byte - 1)
+    seen = 0
+    for g, group in enumerate(groups, start=1):
+        if digit < seen + len(group):
+            return f"group {g}"
+        seen += len(group)
+    return f"group {len(groups)}"

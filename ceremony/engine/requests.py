@@ -86,6 +86,7 @@ class EntryField:
     line: int | None  # None: the KCV line; 0: the SUM line; 1..lines: a value line
     lines: int  # value lines of this component
     header: tuple[str, ...] = ()  # the header the machine already knows (public)
+    plain: bool = False  # a plain hex component from another system: the whole value at once
 
 
 @dataclass(frozen=True)

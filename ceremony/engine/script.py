@@ -198,6 +198,8 @@ class Script:
                 f"the answers file has no text for component {name}",
                 hint=f'add "{name}" = "file" under [components]',
             )
+        if entry.plain:  # a plain hex component: its file is the key letter's digits
+            return " ".join(text.split())
         wanted = "KCV" if entry.line is None else "SUM" if entry.line == 0 else f"{entry.line:02d}"
         for line in text.splitlines():
             head, colon, rest = line.partition(":")

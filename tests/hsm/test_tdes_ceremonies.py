@@ -213,3 +213,44 @@ def test_a_pek_is_sent_under_a_zmk_as_a_tr31_block_that_psec_opens(
     assert opened == pek_bytes
     assert (header.key_usage, header.exportability) == ("P0", "E")
     assert scan([tmp_path], [zmk_bytes, pek_bytes]) == []
+
+
+def test_a_zmk_from_a_key_letter_of_plain_hex_components_opens_its_pek_block(
+    hsm: HsmUnderTest, tmp_path: Path
+) -> None:
+    """Components another system issued: bare hex digits and a KCV each, as a key letter has."""
+    zmk = f"zmk-{secrets.token_hex(3)}"
+    parts = [bytearray(secrets.token_bytes(16)) for _ in range(3)]
+    for part in parts:
+        parity.adjust(part)
+    combined = bytearray(a ^ b ^ c for a, b, c in zip(*parts, strict=True))
+    parity.adjust(combined)
+    zmk_kcv = kcv.check_value(combined, KcvMethod.TDES_ECB_ZERO)
+    pek = bytearray(secrets.token_bytes(16))
+    parity.adjust(pek)
+    pek_kcv = kcv.check_value(pek, KcvMethod.TDES_ECB_ZERO)
+    (tmp_path / "received").mkdir()
+    (tmp_path / "received" / "pek-acquirer.tr31").write_text(
+        psec.tr31.wrap(bytes(combined), "B0000P0TE00N0000", bytes(pek)) + "\n", "ascii"
+    )
+    load = _doc(hsm, "zmk-load", f"letter-{zmk}")
+    key, pek_key = load["keys"]
+    key.update(label=zmk, kcv=f"TDES-ECB {zmk_kcv.hex}")
+    key["split"].update(format="plain", made_in="acquirer-key-letter-0426")
+    texts = {}
+    for i, (component, part) in enumerate(zip(key["split"]["components"], parts, strict=True)):
+        component["kcv"] = f"TDES-ECB {kcv.check_value(part, KcvMethod.TDES_ECB_ZERO).hex}"
+        digits = part.hex().upper()
+        texts[f"{zmk}.{i + 1}"] = " ".join(digits[j : j + 4] for j in range(0, 32, 4))
+    pek_label = f"pek-{secrets.token_hex(3)}"
+    pek_key.update(label=pek_label, kcv=f"TDES-ECB {pek_kcv.hex}")
+    pek_key["key_block"]["kbpk"] = zmk
+    machine, _ = _run(hsm, tmp_path, load, components=texts)
+    entries = outcome_entries(machine.outcome)
+    assert [e["event"] for e in entries].count("component_entered") == 3
+    with hsm.backend.open(hsm.prompter) as session:
+        assert session.check_values(zmk).of(KcvMethod.TDES_ECB_ZERO) == zmk_kcv
+        assert session.check_values(pek_label).of(KcvMethod.TDES_ECB_ZERO) == pek_kcv
+    assert scan([tmp_path], [bytes(combined), bytes(pek), *map(bytes, parts)]) == []
+    for label, value in ((pek_label, pek_kcv), (zmk, zmk_kcv)):
+        _destroy(hsm, tmp_path, label, value, f"destroy-{label}-letter")

@@ -365,7 +365,9 @@ def test_wrap_refuses_a_weak_kbpk_before_any_crypto() -> None:
     assert "AES-128 (128-bit strength) KBPK cannot protect this AES-256" in _clean(error, kbpk, key)
     with pytest.raises(KeyBlockError) as error:
         tr31.wrap(kbpk, tr31.Header("B", "K0", "T", "E"), key[:24], os.urandom, kbpk_algorithm=TDES)
-    assert "TDES-2key (80-bit strength) KBPK cannot protect this TDES-3key" in _clean(error, kbpk, key)
+    assert "TDES-2key (80-bit strength) KBPK cannot protect this TDES-3key" in _clean(
+        error, kbpk, key
+    )
 
 
 def test_unwrap_refuses_an_aes_key_under_a_tdes_kbpk_before_any_crypto(

@@ -277,7 +277,7 @@ _KEY = (
 )
 _KEY_BLOCK = ("file", "kbpk")
 _KEY_BLOCK_OUT = ("label", "kbpk", "exportability", "key_version")
-_SPLIT = ("scheme", "threshold", "count", "made_in", "components")
+_SPLIT = ("scheme", "threshold", "count", "made_in", "components", "format")
 _COMPONENT = ("index", "custodian", "backup", "kcv", "envelope")
 _TARGET_COMMON = ("label", "provider", "algorithm", "import_key", "fingerprint", "wrap")
 _TARGET_FIELDS = MappingProxyType(
@@ -343,6 +343,7 @@ def _parse_split(table: _Table, path_name: str) -> SplitSpec | None:
         components=tuple(components),
         made_in=split.text("made_in", False),
         total=split.integer("count", False),
+        plain=split.choice("format", {"ceremony": False, "plain": True}, required=False) or False,
     )
 
 

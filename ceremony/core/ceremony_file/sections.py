@@ -216,6 +216,9 @@ class SplitSpec:
     components: tuple[ComponentSpec, ...] = ()
     made_in: str | None = None  # the ceremony that made an existing set
     total: int | None = None  # n, when not every component is listed
+    # "plain": components another system issued, as bare hex digits with a KCV each (a card
+    # network's or partner's key letter); "ceremony": this tool's component text.
+    plain: bool = False
 
     @property
     def count(self) -> int:
@@ -236,16 +239,25 @@ class SplitSpec:
     def holders(self) -> frozenset[str]:
         return frozenset(p for c in self.components for p in c.holders)
 
+    def _validate_plain(self, path: str) -> None:
+        problem = _plain_problem(self)
+        if problem is not None:
+            where, text, hint = problem
+            raise FileError(f"{path}.{where}", text, hint=hint)
+
     def describe(self) -> str:
         if self.scheme is None:
             return "not split"
         if self.scheme is Scheme.XOR:
-            return f"XOR into {self.count} components; all {self.count} are needed"
+            plain = ", typed as plain hex" if self.plain else ""
+            return f"XOR into {self.count} components{plain}; all {self.count} are needed"
         listed = len(self.components)
         some = f"; {listed} listed here" if listed != self.count else ""
         return f"Shamir into {self.count} shares; any {self.k} rebuild the key{some}"
 
     def validate(self, path: str) -> None:
+        if self.plain:
+            self._validate_plain(path)
         if self.scheme is None:
             if self.components or self.threshold is not None or self.made_in is not None:
                 raise FileError(
@@ -317,6 +329,26 @@ class SplitSpec:
                 f"lists {len(self.components)} shares; at least {self.threshold} are needed",
                 hint="list the custodians who will enter their shares",
             )
+
+
+def _plain_problem(split: SplitSpec) -> tuple[str, str, str] | None:
+    """(where, problem, hint) of the first thing a set of plain hex components cannot be."""
+    if split.scheme is not Scheme.XOR:
+        return "format", "is plain, and plain hex components are XOR components", "scheme = 'xor'"
+    if split.made_in is None:
+        return (
+            "format",
+            "is plain, which is only for components that exist already",
+            "name their origin in made_in, e.g. the partner's key letter reference",
+        )
+    for i, c in enumerate(split.components):
+        if c.kcv is None:
+            return (
+                f"components[{i}].kcv",
+                "is missing: a plain hex component is checked only by its KCV",
+                "copy the component's check value from the key letter",
+            )
+    return None
 
 
 @dataclass(frozen=True)

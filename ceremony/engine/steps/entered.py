@@ -40,6 +40,8 @@ def enter_component(
         f"Everyone except {custodian.describe()} turns away from the keyboard and screen.",
         "",
     )
+    if split.plain:
+        return (yield from _enter_plain(ctx, key, split, spec, stage))
     scheme = split.scheme or Scheme.XOR
     length = key.length if scheme is Scheme.XOR else share_length(key.length)
     header = encoding.ComponentHeader(
@@ -160,6 +162,64 @@ def enter_component(
             index=spec.index,
             custodian=spec.custodian,
             kcv=check,
+        ),
+        [spec.custodian],
+    )
+    ctx.count("component(s) entered")
+    return component
+
+
+def _enter_plain(
+    ctx: Context, key: KeyEntry, split: SplitSpec, spec: ComponentSpec, stage: StepId
+) -> Flow[Component]:
+    """A component another system issued, typed as the hex digits of its key letter."""
+    assert key.algorithm is not None and key.length is not None
+    assert split.made_in is not None and spec.kcv is not None
+    custodian = ctx.roster.get(spec.custodian)
+    identity = KeyIdentity(split.made_in, key.label, key.algorithm, key.length)
+    step = stage.then(Action.LINE, line=1)
+    counter = f"KCV of {key.label} component {spec.index} entered"
+    limit = TRY_LIMITS[AttemptKind.KCV]
+    expected = spec.kcv
+
+    def read_plain(value: str, by: str) -> Component:
+        try:
+            return encoding.from_plain(identity, spec.index, split.count, value, expected)
+        except ComponentFormatError as ex:
+            raise AnswerRefused.of(ex) from None
+        except CheckValueError:
+            left = attempts.failed(ctx, AttemptKind.KCV, step, [spec.custodian], counter)
+            if left == 0:
+                raise RuleViolation(
+                    f"{limit} times component {spec.index} of key {key.label!r} did not give "
+                    "the KCV on its key letter: the ceremony stops",
+                    hint="check that this is the right key letter and the right key; start "
+                    "the ceremony again",
+                ) from None
+            raise AnswerRefused(
+                f"component {spec.index} does not give the KCV {expected} of its key letter "
+                f"({attempts.left_text(left, limit)})",
+                hint="a digit is wrong or two are swapped; type the component again",
+            ) from None
+
+    component = yield from ctx.ask_for(
+        step,
+        ctx.person(spec.custodian),
+        RequestKind.SECRET,
+        f"{custodian.name}: type your component's hex digits as the key letter prints them "
+        f"(spaces between groups are fine); it must give the KCV {expected}.",
+        read_plain,
+        tries=functools.partial(ctx.attempts.tries, AttemptKind.KCV, counter),
+        entry=EntryField(key.label, spec.index, 1, 1, (), plain=True),
+    )
+    ctx.keep(component.value)
+    ctx.journal(
+        events.component_entered(
+            key=key.label,
+            split_set=split.made_in,
+            index=spec.index,
+            custodian=spec.custodian,
+            kcv=expected,
         ),
         [spec.custodian],
     )
