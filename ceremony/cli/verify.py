@@ -56,7 +56,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _report_target(target: Path, evidence: Path) -> Path:
     """Where ``--report`` may go, refused before any check runs: a new file outside the evidence."""
     from ceremony.errors import VerifyError
-    from ceremony.record.verify import locate
+    from ceremony.record.locate import locate
 
     hint = "give a new file name in an existing folder outside the ceremony's evidence"
     folder = target.parent if str(target.parent) else Path(".")

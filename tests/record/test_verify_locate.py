@@ -15,11 +15,11 @@ import pytest
 from ceremony.cli import main
 from ceremony.errors import VerifyError
 from ceremony.record import sign
+from ceremony.record.locate import locate
 from ceremony.record.verify import (
     CEREMONY_FILE_CHECK,
     REHEARSAL_ORGANIZATION,
     Report,
-    locate,
     verify_evidence,
 )
 from tests.fuzz.test_fuzz_journal import rechained
