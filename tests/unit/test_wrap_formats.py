@@ -307,6 +307,9 @@ def test_oaep_payload_limit(bits: int, oaep_hash: OaepHash) -> None:
 def test_oaep_hash_objects() -> None:
     assert isinstance(OaepHash.SHA1.algorithm(), hashes.SHA1)
     assert isinstance(OaepHash.SHA256.algorithm(), hashes.SHA256)
+    assert isinstance(OaepHash.SHA512.algorithm(), hashes.SHA512)
+    assert [h.digest_size for h in OaepHash] == [20, 32, 64]
+    assert [h.openssl_name for h in OaepHash] == ["sha1", "sha256", "sha512"]
     pad = oaep_padding(OaepHash.SHA256)
     assert pad._label is None
 
