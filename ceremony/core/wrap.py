@@ -40,7 +40,7 @@ class OaepHash(enum.Enum):
 
 
 _PYCA_HASH: dict[OaepHash, type[hashes.HashAlgorithm]] = {
-    OaepHash.SHA1: hashes.SHA1,  # noqa: S303
+    OaepHash.SHA1: hashes.SHA1,
     OaepHash.SHA256: hashes.SHA256,
     OaepHash.SHA512: hashes.SHA512,
 }
