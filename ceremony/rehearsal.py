@@ -1,9 +1,11 @@
 """REHEARSAL ONLY: throw-away cloud import keys in each provider's download format, and the demo.
 
 A real ceremony imports the wrapping keys the clouds hand out. For a rehearsal the tool makes
-its own RSA key pairs and writes only their public halves in AWS, Azure and GCP formats; the
-private halves are dropped, so what is wrapped for them can never be opened by anyone. Every
-file is created exclusively (never over an existing one).
+its own RSA key pairs and writes only their public halves in AWS, Azure, GCP and AWS Payment
+Cryptography formats; the private halves are dropped, so what is wrapped for them can never be
+opened by anyone. AWS Payment Cryptography's wrapping key comes certified: a throw-away root
+CA signs it, and that CA's private half is dropped too. Every file is created exclusively
+(never over an existing one).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from ceremony.errors import OutputExistsError
 from ceremony.output import install, remove_partials
@@ -29,23 +33,28 @@ AZURE_KEK = (
 GCP_JOB = "projects/rehearsal/locations/europe-west1/keyRings/byok/importJobs/rehearsal-job"
 AWS_METHOD = "RSA_AES_KEY_WRAP_SHA_1"
 GCP_METHOD = "RSA_OAEP_3072_SHA1_AES_256"
+APC_METHOD = "RSA_OAEP_SHA_256"
+# How long the service's import token and wrapping certificate last (30 days).
+APC_LIFETIME = timedelta(days=30)
 DEMO_PASSPHRASE = "rehearsal passphrase of {}"  # noqa: S105 - documented rehearsal value
 
 
 @dataclass(frozen=True)
 class ThrowawayImportKeys:
-    """Public halves of three rehearsal RSA key pairs (AWS 2048, Azure 3072, GCP 3072)."""
+    """Public halves of four rehearsal RSA key pairs (AWS 2048, Azure 3072, GCP 3072, AWS
+    Payment Cryptography 2048)."""
 
     aws: rsa.RSAPublicKey
     azure: rsa.RSAPublicKey
     gcp: rsa.RSAPublicKey
+    aws_payment: rsa.RSAPublicKey
 
     @classmethod
     def generate(cls) -> ThrowawayImportKeys:
         def public(bits: int) -> rsa.RSAPublicKey:
             return rsa.generate_private_key(public_exponent=65537, key_size=bits).public_key()
 
-        return cls(public(2048), public(3072), public(3072))
+        return cls(public(2048), public(3072), public(3072), public(2048))
 
 
 def _pem(key: rsa.RSAPublicKey) -> bytes:
@@ -74,8 +83,42 @@ def _zulu(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def _name(common: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"REHEARSAL {common}")])
+
+
+def payment_parameters(wrapping: rsa.RSAPublicKey, now: datetime) -> dict[str, object]:
+    """``aws payment-cryptography get-parameters-for-import --key-material-type KEY_CRYPTOGRAM``
+    output for ``wrapping``, certified by a throw-away root CA whose private half is dropped."""
+    ca = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    until = now + APC_LIFETIME
+
+    def issue(subject: str, public: rsa.RSAPublicKey, is_ca: bool) -> bytes:
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(_name(subject))
+            .issuer_name(_name("payment root CA"))
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(hours=1))
+            .not_valid_after(until)
+            .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
+            .sign(ca, hashes.SHA256())
+        )
+        return base64.b64encode(cert.public_bytes(serialization.Encoding.PEM))
+
+    return {
+        "ImportToken": "import-token-" + secrets.token_hex(10),
+        "ParametersValidUntilTimestamp": int(until.timestamp()),
+        "WrappingKeyAlgorithm": f"RSA_{wrapping.key_size}",
+        "WrappingKeyCertificate": issue("payment wrapping key", wrapping, False).decode(),
+        "WrappingKeyCertificateChain": issue("payment root CA", ca.public_key(), True).decode(),
+    }
+
+
 def write_import_keys(folder: Path, keys: ThrowawayImportKeys, now: datetime) -> dict[str, str]:
-    """Write ``aws-params.json``, ``azure-kek.pem`` and ``gcp-job.json`` into ``folder``."""
+    """Write ``aws-params.json``, ``azure-kek.pem``, ``gcp-job.json`` and ``apc-params.json``
+    (AWS Payment Cryptography) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     remove_partials(folder)  # what a killed earlier run was writing
     token = b"REHEARSAL IMPORT TOKEN " + secrets.token_bytes(8)
@@ -83,6 +126,7 @@ def write_import_keys(folder: Path, keys: ThrowawayImportKeys, now: datetime) ->
         "aws": "aws-params.json",
         "azure": "azure-kek.pem",
         "gcp": "gcp-job.json",
+        "aws-payment-cryptography": "apc-params.json",
     }
     aws = {
         "KeyId": AWS_ARN,
@@ -102,6 +146,8 @@ def write_import_keys(folder: Path, keys: ThrowawayImportKeys, now: datetime) ->
     _create(folder / files["aws"], (json.dumps(aws, indent=2) + "\n").encode())
     _create(folder / files["azure"], _pem(keys.azure))
     _create(folder / files["gcp"], (json.dumps(gcp, indent=2) + "\n").encode())
+    apc = payment_parameters(keys.aws_payment, now)
+    _create(folder / files["aws-payment-cryptography"], (json.dumps(apc, indent=2) + "\n").encode())
     return files
 
 

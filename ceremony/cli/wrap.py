@@ -14,7 +14,14 @@ from pathlib import Path
 
 from ceremony.core import encoding, kcv, providers, shamir, xor
 from ceremony.core.component import Component, KeyAlgorithm, Scheme
-from ceremony.core.providers import MaterialKind, TargetSpec, WrapMethod
+from ceremony.core.key_roles import KeyRole
+from ceremony.core.providers import (
+    AwsPaymentTarget,
+    MaterialKind,
+    TargetSpec,
+    WrapMethod,
+    aws_payment,
+)
 from ceremony.core.providers.import_key import MAX_KEY_FILE
 from ceremony.engine.script import read_component_file
 from ceremony.errors import ConfigError, RuleViolation
@@ -31,7 +38,12 @@ _TARGET_HELP = (
     "provider=gcp,method=RSA_OAEP_3072_SHA1_AES_256,import-key=job.json,key=KEY "
     "[,import-job=NAME][,protection-level=LEVEL][,undated-job=true] (without --rehearsal a "
     "job that is not HSM, or says nothing of its times, is refused unless these accept it); "
-    "every target also takes label=NAME, fingerprint=HEX (pinned) and, "
+    "provider=aws-payment-cryptography,method=RSA_OAEP_SHA_256|RSA_OAEP_SHA_512,"
+    "import-key=params.json,role=ROLE[,root-ca-fingerprint=HEX][,exportable=true]"
+    "[,region=REGION] (TDES and AES keys; the root CA pin is required without --rehearsal; "
+    "ROLE is data, zmk, kek, kbpk, bdk, pek or mac); "
+    "every target also takes label=NAME, fingerprint=HEX (pinned; not for "
+    "aws-payment-cryptography, whose root CA is pinned) and, "
     "when several token keys are wrapped, for=KEY-LABEL"
 )
 _TARGET_KEYS = {
@@ -46,6 +58,14 @@ _TARGET_KEYS = {
         "protection-level",
         "undated-job",
     },
+    "aws-payment-cryptography": {
+        "method",
+        "import-key",
+        "role",
+        "root-ca-fingerprint",
+        "exportable",
+        "region",
+    },
 }
 _COMMON_TARGET_KEYS = {"label", "fingerprint", "for"}
 
@@ -53,7 +73,8 @@ _COMMON_TARGET_KEYS = {"label", "fingerprint", "for"}
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subcommands.add_parser(
         "wrap",
-        help="wrap key material for AWS KMS, Azure Key Vault and Google Cloud KMS",
+        help="wrap key material for AWS KMS, Azure Key Vault, Google Cloud KMS and AWS Payment "
+        "Cryptography",
         description=(
             "Headless wrap for rehearsal and scripting. --from-hsm wraps a token key inside the "
             "token; --from-components combines entered components in memory and wraps in "
@@ -124,11 +145,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _announce(target: TargetSpec) -> None:
     fingerprint = target.import_key.fingerprint
+    root = target.import_key.root_fingerprint
     print(f"Target {target.label}: {target.method.value} ({target.provider.value})")
     print(f"  import key SHA-256 {fingerprint.groups()}")
+    if root is not None:
+        # A certified wrapping key is new at each download; its root CA is what is compared.
+        print(f"  certified by the root CA whose certificate's SHA-256 is {root.groups()}")
+        fingerprint = root
     for line in fingerprint.word_lines():
         print(f"    {line}")
-    print("  Two officers compare this with the cloud console before the bundle is used.")
+    what = "the root CA fingerprint" if root is not None else "this"
+    print(f"  Two officers compare {what} with the cloud console before the bundle is used.")
 
 
 @dataclass(frozen=True)
@@ -184,7 +211,8 @@ def parse_target(text: str, *, production: bool = True) -> KeyTarget:
     provider = fields.pop("provider", "").lower()
     if provider not in _TARGET_KEYS:
         raise ConfigError(
-            f"--target provider={provider or '(missing)'} is not aws, azure or gcp",
+            f"--target provider={provider or '(missing)'} is not aws, azure, gcp or "
+            "aws-payment-cryptography",
             hint=_TARGET_HELP,
         )
     allowed = _TARGET_KEYS[provider] | _COMMON_TARGET_KEYS
@@ -197,7 +225,9 @@ def parse_target(text: str, *, production: bool = True) -> KeyTarget:
     spec = _Spec(provider, fields)
     label = fields.get("label", provider)
     target: TargetSpec
-    if provider == "aws":
+    if provider == "aws-payment-cryptography":
+        target = _payment_target(spec, label, production=production)
+    elif provider == "aws":
         token = spec.read("import-token") if "import-token" in fields else None
         import_key = providers.parse_import_parameters(
             spec.read("import-key"),
@@ -229,8 +259,40 @@ def parse_target(text: str, *, production: bool = True) -> KeyTarget:
             production=production,
         )
     if "fingerprint" in fields:
-        import_key.require_fingerprint(fields["fingerprint"])
+        target.import_key.require_fingerprint(fields["fingerprint"])
     return KeyTarget(target, fields.get("for") or None)
+
+
+def _payment_target(spec: _Spec, label: str, *, production: bool) -> AwsPaymentTarget:
+    """An AWS Payment Cryptography target: its role gives the key's attributes."""
+    fields = spec.fields
+    if "fingerprint" in fields:
+        raise ConfigError(
+            "--target provider=aws-payment-cryptography takes no fingerprint=: the service "
+            "makes a new wrapping key for each get-parameters-for-import",
+            hint="pin its root CA certificate with root-ca-fingerprint=HEX",
+        )
+    roles = {r.value: r for r in KeyRole}
+    role = roles.get(spec.need("role").lower())
+    if role is None:
+        raise ConfigError(
+            f"--target role={fields['role'][:20]} is not a key role",
+            hint="one of " + ", ".join(roles),
+        )
+    exportable = fields.get("exportable", "false").lower()
+    if exportable not in ("true", "false"):
+        raise ConfigError(f"--target exportable={exportable[:20]} is not true or false")
+    root = fields.get("root-ca-fingerprint")
+    return AwsPaymentTarget(
+        label,
+        providers.parse_method(spec.need("method"), providers.Provider.AWS_PAYMENT_CRYPTOGRAPHY),
+        aws_payment.parse_import_parameters(spec.read("import-key")),
+        role=role,
+        exportable=exportable == "true",
+        root_ca_fingerprint=providers.parse_fingerprint(root) if root else None,
+        region=fields.get("region", ""),
+        production=production,
+    )
 
 
 # ---- material from entered components (software wrap) -------------------------------------
@@ -325,13 +387,16 @@ def _kind_of_components(component: Component, stated: str | None) -> MaterialKin
     identity = component.identity
     if identity.algorithm is KeyAlgorithm.AES:
         derived = MaterialKind(f"AES-{identity.key_length * 8}")
+    elif identity.algorithm is KeyAlgorithm.TDES and identity.key_length in (16, 24):
+        derived = MaterialKind(f"TDES-{identity.key_length * 8}")
     elif identity.algorithm is KeyAlgorithm.HMAC and identity.key_length in _HMAC_KINDS:
         derived = _HMAC_KINDS[identity.key_length]
     else:
         raise ConfigError(
             f"{identity.algorithm.value} keys of {identity.key_length} bytes cannot be imported "
             "into a cloud KMS",
-            hint="clouds import AES keys and HMAC keys of a digest's length",
+            hint="clouds import AES keys, HMAC keys of a digest's length, and (AWS Payment "
+            "Cryptography) TDES-128/192 keys; never single DES",
         )
     if stated and MaterialKind(stated) is not derived:
         raise ConfigError(
@@ -428,9 +493,11 @@ def _wrap_token_key(
     key_kcv: str | None = None
     public_sha256: str | None = None
     if key.kind.is_symmetric:
-        method = kcv.KcvMethod.AES_CMAC if key.kind.name.startswith("AES") else None
+        method = {"AES": kcv.KcvMethod.AES_CMAC, "TDES": kcv.KcvMethod.TDES_ECB_ZERO}.get(
+            key.kind.name.split("_")[0], kcv.KcvMethod.HMAC_SHA256_ZERO
+        )
         values = session.check_values(key.label)
-        key_kcv = str(values.of(method or kcv.KcvMethod.HMAC_SHA256_ZERO))
+        key_kcv = str(values.of(method))
         own = values.token_check_value_hex
         print(f"Token key {key.label!r}: KCV {key_kcv}", end="")
         print(f"; the token's own CKA_CHECK_VALUE {own.upper()}" if own else "")

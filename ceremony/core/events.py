@@ -575,7 +575,10 @@ def import_key_confirmed(
     confirmed_by: Sequence[str],
     pinned: bool,
     valid_to: datetime | None = None,
+    wrapping_key: Fingerprint | None = None,
 ) -> Event:
+    """``fingerprint`` is what the officers confirmed: the wrapping key's SPKI, or, when the
+    provider certifies its wrapping key (``wrapping_key`` then given), the root CA certificate."""
     data: dict[str, JournalValue] = {
         "key": Label(key),
         "target": Label(target),
@@ -585,7 +588,20 @@ def import_key_confirmed(
         "confirmed_by": _labels(confirmed_by),
         "pinned": pinned,
     }
-    return Event("import_key_confirmed", _optional(data, valid_to=valid_to))
+    fingerprint_of = Label(ROOT_CA_CERTIFICATE) if wrapping_key is not None else None
+    return Event(
+        "import_key_confirmed",
+        _optional(
+            data,
+            valid_to=valid_to,
+            fingerprint_of=fingerprint_of,
+            wrapping_key_fingerprint=wrapping_key,
+        ),
+    )
+
+
+# import_key_confirmed's fingerprint_of when the root CA certificate was confirmed.
+ROOT_CA_CERTIFICATE = "root-ca-certificate"
 
 
 def wrapped(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 from Crypto.Cipher import PKCS1_OAEP
-from Crypto.Hash import SHA1, SHA256
+from Crypto.Hash import SHA1, SHA256, SHA512
 from Crypto.PublicKey import RSA
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -25,20 +25,26 @@ class OaepHash(enum.Enum):
 
     SHA1 = "SHA-1"
     SHA256 = "SHA-256"
+    SHA512 = "SHA-512"  # AWS Payment Cryptography's RSA_OAEP_SHA_512 only
 
     @property
     def digest_size(self) -> int:
-        return 20 if self is OaepHash.SHA1 else 32
+        return self.algorithm().digest_size
 
     @property
     def openssl_name(self) -> str:
-        return "sha1" if self is OaepHash.SHA1 else "sha256"
+        return self.value.replace("-", "").lower()
 
     def algorithm(self) -> hashes.HashAlgorithm:
-        return hashes.SHA1() if self is OaepHash.SHA1 else hashes.SHA256()  # noqa: S303
+        return _PYCA_HASH[self]()
 
 
-_PYCRYPTODOME_HASH = {OaepHash.SHA1: SHA1, OaepHash.SHA256: SHA256}
+_PYCA_HASH: dict[OaepHash, type[hashes.HashAlgorithm]] = {
+    OaepHash.SHA1: hashes.SHA1,
+    OaepHash.SHA256: hashes.SHA256,
+    OaepHash.SHA512: hashes.SHA512,
+}
+_PYCRYPTODOME_HASH = {OaepHash.SHA1: SHA1, OaepHash.SHA256: SHA256, OaepHash.SHA512: SHA512}
 
 
 # The libraries that really do each step, named in MANIFEST.json and the .byok generator.

@@ -42,7 +42,7 @@ T = TypeVar("T")
 # A step: each yield hands the machine a Request (or a Refusal: the last answer refused, ask
 # again) and receives the Answer. No step reads a terminal, prints or sleeps.
 Flow = Generator[Request | Refusal, Answer, T]
-ProviderTarget = providers.AwsTarget | providers.AzureTarget | providers.GcpTarget
+ProviderTarget = providers.TargetSpec
 
 YES = "yes"
 

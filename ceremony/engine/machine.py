@@ -31,14 +31,17 @@ from ceremony import __version__
 from ceremony.core import events
 from ceremony.core.ceremony_file import (
     AwsFields,
+    AwsPaymentFields,
     AzureFields,
     CeremonyFile,
     GcpFields,
     TargetEntry,
 )
 from ceremony.core.journal import Message, SecretScreen
-from ceremony.core.providers import AwsTarget, AzureTarget, GcpTarget
+from ceremony.core.key_roles import KeyRole
+from ceremony.core.providers import AwsPaymentTarget, AwsTarget, AzureTarget, GcpTarget
 from ceremony.core.providers import aws as aws_formats
+from ceremony.core.providers import aws_payment as aws_payment_formats
 from ceremony.core.providers import azure as azure_formats
 from ceremony.core.providers import gcp as gcp_formats
 from ceremony.core.providers.common import MaterialInfo, Provider, material_for_hsm
@@ -472,7 +475,7 @@ def load_targets(
         kind = key.material_kind
         for j, spec in enumerate(key.targets):
             path = f"keys[{i}].targets[{j}]"
-            target = _load_target(spec, base, path, production=not rehearsal)
+            target = _load_target(spec, key.role, base, path, production=not rehearsal)
             if kind is not None:
                 info: MaterialInfo = material_for_hsm(kind, None, None)
                 try:
@@ -492,11 +495,22 @@ def _read(base: Path, name: str, path: str) -> bytes:
 
 
 def _load_target(
-    spec: TargetEntry, base: Path, path: str, *, production: bool
-) -> AwsTarget | AzureTarget | GcpTarget:
+    spec: TargetEntry, role: KeyRole, base: Path, path: str, *, production: bool
+) -> AwsTarget | AzureTarget | GcpTarget | AwsPaymentTarget:
     data = _read(base, spec.import_key, f"{path}.import_key")
     f = spec.fields
     try:
+        if isinstance(f, AwsPaymentFields):
+            return AwsPaymentTarget(
+                spec.label,
+                spec.algorithm,
+                aws_payment_formats.parse_import_parameters(data),
+                role=role,
+                exportable=f.exportable,
+                root_ca_fingerprint=f.root_ca_fingerprint,
+                region=f.region or "",
+                production=production,
+            )
         if spec.provider is Provider.AWS:
             assert isinstance(f, AwsFields)
             token = _read(base, f.import_token, f"{path}.import_token") if f.import_token else None

@@ -131,6 +131,7 @@ class Capability(enum.Enum):
     KCV_TDES_ECB = "compute TDES-ECB zero-block check values in the token (CKM_DES3_ECB)"
     OAEP_SHA1 = "wrap with RSA-OAEP SHA-1 (MGF1-SHA1, empty label)"
     OAEP_SHA256 = "wrap with RSA-OAEP SHA-256 (MGF1-SHA256, empty label)"
+    OAEP_SHA512 = "wrap with RSA-OAEP SHA-512 (MGF1-SHA512, empty label)"
     AES_KWP = "wrap with AES key wrap with padding (RFC 5649)"
     RSA_AES_KEY_WRAP_SHA1 = "wrap with CKM_RSA_AES_KEY_WRAP in one call, SHA-1"
     RSA_AES_KEY_WRAP_SHA256 = "wrap with CKM_RSA_AES_KEY_WRAP in one call, SHA-256"
@@ -153,6 +154,7 @@ class Capability(enum.Enum):
 _OAEP_CAPABILITY: Mapping[OaepHash, Capability] = {
     OaepHash.SHA1: Capability.OAEP_SHA1,
     OaepHash.SHA256: Capability.OAEP_SHA256,
+    OaepHash.SHA512: Capability.OAEP_SHA512,
 }
 _RSA_AES_CAPABILITY: Mapping[OaepHash, Capability] = {
     OaepHash.SHA1: Capability.RSA_AES_KEY_WRAP_SHA1,

@@ -66,6 +66,7 @@ from ceremony.hsm.base import (
 SOFTHSM_2_6_1: Mapping[Capability, bool] = {
     **{c: True for c in Capability},
     Capability.OAEP_SHA256: False,
+    Capability.OAEP_SHA512: False,
     Capability.RSA_AES_KEY_WRAP_SHA1: False,
     Capability.RSA_AES_KEY_WRAP_SHA256: False,
     Capability.XOR_COMBINE: False,
@@ -73,7 +74,6 @@ SOFTHSM_2_6_1: Mapping[Capability, bool] = {
 }
 EVERYTHING: Mapping[Capability, bool] = {c: True for c in Capability}
 
-_HASHES = {OaepHash.SHA1: hashes.SHA1, OaepHash.SHA256: hashes.SHA256}
 _DIGESTS: Mapping[int, type[hashes.HashAlgorithm]] = {
     20: hashes.SHA1,
     28: hashes.SHA224,
@@ -441,7 +441,7 @@ class FakeSession:
                 f"{label!r} may only be wrapped under an import key the SO trusted",
                 hint="open with TrustRequest(import_keys=...)",
             )
-        algorithm = _HASHES[oaep_hash]()
+        algorithm = oaep_hash.algorithm()
         oaep = padding.OAEP(mgf=padding.MGF1(algorithm=algorithm), algorithm=algorithm, label=None)
         with self._material(key) as material:
             if method is WrapConstruction.RSA_OAEP:

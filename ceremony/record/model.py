@@ -151,6 +151,10 @@ class TargetSection:
     provider: str = UNKNOWN
     method: str = UNKNOWN
     fingerprint: str = UNKNOWN
+    # What ``fingerprint`` is of: "" the wrapping key, or events.ROOT_CA_CERTIFICATE, then
+    # with the wrapping key's own fingerprint beside it.
+    fingerprint_of: str = ""
+    wrapping_key: str = ""
     confirmed_by: list[str] = field(default_factory=list)
     valid_to: str = "-"
     where: str = UNKNOWN
@@ -568,6 +572,9 @@ class _Builder:
         t.method = text(d, "method")
         if entry.event == "import_key_confirmed":
             t.fingerprint = text(d, "fingerprint")
+            if "fingerprint_of" in d:
+                t.fingerprint_of = text(d, "fingerprint_of")
+                t.wrapping_key = text(d, "wrapping_key_fingerprint")
             t.confirmed_by = texts(d, "confirmed_by")
             t.valid_to = text(d, "valid_to") if "valid_to" in d else "-"
         else:

@@ -585,11 +585,12 @@ class _Renderer:
             out.append(L.para("No key was wrapped for a cloud target.", L.NOTE))
         for t in m.targets:
             words = "<br/>".join(L.esc(w) for w in _words(t.fingerprint))
+            confirmed = "Root CA certificate SHA-256" if t.fingerprint_of else "Import key SHA-256"
             rows: list[tuple[str, Any]] = [
                 ("Key", t.key),
                 ("Provider", t.provider),
                 ("Algorithm", t.method),
-                ("Import key SHA-256", L.para(_groups(t.fingerprint), L.CELL_MONO)),
+                (confirmed, L.para(_groups(t.fingerprint), L.CELL_MONO)),
                 (
                     "as words",
                     Paragraph(words, L.CELL_MONO),
@@ -599,6 +600,10 @@ class _Renderer:
                 ("Wrapped", t.where),
                 ("Mechanisms", ", ".join(t.mechanisms) or "-"),
             ]
+            if t.fingerprint_of:
+                rows.insert(
+                    5, ("Wrapping key SHA-256", L.para(_groups(t.wrapping_key), L.CELL_MONO))
+                )
             block: list[Any] = [
                 L.markup(f"Target {L.esc(t.target)}", L.H3),
                 L.pairs(rows, (35 * mm, WIDTH - 35 * mm)),

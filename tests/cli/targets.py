@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -99,3 +100,47 @@ def _subfolder(folder: Path, name: str) -> Path:
     path = folder / name
     path.mkdir()
     return path
+
+
+class PaymentTarget:
+    """An AWS Payment Cryptography get-parameters-for-import download valid around now: a test
+    root CA (made here with pyca's builder) certifies a ProviderKey's public half."""
+
+    def __init__(self, folder: Path, bits: int = 2048) -> None:
+        from tests.unit.cloudkeys import apc_params, certificate, rsa_key
+
+        now = datetime.now(UTC)
+        span = {"not_before": now - timedelta(days=1), "not_after": now + timedelta(days=30)}
+        self.key = ProviderKey(_subfolder(folder, "apc"), bits)
+        root_key = rsa_key(3072)
+        root = certificate("Test APC Root", root_key, "Test APC Root", root_key, ca=True, **span)
+        leaf = certificate(
+            "wrapping", self.key.private, "Test APC Root", root_key, ca=False, **span
+        )
+        self.root_sha256 = hashlib.sha256(root.public_bytes(serialization.Encoding.DER)).hexdigest()
+        self.path = folder / "apc-params.json"
+        until = int((now + timedelta(days=30)).timestamp())
+        self.path.write_text(
+            apc_params(self.key.private, leaf=leaf, chain=(root,), valid_until=until)
+        )
+
+    def arg(self, **fields: str) -> str:
+        """A --target value: a ZMK with RSA_OAEP_SHA_256 and the root pinned, unless told."""
+        values = {
+            "provider": "aws-payment-cryptography",
+            "label": "apc",
+            "method": "RSA_OAEP_SHA_256",
+            "import-key": str(self.path),
+            "role": "zmk",
+            "root-ca-fingerprint": self.root_sha256,
+            **fields,
+        }
+        return ",".join(f"{k}={v}" for k, v in values.items() if v)
+
+    def open(self, key_material: Path) -> bytes:
+        """The key in a key-material.json, opened by openssl with the hash its WrappingSpec says."""
+        cryptogram = json.loads(key_material.read_text())["KeyCryptogram"]
+        md = {"RSA_OAEP_SHA_256": "sha256", "RSA_OAEP_SHA_512": "sha512"}[
+            cryptogram["WrappingSpec"]
+        ]
+        return self.key.openssl_oaep_decrypt(bytes.fromhex(cryptogram["WrappedKeyCryptogram"]), md)

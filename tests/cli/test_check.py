@@ -236,3 +236,41 @@ def test_check_each_payment_template(
     assert out.rstrip().endswith("The ceremony file is valid.")
     if name == "zmk-load":
         assert "TR-31 key blocks: 1 read; each header fits its key and KBPK." in out
+
+
+def test_an_aws_payment_cryptography_target_is_checked_with_its_pinned_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ceremony.core.providers import aws_payment
+
+    write_imports(tmp_path)
+    params = aws_payment.parse_import_parameters(
+        (tmp_path / "imports/apc-params.json").read_bytes()
+    )
+    assert params.root_fingerprint is not None
+    doc = template("split-backup")
+    key = doc["keys"][0]
+    key.update(type="TDES", bits=128, role="zmk", store_in_hsm=False)
+    key["targets"] = [
+        {
+            "label": "apc-euw1",
+            "provider": "aws-payment-cryptography",
+            "algorithm": "RSA_OAEP_SHA_256",
+            "import_key": "imports/apc-params.json",
+            "root_ca_fingerprint": params.root_fingerprint.hex,
+            "region": "eu-west-1",
+            "wrap": "software",
+        }
+    ]
+    path = tmp_path / "apc.toml"
+    path.write_text(dumps(doc))
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"Pinned root CA fingerprint: {params.root_fingerprint.groups()}." in out
+    assert "Import keys: 1 read and checked" in out
+    key["targets"][0]["root_ca_fingerprint"] = "ab" * 32
+    path.write_text(dumps(doc))
+    assert main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ceremony: error: keys[0].targets[0]: target 'apc-euw1': the wrapping")
+    assert "the ceremony file pins ABAB ABAB" in err

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ceremony import output
-from ceremony.core.providers import aws, gcp
+from ceremony.core.providers import aws, aws_payment, gcp
 from ceremony.rehearsal import write_import_keys
 from tests.conftest import STUCK
 from tests.engine.helpers import import_key_pairs
@@ -72,8 +72,11 @@ def test_a_kill_mid_write_leaves_no_file_under_its_name_and_a_rerun_succeeds(
     (folder / "azure-kek.pem").unlink()
     write_import_keys(folder, import_key_pairs().public, datetime.now(UTC))
     assert sorted(p.name for p in folder.iterdir()) == [
-        "aws-params.json", "azure-kek.pem", "gcp-job.json",
+        "apc-params.json", "aws-params.json", "azure-kek.pem", "gcp-job.json",
     ]  # fmt: skip
     aws.parse_import_parameters((folder / "aws-params.json").read_bytes(), key_id="")
     gcp.parse_import_job((folder / "gcp-job.json").read_bytes(), import_job="")
     assert json.loads((folder / "gcp-job.json").read_text())["state"] == "ACTIVE"
+    apc = aws_payment.parse_import_parameters((folder / "apc-params.json").read_bytes())
+    assert apc.key_bits == 2048 and apc.root_fingerprint is not None
+    aws_payment.require_valid_path(apc, datetime.now(UTC))

@@ -88,7 +88,7 @@ def test_refusals_are_one_clear_error(
 @pytest.mark.parametrize(
     ("target", "message"),
     [
-        ("provider=ibm,import-key=x", "is not aws, azure or gcp"),
+        ("provider=ibm,import-key=x", "is not aws, azure, gcp or aws-payment-cryptography"),
         ("provider=aws,method=RSAES_OAEP_SHA_1", "import-key= is missing"),
         ("provider=aws,colour=blue", "does not take colour"),
         (

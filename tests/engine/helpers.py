@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -38,11 +39,15 @@ class ImportKeyPairs:
     aws: rsa.RSAPrivateKey
     azure: rsa.RSAPrivateKey
     gcp: rsa.RSAPrivateKey
+    aws_payment: rsa.RSAPrivateKey
 
     @property
     def public(self) -> ThrowawayImportKeys:
         return ThrowawayImportKeys(
-            self.aws.public_key(), self.azure.public_key(), self.gcp.public_key()
+            self.aws.public_key(),
+            self.azure.public_key(),
+            self.gcp.public_key(),
+            self.aws_payment.public_key(),
         )
 
     def open_composite(self, provider: str, blob: bytes) -> bytes:
@@ -53,6 +58,16 @@ class ImportKeyPairs:
         ephemeral = private.decrypt(blob[:size], oaep)
         return aes_key_unwrap_with_padding(ephemeral, blob[size:])
 
+    def open_key_cryptogram(self, key_material: bytes) -> bytes:
+        """An AWS Payment Cryptography key-material.json opened with the rehearsal key's
+        private half, OAEP and MGF1 with the hash its WrappingSpec names."""
+        cryptogram = json.loads(key_material)["KeyCryptogram"]
+        algorithm = {"RSA_OAEP_SHA_256": hashes.SHA256, "RSA_OAEP_SHA_512": hashes.SHA512}[
+            cryptogram["WrappingSpec"]
+        ]()
+        oaep = padding.OAEP(mgf=padding.MGF1(algorithm), algorithm=algorithm, label=None)
+        return self.aws_payment.decrypt(bytes.fromhex(cryptogram["WrappedKeyCryptogram"]), oaep)
+
 
 @functools.cache
 def import_key_pairs() -> ImportKeyPairs:
@@ -61,6 +76,7 @@ def import_key_pairs() -> ImportKeyPairs:
         rsa.generate_private_key(public_exponent=65537, key_size=2048),
         rsa.generate_private_key(public_exponent=65537, key_size=3072),
         rsa.generate_private_key(public_exponent=65537, key_size=3072),
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
     )
 
 
@@ -171,7 +187,10 @@ def rehearsal_doc(kind: str, *, module: str, label: str, ceremony_id: str) -> di
                 "aws": "imports/aws-params.json",
                 "azure": "imports/azure-kek.pem",
                 "gcp": "imports/gcp-job.json",
+                "aws-payment-cryptography": "imports/apc-params.json",
             }[provider]
+            if provider == "aws-payment-cryptography":
+                target.pop("root_ca_fingerprint", None)  # a throw-away root each time
             if provider == "aws":
                 target["algorithm"] = "RSA_AES_KEY_WRAP_SHA_1"
                 target["key_id"] = AWS_ARN
@@ -184,8 +203,6 @@ def rehearsal_doc(kind: str, *, module: str, label: str, ceremony_id: str) -> di
 
 
 def outcome_entries(outcome: Outcome) -> list[dict[str, Any]]:
-    import json
-
     assert outcome.journal is not None
     return [json.loads(line) for line in outcome.journal.read_bytes().splitlines()]
 

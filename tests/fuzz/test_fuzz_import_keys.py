@@ -1,4 +1,5 @@
-"""Fuzz each provider's import (wrapping) key parsers: AWS, Azure, GCP and the PEM/DER reader."""
+"""Fuzz each provider's import (wrapping) key parsers: AWS, Azure, GCP, AWS Payment Cryptography
+and the PEM/DER reader."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ceremony.core.providers import (
+    AwsPaymentTarget,
+    MaterialKind,
+    WrapMethod,
+    aws_payment,
+    material_for_hsm,
     parse_fingerprint,
     parse_import_job,
     parse_import_parameters,
@@ -28,6 +34,8 @@ from tests.unit.cloudkeys import (
     NOW,
     TOKEN,
     VAULT_KID,
+    apc_params,
+    apc_root_sha256,
     aws_json,
     gcp_json,
     pem,
@@ -72,6 +80,8 @@ GCP_JSON = [gcp_json(k, m).encode() for k in KEYS[1:] for m in GCP_METHODS]
 GCP_DOCS = [json.loads(d) for d in GCP_JSON]
 AWS_DOCS = [json.loads(d) for d in AWS_JSON]
 FINGERPRINT = "SHA256:" + "0123456789abcdef" * 4
+APC_JSON = [apc_params(k).encode() for k in KEYS]
+APC_DOCS = [json.loads(d) for d in APC_JSON]
 
 
 def _json_dump(doc: object) -> str:
@@ -125,6 +135,26 @@ def test_gcp_import_job(data: bytes, job: str) -> None:
     harness.expect_refusal_or_result(
         "import.gcp", lambda: parse_import_job(data, import_job=job), (data, job)
     )
+
+
+def _apc_checked(data: bytes) -> list[str]:
+    key = aws_payment.parse_import_parameters(data)
+    target = AwsPaymentTarget(
+        "apc", WrapMethod.APC_RSA_OAEP_SHA_256, key, root_ca_fingerprint=apc_root_sha256()
+    )
+    return target.check(material_for_hsm(MaterialKind.TDES_128, None), NOW)
+
+
+@harness.fuzz_settings()
+@given(
+    st.one_of(
+        _any(APC_JSON + AWS_JSON[:1]),
+        mutate.doc_texts(APC_DOCS, _json_dump).map(str.encode),
+    )
+)
+def test_aws_payment_cryptography_parameters(data: bytes) -> None:
+    """Read, chain verified, root pinned, times checked: a result or a named refusal."""
+    harness.expect_refusal_or_result("import.apc", lambda: _apc_checked(data), data)
 
 
 @harness.fuzz_settings()

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.keywrap import aes_key_unwrap_with_padding
 
-_HASH = {"sha1": hashes.SHA1, "sha256": hashes.SHA256}
+_HASH = {"sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha512": hashes.SHA512}
 
 
 class ProviderKey:

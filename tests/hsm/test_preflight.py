@@ -63,6 +63,8 @@ def test_softhsm_261_limits(hsm: HsmUnderTest) -> None:
     assert not sha256.supported and sha256.probed
     assert "not supported by this token" in sha256.detail
     assert "CKR_ARGUMENTS_BAD" in sha256.detail
+    sha512 = p.status(Capability.OAEP_SHA512)
+    assert not sha512.supported and sha512.probed, sha512.line()
     assert not p.supports(Capability.RSA_AES_KEY_WRAP_SHA1)
     assert not p.supports(Capability.XOR_COMBINE)
     assert not p.supports(Capability.ECDSA_SHA256)

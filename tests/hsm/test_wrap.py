@@ -86,7 +86,7 @@ def test_rsa_oaep_opened_by_openssl_and_cryptography(
     assert len(result.blob) == provider.size
     assert result.mechanisms == ("CKM_RSA_PKCS_OAEP",)
     assert result.trusted_import_key is _enforces(hsm)
-    md = {OaepHash.SHA1: "sha1", OaepHash.SHA256: "sha256"}[oaep_hash]
+    md = oaep_hash.openssl_name
     for opened in (
         provider.openssl_oaep_decrypt(result.blob, md),
         provider.cryptography_oaep_decrypt(result.blob, md),

@@ -113,3 +113,29 @@ def test_a_target_without_for_is_refused_when_several_keys_are_wrapped(
     argv = ["wrap", "--from-hsm", "a=AES-256", "b=AES-256", *clouds.args]
     assert main([*argv, "--out", str(tmp_path / "o")]) == 1
     assert "does not say which key it is for" in capsys.readouterr().err
+
+
+def test_aws_payment_cryptography_on_a_token_without_its_oaep_hash_is_refused(
+    hsm: HsmUnderTest,
+    rehearsal_pins: None,
+    label: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """SoftHSM2 2.6.1 has OAEP SHA-1 only: a TDES ZMK on it is refused before any work, with the
+    other WrappingSpec and a software wrap named, never wrapped some other way."""
+    from tests.cli.targets import PaymentTarget
+
+    if hsm.preflight.supports(Capability.OAEP_SHA512):
+        pytest.skip("this token can wrap with OAEP SHA-512")
+    with hsm.backend.open(hsm.prompter) as session:
+        session.generate_key(label, KeySpec.TDES_128, extractable=True)
+    apc = PaymentTarget(tmp_path)
+    out = tmp_path / "bundle"
+    argv = ["wrap", "--from-hsm", f"{label}=TDES-128", "--target"]
+    assert main([*argv, apc.arg(method="RSA_OAEP_SHA_512"), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot wrap with RSA-OAEP SHA-512" in err
+    assert "RSA_OAEP_SHA_256" in err and "wrap in software" in err
+    assert "Traceback" not in err
+    assert not out.exists()

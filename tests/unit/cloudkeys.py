@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 
 from ceremony.core.providers import MaterialKind
 
@@ -135,3 +137,84 @@ def material(kind: MaterialKind) -> bytes:
 
 def later(hours: float) -> datetime:
     return NOW + timedelta(hours=hours)
+
+
+# ---- AWS Payment Cryptography: a test root CA, an optional intermediate, a wrapping cert -------
+
+APC_TOKEN = "import-token-abcdefghij0123456789"
+
+
+def _name(common: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test Payment Cryptography"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common),
+        ]
+    )
+
+
+def certificate(
+    subject: str,
+    key: rsa.RSAPrivateKey,
+    issuer: str,
+    issuer_key: rsa.RSAPrivateKey,
+    *,
+    ca: bool,
+    not_before: datetime = NOW - timedelta(days=1),
+    not_after: datetime = NOW + timedelta(days=30),
+) -> x509.Certificate:
+    """A certificate made with pyca/cryptography's builder, RSA PKCS#1 v1.5 over SHA-256."""
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(_name(issuer))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def b64_pem(*certs: x509.Certificate) -> str:
+    """ "PEM format (base64 encoded)", as the service returns certificates: base64 of PEM text."""
+    text = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
+    return base64.b64encode(text).decode()
+
+
+@cache
+def apc_root() -> x509.Certificate:
+    return certificate("Test APC Root", rsa_key(3072), "Test APC Root", rsa_key(3072), ca=True)
+
+
+def apc_params(
+    wrapping: rsa.RSAPrivateKey,
+    *,
+    leaf: x509.Certificate | None = None,
+    chain: tuple[x509.Certificate, ...] | None = None,
+    algorithm: str | None = None,
+    valid_until: object = 1772528400,  # 2026-03-03T09:00:00Z, two days after NOW
+    token: str = APC_TOKEN,
+) -> str:
+    """``get-parameters-for-import --key-material-type KEY_CRYPTOGRAM`` output, built here: the
+    wrapping key certified directly by the test root unless ``leaf``/``chain`` say otherwise."""
+    if leaf is None:
+        leaf = certificate(
+            "Test APC wrapping key", wrapping, "Test APC Root", rsa_key(3072), ca=False
+        )
+    return json.dumps(
+        {
+            "ImportToken": token,
+            "ParametersValidUntilTimestamp": valid_until,
+            "WrappingKeyAlgorithm": algorithm or f"RSA_{wrapping.key_size}",
+            "WrappingKeyCertificate": b64_pem(leaf),
+            "WrappingKeyCertificateChain": b64_pem(
+                *(chain if chain is not None else (apc_root(),))
+            ),
+        }
+    )
+
+
+def apc_root_sha256() -> bytes:
+    return hashlib.sha256(apc_root().public_bytes(serialization.Encoding.DER)).digest()

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from ceremony.core import rng
-from ceremony.core.providers import build_bundle
-from ceremony.core.providers.methods import MaterialKind
+from ceremony.core.key_roles import KeyRole
+from ceremony.core.providers import AwsPaymentTarget, Target, aws_payment, build_bundle
+from ceremony.core.providers.methods import MaterialKind, WrapMethod
 from ceremony.core.secret import Secret
 from ceremony.errors import CeremonyError
-from tests.unit.cloudkeys import NOW, material
+from tests.unit.cloudkeys import NOW, apc_params, material, rsa_key
 from tests.unit.test_wrap_formats import golden_targets, kcv_of, seeded
 
 CLI = Path(__file__).resolve().parents[1] / "vectors" / "cli"
@@ -29,6 +30,7 @@ KINDS = [
     MaterialKind.EC_P256,
     MaterialKind.HMAC_SHA256,
     MaterialKind.RSA_2048,
+    MaterialKind.TDES_128,
 ]
 
 
@@ -61,22 +63,41 @@ def commands(md: str) -> list[list[str]]:
 
 
 def reference(argv: list[str]) -> tuple[dict[str, frozenset[str] | None], str]:
-    """The options of ``argv``'s command (its own file plus the CLI's global ones)."""
+    """The options of ``argv``'s command (its own file plus the CLI's global ones); a service
+    with a folder of its own (``aws-payment-cryptography/``) is looked up there first."""
     tool = argv[0]
     words = [w for w in argv[1:] if not w.startswith("-")]
-    for n in range(len(words), 0, -1):
-        path = CLI / tool / ("-".join(words[:n]) + ".txt")
-        if path.is_file():
-            return {**options(CLI / tool / GLOBALS[tool]), **options(path)}, path.name
+    places = [(CLI / tool, words)]
+    if words and (CLI / f"{tool}-{words[0]}").is_dir():
+        places.insert(0, (CLI / f"{tool}-{words[0]}", words[1:]))
+    for folder, rest in places:
+        for n in range(len(rest), 0, -1):
+            path = folder / ("-".join(rest[:n]) + ".txt")
+            if path.is_file():
+                allowed = {**options(CLI / tool / GLOBALS[tool]), **options(path)}
+                return allowed, f"{folder.name}/{path.name}"
     raise AssertionError(f"no option list for {' '.join(argv[:4])} in {CLI / tool}")
+
+
+def payment_targets() -> list[Target]:
+    """AWS Payment Cryptography: one target in a named Region, one in the CLI's default."""
+    key = aws_payment.parse_import_parameters(apc_params(rsa_key(2048)))
+    return [
+        AwsPaymentTarget(
+            "apc", WrapMethod.APC_RSA_OAEP_SHA_256, key, role=KeyRole.ZMK, region="eu-west-1"
+        ),
+        AwsPaymentTarget("apc-512", WrapMethod.APC_RSA_OAEP_SHA_512, key, exportable=True),
+    ]
 
 
 def bundles() -> list[tuple[str, str]]:
     """The IMPORT.md of every golden target, for each kind it takes."""
     found = []
     for kind in KINDS:
-        for target in golden_targets():
-            with rng.installed(seeded(b"flags"), "seeded"), Secret(material(kind)) as secret:
+        for target in [*golden_targets(), *payment_targets()]:
+            # A seed per target: the health test refuses a draw equal to the one before it.
+            seed = seeded(b"flags " + target.label.encode())
+            with rng.installed(seed, "seeded"), Secret(material(kind)) as secret:
                 try:
                     files = build_bundle(
                         [target],
@@ -122,6 +143,11 @@ def test_the_procedure_covers_create_import_and_check_for_each_cloud() -> None:
     assert {"kms describe-key", "kms list-key-rotations", "kms replicate-key"} <= seen["aws"]
     assert {"keyvault key create", "keyvault key download", "keyvault key import"} <= seen["az"]
     assert "keyvault key show" in seen["az"]
+    assert {
+        "payment-cryptography get-parameters-for-import",
+        "payment-cryptography import-key",
+        "payment-cryptography get-key",
+    } <= seen["aws"]
     assert {"kms import-jobs create", "kms keys versions", "kms keys set-primary-version"} <= {
         " ".join(s.split()[:3]) for s in seen["gcloud"]
     } | seen["gcloud"]

@@ -18,6 +18,7 @@ from ceremony.core import keywrap, rng
 from ceremony.core.component import KeyAlgorithm
 from ceremony.core.kcv import check_value, default_method
 from ceremony.core.providers import (
+    AwsPaymentTarget,
     AwsTarget,
     AzureTarget,
     BundleFile,
@@ -27,6 +28,7 @@ from ceremony.core.providers import (
     Target,
     WrapMethod,
     assemble_bundle,
+    aws_payment,
     build_bundle,
     parse_import_job,
     parse_import_parameters,
@@ -45,6 +47,7 @@ from tests.unit.cloudkeys import (
     MHSM_KID,
     NOW,
     VECTORS,
+    apc_params,
     aws_json,
     gcp_json,
     material,
@@ -81,14 +84,25 @@ GCP_KINDS = [
     MaterialKind.EC_SECP256K1,
     MaterialKind.RSA_2048,
 ]
+APC_KINDS = [
+    MaterialKind.TDES_128,
+    MaterialKind.TDES_192,
+    MaterialKind.AES_128,
+    MaterialKind.AES_192,
+    MaterialKind.AES_256,
+]
+KINDS = {
+    Provider.AWS: AWS_KINDS,
+    Provider.AZURE: AZURE_KINDS,
+    Provider.GCP: GCP_KINDS,
+    Provider.AWS_PAYMENT_CRYPTOGRAPHY: APC_KINDS,
+}
 
 
 def _cases() -> list[tuple[WrapMethod, int, MaterialKind]]:
     cases = []
     for method in WrapMethod:
-        kinds = {Provider.AWS: AWS_KINDS, Provider.AZURE: AZURE_KINDS, Provider.GCP: GCP_KINDS}[
-            method.provider
-        ]
+        kinds = KINDS[method.provider]
         for bits in method.spec.key_bits:
             for kind in kinds:
                 if not method.composite and kind.is_rsa:
@@ -103,7 +117,7 @@ CASES = _cases()
 
 
 def test_every_format_is_covered() -> None:
-    assert len(WrapMethod) == 11
+    assert len(WrapMethod) == 13
     assert {c[0] for c in CASES} == set(WrapMethod)
     assert len(CASES) > 120
 
@@ -113,6 +127,8 @@ def make_target(method: WrapMethod, key: rsa.RSAPrivateKey, kind: MaterialKind) 
         return AwsTarget("t", method, parse_import_parameters(aws_json(key)))
     if method.provider is Provider.AZURE:
         return AzureTarget("t", parse_kek(pem(key), MHSM_KID), "k1")
+    if method.provider is Provider.AWS_PAYMENT_CRYPTOGRAPHY:
+        return AwsPaymentTarget("t", method, aws_payment.parse_import_parameters(apc_params(key)))
     algorithm = "aes-128-gcm" if kind is MaterialKind.AES_128 else ""
     return GcpTarget("t", method, parse_import_job(gcp_json(key, method.value)), "k1", algorithm)
 
@@ -120,7 +136,9 @@ def make_target(method: WrapMethod, key: rsa.RSAPrivateKey, kind: MaterialKind) 
 def kcv_of(kind: MaterialKind, key: bytes) -> str | None:
     if not kind.is_symmetric:
         return None
-    algorithm = KeyAlgorithm.AES if kind.value.startswith("AES") else KeyAlgorithm.HMAC
+    algorithm = {"AES": KeyAlgorithm.AES, "TDE": KeyAlgorithm.TDES}.get(
+        kind.value[:3], KeyAlgorithm.HMAC
+    )
     return str(check_value(key, default_method(algorithm, len(key))))
 
 
@@ -131,6 +149,9 @@ def wrapped_blob(files: list[BundleFile]) -> bytes:
         return by_name["EncryptedKeyMaterial.bin"]
     if "wrapped-key.bin" in by_name:
         return by_name["wrapped-key.bin"]
+    if aws_payment.KEY_MATERIAL in by_name:
+        cryptogram = json.loads(by_name[aws_payment.KEY_MATERIAL])["KeyCryptogram"]
+        return bytes.fromhex(cryptogram["WrappedKeyCryptogram"])
     (byok,) = [data for name, data in by_name.items() if name.endswith(".byok")]
     text = json.loads(byok)["ciphertext"]
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -307,6 +328,9 @@ def test_oaep_payload_limit(bits: int, oaep_hash: OaepHash) -> None:
 def test_oaep_hash_objects() -> None:
     assert isinstance(OaepHash.SHA1.algorithm(), hashes.SHA1)
     assert isinstance(OaepHash.SHA256.algorithm(), hashes.SHA256)
+    assert isinstance(OaepHash.SHA512.algorithm(), hashes.SHA512)
+    assert [h.digest_size for h in OaepHash] == [20, 32, 64]
+    assert [h.openssl_name for h in OaepHash] == ["sha1", "sha256", "sha512"]
     pad = oaep_padding(OaepHash.SHA256)
     assert pad._label is None
 

@@ -21,6 +21,7 @@ from ceremony.core.ceremony_file.sections import (
 )
 from ceremony.core.ceremony_file.targets import (
     AwsFields,
+    AwsPaymentFields,
     AzureFields,
     GcpFields,
     ProviderFields,
@@ -40,6 +41,7 @@ __all__ = [
     "MAX_FILE",
     "SIGNING_LABEL",
     "AwsFields",
+    "AwsPaymentFields",
     "AzureFields",
     "CeremonyFile",
     "CeremonyInfo",

@@ -25,6 +25,7 @@ from ceremony.core.ceremony_file.sections import (
 )
 from ceremony.core.ceremony_file.targets import (
     AwsFields,
+    AwsPaymentFields,
     AzureFields,
     GcpFields,
     ProviderFields,
@@ -291,6 +292,7 @@ _TARGET_FIELDS = MappingProxyType(
         ),
         Provider.AZURE: ("kek_id", "key_name", "ops"),
         Provider.GCP: ("import_job", "key", "key_algorithm", "protection_level", "undated_job"),
+        Provider.AWS_PAYMENT_CRYPTOGRAPHY: ("root_ca_fingerprint", "exportable", "region"),
     }
 )
 _ROLES = MappingProxyType({r.value: r for r in Role})
@@ -380,7 +382,26 @@ def _parse_target(path: str, raw: object) -> TargetEntry:
         else None
     )
     fields: ProviderFields
-    if provider is Provider.AWS:
+    if provider is Provider.AWS_PAYMENT_CRYPTOGRAPHY:
+        if fingerprint is not None:
+            raise FileError(
+                t.at("fingerprint"),
+                "is not used for aws-payment-cryptography targets: the service makes a new "
+                "wrapping key for each get-parameters-for-import, certified by its root CA",
+                hint="pin the root CA certificate instead: root_ca_fingerprint = the SHA-256 of "
+                "its DER",
+            )
+        root_text = t.text("root_ca_fingerprint", False)
+        fields = AwsPaymentFields(
+            root_ca_fingerprint=(
+                _converted(t.at("root_ca_fingerprint"), lambda: parse_fingerprint(root_text or ""))
+                if root_text is not None
+                else None
+            ),
+            exportable=t.flag("exportable"),
+            region=t.text("region", False),
+        )
+    elif provider is Provider.AWS:
         fields = AwsFields(
             key_id=t.text("key_id", False),
             region=t.text("region", False),

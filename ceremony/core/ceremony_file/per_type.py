@@ -146,7 +146,13 @@ def _payment_clear_export(k: _Key, j: int) -> bool:
 
 
 def _unpinned(k: _Key, j: int) -> bool:
-    return k.key.targets[j].fingerprint is None and not k.rehearsal
+    target = k.key.targets[j]
+    return target.pin_field == "fingerprint" and target.pinned is None and not k.rehearsal
+
+
+def _unpinned_root(k: _Key, j: int) -> bool:
+    target = k.key.targets[j]
+    return target.pin_field == "root_ca_fingerprint" and target.pinned is None and not k.rehearsal
 
 
 # In the order they are checked: the first broken rule is the one reported.
@@ -262,6 +268,13 @@ KEY_RULES: tuple[_Rule, ...] = (
         lambda k: k.targets(_unpinned, "fingerprint"),
         "is missing; a production ceremony pins every wrapping key",
         "copy the SHA-256 fingerprint shown by the cloud console or CLI",
+    ),
+    _Rule(
+        lambda k: k.targets(_unpinned_root, "root_ca_fingerprint"),
+        "is missing; a production ceremony pins the root CA that certifies AWS Payment "
+        "Cryptography's wrapping key",
+        "copy the SHA-256 of the root CA certificate (WrappingKeyCertificateChain) from a "
+        "source the officers trust, e.g. an earlier reviewed ceremony or AWS",
     ),
 )
 

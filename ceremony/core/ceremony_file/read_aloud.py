@@ -74,10 +74,11 @@ def summary(ceremony: CeremonyFile) -> list[str]:
                 f"{where}; wrapping key from {t.import_key}."
             )
             pinned = t.pinned
+            what = "root CA fingerprint" if t.pin_field == "root_ca_fingerprint" else "fingerprint"
             if pinned is not None:
-                lines.append(f"    Pinned fingerprint: {pinned.groups()}.")
+                lines.append(f"    Pinned {what}: {pinned.groups()}.")
             else:
-                lines.append("    No pinned fingerprint (rehearsal only).")
+                lines.append(f"    No pinned {what} (rehearsal only).")
         lines.append("")
     planned = ceremony.planned_operations()
     if planned:

@@ -414,6 +414,8 @@ class KeyEntry:
             return MaterialKind[f"RSA_{self.bits}"] if self.bits in _RSA_BITS else None
         if self.type is KeyType.EC:
             return _CURVES.get(self.curve or "")
+        if self.type is KeyType.TDES:
+            return {128: MaterialKind.TDES_128, 192: MaterialKind.TDES_192}.get(self.bits or 0)
         return None
 
     def describe(self) -> str:
@@ -489,7 +491,8 @@ class KeyEntry:
                 raise FileError(
                     target_path,
                     f"imports a {self.describe()} key, which no cloud provider takes",
-                    hint="AES-128/192/256, HMAC of a digest length, EC and RSA keys only",
+                    hint="AES-128/192/256, HMAC of a digest length, EC and RSA keys only, and "
+                    "TDES-128/192 for AWS Payment Cryptography; never single DES",
                 )
             target.check_material(kind, target_path)
 

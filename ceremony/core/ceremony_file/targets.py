@@ -12,7 +12,7 @@ from ceremony.core.ceremony_file.vocabulary import (
     _require_path,
     _show,
 )
-from ceremony.core.providers import aws, azure, gcp
+from ceremony.core.providers import aws, aws_payment, azure, gcp
 from ceremony.core.providers.common import MaterialInfo
 from ceremony.core.providers.import_key import Fingerprint, ImportKey
 from ceremony.core.providers.methods import MaterialKind, Provider, WrapMethod
@@ -45,7 +45,16 @@ class GcpFields:
     undated_job: bool = False  # accept a job form that says neither createTime nor expireTime
 
 
-ProviderFields = AwsFields | AzureFields | GcpFields
+@dataclass(frozen=True)
+class AwsPaymentFields:
+    # Pinned SHA-256 of the root CA certificate (DER) the wrapping key must chain to; the
+    # service makes a new wrapping key for each get-parameters-for-import, its root stays.
+    root_ca_fingerprint: bytes | None = None
+    exportable: bool = False  # KeyCryptogram.Exportable
+    region: str | None = None  # the Region of the parameters and the import
+
+
+ProviderFields = AwsFields | AzureFields | GcpFields | AwsPaymentFields
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,17 @@ class TargetEntry:
 
     @property
     def pinned(self) -> Fingerprint | None:
+        """What the file pins and two officers confirm: the wrapping key's SPKI, or for AWS
+        Payment Cryptography the root CA certificate that certifies the wrapping key."""
+        if isinstance(self.fields, AwsPaymentFields):
+            root = self.fields.root_ca_fingerprint
+            return Fingerprint(root) if root is not None else None
         return Fingerprint(self.fingerprint) if self.fingerprint is not None else None
+
+    @property
+    def pin_field(self) -> str:
+        """The name of the field that pins this target's wrapping key."""
+        return "root_ca_fingerprint" if isinstance(self.fields, AwsPaymentFields) else "fingerprint"
 
     def validate(self, path: str) -> None:
         _require_label(f"{path}.label", self.label, "a target label")
@@ -107,6 +126,17 @@ class TargetEntry:
                         "has no time zone",
                         hint="write it with Z or an offset, e.g. 2026-06-30T00:00:00Z",
                     )
+            elif isinstance(f, AwsPaymentFields):
+                if self.provider is not Provider.AWS_PAYMENT_CRYPTOGRAPHY:
+                    raise FileError(path, "has AWS Payment Cryptography fields", hint="bug")
+                if f.root_ca_fingerprint is not None and len(f.root_ca_fingerprint) != 32:
+                    raise FileError(
+                        f"{path}.root_ca_fingerprint",
+                        "is not a SHA-256 digest",
+                        hint="64 hex digits",
+                    )
+                if f.region is not None and not aws._REGION.fullmatch(f.region):
+                    raise FileError(f"{path}.region", "is not an AWS Region", hint="e.g. eu-west-1")
             elif isinstance(f, AzureFields):
                 if self.provider is not Provider.AZURE:
                     raise FileError(path, "has Azure fields but another provider", hint="bug")
@@ -138,7 +168,8 @@ class TargetEntry:
 
     def check_material(self, kind: MaterialKind, path: str) -> None:
         """Raise unless the provider imports ``kind`` with this method (the provider's own rule)."""
-        if kind.is_rsa and not self.algorithm.composite:
+        payment = self.provider is Provider.AWS_PAYMENT_CRYPTOGRAPHY  # its own rule says more
+        if kind.is_rsa and not self.algorithm.composite and not payment:
             raise FileError(
                 f"{path}.algorithm",
                 f"is {self.algorithm.value}, which cannot carry an RSA private key",
@@ -153,9 +184,12 @@ class TargetEntry:
             reference=self.fields.kek_id if isinstance(self.fields, AzureFields) else "",
         )
         f = self.fields
-        target: aws.AwsTarget | azure.AzureTarget | gcp.GcpTarget
+        target: aws.AwsTarget | azure.AzureTarget | gcp.GcpTarget | aws_payment.AwsPaymentTarget
         if isinstance(f, AwsFields):
             target = aws.AwsTarget(self.label, self.algorithm, placeholder)
+        elif isinstance(f, AwsPaymentFields):
+            # The key's role is checked against its type with the key (KeyEntry.validate).
+            target = aws_payment.AwsPaymentTarget(self.label, self.algorithm, placeholder)
         elif isinstance(f, AzureFields):
             target = azure.AzureTarget(self.label, placeholder, f.key_name, f.ops, self.algorithm)
         else:

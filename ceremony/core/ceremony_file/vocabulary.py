@@ -138,7 +138,14 @@ class WrapPlace(enum.Enum):
     SOFTWARE = "software"  # the workstation wraps the clear key (a manual clear-text operation)
 
 
-_PROVIDERS = MappingProxyType({"aws": Provider.AWS, "azure": Provider.AZURE, "gcp": Provider.GCP})
+_PROVIDERS = MappingProxyType(
+    {
+        "aws": Provider.AWS,
+        "azure": Provider.AZURE,
+        "gcp": Provider.GCP,
+        "aws-payment-cryptography": Provider.AWS_PAYMENT_CRYPTOGRAPHY,
+    }
+)
 _CURVES = MappingProxyType(
     {
         "P-256": MaterialKind.EC_P256,

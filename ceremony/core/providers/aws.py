@@ -262,7 +262,7 @@ class AwsTarget(Target):
     def wrap_file_name(self) -> str:
         return ENCRYPTED_KEY_MATERIAL
 
-    def manifest_fields(self) -> dict[str, object]:
+    def manifest_fields(self, info: MaterialInfo) -> dict[str, object]:
         token = self.import_key.import_token or b""
         return {
             "key_id": self.resolved_key_id(),

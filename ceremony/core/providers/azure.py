@@ -134,7 +134,7 @@ class AzureTarget(Target):
     def wrap_file_name(self) -> str:
         return f"{self.key_name}.byok"
 
-    def manifest_fields(self) -> dict[str, object]:
+    def manifest_fields(self, info: MaterialInfo) -> dict[str, object]:
         return {"kek_id": self.import_key.reference, "key_name": self.key_name}
 
     def kty_args(self, kind: MaterialKind) -> list[str]:

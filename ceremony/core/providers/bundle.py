@@ -159,7 +159,7 @@ def _target_files(
             "mgf1_hash": target.method.oaep_hash.value,
             "oaep_label": "",
             "two_part": target.method.composite,
-            **target.manifest_fields(),
+            **target.manifest_fields(info),
         },
         "import_key": {
             "reference": key.reference,

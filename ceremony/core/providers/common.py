@@ -343,7 +343,7 @@ class Target(abc.ABC):
     def wrap_file_name(self) -> str:
         """The name of the file holding the wrapped key."""
 
-    def manifest_fields(self) -> dict[str, object]:
+    def manifest_fields(self, info: MaterialInfo) -> dict[str, object]:
         return {}
 
 
@@ -376,13 +376,18 @@ def fingerprint_block(key: ImportKey) -> str:
 
 
 def online_intro(
-    key: ImportKey, now: datetime, before: Sequence[tuple[str, Sequence[str]]] = ()
+    key: ImportKey,
+    now: datetime,
+    before: Sequence[tuple[str, Sequence[str]]] = (),
+    fingerprints: str | None = None,
 ) -> list[str]:
     """IMPORT.md lines every provider shares: when the bundle was made, the wrapping key's
-    fingerprint, how the cloud side was prepared (``before``: text, command), and the first
-    step on the online computer (check the files arrived unchanged).
+    fingerprint (or the provider's own ``fingerprints`` block), how the cloud side was prepared
+    (``before``: text, command), and the first step on the online computer (check the files
+    arrived unchanged).
     """
-    lines = [f"- Bundle made: {iso(now)}", "", fingerprint_block(key), ""]
+    block = fingerprint_block(key) if fingerprints is None else fingerprints
+    lines = [f"- Bundle made: {iso(now)}", "", block, ""]
     if before:
         lines += [
             "## Before the ceremony: how the cloud side was prepared",

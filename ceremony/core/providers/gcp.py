@@ -285,7 +285,7 @@ class GcpTarget(Target):
     def wrap_file_name(self) -> str:
         return WRAPPED_KEY
 
-    def manifest_fields(self) -> dict[str, object]:
+    def manifest_fields(self, info: MaterialInfo) -> dict[str, object]:
         return {
             "import_job": self.import_key.reference,
             "key": self.key,

@@ -31,13 +31,18 @@ MAX_KEY_FILE = 64 * 1024
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """SHA-256 of a DER SubjectPublicKeyInfo, in hex groups and as PGP words to read aloud."""
+    """SHA-256 of a DER SubjectPublicKeyInfo (or of a DER certificate, for a pinned root CA),
+    in hex groups and as PGP words to read aloud."""
 
     digest: bytes
 
     @classmethod
     def of_spki(cls, spki_der: bytes) -> Fingerprint:
         return cls(hashlib.sha256(spki_der).digest())
+
+    @classmethod
+    def of_certificate(cls, certificate_der: bytes) -> Fingerprint:
+        return cls(hashlib.sha256(certificate_der).digest())
 
     @property
     def hex(self) -> str:
@@ -101,6 +106,9 @@ class ImportKey:
     method: WrapMethod | None = None  # the method the provider states (GCP importMethod)
     state: str | None = None  # GCP import job state
     protection_level: str | None = None  # GCP import job protection level
+    # AWS Payment Cryptography only: the wrapping key's certificate, then its chain to the
+    # root CA, each DER, as verified when parsed.
+    certificates: tuple[bytes, ...] = ()
 
     @property
     def key_bits(self) -> int:
@@ -113,6 +121,11 @@ class ImportKey:
     @property
     def fingerprint(self) -> Fingerprint:
         return Fingerprint.of_spki(self.spki_der)
+
+    @property
+    def root_fingerprint(self) -> Fingerprint | None:
+        """SHA-256 of the root CA certificate that certifies the key, when it came certified."""
+        return Fingerprint.of_certificate(self.certificates[-1]) if self.certificates else None
 
     def require_fingerprint(self, expected: str) -> None:
         """Stop the ceremony unless the key is the one the ceremony file pins."""

@@ -14,6 +14,7 @@ class Provider(enum.Enum):
     AWS = "AWS KMS"
     AZURE = "Azure Key Vault"
     GCP = "Google Cloud KMS"
+    AWS_PAYMENT_CRYPTOGRAPHY = "AWS Payment Cryptography"
 
 
 class MaterialKind(enum.Enum):
@@ -22,6 +23,8 @@ class MaterialKind(enum.Enum):
     AES_128 = "AES-128"
     AES_192 = "AES-192"
     AES_256 = "AES-256"
+    TDES_128 = "TDES-128"  # double length (two-key), the payment clouds only
+    TDES_192 = "TDES-192"  # triple length (three-key)
     HMAC_SHA1 = "HMAC-SHA1"
     HMAC_SHA224 = "HMAC-SHA224"
     HMAC_SHA256 = "HMAC-SHA256"
@@ -67,6 +70,8 @@ _RAW_LENGTHS = MappingProxyType(
         MaterialKind.AES_128: 16,
         MaterialKind.AES_192: 24,
         MaterialKind.AES_256: 32,
+        MaterialKind.TDES_128: 16,
+        MaterialKind.TDES_192: 24,
         MaterialKind.HMAC_SHA1: 20,
         MaterialKind.HMAC_SHA224: 28,
         MaterialKind.HMAC_SHA256: 32,
@@ -85,7 +90,7 @@ _CURVES = MappingProxyType(
 
 
 class WrapMethod(enum.Enum):
-    """The 11 import formats; each value is the provider's own name for it."""
+    """The 13 import formats; each value is the provider's own name for it."""
 
     AWS_RSAES_OAEP_SHA_1 = "RSAES_OAEP_SHA_1"
     AWS_RSAES_OAEP_SHA_256 = "RSAES_OAEP_SHA_256"
@@ -98,6 +103,8 @@ class WrapMethod(enum.Enum):
     GCP_RSA_OAEP_4096_SHA256_AES_256 = "RSA_OAEP_4096_SHA256_AES_256"
     GCP_RSA_OAEP_3072_SHA256 = "RSA_OAEP_3072_SHA256"
     GCP_RSA_OAEP_4096_SHA256 = "RSA_OAEP_4096_SHA256"
+    APC_RSA_OAEP_SHA_256 = "RSA_OAEP_SHA_256"
+    APC_RSA_OAEP_SHA_512 = "RSA_OAEP_SHA_512"
 
     @property
     def spec(self) -> MethodSpec:
@@ -125,7 +132,8 @@ class MethodSpec:
     key_bits: tuple[int, ...]
 
 
-_SHA1, _SHA256 = OaepHash.SHA1, OaepHash.SHA256
+_SHA1, _SHA256, _SHA512 = OaepHash.SHA1, OaepHash.SHA256, OaepHash.SHA512
+_APC = Provider.AWS_PAYMENT_CRYPTOGRAPHY
 _ANY_BITS = (2048, 3072, 4096)
 _METHOD_SPECS = MappingProxyType(
     {
@@ -145,6 +153,9 @@ _METHOD_SPECS = MappingProxyType(
         ),
         WrapMethod.GCP_RSA_OAEP_3072_SHA256: MethodSpec(Provider.GCP, _SHA256, False, (3072,)),
         WrapMethod.GCP_RSA_OAEP_4096_SHA256: MethodSpec(Provider.GCP, _SHA256, False, (4096,)),
+        # KEY_CRYPTOGRAM: the WrappingSpec of ImportKeyCryptogram, OAEP of the raw key.
+        WrapMethod.APC_RSA_OAEP_SHA_256: MethodSpec(_APC, _SHA256, False, _ANY_BITS),
+        WrapMethod.APC_RSA_OAEP_SHA_512: MethodSpec(_APC, _SHA512, False, _ANY_BITS),
     }
 )
 

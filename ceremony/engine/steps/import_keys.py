@@ -24,7 +24,10 @@ def _confirm_import_key(ctx: Context, key: KeyEntry, loaded: LoadedTarget) -> Fl
     stage = StepId(Family.IMPORT_KEY, key=key.label, target=spec.label)
     ctx.stage(stage)
     import_key = target.import_key
-    fingerprint = import_key.fingerprint
+    # A certified wrapping key (AWS Payment Cryptography) is confirmed by its root CA.
+    root = import_key.root_fingerprint
+    fingerprint = root if root is not None else import_key.fingerprint
+    what = "SHA-256 of the root CA certificate" if root is not None else "SHA-256 of the key"
     pinned = spec.pinned
     details = [
         f"Target {spec.label}: {spec.provider.value}, {target.method.value}, "
@@ -33,6 +36,11 @@ def _confirm_import_key(ctx: Context, key: KeyEntry, loaded: LoadedTarget) -> Fl
     ]
     if import_key.valid_to is not None:
         details.append(f"Valid until {format_time(import_key.valid_to)}")
+    if root is not None:
+        details.append(
+            "The wrapping key's certificate chains to this root (signatures checked); "
+            f"wrapping key SHA-256 {import_key.fingerprint.groups()}"
+        )
     check = FingerprintCheck(
         key.label, spec.label, spec.provider.value, fingerprint, pinned, tuple(details)
     )
@@ -54,7 +62,7 @@ def _confirm_import_key(ctx: Context, key: KeyEntry, loaded: LoadedTarget) -> Fl
             hint="answer stop",
             lines=(
                 *details,
-                f"This key (SHA-256):    {fingerprint.groups()}",
+                f"This key ({what}):    {fingerprint.groups()}",
                 f"Pinned in the file:    {pinned.groups()}",
             ),
             fingerprint=check,
@@ -62,7 +70,7 @@ def _confirm_import_key(ctx: Context, key: KeyEntry, loaded: LoadedTarget) -> Fl
         raise refused
     lines = [
         *details[:2],
-        f"Fingerprint (SHA-256 of the key): {fingerprint.groups()}",
+        f"Fingerprint ({what}): {fingerprint.groups()}",
         *(f"  {line}" for line in fingerprint.word_lines()),
         "Pinned in the ceremony file: "
         + ("yes, and it matches" if pinned is not None else "no (rehearsal)"),
@@ -87,6 +95,7 @@ def _confirm_import_key(ctx: Context, key: KeyEntry, loaded: LoadedTarget) -> Fl
             confirmed_by=officers,
             pinned=pinned is not None,
             valid_to=import_key.valid_to,
+            wrapping_key=import_key.fingerprint if root is not None else None,
         ),
         officers,
     )

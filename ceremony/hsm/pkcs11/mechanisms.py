@@ -47,10 +47,12 @@ NEEDS_LOGIN = "CKR_USER_NOT_LOGGED_IN"
 OAEP_PARAMS: dict[str, tuple[Mechanism, MGF]] = {
     "SHA-1": (Mechanism.SHA_1, MGF.SHA1),
     "SHA-256": (Mechanism.SHA256, MGF.SHA256),
+    "SHA-512": (Mechanism.SHA512, MGF.SHA512),
 }
 _SOFTWARE_HASH: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "SHA-1": hashes.SHA1,
     "SHA-256": hashes.SHA256,
+    "SHA-512": hashes.SHA512,
 }
 
 
@@ -406,6 +408,7 @@ def probe(session: Any, slot: Any, token: TokenInfo, cryptoki: _cryptoki.Cryptok
     for capability, hash_name in (
         (Capability.OAEP_SHA1, "SHA-1"),
         (Capability.OAEP_SHA256, "SHA-256"),
+        (Capability.OAEP_SHA512, "SHA-512"),
     ):
 
         def oaep_ok(hash_name: str = hash_name) -> tuple[bool, str]:

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 _OAEP = {
     OaepHash.SHA1: (Mechanism.SHA_1, MGF.SHA1),
     OaepHash.SHA256: (Mechanism.SHA256, MGF.SHA256),
+    OaepHash.SHA512: (Mechanism.SHA512, MGF.SHA512),
 }
 
 
@@ -335,12 +336,17 @@ def _wrap_plan(link: Link, method: WrapConstruction, oaep_hash: OaepHash, step: 
     """Decide the mechanism before any work; refuse with explicit alternatives."""
     preflight = link.preflight()
     other = OaepHash.SHA1 if oaep_hash is OaepHash.SHA256 else OaepHash.SHA256
+    variants = (
+        "AWS Payment Cryptography RSA_OAEP_SHA_256"
+        if oaep_hash is OaepHash.SHA512
+        else "AWS RSAES_OAEP_SHA_1 / RSA_AES_KEY_WRAP_SHA_1, GCP RSA_OAEP_*_SHA1_AES_256; "
+        "Azure .byok uses SHA-1"
+    )
     alternatives = (
         f"choose explicitly: (1) ask the provider for the {other.value} variant if this token "
-        f"can do it (AWS RSAES_OAEP_SHA_1 / RSA_AES_KEY_WRAP_SHA_1, GCP "
-        f"RSA_OAEP_*_SHA1_AES_256; Azure .byok uses SHA-1), or (2) a software wrap after a "
-        f"dual-controlled export of the key (a manual clear-text operation), or (3) a token "
-        f"that supports {oaep_hash.value}. Nothing was wrapped"
+        f"can do it ({variants}), or (2) a software wrap after a dual-controlled export of "
+        f"the key (a manual clear-text operation), or (3) a token that supports "
+        f"{oaep_hash.value}. Nothing was wrapped"
     )
     if method is WrapConstruction.RSA_OAEP:
         preflight.require(Capability.for_oaep(oaep_hash), step, alternatives)
