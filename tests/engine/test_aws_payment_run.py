@@ -124,7 +124,16 @@ def test_a_zmk_drawn_for_a_split_backup_is_wrapped_in_software(tmp_path: Path) -
 def test_a_root_other_than_the_pinned_one_stops_the_run_before_anyone_is_called(
     tmp_path: Path,
 ) -> None:
-    doc = _generate("software", root_ca_fingerprint="00" * 32)
+    doc = _generate("hsm", root_ca_fingerprint="00" * 32)
     machine, _, _ = machine_for(tmp_path, doc)
     with pytest.raises(ConfigError, match=r"keys\[0\]\.targets\[0\]: target .apc.: .* pins 0000"):
         machine.start()
+
+
+def test_a_payment_key_is_never_wrapped_in_software_out_of_the_hsm() -> None:
+    from ceremony.core.ceremony_file import FileError, parse_ceremony_file
+    from tests.unit.ceremony_files import dumps
+
+    with pytest.raises(FileError, match="export the ZMK from the HSM in clear") as caught:
+        parse_ceremony_file(dumps(_generate("software")))
+    assert caught.value.path == "keys[0].targets[0].wrap"
