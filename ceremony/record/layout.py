@@ -15,11 +15,14 @@ from xml.sax.saxutils import escape
 import qrcode
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
+
+from ceremony.core import journal
 
 SANS = "Helvetica"
 SANS_BOLD = "Helvetica-Bold"
@@ -248,3 +251,31 @@ def hr(canvas: Canvas, x0: float, x1: float, y: float, width: float = 0.5) -> No
 
 
 MM = mm
+
+
+PAGE = A4
+MARGIN = 15 * mm
+WIDTH = PAGE[0] - 2 * MARGIN
+
+
+def time_text(iso: str) -> str:
+    """``2025-06-02 09:30:00Z`` from ``2025-06-02T09:30:00.000Z``."""
+    if len(iso) >= 19 and iso[10] == "T":
+        return f"{iso[:10]} {iso[11:19]}Z"
+    return iso
+
+
+def hex_groups(hex_text: str) -> str:
+    """A SHA-256 in groups of four, as read aloud; any other text as it is."""
+    try:
+        return journal.hash_groups(hex_text)
+    except ValueError:
+        return hex_text
+
+
+def hex_words(hex_text: str) -> list[str]:
+    """A SHA-256 as PGP words, four to a line; a note for any other text."""
+    try:
+        return journal.hash_word_lines(hex_text)
+    except (ValueError, KeyError):
+        return ["(not a SHA-256 value)"]

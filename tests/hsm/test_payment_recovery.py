@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.hsm, pytest.mark.usefixtures("cheap_scrypt", "home")]
 from tests.hsm.test_ceremonies import home  # noqa: E402, F401 - the fixture
 
 
-@pytest.mark.parametrize("when", ["key_block_opened", "key_imported"])
+# Right after the block is opened: the ZMK is on the token, the PEK only in memory.
+@pytest.mark.parametrize("when", ["key_block_opened"])
 def test_a_kill_inside_the_load_then_a_rerun_recovers_and_verifies(
     hsm: HsmUnderTest, tmp_path: Path, when: str
 ) -> None:

@@ -15,7 +15,7 @@ from ceremony.hsm.pkcs11 import Pkcs11Backend
 from ceremony.tui.main import MainApp
 from ceremony.tui.screens.finish import FinishScreen
 from tests.hsm.conftest import FixedPinPrompter
-from tests.tui.conftest import TOKEN_LABEL, burst
+from tests.tui.conftest import TOKEN_LABEL
 from tests.tui.test_ceremony_run import Room, ceremony_verify, copy_forms, run_to_finish
 from tests.unit.ceremony_files import TEMPLATES
 
@@ -107,74 +107,3 @@ async def test_a_zmk_is_issued_then_loaded_with_a_pek_in_a_tr31_block(
     assert (opened["key_usage"], opened["version"], opened["kcv"]) == ("P0", "B", pek_kcv.hex)
     approval = loaded[next(e.seq for e in loaded if e.event == "key_block_opened") - 1]
     assert approval.data["operation"] == "open-key-block"
-
-
-class LetterRoom(Room):
-    """Custodians who type their plain hex component from a key letter on the secret screen."""
-
-    def __init__(self, pins: FixedPinPrompter, letters: dict[int, str]) -> None:
-        super().__init__(pins)
-        self.letters = letters
-
-    async def answer(self, pilot: object, app: MainApp) -> None:
-        from textual.pilot import Pilot
-
-        from ceremony.tui.screens.secret import SecretScreen
-
-        assert isinstance(pilot, Pilot)
-        screen = app.screen
-        if isinstance(screen, SecretScreen) and screen.request.step.startswith("entry/"):
-            self.screens.append(type(screen).__name__)
-            index = int(screen.request.step.split("/")[2])
-            await burst(pilot, self.letters[index] + "\n")
-            self.entered.append(index)
-            await pilot.pause()
-            return
-        await super().answer(pilot, app)
-
-
-async def test_a_zmk_from_a_key_letter_is_typed_as_plain_hex_in_the_tui(
-    token: FixedPinPrompter, tmp_path: Path
-) -> None:
-    label = f"zmk-{secrets.token_hex(3)}"
-    parts = [bytearray(secrets.token_bytes(16)) for _ in range(3)]
-    for part in parts:
-        parity.adjust(part)
-    combined = bytearray(a ^ b ^ c for a, b, c in zip(*parts, strict=True))
-    parity.adjust(combined)
-    zmk_kcv = kcv.check_value(combined, KcvMethod.TDES_ECB_ZERO)
-    pek = bytearray(secrets.token_bytes(16))
-    parity.adjust(pek)
-    pek_kcv = kcv.check_value(pek, KcvMethod.TDES_ECB_ZERO)
-    (tmp_path / "received").mkdir()
-    (tmp_path / "received" / "pek-acquirer.tr31").write_text(
-        psec.tr31.wrap(bytes(combined), "B0000P0TE00N0000", bytes(pek)) + "\n", "ascii"
-    )
-    part_kcvs = [kcv.check_value(p, KcvMethod.TDES_ECB_ZERO).hex for p in parts]
-    load = rehearsal_copy(
-        "zmk-load",
-        tmp_path,
-        label,
-        **{
-            'kcv = "TDES-ECB 0A1B2C"': f'kcv = "TDES-ECB {zmk_kcv.hex}"',
-            'kcv = "TDES-ECB C6D7E8"': f'kcv = "TDES-ECB {pek_kcv.hex}"',
-            'made_in = "2026-01-zmk-acquirer"': (
-                'made_in = "acquirer-letter-0426"\nformat = "plain"'
-            ),
-            **{
-                f'kcv = "TDES-ECB {v}"': f'kcv = "TDES-ECB {k}"'
-                for v, k in zip(("3D4E5F", "607182", "93A4B5"), part_kcvs, strict=True)
-            },
-            # Sealed by the partner's courier: no envelope of ours on record.
-            **{f'envelope = "TE-2026-00010{i}"\n': "" for i in (1, 2, 3)},
-        },
-    )
-    letters = {
-        i + 1: " ".join(p.hex().upper()[j : j + 4] for j in range(0, 32, 4))
-        for i, p in enumerate(parts)
-    }
-    room = LetterRoom(token, letters)
-    loaded = await _through_the_tui(load, room)
-    assert room.entered == [1, 2, 3]
-    events = [e.event for e in loaded]
-    assert events.count("component_entered") == 3 and "key_block_opened" in events
