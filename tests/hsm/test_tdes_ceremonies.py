@@ -19,65 +19,6 @@ from tests.hsm.test_ceremonies import _doc, _kcv, _run, home  # noqa: F401 - hom
 pytestmark = [pytest.mark.hsm, pytest.mark.usefixtures("cheap_scrypt", "home")]
 
 
-def test_a_zmk_is_issued_as_three_components_loaded_again_and_destroyed(
-    hsm: HsmUnderTest, tmp_path: Path
-) -> None:
-    label = f"zmk-{secrets.token_hex(3)}"
-    issued = _doc(hsm, "split-backup", "tdes-issue")
-    key = issued["keys"][0]
-    key.update(label=label, type="TDES", bits=128, store_in_hsm=True, role="zmk")
-    key.pop("targets", None)
-    key["split"] = {
-        "scheme": "xor",
-        "components": [
-            {"custodian": c, "envelope": f"TE-TDES-{i}"}
-            for i, c in enumerate(("ebrown", "fgarcia", "gkim"), start=1)
-        ],
-    }
-    machine, shown = _run(hsm, tmp_path, issued)
-    entries = outcome_entries(machine.outcome)
-    recorded = _kcv(entries, "key_generated")
-    assert recorded.method is KcvMethod.TDES_ECB_ZERO
-    generated = next(e["data"] for e in entries if e["event"] == "key_generated")
-    assert generated["role"].startswith("ZMK") and "TR-31 K0, mode B" in generated["role"]
-    components = shown.components()
-    # Each component is a DES key to the partner's HSM: odd parity in every byte.
-    assert all(parity.has_odd_parity(c.value.reveal()) for c in components)
-    with xor.combine(components, expected=recorded) as rebuilt:
-        key_bytes = bytes(rebuilt.reveal())
-    assert parity.has_odd_parity(key_bytes)
-    with hsm.backend.open(hsm.prompter) as session:
-        assert session.check_values(label).of(KcvMethod.TDES_ECB_ZERO) == recorded
-    known = [key_bytes, *(bytes(c.value.reveal()) for c in components)]
-    assert scan([tmp_path], known) == []
-
-    # Destroyed, confirmed by its recorded KCV; then loaded again from its components, as the
-    # partner's HSM would (one token here, so the first copy goes first), and destroyed again.
-    _destroy(hsm, tmp_path, label, recorded, "tdes-destroy-issued")
-    rebuild = _doc(hsm, "reconstitute", "tdes-load")
-    key = rebuild["keys"][0]
-    key.update(
-        label=label,
-        type="TDES",
-        bits=128,
-        kcv=f"{recorded.method.label} {recorded.hex}",
-        store_in_hsm=True,
-    )
-    key.pop("targets", None)
-    key["split"]["made_in"] = "tdes-issue"
-    for i, component in enumerate(key["split"]["components"]):
-        sheet = shown.shown[i]
-        component["kcv"] = f"{sheet.kcv.method.label} {sheet.kcv.hex}"
-        component["envelope"] = f"TE-TDES-{i + 1}"
-    machine, _ = _run(hsm, tmp_path, rebuild, components=shown.texts())
-    entries = outcome_entries(machine.outcome)
-    assert any(e["event"] == "key_imported" for e in entries)
-    with hsm.backend.open(hsm.prompter) as session:
-        assert session.check_values(label).of(KcvMethod.TDES_ECB_ZERO) == recorded
-    assert scan([tmp_path], known) == []
-    _destroy(hsm, tmp_path, label, recorded, "tdes-destroy-loaded")
-
-
 def _destroy(
     hsm: HsmUnderTest, folder: Path, label: str, recorded: CheckValue, cid: str, bits: int = 128
 ) -> None:
