@@ -8,6 +8,18 @@ from ceremony.core.kcv import CheckValue
 from ceremony.core.tr31 import Header
 
 
+def _header(header: Header) -> dict[str, JournalValue]:
+    """A block's clear header fields, as both events journal them."""
+    return {
+        "version": Label(header.version),
+        "key_usage": Label(header.key_usage),
+        "algorithm": Label(header.algorithm),
+        "mode_of_use": Label(header.mode_of_use),
+        "key_version": Label(header.key_version),
+        "exportability": Label(header.exportability),
+    }
+
+
 def key_block_opened(
     *,
     key: str,
@@ -26,12 +38,7 @@ def key_block_opened(
         "bits": bits,
         "kbpk": Label(kbpk),
         "block_sha256": block_sha256,
-        "version": Label(header.version),
-        "key_usage": Label(header.key_usage),
-        "algorithm": Label(header.algorithm),
-        "mode_of_use": Label(header.mode_of_use),
-        "key_version": Label(header.key_version),
-        "exportability": Label(header.exportability),
+        **_header(header),
         "kcv_method": Label(kcv.method.label),
         "kcv": Text(kcv.hex),
         "matches_recorded": True,
@@ -62,12 +69,7 @@ def key_block_written(
             "kbpk": Label(kbpk),
             "name": Text(name),
             "sha256": sha256,
-            "version": Label(header.version),
-            "key_usage": Label(header.key_usage),
-            "algorithm": Label(header.algorithm),
-            "mode_of_use": Label(header.mode_of_use),
-            "key_version": Label(header.key_version),
-            "exportability": Label(header.exportability),
+            **_header(header),
             "kcv_method": Label(kcv.method.label),
             "kcv": Text(kcv.hex),
             "kbpk_kcv_method": Label(kbpk_kcv.method.label),

@@ -5,10 +5,9 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-import psec.tr31
 import pytest
 
-from ceremony.core import journal, kcv, parity, xor
+from ceremony.core import journal, xor
 from ceremony.core.kcv import KcvMethod
 from ceremony.errors import KeyNotFoundError
 from ceremony.record.verify import verify_evidence
@@ -16,6 +15,7 @@ from tests.engine.helpers import PASSPHRASE, outcome_entries, scan, write_ceremo
 from tests.hsm.conftest import HsmUnderTest
 from tests.hsm.test_ceremonies import _doc, _kcv, _run
 from tests.hsm.test_recovery_cli import _ceremony, _env, _secrets
+from tests.payment import received_block, tdes_key
 from tests.unit.ceremony_files import dumps
 
 pytestmark = [pytest.mark.hsm, pytest.mark.usefixtures("cheap_scrypt", "home")]
@@ -34,9 +34,7 @@ def test_a_kill_inside_the_load_then_a_rerun_recovers_and_verifies(
     recorded = _kcv(outcome_entries(machine.outcome), "key_generated")
     with xor.combine(shown.components(), expected=recorded) as rebuilt:
         zmk_bytes = bytes(rebuilt.reveal())
-    pek = bytearray(secrets.token_bytes(16))
-    parity.adjust(pek)
-    pek_kcv = kcv.check_value(pek, KcvMethod.TDES_ECB_ZERO)
+    pek, pek_kcv = tdes_key()
 
     folder = tmp_path / "load"
     load = _doc(hsm, "zmk-load", f"load-{zmk}")
@@ -54,10 +52,7 @@ def test_a_kill_inside_the_load_then_a_rerun_recovers_and_verifies(
     (folder / "registry/custodians.json").write_bytes(
         (tmp_path / "issue/registry/custodians.json").read_bytes()
     )
-    (folder / "received").mkdir()
-    (folder / "received/pek-acquirer.tr31").write_text(
-        psec.tr31.wrap(zmk_bytes, "B0000P0TE00N0000", bytes(pek)) + "\n", "ascii"
-    )
+    received_block(folder, zmk_bytes, pek)
     papers = {}
     for name, text in shown.texts().items():
         (tmp_path / f"{name}.txt").write_text(text)

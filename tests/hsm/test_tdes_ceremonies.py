@@ -15,6 +15,7 @@ from ceremony.errors import KeyNotFoundError
 from tests.engine.helpers import outcome_entries, scan
 from tests.hsm.conftest import HsmUnderTest
 from tests.hsm.test_ceremonies import _doc, _kcv, _run, home  # noqa: F401 - home is a fixture
+from tests.payment import received_block, tdes_key
 
 pytestmark = [pytest.mark.hsm, pytest.mark.usefixtures("cheap_scrypt", "home")]
 
@@ -78,13 +79,8 @@ def test_the_payment_templates_issue_a_zmk_then_load_it_with_a_pek_in_a_tr31_blo
     with xor.combine(components, expected=recorded) as rebuilt:
         zmk_bytes = bytes(rebuilt.reveal())
     # The partner's working key, as their HSM sends it: a TR-31 block built by psec.
-    pek = bytearray(secrets.token_bytes(16))
-    parity.adjust(pek)
-    pek_kcv = kcv.check_value(pek, KcvMethod.TDES_ECB_ZERO)
-    (tmp_path / "received").mkdir()
-    (tmp_path / "received" / "pek-acquirer.tr31").write_text(
-        psec.tr31.wrap(zmk_bytes, "B0000P0TE00N0000", bytes(pek)) + "\n", encoding="ascii"
-    )
+    pek, pek_kcv = tdes_key()
+    received_block(tmp_path, zmk_bytes, pek)
     # One token here: the issuer's copy goes first, as if the load were at the partner's HSM.
     _destroy(hsm, tmp_path, zmk, recorded, f"destroy-{zmk}")
 
@@ -161,19 +157,12 @@ def test_a_zmk_from_a_key_letter_of_plain_hex_components_opens_its_pek_block(
 ) -> None:
     """Components another system issued: bare hex digits and a KCV each, as a key letter has."""
     zmk = f"zmk-{secrets.token_hex(3)}"
-    parts = [bytearray(secrets.token_bytes(16)) for _ in range(3)]
-    for part in parts:
-        parity.adjust(part)
+    parts = [tdes_key()[0] for _ in range(3)]
     combined = bytearray(a ^ b ^ c for a, b, c in zip(*parts, strict=True))
     parity.adjust(combined)
     zmk_kcv = kcv.check_value(combined, KcvMethod.TDES_ECB_ZERO)
-    pek = bytearray(secrets.token_bytes(16))
-    parity.adjust(pek)
-    pek_kcv = kcv.check_value(pek, KcvMethod.TDES_ECB_ZERO)
-    (tmp_path / "received").mkdir()
-    (tmp_path / "received" / "pek-acquirer.tr31").write_text(
-        psec.tr31.wrap(bytes(combined), "B0000P0TE00N0000", bytes(pek)) + "\n", "ascii"
-    )
+    pek, pek_kcv = tdes_key()
+    received_block(tmp_path, combined, pek)
     load = _doc(hsm, "zmk-load", f"letter-{zmk}")
     key, pek_key = load["keys"]
     key.update(label=zmk, kcv=f"TDES-ECB {zmk_kcv.hex}")

@@ -5,16 +5,16 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-import psec.tr31
 import pytest
 
-from ceremony.core import encoding, journal, kcv, parity, xor
+from ceremony.core import encoding, journal, parity, xor
 from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.hsm import config
 from ceremony.hsm.pkcs11 import Pkcs11Backend
 from ceremony.tui.main import MainApp
 from ceremony.tui.screens.finish import FinishScreen
 from tests.hsm.conftest import FixedPinPrompter
+from tests.payment import received_block, tdes_key
 from tests.tui.conftest import TOKEN_LABEL
 from tests.tui.test_ceremony_run import Room, ceremony_verify, copy_forms, run_to_finish
 from tests.unit.ceremony_files import TEMPLATES
@@ -37,7 +37,7 @@ def rehearsal_copy(name: str, folder: Path, label: str, **replace: str) -> Path:
 
 async def _through_the_tui(path: Path, room: Room) -> tuple[journal.Entry, ...]:
     app = MainApp(path)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("f5")
         await run_to_finish(app, room, pilot)
@@ -72,13 +72,8 @@ async def test_a_zmk_is_issued_then_loaded_with_a_pek_in_a_tr31_block(
         zmk_bytes = bytes(zmk.reveal())
 
     # The partner's PIN key, sent as a TR-31 block under the ZMK (built by psec, not by us).
-    pek = bytearray(secrets.token_bytes(16))
-    parity.adjust(pek)
-    pek_kcv = kcv.check_value(pek, KcvMethod.TDES_ECB_ZERO)
-    (tmp_path / "received").mkdir()
-    (tmp_path / "received" / "pek-acquirer.tr31").write_text(
-        psec.tr31.wrap(zmk_bytes, "B0000P0TE00N0000", bytes(pek)) + "\n", "ascii"
-    )
+    pek, pek_kcv = tdes_key()
+    received_block(tmp_path, zmk_bytes, pek)
 
     # 2. zmk-load: the components typed or scanned, the ZMK loaded, the block opened under it.
     # One token here: the issuer's copy goes first, as if the load were at the partner's HSM.

@@ -57,19 +57,7 @@ def enter_component(
     who = ctx.person(spec.custodian)
     kcv_step = stage.then(Action.KCV)
     counter = f"KCV of {key.label} component {spec.index} entered"
-    limit = TRY_LIMITS[AttemptKind.KCV]
-
-    def mismatch(message: str, hint: str) -> AnswerRefused:
-        """A KCV that does not match, journaled and counted: refused, or the ceremony stops."""
-        left = attempts.failed(ctx, AttemptKind.KCV, kcv_step, [spec.custodian], counter)
-        if left == 0:
-            raise RuleViolation(
-                f"{limit} times the KCV of component {spec.index} of key {key.label!r} did not "
-                "match: the ceremony stops",
-                hint="check that this is the right form and the right key; start the ceremony "
-                "again",
-            )
-        return AnswerRefused(f"{message} ({attempts.left_text(left, limit)})", hint=hint)
+    mismatch = functools.partial(_mismatch, ctx, key, spec, kcv_step, counter)
 
     refused: AnswerRefused | None = None
     while True:
@@ -155,17 +143,7 @@ def enter_component(
             typed.clear()
         ctx.keep(component.value)
         break
-    ctx.journal(
-        events.component_entered(
-            key=key.label,
-            split_set=split.made_in,
-            index=spec.index,
-            custodian=spec.custodian,
-            kcv=check,
-        ),
-        [spec.custodian],
-    )
-    ctx.count("component(s) entered")
+    _entered(ctx, key, split, spec, check)
     return component
 
 
@@ -179,7 +157,6 @@ def _enter_plain(
     identity = KeyIdentity(split.made_in, key.label, key.algorithm, key.length)
     step = stage.then(Action.LINE, line=1)
     counter = f"KCV of {key.label} component {spec.index} entered"
-    limit = TRY_LIMITS[AttemptKind.KCV]
     expected = spec.kcv
 
     def read_plain(value: str, by: str) -> Component:
@@ -188,18 +165,14 @@ def _enter_plain(
         except ComponentFormatError as ex:
             raise AnswerRefused.of(ex) from None
         except CheckValueError:
-            left = attempts.failed(ctx, AttemptKind.KCV, step, [spec.custodian], counter)
-            if left == 0:
-                raise RuleViolation(
-                    f"{limit} times component {spec.index} of key {key.label!r} did not give "
-                    "the KCV on its key letter: the ceremony stops",
-                    hint="check that this is the right key letter and the right key; start "
-                    "the ceremony again",
-                ) from None
-            raise AnswerRefused(
-                f"component {spec.index} does not give the KCV {expected} of its key letter "
-                f"({attempts.left_text(left, limit)})",
-                hint="a digit is wrong or two are swapped; type the component again",
+            raise _mismatch(
+                ctx,
+                key,
+                spec,
+                step,
+                counter,
+                f"component {spec.index} does not give the KCV {expected} of its key letter",
+                "a digit is wrong or two are swapped; type the component again",
             ) from None
 
     component = yield from ctx.ask_for(
@@ -213,15 +186,43 @@ def _enter_plain(
         entry=EntryField(key.label, spec.index, 1, 1, (), plain=True),
     )
     ctx.keep(component.value)
+    _entered(ctx, key, split, spec, expected)
+    return component
+
+
+def _mismatch(
+    ctx: Context,
+    key: KeyEntry,
+    spec: ComponentSpec,
+    step: StepId,
+    counter: str,
+    message: str,
+    hint: str,
+) -> AnswerRefused:
+    """A KCV that does not match, journaled and counted: refused, or the ceremony stops."""
+    limit = TRY_LIMITS[AttemptKind.KCV]
+    left = attempts.failed(ctx, AttemptKind.KCV, step, [spec.custodian], counter)
+    if left == 0:
+        raise RuleViolation(
+            f"{limit} times the KCV of component {spec.index} of key {key.label!r} did not "
+            "match: the ceremony stops",
+            hint="check that this is the right form and the right key; start the ceremony again",
+        )
+    return AnswerRefused(f"{message} ({attempts.left_text(left, limit)})", hint=hint)
+
+
+def _entered(
+    ctx: Context, key: KeyEntry, split: SplitSpec, spec: ComponentSpec, check: CheckValue
+) -> None:
+    assert split.made_in is not None
     ctx.journal(
         events.component_entered(
             key=key.label,
             split_set=split.made_in,
             index=spec.index,
             custodian=spec.custodian,
-            kcv=expected,
+            kcv=check,
         ),
         [spec.custodian],
     )
     ctx.count("component(s) entered")
-    return component
