@@ -15,6 +15,7 @@ from tests.engine.helpers import PASSPHRASE, outcome_entries, scan, write_ceremo
 from tests.hsm.conftest import HsmUnderTest
 from tests.hsm.test_ceremonies import _doc, _kcv, _run
 from tests.hsm.test_recovery_cli import _ceremony, _env, _secrets
+from tests.hsm.test_tdes_ceremonies import load_doc
 from tests.payment import received_block, tdes_key
 from tests.unit.ceremony_files import dumps
 
@@ -37,16 +38,8 @@ def test_a_kill_inside_the_load_then_a_rerun_recovers_and_verifies(
     pek, pek_kcv = tdes_key()
 
     folder = tmp_path / "load"
-    load = _doc(hsm, "zmk-load", f"load-{zmk}")
+    load, pek_label = load_doc(hsm, zmk, recorded, shown, pek_kcv)
     load["ceremony"].update(registry="registry/custodians.json", output="out")
-    key, pek_key = load["keys"]
-    key.update(label=zmk, kcv=f"{recorded.method.label} {recorded.hex}")
-    key["split"]["made_in"] = f"issue-{zmk}"
-    for i, component in enumerate(key["split"]["components"]):
-        component["kcv"] = f"{shown.shown[i].kcv.method.label} {shown.shown[i].kcv.hex}"
-    pek_label = f"pek-{secrets.token_hex(3)}"
-    pek_key.update(label=pek_label, kcv=f"{pek_kcv.method.label} {pek_kcv.hex}")
-    pek_key["key_block"]["kbpk"] = zmk
     path = write_ceremony(folder, load)
     (folder / "registry").mkdir()
     (folder / "registry/custodians.json").write_bytes(

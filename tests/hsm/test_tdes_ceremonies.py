@@ -12,12 +12,28 @@ import pytest
 from ceremony.core import kcv, parity, xor
 from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.errors import KeyNotFoundError
-from tests.engine.helpers import outcome_entries, scan
+from tests.engine.helpers import Capture, outcome_entries, scan
 from tests.hsm.conftest import HsmUnderTest
 from tests.hsm.test_ceremonies import _doc, _kcv, _run, home  # noqa: F401 - home is a fixture
 from tests.payment import received_block, tdes_key
 
 pytestmark = [pytest.mark.hsm, pytest.mark.usefixtures("cheap_scrypt", "home")]
+
+
+def load_doc(
+    hsm: HsmUnderTest, zmk: str, recorded: CheckValue, shown: Capture, pek_kcv: CheckValue
+) -> tuple[dict[str, Any], str]:
+    """templates/zmk-load.toml for the ZMK ``issue-<zmk>`` issued, and the PEK label it loads."""
+    load = _doc(hsm, "zmk-load", f"load-{zmk}")
+    key, pek_key = load["keys"]
+    key.update(label=zmk, kcv=f"{recorded.method.label} {recorded.hex}")
+    key["split"]["made_in"] = f"issue-{zmk}"
+    for i, component in enumerate(key["split"]["components"]):
+        component["kcv"] = f"{shown.shown[i].kcv.method.label} {shown.shown[i].kcv.hex}"
+    pek_label = f"pek-{secrets.token_hex(3)}"
+    pek_key.update(label=pek_label, kcv=f"{pek_kcv.method.label} {pek_kcv.hex}")
+    pek_key["key_block"]["kbpk"] = zmk
+    return load, pek_label
 
 
 def _destroy(
@@ -84,15 +100,7 @@ def test_the_payment_templates_issue_a_zmk_then_load_it_with_a_pek_in_a_tr31_blo
     # One token here: the issuer's copy goes first, as if the load were at the partner's HSM.
     _destroy(hsm, tmp_path, zmk, recorded, f"destroy-{zmk}")
 
-    load = _doc(hsm, "zmk-load", f"load-{zmk}")
-    key, pek_key = load["keys"]
-    key.update(label=zmk, kcv=f"{recorded.method.label} {recorded.hex}")
-    key["split"]["made_in"] = f"issue-{zmk}"
-    for i, component in enumerate(key["split"]["components"]):
-        component["kcv"] = f"{shown.shown[i].kcv.method.label} {shown.shown[i].kcv.hex}"
-    pek_label = f"pek-{secrets.token_hex(3)}"
-    pek_key.update(label=pek_label, kcv=f"{pek_kcv.method.label} {pek_kcv.hex}")
-    pek_key["key_block"]["kbpk"] = zmk
+    load, pek_label = load_doc(hsm, zmk, recorded, shown, pek_kcv)
     machine, _ = _run(hsm, tmp_path, load, components=shown.texts())
     entries = outcome_entries(machine.outcome)
     opened = next(e for e in entries if e["event"] == "key_block_opened")["data"]

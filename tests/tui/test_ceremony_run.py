@@ -605,14 +605,14 @@ async def test_generate_export_then_destroy_through_the_tui(
 
 
 async def _finished_and_verified(
-    path: Path, token: FixedPinPrompter, size: tuple[int, int]
+    path: Path, token: FixedPinPrompter, size: tuple[int, int], room: Room | None = None
 ) -> tuple[journal.Entry, ...]:
     """A ceremony run through the TUI to its finish screen; its journal, closed and verified."""
     app = MainApp(path)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await pilot.press("f5")
-        await run_to_finish(app, Room(token), pilot)
+        await run_to_finish(app, room or Room(token), pilot)
         finish = app.screen
         assert isinstance(finish, FinishScreen)
         assert finish.view.finished, finish.view.reason

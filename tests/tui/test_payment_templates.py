@@ -7,16 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from ceremony.core import encoding, journal, parity, xor
+from ceremony.core import encoding, parity, xor
 from ceremony.core.kcv import CheckValue, KcvMethod
 from ceremony.hsm import config
 from ceremony.hsm.pkcs11 import Pkcs11Backend
-from ceremony.tui.main import MainApp
-from ceremony.tui.screens.finish import FinishScreen
 from tests.hsm.conftest import FixedPinPrompter
 from tests.payment import received_block, tdes_key
 from tests.tui.conftest import TOKEN_LABEL
-from tests.tui.test_ceremony_run import Room, ceremony_verify, copy_forms, run_to_finish
+from tests.tui.test_ceremony_run import Room, _finished_and_verified, copy_forms
 from tests.unit.ceremony_files import TEMPLATES
 
 pytestmark = [pytest.mark.usefixtures("cheap_scrypt"), pytest.mark.hsm, pytest.mark.slow]
@@ -35,22 +33,6 @@ def rehearsal_copy(name: str, folder: Path, label: str, **replace: str) -> Path:
     return path
 
 
-async def _through_the_tui(path: Path, room: Room) -> tuple[journal.Entry, ...]:
-    app = MainApp(path)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        await pilot.press("f5")
-        await run_to_finish(app, room, pilot)
-        finish = app.screen
-        assert isinstance(finish, FinishScreen)
-        assert finish.view.finished, finish.view.reason
-        await app.workers.wait_for_complete()
-        assert finish.view.journal is not None
-        entries = journal.verify(finish.view.journal.read_bytes(), require_closed=True).entries
-        ceremony_verify(finish.view.output_folder)
-    return entries
-
-
 async def test_a_zmk_is_issued_then_loaded_with_a_pek_in_a_tr31_block(
     token: FixedPinPrompter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -58,7 +40,9 @@ async def test_a_zmk_is_issued_then_loaded_with_a_pek_in_a_tr31_block(
     label = f"zmk-{secrets.token_hex(3)}"
     # 1. zmk-issue: the ZMK generated in the HSM, issued as three sealed components.
     sealer = Room(token)
-    issued = await _through_the_tui(rehearsal_copy("zmk-issue", tmp_path, label), sealer)
+    issued = await _finished_and_verified(
+        rehearsal_copy("zmk-issue", tmp_path, label), token, (80, 24), sealer
+    )
     generated = next(e for e in issued if e.event == "key_generated").data
     kcvs = generated["kcvs"]
     assert isinstance(kcvs, list) and isinstance(kcvs[0], dict)
@@ -95,7 +79,7 @@ async def test_a_zmk_is_issued_then_loaded_with_a_pek_in_a_tr31_block(
     room = Room(token)
     room.component_texts = texts
     room.envelopes = dict(sealer.envelopes)  # the custodians bring their envelopes back
-    loaded = await _through_the_tui(load, room)
+    loaded = await _finished_and_verified(load, token, (80, 24), room)
     events = [e.event for e in loaded]
     assert events.count("component_entered") == 3 and events.count("key_imported") == 2
     opened = next(e for e in loaded if e.event == "key_block_opened").data
